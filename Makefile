@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`. Each does its own set-up
+# (Debian packages, a virtual environment in .venv, the compiled core) on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := g++ cmake libzmq3-dev mono-devel g++-mingw-w64-x86-64-posix clang libclang-rt-14-dev
+
+.PHONY: demo test setup apt lint fuzz bench clean
+
+demo: setup
+	$(VENV)/bin/tickbridge demo
+
+test: setup
+	$(VENV)/bin/ruff check python tests examples
+	$(PY) -m pytest -q
+
+setup: $(VENV)/.installed
+
+# Debian packages for the native toolchains the tests use (C++, Mono, MinGW, clang).
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml CMakeLists.txt | apt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(PY) -m pip install -q --no-build-isolation -C build-dir=build/editable -e ".[test]"
+	touch $@
+
+bench: setup
+	$(VENV)/bin/tickbridge bench
+
+clean:
+	rm -rf build $(VENV)

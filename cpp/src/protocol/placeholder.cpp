@@ -1,0 +1,2 @@
+// replaced by the protocol codec
+namespace tickbridge { int protocol_placeholder() { return 0; } }

@@ -1,0 +1,5 @@
+import sys
+
+from tickbridge.cli import main
+
+sys.exit(main())
