@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Execution bridge from Sierra Chart and NinjaTrader 8 to a risk-checked, "
             "audited execution engine."
         ),
-        epilog="Exit codes: 0 success, 1 the command ran and found a failure, 2 bad usage or input.",
+        epilog="Exit codes: 0 success, 1 the command ran and found a failure, 2 bad usage.",
     )
     parser.add_argument("--version", action="version", version=f"tickbridge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -44,10 +44,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{'benchmark':<16} {'value':>14} {'unit':<14} {'baseline':>14}  "
               f"{'ratio':>8}  {'targets':<22} baseline is")
+    live = not args.json and sys.stderr.isatty()
     for b in benches:
-        if not args.json:
+        if live:
             print(f"{b.name:<16} running...", end="\r", file=sys.stderr, flush=True)
         r = b.run(args.quick)
+        if live:
+            print(" " * 40, end="\r", file=sys.stderr, flush=True)
         missed += not r.meets_targets
         if args.json:
             print(json.dumps(r.as_json()), flush=True)
