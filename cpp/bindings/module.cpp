@@ -7,10 +7,12 @@ namespace py = pybind11;
 void bind_protocol(py::module_& m);
 void bind_orders(py::module_& m);
 void bind_signals(py::module_& m);
+void bind_risk(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "tickbridge compiled core: wire protocol, order state machine, signal kernels";
     bind_protocol(m);
     bind_orders(m);
     bind_signals(m);
+    bind_risk(m);
 }
