@@ -89,16 +89,20 @@ public:
         if (!started_ || session != session_) {
             started_ = true;
             session_ = session;
-            sum_v_ = sum_pv_ = sum_ppv_ = 0.0;
+            sum_v_ = mean_ = m2_ = 0.0;
         }
-        sum_v_ += volume;
-        sum_pv_ += price * volume;
-        sum_ppv_ += price * price * volume;
+        // West's weighted update of mean and sum of squared deviations: E[p^2] - vwap^2
+        // would cancel catastrophically at futures prices (p^2 ~ 1e7, variance ~ 1).
+        if (volume > 0.0) {
+            sum_v_ += volume;
+            const double delta = price - mean_;
+            mean_ += delta * (volume / sum_v_);
+            m2_ += volume * delta * (price - mean_);
+        }
         if (sum_v_ <= 0.0) return VwapValue{kNaN, kNaN, kNaN, kNaN};
-        const double vwap = sum_pv_ / sum_v_;
-        const double variance = sum_ppv_ / sum_v_ - vwap * vwap;
+        const double variance = m2_ / sum_v_;
         const double stddev = variance > 0.0 ? std::sqrt(variance) : 0.0;
-        return VwapValue{vwap, stddev, vwap + band_mult_ * stddev, vwap - band_mult_ * stddev};
+        return VwapValue{mean_, stddev, mean_ + band_mult_ * stddev, mean_ - band_mult_ * stddev};
     }
 
 private:
@@ -106,8 +110,8 @@ private:
     bool started_ = false;
     std::int64_t session_ = 0;
     double sum_v_ = 0.0;
-    double sum_pv_ = 0.0;
-    double sum_ppv_ = 0.0;
+    double mean_ = 0.0;  // the VWAP
+    double m2_ = 0.0;    // volume-weighted sum of squared deviations from it
 };
 
 // Average true range with Wilder's smoothing, over bars. True range of the first

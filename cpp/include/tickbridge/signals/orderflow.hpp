@@ -47,14 +47,15 @@ public:
 
 // Trade-through: a trade printed outside the best bid/ask prevailing when it traded.
 // +1 above the ask, -1 below the bid, 0 inside or at the quote, and 0 when the quote
-// is unknown (bid or ask <= 0, as in .scid records written without a quote).
+// is unknown (bid or ask <= 0, as in .scid records written without a quote) or
+// crossed (bid > ask: a stale side, nothing to trade through).
 class TradeThrough {
 public:
     std::int8_t update(double price, double bid, double ask) const {
         require_finite(price, "price");
         require_finite(bid, "bid");
         require_finite(ask, "ask");
-        if (bid <= 0.0 || ask <= 0.0) return 0;
+        if (bid <= 0.0 || ask <= 0.0 || bid > ask) return 0;
         if (price > ask) return 1;
         if (price < bid) return -1;
         return 0;
