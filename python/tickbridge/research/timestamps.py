@@ -1,0 +1,103 @@
+"""The one timestamp convention: int64 UTC nanoseconds since the Unix epoch in every
+array. Everything else (Sierra Chart's SCDateTimeMS, NinjaTrader's local wall-clock
+exports, ISO text) is converted here, at the edge.
+
+Time-zone offsets come from ``zoneinfo`` and are looked up once per distinct
+15-minute bucket, not per tick: zone transitions fall on quarter-hour boundaries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+NS_PER_US = 1_000
+NS_PER_SECOND = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_SECOND
+NS_PER_DAY = 86_400 * NS_PER_SECOND
+_BUCKET_NS = 15 * NS_PER_MINUTE
+
+# Sierra Chart's SCDateTimeMS: int64 microseconds since 1899-12-30 00:00 UTC.
+# 1899-12-30 to 1970-01-01 is 25569 days.
+SC_EPOCH_OFFSET_US = 25_569 * 86_400 * 1_000_000
+
+_UNIX_EPOCH = datetime(1970, 1, 1)
+
+
+def scdatetime_us_to_ns(sc_us: np.ndarray) -> np.ndarray:
+    """SCDateTimeMS (int64 us since 1899-12-30 UTC) to int64 UTC ns since 1970."""
+    sc = np.asarray(sc_us, dtype=np.int64)
+    return (sc - SC_EPOCH_OFFSET_US) * NS_PER_US
+
+
+def ns_to_scdatetime_us(ts_ns: np.ndarray) -> np.ndarray:
+    """int64 UTC ns to SCDateTimeMS; sub-microsecond precision is floored away."""
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    return np.floor_divide(ts, NS_PER_US) + SC_EPOCH_OFFSET_US
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+def local_to_utc_ns(local_ns: np.ndarray, tz: str | ZoneInfo) -> np.ndarray:
+    """Naive local wall-clock ns (as if the local clock were UTC) to UTC ns in zone ``tz``.
+
+    In the repeated hour of a fall-back transition the first (daylight) occurrence is
+    taken, and a time inside a spring-forward gap uses the offset before the gap:
+    ``zoneinfo``'s ``fold=0`` rule. A local-time export cannot tell them apart.
+    """
+    zone = _zone(tz)
+    local = np.asarray(local_ns, dtype=np.int64)
+    if local.size == 0:
+        return local.copy()
+    buckets, inverse = np.unique(np.floor_divide(local, _BUCKET_NS), return_inverse=True)
+    offsets = np.empty(buckets.size, dtype=np.int64)
+    for i, b in enumerate(buckets.tolist()):
+        wall = _UNIX_EPOCH + timedelta(microseconds=b * (_BUCKET_NS // NS_PER_US))
+        offset = wall.replace(tzinfo=zone).utcoffset() or timedelta(0)
+        offsets[i] = int(offset.total_seconds()) * NS_PER_SECOND
+    return local - offsets[inverse.reshape(-1)]
+
+
+def utc_to_local_ns(ts_ns: np.ndarray, tz: str | ZoneInfo) -> np.ndarray:
+    """UTC ns to the wall-clock ns of zone ``tz`` (for session rules and display)."""
+    zone = _zone(tz)
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    if ts.size == 0:
+        return ts.copy()
+    buckets, inverse = np.unique(np.floor_divide(ts, _BUCKET_NS), return_inverse=True)
+    offsets = np.empty(buckets.size, dtype=np.int64)
+    for i, b in enumerate(buckets.tolist()):
+        instant = datetime.fromtimestamp(b * (_BUCKET_NS // NS_PER_SECOND), tz=timezone.utc)
+        offset = instant.astimezone(zone).utcoffset() or timedelta(0)
+        offsets[i] = int(offset.total_seconds()) * NS_PER_SECOND
+    return ts + offsets[inverse.reshape(-1)]
+
+
+def session_ids(
+    ts_ns: np.ndarray, tz: str | ZoneInfo = "America/Chicago", session_start: str = "17:00"
+) -> np.ndarray:
+    """Session id per tick: the local date (days since 1970-01-01) on which the session
+    that contains the tick opened. Sessions open daily at ``session_start`` local time
+    (CME Globex: 17:00 America/Chicago), so a Sunday-evening tick and the following
+    Monday-morning tick share an id. Feed the result to VWAP, delta and bars."""
+    hours, minutes = (int(part) for part in session_start.split(":"))
+    start_ns = (hours * 60 + minutes) * NS_PER_MINUTE
+    local = utc_to_local_ns(ts_ns, tz)
+    return np.floor_divide(local - start_ns, NS_PER_DAY)
+
+
+def datetime_to_ns(moment: datetime) -> int:
+    """An aware datetime to UTC ns (naive datetimes are refused: say which zone)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} is naive; attach a zone (e.g. ZoneInfo('UTC'))")
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * NS_PER_US
+
+
+def ns_to_datetime64(ts_ns: np.ndarray) -> np.ndarray:
+    """View int64 UTC ns as numpy datetime64[ns] (for plotting); no copy."""
+    return np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]")
