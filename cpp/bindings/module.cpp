@@ -8,6 +8,7 @@ void bind_protocol(py::module_& m);
 void bind_orders(py::module_& m);
 void bind_signals(py::module_& m);
 void bind_risk(py::module_& m);
+void bind_engine(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "tickbridge compiled core: wire protocol, order state machine, signal kernels";
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
     bind_orders(m);
     bind_signals(m);
     bind_risk(m);
+    bind_engine(m);
 }

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "errors.hpp"
 #include "tickbridge/protocol.hpp"
 
 namespace py = pybind11;
@@ -106,13 +107,6 @@ py::object record_object(const RecordView& view) {
 
 std::span<const std::byte> as_span(const py::buffer_info& info) {
     return {static_cast<const std::byte*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize)};
-}
-
-[[noreturn]] void raise_protocol_error(const DecodeError& error) {
-    const auto cls = py::module_::import("tickbridge.protocol.errors").attr("ProtocolError");
-    const py::object exc = cls(static_cast<int>(error.code), error.offset, error.message);
-    PyErr_SetObject(cls.ptr(), exc.ptr());
-    throw py::error_already_set();
 }
 
 }  // namespace

@@ -1,0 +1,139 @@
+// The engine's tick path: one call per received frame validates it, applies every trade
+// and quote to its instrument's market state and compiled signals, and returns only what
+// Python must see (order-related records, closed bars, fired triggers). Python wakes once
+// per frame, never per tick.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tickbridge/protocol.hpp"
+#include "tickbridge/signals/bars.hpp"
+#include "tickbridge/signals/indicators.hpp"
+#include "tickbridge/signals/orderflow.hpp"
+
+namespace tickbridge::engine {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// CME Globex trading day: sessions change at 22:00 UTC, which is the 17:00 CT open in
+// summer (CDT) and inside the 16:00-17:00 CT maintenance break in winter (CST), so no
+// trade ever straddles it. VWAP, delta and bars restart there.
+std::int64_t trading_day(std::int64_t time_ns) noexcept;
+
+struct SignalConfig {
+    std::int64_t bar_interval_ns = 60'000'000'000;  // time bars
+    std::int64_t ema_fast_period = 9;                // EMAs of trade prices, per tick
+    std::int64_t ema_slow_period = 21;
+    double vwap_band_mult = 2.0;
+};
+
+struct MarketState {
+    std::int64_t last_time_ns = 0;
+    double last_price = kNaN;
+    std::uint32_t last_size = 0;
+    std::int64_t quote_time_ns = 0;
+    double bid = kNaN;
+    double ask = kNaN;
+    std::uint32_t bid_size = 0;
+    std::uint32_t ask_size = 0;
+    std::uint64_t trades = 0;
+    std::uint64_t quotes = 0;
+    double volume = 0.0;
+    double ema_fast = kNaN;
+    double ema_slow = kNaN;
+    double vwap = kNaN;
+    double vwap_upper = kNaN;
+    double vwap_lower = kNaN;
+    double delta = 0.0;
+};
+
+// A one-shot price trigger: fires on the first trade at or beyond `level` in its direction.
+struct Trigger {
+    std::uint32_t id;
+    double level;
+    bool above;  // fires when price >= level; else when price <= level
+};
+
+enum class EventKind : std::uint8_t { BarClosed = 1, TriggerFired = 2 };
+
+struct SignalEvent {
+    EventKind kind;
+    std::uint32_t slot;
+    std::uint32_t trigger_id;  // TriggerFired
+    signals::Bar bar;          // BarClosed; for TriggerFired: ts and close = the trade
+    double ema_fast;
+    double ema_slow;
+    double vwap;
+    double delta;
+};
+
+struct OtherRecord {
+    protocol::RecordType type;
+    std::uint32_t offset;
+};
+
+struct IngestResult {
+    protocol::FrameHeader header{};
+    std::vector<OtherRecord> others;  // records for Python: order events, hello, ...
+    std::vector<SignalEvent> events;
+    std::uint32_t trades = 0;
+    std::uint32_t quotes = 0;
+    std::uint32_t depth = 0;
+    std::uint32_t unknown_instrument = 0;  // market data for an undefined instrument id
+    std::uint32_t out_of_order = 0;        // trades older than the instrument's last
+    std::uint32_t bad_values = 0;          // non-finite prices
+};
+
+class MarketCore {
+public:
+    explicit MarketCore(SignalConfig config = {});
+
+    // A shim session; instrument ids are per session.
+    std::uint32_t add_session();
+    // Maps (session, the shim's instrument id) to an engine slot, made once per symbol.
+    std::uint32_t define_instrument(std::uint32_t session, std::uint32_t instrument_id,
+                                    const std::string& symbol);
+    std::optional<std::uint32_t> slot_of(const std::string& symbol) const;
+
+    std::uint32_t add_trigger(std::uint32_t slot, double level, bool above);
+    void clear_triggers(std::uint32_t slot);
+
+    // Validates the frame whole (nothing applied when it is malformed), then applies it.
+    // Reuses `out`'s buffers: a steady stream does not allocate.
+    std::optional<protocol::DecodeError> ingest(std::uint32_t session,
+                                                std::span<const std::byte> frame,
+                                                IngestResult& out);
+
+    const MarketState& state(std::uint32_t slot) const { return instruments_.at(slot).market; }
+    const std::string& symbol(std::uint32_t slot) const { return instruments_.at(slot).symbol; }
+    std::size_t instrument_count() const noexcept { return instruments_.size(); }
+
+private:
+    struct Instrument {
+        Instrument(std::string sym, const SignalConfig& config);
+        std::string symbol;
+        MarketState market;
+        signals::BarBuilder bars;
+        signals::Ema ema_fast;
+        signals::Ema ema_slow;
+        signals::SessionVwap vwap;
+        signals::CumulativeDelta delta;
+        std::vector<Trigger> triggers;
+    };
+
+    void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
+    void on_quote(std::uint32_t slot, const protocol::Quote& quote);
+    std::optional<std::uint32_t> resolve(std::uint32_t session, std::uint32_t instrument_id) const;
+
+    SignalConfig config_;
+    std::vector<Instrument> instruments_;
+    std::vector<std::vector<std::int32_t>> session_maps_;  // session -> instrument id -> slot or -1
+    std::uint32_t next_trigger_ = 1;
+};
+
+}  // namespace tickbridge::engine

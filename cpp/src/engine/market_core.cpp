@@ -1,0 +1,164 @@
+#include "tickbridge/engine/market_core.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace tickbridge::engine {
+
+using protocol::RecordType;
+
+std::int64_t trading_day(std::int64_t time_ns) noexcept {
+    constexpr std::int64_t kDay = 86'400'000'000'000;
+    constexpr std::int64_t kShift = 2 * 3'600'000'000'000;  // 22:00 UTC -> midnight
+    const std::int64_t t = time_ns + kShift;
+    std::int64_t day = t / kDay;
+    if (t % kDay < 0) --day;
+    return day;
+}
+
+MarketCore::Instrument::Instrument(std::string sym, const SignalConfig& config)
+    : symbol(std::move(sym)),
+      bars(signals::BarBuilder::time(config.bar_interval_ns)),
+      ema_fast(signals::Ema::from_period(config.ema_fast_period)),
+      ema_slow(signals::Ema::from_period(config.ema_slow_period)),
+      vwap(config.vwap_band_mult) {}
+
+MarketCore::MarketCore(SignalConfig config) : config_(config) {
+    if (config_.bar_interval_ns <= 0) throw std::invalid_argument("bar_interval_ns must be > 0");
+}
+
+std::uint32_t MarketCore::add_session() {
+    session_maps_.emplace_back();
+    return static_cast<std::uint32_t>(session_maps_.size() - 1);
+}
+
+std::optional<std::uint32_t> MarketCore::slot_of(const std::string& symbol) const {
+    for (std::size_t i = 0; i < instruments_.size(); ++i)
+        if (instruments_[i].symbol == symbol) return static_cast<std::uint32_t>(i);
+    return std::nullopt;
+}
+
+std::uint32_t MarketCore::define_instrument(std::uint32_t session, std::uint32_t instrument_id,
+                                            const std::string& symbol) {
+    auto& map = session_maps_.at(session);
+    if (instrument_id >= 1u << 16)
+        throw std::invalid_argument("instrument_id " + std::to_string(instrument_id) +
+                                    " is too large (ids are small integers per session)");
+    auto slot = slot_of(symbol);
+    if (!slot) {
+        instruments_.emplace_back(symbol, config_);
+        slot = static_cast<std::uint32_t>(instruments_.size() - 1);
+    }
+    if (map.size() <= instrument_id) map.resize(instrument_id + 1, -1);
+    map[instrument_id] = static_cast<std::int32_t>(*slot);
+    return *slot;
+}
+
+std::uint32_t MarketCore::add_trigger(std::uint32_t slot, double level, bool above) {
+    if (!std::isfinite(level)) throw std::invalid_argument("trigger level must be finite");
+    instruments_.at(slot).triggers.push_back(Trigger{next_trigger_, level, above});
+    return next_trigger_++;
+}
+
+void MarketCore::clear_triggers(std::uint32_t slot) { instruments_.at(slot).triggers.clear(); }
+
+std::optional<std::uint32_t> MarketCore::resolve(std::uint32_t session,
+                                                 std::uint32_t instrument_id) const {
+    const auto& map = session_maps_[session];
+    if (instrument_id >= map.size() || map[instrument_id] < 0) return std::nullopt;
+    return static_cast<std::uint32_t>(map[instrument_id]);
+}
+
+void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out) {
+    Instrument& in = instruments_[slot];
+    MarketState& m = in.market;
+    if (!std::isfinite(trade.price)) {
+        ++out.bad_values;
+        return;
+    }
+    if (m.trades > 0 && trade.time_ns < m.last_time_ns) {
+        ++out.out_of_order;  // bars need time order; the tick is counted, not applied
+        return;
+    }
+    const auto aggressor = trade.aggressor <= 2 ? trade.aggressor : std::uint8_t{0};
+    const double size = static_cast<double>(trade.size);
+    const std::int64_t day = trading_day(trade.time_ns);
+    m.last_time_ns = trade.time_ns;
+    m.last_price = trade.price;
+    m.last_size = trade.size;
+    ++m.trades;
+    m.volume += size;
+    m.ema_fast = in.ema_fast.update(trade.price);
+    m.ema_slow = in.ema_slow.update(trade.price);
+    const auto v = in.vwap.update(trade.price, size, day);
+    m.vwap = v.vwap;
+    m.vwap_upper = v.upper;
+    m.vwap_lower = v.lower;
+    m.delta = in.delta.update(size, aggressor, day);
+    in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {
+        out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar, m.ema_fast,
+                                         m.ema_slow, m.vwap, m.delta});
+    });
+    if (!in.triggers.empty()) {
+        for (std::size_t i = 0; i < in.triggers.size();) {
+            const Trigger& t = in.triggers[i];
+            if (t.above ? trade.price >= t.level : trade.price <= t.level) {
+                signals::Bar at{trade.time_ns, trade.price, trade.price, trade.price, trade.price,
+                                size, 1, 0.0, 0.0};
+                out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, t.id, at,
+                                                 m.ema_fast, m.ema_slow, m.vwap, m.delta});
+                in.triggers.erase(in.triggers.begin() + static_cast<std::ptrdiff_t>(i));
+            } else {
+                ++i;
+            }
+        }
+    }
+}
+
+void MarketCore::on_quote(std::uint32_t slot, const protocol::Quote& quote) {
+    MarketState& m = instruments_[slot].market;
+    m.quote_time_ns = quote.time_ns;
+    m.bid = quote.bid_price;
+    m.ask = quote.ask_price;
+    m.bid_size = quote.bid_size;
+    m.ask_size = quote.ask_size;
+    ++m.quotes;
+}
+
+std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
+                                                        std::span<const std::byte> frame,
+                                                        IngestResult& out) {
+    if (session >= session_maps_.size()) throw std::out_of_range("unknown engine session slot");
+    out.others.clear();
+    out.events.clear();
+    out.trades = out.quotes = out.depth = 0;
+    out.unknown_instrument = out.out_of_order = out.bad_values = 0;
+    return protocol::for_each_record(frame, out.header, [&](const protocol::RecordView& view) {
+        switch (view.type) {
+            case RecordType::Trade: {
+                ++out.trades;
+                if (auto slot = resolve(session, view.instrument_id))
+                    on_trade(*slot, view.as<protocol::Trade>(), out);
+                else
+                    ++out.unknown_instrument;
+                break;
+            }
+            case RecordType::Quote: {
+                ++out.quotes;
+                if (auto slot = resolve(session, view.instrument_id))
+                    on_quote(*slot, view.as<protocol::Quote>());
+                else
+                    ++out.unknown_instrument;
+                break;
+            }
+            case RecordType::Depth:
+                ++out.depth;  // depth is forwarded by the shims; the engine keeps no book yet
+                break;
+            default:
+                out.others.push_back(OtherRecord{view.type, static_cast<std::uint32_t>(view.offset)});
+        }
+    });
+}
+
+}  // namespace tickbridge::engine

@@ -1,0 +1,70 @@
+"""What strategies are called with: closed bars, fired triggers, order updates, fills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tickbridge.protocol import OrderStatus, Side
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    symbol: str
+    time_ns: int  # bar open time, UTC ns
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: int
+    bid_volume: float
+    ask_volume: float
+    ema_fast: float  # signal values at the bar's last tick
+    ema_slow: float
+    vwap: float
+    delta: float
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerFired:
+    symbol: str
+    trigger_id: int
+    time_ns: int
+    price: float
+    ema_fast: float
+    ema_slow: float
+    vwap: float
+    delta: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    client_order_id: int
+    symbol: str
+    side: Side
+    status: OrderStatus
+    quantity: int
+    filled_quantity: int
+    average_fill_price: float
+    price: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FillEvent:
+    client_order_id: int
+    symbol: str
+    side: Side
+    quantity: int
+    price: float
+    execution_id: str
+    time_ns: int
+    position: int  # net position in the instrument after this fill
+
+
+def bar_from_event(event: tuple) -> Bar | TriggerFired:
+    """From MarketCore.ingest's event tuple (see cpp/bindings/engine.cpp)."""
+    (kind, _slot, symbol, trigger_id, ts, o, h, lo, c, v, n, bv, av, ef, es, vw, d) = event
+    if kind == 1:
+        return Bar(symbol, ts, o, h, lo, c, v, n, bv, av, ef, es, vw, d)
+    return TriggerFired(symbol, trigger_id, ts, c, ef, es, vw, d)

@@ -1,0 +1,26 @@
+"""What the engine process needs to run, independent of where it was configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    endpoint: str = "tcp://127.0.0.1:5555"  # the ROUTER the shims connect to
+    heartbeat_ms: int = 500
+    # A shim that sends nothing for this many of its heartbeat intervals is lost.
+    silence_intervals: int = 3
+    # A command unanswered this long is a doubt: the engine asks for a snapshot.
+    command_timeout_ms: int = 5000
+    # Commands queued for a shim that cannot take them now (high-water mark reached).
+    outbox_limit: int = 10_000
+    bar_interval_s: float = 60.0
+    ema_fast: int = 9
+    ema_slow: int = 21
+    account: str | None = None  # trade only this account (None: the first hello's)
+    insecure_bind: bool = False  # bind a non-loopback endpoint without CURVE
+    curve_secret_key_file: Path | None = None  # ZeroMQ CURVE server keys (zmq.auth format)
+    snapshot_interval_s: float = 30.0  # periodic reconciliation request
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,109 @@
+"""The strategy API. A strategy subscribes to instruments and is called on closed bars,
+fired price triggers, order updates and fills: never per tick from Python (the ticks are
+handled by the compiled core). It acts through its Context, which turns intents into
+risk-checked orders."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from tickbridge.protocol import OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:
+    from tickbridge.engine.events import Bar, FillEvent, OrderUpdate, TriggerFired
+    from tickbridge.engine.orders import OrderRouter
+
+
+class Strategy:
+    """Subclass and override the callbacks you need. ``instruments`` are the platform
+    symbols the strategy trades (e.g. ``"ESZ6"``); empty means every instrument."""
+
+    name: str = "strategy"
+    instruments: tuple[str, ...] = ()
+
+    def __init__(self, **params: Any) -> None:
+        for key, value in params.items():
+            if not hasattr(type(self), key):
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}")
+            setattr(self, key, value)
+
+    def wants(self, symbol: str) -> bool:
+        return not self.instruments or symbol in self.instruments
+
+    def on_start(self, ctx: Context) -> None: ...
+    def on_instrument(self, ctx: Context, symbol: str) -> None: ...
+    def on_bar(self, ctx: Context, bar: Bar) -> None: ...
+    def on_trigger(self, ctx: Context, event: TriggerFired) -> None: ...
+    def on_order(self, ctx: Context, update: OrderUpdate) -> None: ...
+    def on_fill(self, ctx: Context, fill: FillEvent) -> None: ...
+    def on_stop(self, ctx: Context) -> None: ...
+
+
+class Context:
+    """What a strategy may do. Every order goes through the engine's risk gate and state
+    machine; the methods return the client order id, or None when the order was refused
+    (the reason is logged and audited, and ``last_refusal`` holds it)."""
+
+    def __init__(self, router: OrderRouter, strategy: Strategy) -> None:
+        self._router = router
+        self._strategy = strategy
+        self.last_refusal: str = ""
+
+    # -- orders ------------------------------------------------------------------
+    def buy(self, symbol: str, quantity: int, price: float | None = None, *,
+            stop_price: float | None = None, tif: TimeInForce = TimeInForce.DAY) -> int | None:
+        return self._order(symbol, Side.BUY, quantity, price, stop_price, tif)
+
+    def sell(self, symbol: str, quantity: int, price: float | None = None, *,
+             stop_price: float | None = None, tif: TimeInForce = TimeInForce.DAY) -> int | None:
+        return self._order(symbol, Side.SELL, quantity, price, stop_price, tif)
+
+    def cancel(self, client_order_id: int) -> bool:
+        return self._result(self._router.cancel(client_order_id))
+
+    def replace(self, client_order_id: int, *, quantity: int | None = None,
+                price: float | None = None) -> bool:
+        return self._result(self._router.replace(client_order_id, quantity, price))
+
+    def flatten(self, symbol: str | None = None) -> bool:
+        return self._result(self._router.flatten(symbol))
+
+    # -- state -------------------------------------------------------------------
+    def position(self, symbol: str) -> int:
+        return self._router.position(symbol)
+
+    def working_orders(self, symbol: str | None = None) -> list[int]:
+        return self._router.working_orders(symbol)
+
+    def market(self, symbol: str) -> dict[str, float]:
+        return self._router.market(symbol)
+
+    def add_trigger(self, symbol: str, level: float, *, above: bool) -> int:
+        """A one-shot trigger evaluated in the compiled core on every trade."""
+        return self._router.add_trigger(symbol, level, above)
+
+    def tick_size(self, symbol: str) -> float:
+        return self._router.instrument(symbol).tick_size
+
+    def _order(self, symbol: str, side: Side, quantity: int, price: float | None,
+               stop_price: float | None, tif: TimeInForce) -> int | None:
+        if stop_price is not None:
+            order_type = OrderType.STOP if price is None else OrderType.STOP_LIMIT
+        else:
+            order_type = OrderType.MARKET if price is None else OrderType.LIMIT
+        result = self._router.submit(
+            strategy=self._strategy.name, symbol=symbol, side=side, quantity=quantity,
+            order_type=order_type, price=math.nan if price is None else price,
+            stop_price=math.nan if stop_price is None else stop_price, tif=tif,
+        )
+        if isinstance(result, str):
+            self.last_refusal = result
+            return None
+        return result
+
+    def _result(self, outcome: str | None) -> bool:
+        if outcome:
+            self.last_refusal = outcome
+            return False
+        return True

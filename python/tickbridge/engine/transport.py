@@ -1,0 +1,70 @@
+"""The engine's shim-facing socket: a ROUTER on loopback by default; anything else needs
+ZeroMQ CURVE keys or an explicit insecure flag, which is warned about at every start."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import zmq
+import zmq.auth
+
+log = logging.getLogger("tickbridge.engine")
+
+
+class BindRefused(ValueError):
+    """The endpoint may not be bound as configured."""
+
+
+def is_loopback(endpoint: str) -> bool:
+    """True for ipc://, inproc:// and tcp:// on 127.0.0.0/8, ::1 or localhost."""
+    parts = urlsplit(endpoint)
+    if parts.scheme in ("ipc", "inproc"):
+        return True
+    host = (parts.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # '*' or an interface name: every interface
+
+
+def bind_router(
+    context: zmq.Context,
+    endpoint: str,
+    *,
+    insecure: bool = False,
+    curve_secret_key_file: Path | None = None,
+) -> zmq.Socket:
+    socket = context.socket(zmq.ROUTER)
+    socket.setsockopt(zmq.LINGER, 200)
+    # Without ROUTER_MANDATORY a frame to a departed peer is dropped silently; with it
+    # the send fails and the engine knows the command did not go out.
+    socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    socket.setsockopt(zmq.SNDHWM, 100_000)
+    socket.setsockopt(zmq.RCVHWM, 100_000)
+    if curve_secret_key_file is not None:
+        public, secret = zmq.auth.load_certificate(str(curve_secret_key_file))
+        if secret is None:
+            raise BindRefused(f"{curve_secret_key_file}: no secret key in this certificate file")
+        socket.curve_publickey = public
+        socket.curve_secretkey = secret
+        socket.curve_server = True
+    elif not is_loopback(endpoint):
+        if not insecure:
+            socket.close(0)
+            raise BindRefused(
+                f"{endpoint} is not a loopback address: give CURVE keys "
+                "(curve_secret_key_file) or set insecure_bind to accept unencrypted, "
+                "unauthenticated connections"
+            )
+        log.warning("INSECURE: %s is bound without CURVE; anyone who reaches it can trade", endpoint)
+    try:
+        socket.bind(endpoint)
+    except zmq.ZMQError as e:
+        socket.close(0)
+        raise BindRefused(f"cannot bind {endpoint}: {e.strerror}") from e
+    return socket
