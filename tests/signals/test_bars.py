@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ticks import NS, random_ticks, take
+from signal_ticks import NS, random_ticks, take
 
 from tickbridge import signals as sg
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from ticks import random_ticks, take
+from signal_ticks import random_ticks, take
 
 from tickbridge import signals as sg
 

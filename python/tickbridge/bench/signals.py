@@ -34,10 +34,13 @@ def synthetic_ticks(n: int, seed: int = 42) -> dict[str, np.ndarray]:
 
 def ema_python(price: list[float], alpha: float) -> list[float]:
     """The plain per-tick loop a researcher would write first."""
-    out = []
-    value = price[0] if price else 0.0
+    if not price:
+        return []
+    ticks = iter(price)
+    value = next(ticks)  # seeded with the first price, as the kernel is
+    out = [value]
     decay = 1.0 - alpha
-    for x in price:
+    for x in ticks:
         value = alpha * x + decay * value
         out.append(value)
     return out
@@ -47,10 +50,12 @@ def ema_python_over_array(price: np.ndarray, alpha: float) -> np.ndarray:
     """The same loop run directly over the numpy arrays the readers return (each element
     boxed to a numpy scalar, each result stored into a numpy array)."""
     out = np.empty(len(price))
-    value = price[0] if len(price) else 0.0
+    if len(price) == 0:
+        return out
+    value = out[0] = price[0]
     decay = 1.0 - alpha
-    for i, x in enumerate(price):
-        value = alpha * x + decay * value
+    for i in range(1, len(price)):
+        value = alpha * price[i] + decay * value
         out[i] = value
     return out
 
