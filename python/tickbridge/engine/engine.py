@@ -1,0 +1,406 @@
+"""The engine loop: one thread, one ROUTER socket, one wake-up per frame.
+
+Each frame's bytes go to the compiled MarketCore, which validates the frame whole,
+applies every tick to the instrument's market state and signals, and hands back only the
+records Python must see (hello, definitions, order events) and the signal events (closed
+bars, fired triggers) that strategies are called with.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import struct
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import zmq
+
+from tickbridge._core.engine import MarketCore
+from tickbridge.engine.events import FillEvent, bar_from_event
+from tickbridge.engine.orders import OrderRouter, _on_grid
+from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
+from tickbridge.engine.settings import EngineSettings
+from tickbridge.engine.strategy import Context, Strategy
+from tickbridge.engine.transport import bind_router
+from tickbridge.protocol import (
+    DTYPES,
+    OrderType,
+    Platform,
+    ProtocolError,
+    RecordType,
+    Side,
+    SnapshotPart,
+    encode_frame,
+    make_record,
+)
+
+log = logging.getLogger("tickbridge.engine")
+
+_HEADER = struct.Struct("<IHHQQqII")
+AuditSink = Callable[..., None]
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        strategies: Iterable[Strategy] = (),
+        *,
+        audit: AuditSink | None = None,
+        context: zmq.Context | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_id = int.from_bytes(os.urandom(8), "little") or 1
+        self._audit_sink = audit
+        self._context = context or zmq.Context.instance()
+        self.socket = bind_router(self._context, settings.endpoint,
+                                  insecure=settings.insecure_bind,
+                                  curve_secret_key_file=settings.curve_secret_key_file)
+        self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
+                               ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
+        self.router = OrderRouter(self, self.audit)
+        self.sessions: dict[bytes, ShimSession] = {}
+        self.strategies = list(strategies)
+        self.contexts = {s.name: Context(self.router, s) for s in self.strategies}
+        self.running = True
+        self.ticks = 0
+        self.frames = 0
+        self.bars = 0
+        self.protocol_errors = 0
+        self.external_orders = 0
+        self._next_snapshot_request = 1
+        self._started = False
+        self._last_timer = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.audit("engine_start", endpoint=self.settings.endpoint, session_id=self.session_id)
+        for strategy in self.strategies:
+            self._call(strategy, "on_start")
+
+    def close(self) -> None:
+        for strategy in self.strategies:
+            self._call(strategy, "on_stop")
+        self.audit("engine_stop", frames=self.frames, ticks=self.ticks)
+        self.socket.close(linger=200)
+
+    def run(self, *, until: Callable[[], bool] | None = None, seconds: float | None = None,
+            on_idle: Callable[[], None] | None = None) -> None:
+        """Serve until stopped, ``until()`` is true, or ``seconds`` have passed."""
+        self.start()
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while self.running:
+            self.poll(timeout_ms=50)
+            if on_idle is not None:
+                on_idle()
+            if until is not None and until():
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+
+    def poll(self, timeout_ms: int = 0) -> int:
+        """Handle what has arrived (waiting up to timeout_ms for the first frame) and the
+        timers; returns the number of frames handled."""
+        handled = 0
+        if self.socket.poll(timeout_ms, zmq.POLLIN):
+            while handled < 10_000:
+                try:
+                    identity, frame = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self.handle_frame(identity.bytes, frame.buffer)
+                handled += 1
+        self._timers()
+        return handled
+
+    # -- inbound ---------------------------------------------------------------------
+    def handle_frame(self, identity: bytes, frame: memoryview | bytes) -> None:
+        session = self.sessions.get(identity)
+        if session is None:
+            session = ShimSession(identity=identity, slot=self.core.add_session())
+            self.sessions[identity] = session
+            log.info("new peer %s", identity.hex())
+        session.last_rx = time.monotonic()
+        if session.lost:
+            session.lost = False
+            log.warning("%s is back", session.name)
+            self.audit("shim_back", shim=session.name)
+        if len(frame) >= _HEADER.size:
+            _, _, _, peer_session, sequence, _, _, _ = _HEADER.unpack_from(frame)
+            if peer_session == session.peer_session_id and 0 < sequence <= session.last_sequence:
+                session.duplicates += 1  # a resend of what we booked: ack it again, apply nothing
+                session.ack_due = True
+                return
+        try:
+            header, others, events, counts = self.core.ingest(session.slot, frame)
+        except ProtocolError as error:
+            self._drop(session, error)
+            return
+        peer_session, sequence = header[0], header[1]
+        self.frames += 1
+        session.frames += 1
+        trades = counts[0]
+        self.ticks += trades + counts[1]
+        session.ticks += trades + counts[1]
+        if counts[3]:
+            log.warning("%s: %d market data records for undefined instrument ids",
+                        session.name, counts[3])
+        new_peer_session = peer_session != session.peer_session_id
+        hello_first = bool(others) and others[0][0] == RecordType.HELLO
+        if new_peer_session and not hello_first:
+            log.error("%s: frame %d of an unknown peer session without a hello; "
+                      "snapshot requested", session.name, sequence)
+            self.request_snapshot(session)
+        elif not new_peer_session and sequence != session.last_sequence + 1:
+            session.gaps += 1
+            log.warning("%s: sequence gap: expected %d, got %d; snapshot requested",
+                        session.name, session.last_sequence + 1, sequence)
+            self.audit("sequence_gap", shim=session.name, expected=session.last_sequence + 1,
+                       got=sequence)
+            self.request_snapshot(session)
+        session.peer_session_id = peer_session
+        session.last_sequence = sequence
+        for rtype, offset in others:
+            record = np.ndarray((), DTYPES[RecordType(rtype)], frame, offset)
+            self._on_record(session, RecordType(rtype), record)
+        for event in events:
+            self._on_signal(event)
+
+    def _drop(self, session: ShimSession, error: ProtocolError) -> None:
+        self.protocol_errors += 1
+        log.error("%s: malformed frame: %s; peer dropped, it must say hello again",
+                  session.name, error)
+        self.audit("protocol_error", shim=session.name, code=error.code.name,
+                   offset=error.offset, reason=str(error))
+        self.sessions.pop(session.identity, None)
+
+    def _on_record(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
+        if rtype == RecordType.HELLO:
+            self._on_hello(session, rec)
+        elif rtype == RecordType.INSTRUMENT_DEFINITION:
+            self._on_definition(session, rec)
+        elif rtype == RecordType.HEARTBEAT:
+            pass  # liveness is any frame; the peer's ack_sequence matters to shims only
+        elif rtype in (RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT):
+            self.router.on_command_answer(session, rtype, rec)
+            session.ack_due = True
+        elif rtype == RecordType.ORDER_UPDATE:
+            self.router.on_order_update(session, rec)
+            session.ack_due = True
+        elif rtype == RecordType.FILL:
+            self.router.on_fill(session, rec)
+            session.ack_due = True
+        elif rtype == RecordType.POSITION:
+            self._on_position(session, rec)
+            session.ack_due = True
+        elif rtype in (RecordType.ACCOUNT, RecordType.SNAPSHOT_BOUNDARY):
+            session.ack_due = True
+        else:
+            log.warning("%s sent %s, which only the engine sends; ignored",
+                        session.name, rtype.name)
+
+    def _on_hello(self, session: ShimSession, rec: Any) -> None:
+        platform = int(rec["platform"])
+        session.platform = Platform(platform) if platform in (1, 2, 3) else None
+        session.account = _text(rec["account"])
+        session.simulated = bool(rec["simulated"])
+        session.platform_version = _text(rec["platform_version"])
+        session.heartbeat_ms = int(rec["heartbeat_interval_ms"]) or self.settings.heartbeat_ms
+        session.last_sequence = 0
+        session.instruments.clear()
+        mode = "simulated" if session.simulated else "LIVE"
+        log.info("hello from %s (%s, %s account)", session.name, session.platform_version, mode)
+        self.audit("hello", shim=session.name, platform=session.platform.name
+                   if session.platform else platform, account=session.account,
+                   simulated=session.simulated, version=session.platform_version)
+        session.ack_due = True
+        self.request_snapshot(session)
+
+    def _on_definition(self, session: ShimSession, rec: Any) -> None:
+        symbol = _text(rec["symbol"])
+        instrument = Instrument(
+            instrument_id=int(rec["instrument_id"]), symbol=symbol,
+            tick_size=float(rec["tick_size"]), point_value=float(rec["point_value"]),
+            slot=self.core.define_instrument(session.slot, int(rec["instrument_id"]), symbol),
+        )
+        if not (instrument.tick_size > 0 and instrument.point_value > 0):
+            log.error("%s: instrument %s has tick size %s and point value %s; not tradable",
+                      session.name, symbol, instrument.tick_size, instrument.point_value)
+            return
+        session.instruments[instrument.instrument_id] = instrument
+        self.router.define(session, instrument)
+        log.info("%s defines %s (tick %g, point value %g)", session.name, symbol,
+                 instrument.tick_size, instrument.point_value)
+        for strategy in self.strategies:
+            if strategy.wants(symbol):
+                self._call(strategy, "on_instrument", symbol)
+
+    def _on_position(self, session: ShimSession, rec: Any) -> None:
+        instrument = session.instruments.get(int(rec["instrument_id"]))
+        if instrument is None:
+            return
+        ours = self.router.position(instrument.symbol)
+        theirs = int(rec["quantity"])
+        if ours != theirs:
+            # Fills can still be in flight; a lasting difference is reconciliation's job.
+            log.debug("%s reports %s position %d, engine has %d", session.name,
+                      instrument.symbol, theirs, ours)
+
+    def _on_signal(self, event: tuple) -> None:
+        signal = bar_from_event(event)
+        is_bar = event[0] == 1
+        self.bars += is_bar
+        for strategy in self.strategies:
+            if strategy.wants(signal.symbol):
+                self._call(strategy, "on_bar" if is_bar else "on_trigger", signal)
+
+    def on_external_order(self, session: ShimSession, rec: Any) -> None:
+        self.external_orders += 1
+        log.warning("%s reports an order the engine did not make (%s, platform id %s); "
+                    "left to reconciliation", session.name,
+                    int(rec["client_order_id"]) or "no client order id",
+                    _text(rec["platform_order_id"]))
+        self.audit("external_order", shim=session.name,
+                   platform_order_id=_text(rec["platform_order_id"]),
+                   client_order_id=int(rec["client_order_id"]) or None)
+
+    def on_external_fill(self, session: ShimSession, rec: Any) -> None:
+        log.warning("%s reports fill %s for an order the engine did not make", session.name,
+                    _text(rec["execution_id"]))
+        self.audit("external_fill", shim=session.name, execution_id=_text(rec["execution_id"]))
+
+    # -- strategy callbacks ------------------------------------------------------------
+    def notify_order(self, strategy_name: str | None, update: Any) -> None:
+        for strategy in self.strategies:
+            if strategy.name == strategy_name:
+                self._call(strategy, "on_order", update)
+
+    def notify_fill(self, strategy_name: str | None, coid: int, symbol: str, rec: Any,
+                    position: int) -> None:
+        fill = FillEvent(coid, symbol, Side(int(rec["side"])), int(rec["quantity"]),
+                         float(rec["price"]), _text(rec["execution_id"]), int(rec["time_ns"]),
+                         position)
+        for strategy in self.strategies:
+            if strategy.name == strategy_name:
+                self._call(strategy, "on_fill", fill)
+
+    def _call(self, strategy: Strategy, method: str, *args: Any) -> None:
+        try:
+            getattr(strategy, method)(self.contexts[strategy.name], *args)
+        except Exception:  # a strategy bug must not take the engine down
+            log.exception("strategy %s failed in %s", strategy.name, method)
+            self.audit("strategy_error", strategy=strategy.name, callback=method)
+
+    # -- pre-trade checks ----------------------------------------------------------------
+    def pre_trade_check(self, session: ShimSession, instrument: Instrument, side: Side,
+                        quantity: int, order_type: OrderType, price: float,
+                        stop_price: float) -> tuple[str, str] | None:
+        """(code, sentence) when the order must not go out; None when it may."""
+        if session.lost:
+            return ("NOT_CONNECTED", f"{session.name} is not connected")
+        if int(quantity) != quantity or quantity <= 0:
+            return ("INVALID_QUANTITY", f"quantity {quantity} must be a positive whole number")
+        for name, value in (("price", price), ("stop price", stop_price)):
+            if not math.isnan(value) and not _on_grid(value, instrument.tick_size):
+                return ("OFF_TICK", f"{name} {value} is not on the {instrument.symbol} tick "
+                                    f"grid ({instrument.tick_size})")
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and math.isnan(price):
+            return ("NO_PRICE", f"a {order_type.name} order needs a price")
+        return None
+
+    # -- outbound ------------------------------------------------------------------------
+    def send_command(self, session: ShimSession, command: RecordType, request_id: int,
+                     coid: int, record: np.ndarray) -> None:
+        session.pending[request_id] = PendingCommand(request_id, command, coid, time.monotonic())
+        self.send(session, [record])
+
+    def request_snapshot(self, session: ShimSession) -> None:
+        now = time.monotonic()
+        if now - session.snapshot_requested < 0.5:
+            return  # one in flight is enough
+        session.snapshot_requested = now
+        request_id = self._next_snapshot_request | (1 << 62)  # apart from order commands
+        self._next_snapshot_request += 1
+        record = make_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
+                             what=int(SnapshotPart.ALL), fills_since_ns=0)
+        self.send_command(session, RecordType.SNAPSHOT_REQUEST, request_id, 0, record)
+
+    def send(self, session: ShimSession, records: list[np.ndarray]) -> None:
+        """Sends now, or queues (bounded) when the peer cannot take it; never drops silently."""
+        heartbeat = make_record(RecordType.HEARTBEAT, ack_sequence=session.last_sequence,
+                                time_ns=time.time_ns())
+        session.ack_due = False
+        frame = encode_frame([*records, heartbeat], session_id=self.session_id,
+                             sequence=session.next_sequence(), send_time_ns=time.time_ns())
+        if session.outbox:
+            self._queue(session, frame)
+            self._flush_outbox(session)
+            return
+        try:
+            self.socket.send_multipart([session.identity, frame], zmq.NOBLOCK)
+            session.last_tx = time.monotonic()
+        except zmq.Again:
+            self._queue(session, frame)
+        except zmq.ZMQError as e:  # EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY)
+            log.error("%s: cannot send (%s); %d commands await answers", session.name,
+                      e.strerror, len(session.pending))
+            self._queue(session, frame)
+
+    def _queue(self, session: ShimSession, frame: bytes) -> None:
+        if len(session.outbox) >= self.settings.outbox_limit:
+            raise RuntimeError(f"{session.name}: outbox full ({self.settings.outbox_limit} "
+                               "frames unsent); the shim is not taking commands")
+        session.outbox.append(frame)
+
+    def _flush_outbox(self, session: ShimSession) -> None:
+        while session.outbox:
+            try:
+                self.socket.send_multipart([session.identity, session.outbox[0]], zmq.NOBLOCK)
+            except zmq.ZMQError:
+                return
+            session.outbox.popleft()
+            session.last_tx = time.monotonic()
+
+    def _timers(self) -> None:
+        now = time.monotonic()
+        if now - self._last_timer < 0.005:
+            return
+        self._last_timer = now
+        for session in list(self.sessions.values()):
+            if session.outbox:
+                self._flush_outbox(session)
+            interval = session.heartbeat_ms / 1000
+            if session.ack_due or now - session.last_tx >= self.settings.heartbeat_ms / 1000:
+                self.send(session, [])
+            if not session.lost and now - session.last_rx > interval * self.settings.silence_intervals:
+                session.lost = True
+                log.error("%s: nothing received for %.1f s; shim lost", session.name,
+                          now - session.last_rx)
+                self.audit("shim_lost", shim=session.name)
+            timeout = self.settings.command_timeout_ms / 1000
+            for request_id, pending in list(session.pending.items()):
+                if now - pending.sent_monotonic > timeout:
+                    del session.pending[request_id]
+                    log.error("%s: no answer to %s %d after %.1f s; snapshot requested",
+                              session.name, pending.command.name, request_id, timeout)
+                    self.audit("command_timeout", shim=session.name,
+                               command=pending.command.name, request_id=request_id)
+                    self.request_snapshot(session)
+
+    # -- audit ---------------------------------------------------------------------------
+    def audit(self, kind: str, **payload: Any) -> None:
+        if self._audit_sink is not None:
+            self._audit_sink(kind, **payload)
+        else:
+            log.debug("audit %s %s", kind, payload)

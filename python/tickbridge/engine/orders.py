@@ -1,0 +1,313 @@
+"""Intents to commands, and platform events to the order state machine.
+
+The compiled OrderBook (tickbridge.orders) owns every order's state; this module only
+translates: strategy intents become Submit/Cancel/Replace/Flatten commands after the
+pre-trade checks, and the shims' acks, rejects, order updates and fills become state
+machine events. An event the transition table refuses is surfaced (logged and audited),
+never applied blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tickbridge import orders as ob
+from tickbridge.protocol import (
+    DTYPES,
+    OrderStatus,
+    OrderType,
+    RecordType,
+    RejectReason,
+    Side,
+    TimeInForce,
+    make_record,
+)
+
+if TYPE_CHECKING:
+    from tickbridge.engine.engine import Engine
+    from tickbridge.engine.session import Instrument, ShimSession
+
+log = logging.getLogger("tickbridge.engine")
+
+_COMMAND_EVENT_ON_ACK = {
+    RecordType.SUBMIT: ob.OrderEvent.SubmitAcked,
+    RecordType.CANCEL: ob.OrderEvent.CancelAcked,
+}
+_COMMAND_EVENT_ON_REJECT = {
+    RecordType.SUBMIT: ob.OrderEvent.Rejected,
+    RecordType.CANCEL: ob.OrderEvent.CancelRejected,
+    RecordType.REPLACE: ob.OrderEvent.ReplaceRejected,
+}
+# The platform's view of an order, as state machine events. PARTIALLY_FILLED and FILLED
+# updates carry no event: quantities and positions move on Fill records only.
+_STATUS_EVENT = {
+    OrderStatus.ACKNOWLEDGED: ob.OrderEvent.SubmitAcked,
+    OrderStatus.WORKING: ob.OrderEvent.Accepted,
+    OrderStatus.CANCELED: ob.OrderEvent.Canceled,
+    OrderStatus.REJECTED: ob.OrderEvent.Rejected,
+    OrderStatus.EXPIRED: ob.OrderEvent.Expired,
+}
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+class OrderRouter:
+    def __init__(self, engine: Engine, audit: Callable[..., None]) -> None:
+        self._engine = engine
+        self._audit = audit
+        # High 32 bits of every client order id: new at every start, so ids never repeat.
+        self.book = ob.OrderBook(session_epoch=int(time.time()) & 0xFFFFFFFF)
+        self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
+        self._next_request = 1
+        self._owner: dict[int, str] = {}  # client order id -> strategy name
+        self.refusals = 0
+        self.anomalies: list[str] = []
+
+    # -- instruments -------------------------------------------------------------
+    def define(self, session: ShimSession, instrument: Instrument) -> None:
+        self.book.register_instrument(instrument.symbol, instrument.point_value,
+                                      instrument.tick_size)
+        self._routes[instrument.symbol] = (session, instrument)
+
+    def instrument(self, symbol: str) -> Instrument:
+        route = self._routes.get(symbol)
+        if route is None:
+            known = ", ".join(sorted(self._routes)) or "none yet"
+            raise KeyError(f"unknown instrument {symbol!r} (defined by the shims: {known})")
+        return route[1]
+
+    def symbols(self) -> list[str]:
+        return sorted(self._routes)
+
+    # -- state for strategies ------------------------------------------------------
+    def position(self, symbol: str) -> int:
+        session, _ = self._routes[symbol]
+        return int(self.book.position(session.account, symbol).net_qty)
+
+    def working_orders(self, symbol: str | None = None) -> list[int]:
+        return [o.client_order_id for o in self.book.orders()
+                if not o.is_terminal and (symbol is None or o.instrument == symbol)]
+
+    def market(self, symbol: str) -> dict[str, float]:
+        return self._engine.core.state(self.instrument(symbol).slot)
+
+    def add_trigger(self, symbol: str, level: float, above: bool) -> int:
+        return self._engine.core.add_trigger(self.instrument(symbol).slot, level, above)
+
+    # -- intents -------------------------------------------------------------------
+    def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
+               order_type: OrderType, price: float, stop_price: float,
+               tif: TimeInForce) -> int | str:
+        """The client order id, or the reason the order was refused."""
+        route = self._routes.get(symbol)
+        if route is None:
+            return self._refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
+                                f"unknown instrument {symbol!r}")
+        session, instrument = route
+        reason = self._engine.pre_trade_check(session, instrument, side, quantity,
+                                              order_type, price, stop_price)
+        if reason is not None:
+            return self._refuse(strategy, symbol, *reason)
+        now = time.time_ns()
+        order = self.book.new_order(
+            session.account, symbol, ob.Side(int(side)), int(quantity), price,
+            order_type=ob.OrderType(int(order_type)), time_in_force=ob.TimeInForce(int(tif)),
+            stop_price=stop_price, ts=now,
+        )
+        coid = int(order.client_order_id)
+        self._owner[coid] = strategy
+        self.book.apply(coid, ob.OrderEvent.SubmitSent, ts=now)
+        self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
+                    side=side.name, quantity=quantity, order_type=order_type.name,
+                    price=None if math.isnan(price) else price,
+                    stop_price=None if math.isnan(stop_price) else stop_price)
+        self._send(session, RecordType.SUBMIT, coid, instrument.instrument_id,
+                   price=0.0 if math.isnan(price) else price,
+                   stop_price=0.0 if math.isnan(stop_price) else stop_price,
+                   quantity=quantity, side=int(side), order_type=int(order_type),
+                   time_in_force=int(tif))
+        return coid
+
+    def cancel(self, coid: int) -> str | None:
+        order, session, instrument = self._live_order(coid)
+        if isinstance(order, str):
+            return order
+        result = self.book.apply(coid, ob.OrderEvent.CancelSent, ts=time.time_ns())
+        if result.outcome != ob.Outcome.Applied:
+            return self._anomaly(result.reason)
+        self._audit("order_cancel", client_order_id=coid)
+        self._send(session, RecordType.CANCEL, coid, instrument.instrument_id)
+        return None
+
+    def replace(self, coid: int, quantity: int | None, price: float | None) -> str | None:
+        order, session, instrument = self._live_order(coid)
+        if isinstance(order, str):
+            return order
+        new_qty = int(order.qty if quantity is None else quantity)
+        new_price = float(order.price if price is None else price)
+        if price is not None and not _on_grid(new_price, instrument.tick_size):
+            return f"price {new_price} is not on the {instrument.symbol} tick grid " \
+                   f"({instrument.tick_size})"
+        result = self.book.replace_sent(coid, new_qty, new_price, ts=time.time_ns())
+        if result.outcome != ob.Outcome.Applied:
+            return self._anomaly(result.reason)
+        self._audit("order_replace", client_order_id=coid, quantity=new_qty, price=new_price)
+        is_stop = order.order_type in (ob.OrderType.Stop, ob.OrderType.StopLimit)
+        self._send(session, RecordType.REPLACE, coid, instrument.instrument_id,
+                   price=0.0 if order.order_type == ob.OrderType.Stop else new_price,
+                   stop_price=new_price if is_stop else 0.0, quantity=new_qty)
+        return None
+
+    def flatten(self, symbol: str | None) -> str | None:
+        targets = ([self._routes[symbol]] if symbol else list(self._routes.values()))
+        if symbol and symbol not in self._routes:
+            return f"unknown instrument {symbol!r}"
+        sessions = {id(s): (s, i) for s, i in targets}
+        for session, instrument in sessions.values():
+            self._audit("flatten", symbol=symbol, shim=session.name)
+            self._send(session, RecordType.FLATTEN, 0, instrument.instrument_id if symbol else 0)
+        return None
+
+    def cancel_all(self, session: ShimSession) -> int:
+        return self._send(session, RecordType.CANCEL_ALL, 0, 0)
+
+    # -- platform events -------------------------------------------------------------
+    def on_command_answer(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
+        pending = session.pending.pop(int(rec["request_id"]), None)
+        command = RecordType(int(rec["command_type"])) if rec["command_type"] in _COMMANDS \
+            else None
+        coid = int(rec["client_order_id"])
+        if rtype == RecordType.COMMAND_REJECT:
+            reason = RejectReason(int(rec["reason"])) if rec["reason"] in _REASONS else None
+            text = _text(rec["text"])
+            log.warning("%s rejected %s for order %s: %s (%s)", session.name,
+                        command.name if command else rec["command_type"],
+                        ob.format_client_order_id(coid) if coid else "-",
+                        reason.name if reason else rec["reason"], text)
+            self._audit("command_reject", client_order_id=coid or None,
+                        command=command.name if command else None,
+                        reason=reason.name if reason else int(rec["reason"]), text=text)
+            event = _COMMAND_EVENT_ON_REJECT.get(command) if command else None
+        else:
+            event = _COMMAND_EVENT_ON_ACK.get(command) if command else None
+        if pending is None:
+            log.info("%s answered request %d that is not pending (a resend or a late answer)",
+                     session.name, int(rec["request_id"]))
+        if event is not None and coid and coid in self.book:
+            self._apply(coid, event, ts=time.time_ns())
+
+    def on_order_update(self, session: ShimSession, rec: Any) -> None:
+        coid = int(rec["client_order_id"])
+        status = int(rec["status"])
+        if not coid or coid not in self.book:
+            self._engine.on_external_order(session, rec)
+            return
+        order = self.book.order(coid)
+        event = _STATUS_EVENT.get(OrderStatus(status)) if status in _STATUSES else None
+        if status == int(order.status) and not order.replace_pending:
+            event = None  # what we already know (a snapshot, a repeated update)
+        if event == ob.OrderEvent.Accepted and order.replace_pending:
+            event = ob.OrderEvent.Replaced  # a modify confirmed: same logical order
+        if event == ob.OrderEvent.SubmitAcked and order.status != ob.OrderStatus.Submitted:
+            event = None  # the platform's ack after the command ack: nothing new
+        if event == ob.OrderEvent.Accepted and order.status == ob.OrderStatus.Working:
+            event = None  # a repeated working update (e.g. the answer to a retried submit)
+        if event is not None:
+            self._apply(coid, event, ts=int(rec["time_ns"]))
+        self._engine.notify_order(self._owner.get(coid), self._order_view(coid, rec))
+
+    def on_fill(self, session: ShimSession, rec: Any) -> None:
+        coid = int(rec["client_order_id"])
+        execution_id = _text(rec["execution_id"])
+        if not coid or coid not in self.book:
+            self._engine.on_external_fill(session, rec)
+            return
+        result = self.book.fill(coid, execution_id, int(rec["quantity"]), float(rec["price"]),
+                                ts=int(rec["time_ns"]))
+        if result.outcome == ob.Outcome.Duplicate:
+            log.info("fill %s for %s already booked; ignored", execution_id,
+                     ob.format_client_order_id(coid))
+            return
+        if result.outcome == ob.Outcome.Refused:
+            self._anomaly(result.reason)
+            return
+        if result.outcome == ob.Outcome.Overfill:
+            self._anomaly(result.reason or f"overfill on {ob.format_client_order_id(coid)}")
+        order = self.book.order(coid)
+        position = int(self.book.position(session.account, order.instrument).net_qty)
+        self._audit("fill", client_order_id=coid, execution_id=execution_id,
+                    quantity=int(rec["quantity"]), price=float(rec["price"]),
+                    side=Side(int(rec["side"])).name, position=position)
+        self._engine.notify_fill(self._owner.get(coid), coid, order.instrument, rec, position)
+
+    # -- internals -------------------------------------------------------------------
+    def _apply(self, coid: int, event: Any, ts: int) -> None:
+        before = self.book.order(coid).status
+        result = self.book.apply(coid, event, ts=ts)
+        if result.outcome == ob.Outcome.Refused:
+            self._anomaly(result.reason)
+        elif result.status != before:
+            self._audit("transition", client_order_id=coid, event=event.name,
+                        from_state=before.name, to_state=result.status.name)
+
+    def _live_order(self, coid: int) -> tuple[Any, Any, Any]:
+        if coid not in self.book:
+            return f"unknown order {ob.format_client_order_id(coid)}", None, None
+        order = self.book.order(coid)
+        if order.is_terminal:
+            return (f"order {ob.format_client_order_id(coid)} is {order.status.name}",
+                    None, None)
+        session, instrument = self._routes[order.instrument]
+        return order, session, instrument
+
+    def _send(self, session: ShimSession, command: RecordType, coid: int,
+              instrument_id: int, **fields: Any) -> int:
+        request_id = self._next_request
+        self._next_request += 1
+        record = make_record(command, request_id=request_id, instrument_id=instrument_id,
+                             **({"client_order_id": coid} if "client_order_id"
+                                in _FIELDS[command] else {}), **fields)
+        self._engine.send_command(session, command, request_id, coid, record)
+        return request_id
+
+    def _refuse(self, strategy: str, symbol: str, code: str, text: str) -> str:
+        self.refusals += 1
+        log.warning("order refused for %s on %s: %s", strategy, symbol, text)
+        self._audit("risk_refusal", strategy=strategy, symbol=symbol, reason=code, text=text)
+        return text
+
+    def _anomaly(self, reason: str) -> str:
+        self.anomalies.append(reason)
+        log.error("order state machine refused an event: %s", reason)
+        self._audit("state_machine_refusal", text=reason)
+        return reason
+
+    def _order_view(self, coid: int, rec: Any) -> Any:
+        from tickbridge.engine.events import OrderUpdate
+
+        order = self.book.order(coid)
+        return OrderUpdate(
+            client_order_id=coid, symbol=order.instrument, side=Side(int(order.side)),
+            status=OrderStatus(int(order.status)), quantity=int(order.qty),
+            filled_quantity=int(order.filled_qty), average_fill_price=order.avg_fill_price,
+            price=float(order.price), reason=_text(rec["text"]),
+        )
+
+
+def _on_grid(price: float, tick_size: float) -> bool:
+    if tick_size <= 0:
+        return True
+    ticks = price / tick_size
+    return abs(ticks - round(ticks)) <= 1e-9 * max(1.0, abs(ticks))
+
+
+_COMMANDS = {int(t) for t in RecordType}
+_REASONS = {int(r) for r in RejectReason}
+_STATUSES = {int(s) for s in OrderStatus}
+_FIELDS = {t: set(d.names) for t, d in DTYPES.items()}
