@@ -142,8 +142,8 @@ void bind_orders(py::module_& m) {
         .def_readonly("status", &Anomaly::status)
         .def_readonly("outcome", &Anomaly::outcome)
         .def_readonly("ts", &Anomaly::ts)
-        .def_readonly("reason", &Anomaly::reason)
-        .def("__repr__", [](const Anomaly& a) { return "Anomaly(" + a.reason + ")"; });
+        .def_property_readonly("reason", &describe)
+        .def("__repr__", [](const Anomaly& a) { return "Anomaly(" + describe(a) + ")"; });
 
     py::class_<Order>(m, "Order")
         .def_readonly("client_order_id", &Order::client_order_id)

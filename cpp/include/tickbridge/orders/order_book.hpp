@@ -13,6 +13,7 @@
 
 #include "tickbridge/enums.hpp"
 #include "tickbridge/orders/client_order_id.hpp"
+#include "tickbridge/orders/exec_id_index.hpp"
 #include "tickbridge/orders/position_book.hpp"
 #include "tickbridge/orders/transitions.hpp"
 
@@ -34,12 +35,27 @@ struct EventInput {
     std::int64_t ts = 0;        // event time, ns since the epoch (the engine's choice of clock)
 };
 
+// Why an event was refused (or flagged); the text is made only when someone reads it,
+// so the hot path never formats strings.
+enum class Reason : std::uint8_t {
+    None = 0,
+    NoTransition = 1,         // (state, event) not in the table
+    FillWithoutExecId = 2,    // cannot be de-duplicated
+    BadFill = 4,              // qty <= 0 or price not finite; detail: qty
+    ReplaceNotAboveFilled = 5,// detail: new qty, detail2: filled qty
+    NoReplacePending = 6,     // Replaced without a ReplaceSent
+    UnknownOrder = 7,         // batch path only; the single-event path raises
+    UnknownEvent = 8,         // batch path: event code out of range
+    Overfill = 9,             // not a refusal: detail = filled qty, detail2 = order qty
+};
+
 struct EventResult {
     Outcome outcome = Outcome::Applied;
     OrderStatus status = OrderStatus::NewRequested;  // state after the event
     std::string reason;  // empty when applied; says order, state and event otherwise
 };
 
+// One recorded event of one order (refused and duplicate ones too).
 struct HistoryEntry {
     std::int64_t ts;
     OrderEvent event;
@@ -60,11 +76,15 @@ struct Fill {
 struct Anomaly {
     ClientOrderId client_order_id;
     OrderEvent event;
-    OrderStatus status;
+    OrderStatus status;  // state of the order when it happened (after, for an overfill)
     Outcome outcome;
+    Reason reason;
     std::int64_t ts;
-    std::string reason;
+    std::int64_t detail;
+    std::int64_t detail2;
 };
+// "order TB...: FILL refused in state REJECTED: no such transition in the table; ..."
+std::string describe(const Anomaly& anomaly);
 
 struct NewOrderRequest {
     std::string account;
@@ -94,6 +114,7 @@ struct Order {
     double price = 0.0;
     double stop_price = 0.0;
     std::int64_t filled_qty = 0;
+    std::uint32_t fill_count = 0;  // booked fills (duplicates excluded)
     double fill_notional = 0.0;  // sum of qty * price over booked fills (VWAP numerator)
     bool replace_pending = false;
     std::int64_t pending_qty = 0;
@@ -102,6 +123,10 @@ struct Order {
     std::uint32_t refused_events = 0;
     std::int64_t created_ts = 0;
     std::int64_t updated_ts = 0;
+    // Newest entries of this order in the book-wide journals (linked back), or kNone.
+    std::size_t last_history = kNone;
+    std::size_t last_fill = kNone;
+    static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
     // Unfilled part of the order qty (also after a cancel): qty - filled, never negative.
     std::int64_t leaves_qty() const noexcept { return filled_qty >= qty ? 0 : qty - filled_qty; }
@@ -138,32 +163,52 @@ public:
                      const std::int64_t* qty, const double* price, const std::uint64_t* exec_id,
                      const std::int64_t* ts, std::uint8_t* outcome_out);
 
-    bool contains(ClientOrderId id) const noexcept { return index_.count(id) != 0; }
+    bool contains(ClientOrderId id) const noexcept { return find_index(id) != kMissing; }
     const Order& order(ClientOrderId id) const;  // throws std::out_of_range naming the id
-    const std::vector<HistoryEntry>& history(ClientOrderId id) const;
-    const std::vector<Fill>& fills(ClientOrderId id) const;
+    std::vector<HistoryEntry> history(ClientOrderId id) const;  // oldest first
+    std::vector<Fill> fills(ClientOrderId id) const;            // oldest first
     const std::vector<Order>& orders() const noexcept { return orders_; }
 
     const std::vector<Anomaly>& anomalies() const noexcept { return anomalies_; }
     std::vector<Anomaly> drain_anomalies();
 
-    void reserve(std::size_t orders, std::size_t fills);
+    // Capacity for a session (orders, events), memory touched now: no page faults later.
+    void reserve(std::size_t orders, std::size_t events);
 
 private:
-    std::size_t index_of(ClientOrderId id) const;
-    Outcome apply_to(std::size_t index, const EventInput& event, std::string* reason);
-    Outcome refuse(std::size_t index, const EventInput& event, std::string reason,
-                   std::string* reason_out);
+    static constexpr std::size_t kMissing = static_cast<std::size_t>(-1);
+    std::size_t find_index(ClientOrderId id) const noexcept;
+    std::size_t index_of(ClientOrderId id) const;  // throws std::out_of_range
+    Outcome apply_to(std::size_t index, const EventInput& event);
+    Outcome refuse(std::size_t index, const EventInput& event, Reason reason,
+                   std::int64_t detail = 0, std::int64_t detail2 = 0);
     void record(std::size_t index, const EventInput& event, OrderStatus from, Outcome outcome);
+
+    // Journal entries carry the index of the same order's previous entry, so an order's
+    // history is a walk back and the hot path appends to one vector without allocating.
+    struct Journaled {
+        HistoryEntry entry;
+        std::size_t prev;
+    };
+    struct FillRecord {
+        Fill fill;
+        std::size_t prev;
+    };
 
     std::uint32_t session_epoch_;
     std::uint32_t next_counter_ = 1;
     PositionBook positions_;
     std::vector<Order> orders_;
-    std::vector<std::vector<HistoryEntry>> history_;  // per order, beside orders_
-    std::vector<std::vector<Fill>> fills_;            // per order, beside orders_
-    std::unordered_map<ClientOrderId, std::size_t> index_;
-    std::unordered_map<std::uint64_t, ClientOrderId> exec_owner_;  // exec id -> order
+    std::vector<Journaled> journal_;
+    std::vector<FillRecord> fill_journal_;
+    // Ids this book made map by counter (a vector read); restored ids by hash.
+    std::vector<std::size_t> own_index_;
+    std::unordered_map<ClientOrderId, std::size_t> foreign_index_;
+    // Exec ids are unique per order. An order's first kScanFills fills are checked by
+    // scanning them (cached, no hashing); past that its exec ids live in big_orders_execs_.
+    static constexpr std::uint32_t kScanFills = 16;
+    bool already_booked(const Order& o, std::uint64_t exec_id) const noexcept;
+    ExecIdIndex big_orders_execs_;
     std::vector<Anomaly> anomalies_;
 };
 
