@@ -61,6 +61,7 @@ class RefOrder:
         self.pending_price = 0.0
         self.overfill_qty = 0
         self.position = position
+        self.exec_ids: set[int] = set()
         self.fills: list[tuple[int, int, float, int, bool]] = []  # exec, qty, price, ts, over
         self.history: list[tuple[int, int, int, int, int]] = []  # ts, event, from, to, outcome
 
@@ -119,7 +120,6 @@ class ReferenceOrderBook:
     orders: dict[int, RefOrder] = field(default_factory=dict)
     positions: dict[tuple[str, str], RefPosition] = field(default_factory=dict)
     point_values: dict[str, float] = field(default_factory=dict)
-    exec_owner: dict[int, int] = field(default_factory=dict)
     anomalies: list[tuple[int, int, int, str]] = field(default_factory=list)
     next_counter: int = 1
 
@@ -170,12 +170,9 @@ class ReferenceOrderBook:
         if event == FILL:
             if exec_id == 0:
                 return self._refuse(o, event, ts, "fill without an execution id")
-            owner = self.exec_owner.get(exec_id)
-            if owner is not None:
-                if owner == client_order_id:
-                    o.history.append((ts, event, status, status, DUPLICATE))
-                    return DUPLICATE
-                return self._refuse(o, event, ts, f"exec id {exec_id} booked on {owner}")
+            if exec_id in o.exec_ids:  # execution ids are unique per order
+                o.history.append((ts, event, status, status, DUPLICATE))
+                return DUPLICATE
             if qty <= 0 or not math.isfinite(price):
                 return self._refuse(o, event, ts, "fill qty must be > 0 and price finite")
         line = TABLE.get((status, event))
@@ -183,7 +180,7 @@ class ReferenceOrderBook:
             return self._refuse(o, event, ts, "no such transition in the table")
         outcome = APPLIED
         if event == FILL:
-            self.exec_owner[exec_id] = client_order_id
+            o.exec_ids.add(exec_id)
             o.filled_qty += qty
             o.fill_notional += qty * price
             over = o.filled_qty > o.qty
