@@ -1,0 +1,65 @@
+"""The order state machine and position book (compiled core), as the engine uses them.
+
+The transition table lives in C++ (``cpp/include/tickbridge/orders/transitions.hpp``);
+``transition_table()`` exports it, and ``tickbridge.orders.reference`` is a pure-Python
+implementation of the same table used as the benchmark baseline and a test oracle.
+See docs/orders.md.
+"""
+
+from __future__ import annotations
+
+from tickbridge._core import (
+    Anomaly,
+    EventResult,
+    Fill,
+    HistoryEntry,
+    NextRule,
+    Order,
+    OrderBook,
+    OrderEvent,
+    OrderStatus,
+    OrderType,
+    Outcome,
+    Position,
+    Side,
+    TimeInForce,
+    exec_id_key,
+    format_client_order_id,
+    is_terminal,
+    make_client_order_id,
+    parse_client_order_id,
+    transition_table,
+)
+
+__all__ = [
+    "Anomaly",
+    "EventResult",
+    "Fill",
+    "HistoryEntry",
+    "NextRule",
+    "Order",
+    "OrderBook",
+    "OrderEvent",
+    "OrderStatus",
+    "OrderType",
+    "Outcome",
+    "Position",
+    "Side",
+    "TimeInForce",
+    "exec_id_key",
+    "format_client_order_id",
+    "is_terminal",
+    "make_client_order_id",
+    "parse_client_order_id",
+    "transition_table",
+    "transition_table_markdown",
+]
+
+
+def transition_table_markdown() -> str:
+    """The table as the markdown rows of docs/orders.md (a test keeps the doc in sync)."""
+    lines = ["| state | event | next | why |", "| --- | --- | --- | --- |"]
+    for state, event, rule, to, why in transition_table():
+        target = to.name if to is not None else rule.name
+        lines.append(f"| {state.name} | {event.name} | {target} | {why} |")
+    return "\n".join(lines)
