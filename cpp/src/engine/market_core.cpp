@@ -84,6 +84,12 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
     const auto aggressor = trade.aggressor <= 2 ? trade.aggressor : std::uint8_t{0};
     const double size = static_cast<double>(trade.size);
     const std::int64_t day = trading_day(trade.time_ns);
+    // Time bars close on the first tick of a later interval: emit before that tick moves
+    // the signals, so a bar carries the values of its own last tick.
+    in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {
+        out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar, m.ema_fast,
+                                         m.ema_slow, m.vwap, m.delta});
+    });
     m.last_time_ns = trade.time_ns;
     m.last_price = trade.price;
     m.last_size = trade.size;
@@ -96,10 +102,6 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
     m.vwap_upper = v.upper;
     m.vwap_lower = v.lower;
     m.delta = in.delta.update(size, aggressor, day);
-    in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {
-        out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar, m.ema_fast,
-                                         m.ema_slow, m.vwap, m.delta});
-    });
     if (!in.triggers.empty()) {
         for (std::size_t i = 0; i < in.triggers.size();) {
             const Trigger& t = in.triggers[i];

@@ -172,7 +172,7 @@ class Engine:
         session.peer_session_id = peer_session
         session.last_sequence = sequence
         for rtype, offset in others:
-            record = np.ndarray((), DTYPES[RecordType(rtype)], frame, offset)
+            record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
             self._on_record(session, RecordType(rtype), record)
         for event in events:
             self._on_signal(event)
@@ -217,7 +217,6 @@ class Engine:
         session.simulated = bool(rec["simulated"])
         session.platform_version = _text(rec["platform_version"])
         session.heartbeat_ms = int(rec["heartbeat_interval_ms"]) or self.settings.heartbeat_ms
-        session.last_sequence = 0
         session.instruments.clear()
         mode = "simulated" if session.simulated else "LIVE"
         log.info("hello from %s (%s, %s account)", session.name, session.platform_version, mode)
@@ -383,10 +382,10 @@ class Engine:
             interval = session.heartbeat_ms / 1000
             if session.ack_due or now - session.last_tx >= self.settings.heartbeat_ms / 1000:
                 self.send(session, [])
-            if not session.lost and now - session.last_rx > interval * self.settings.silence_intervals:
+            silent = now - session.last_rx
+            if not session.lost and silent > interval * self.settings.silence_intervals:
                 session.lost = True
-                log.error("%s: nothing received for %.1f s; shim lost", session.name,
-                          now - session.last_rx)
+                log.error("%s: nothing received for %.1f s; shim lost", session.name, silent)
                 self.audit("shim_lost", shim=session.name)
             timeout = self.settings.command_timeout_ms / 1000
             for request_id, pending in list(session.pending.items()):

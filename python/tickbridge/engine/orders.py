@@ -34,22 +34,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickbridge.engine")
 
 _COMMAND_EVENT_ON_ACK = {
-    RecordType.SUBMIT: ob.OrderEvent.SubmitAcked,
-    RecordType.CANCEL: ob.OrderEvent.CancelAcked,
+    RecordType.SUBMIT: ob.OrderEvent.SUBMIT_ACKED,
+    RecordType.CANCEL: ob.OrderEvent.CANCEL_ACKED,
 }
 _COMMAND_EVENT_ON_REJECT = {
-    RecordType.SUBMIT: ob.OrderEvent.Rejected,
-    RecordType.CANCEL: ob.OrderEvent.CancelRejected,
-    RecordType.REPLACE: ob.OrderEvent.ReplaceRejected,
+    RecordType.SUBMIT: ob.OrderEvent.REJECTED,
+    RecordType.CANCEL: ob.OrderEvent.CANCEL_REJECTED,
+    RecordType.REPLACE: ob.OrderEvent.REPLACE_REJECTED,
 }
 # The platform's view of an order, as state machine events. PARTIALLY_FILLED and FILLED
 # updates carry no event: quantities and positions move on Fill records only.
 _STATUS_EVENT = {
-    OrderStatus.ACKNOWLEDGED: ob.OrderEvent.SubmitAcked,
-    OrderStatus.WORKING: ob.OrderEvent.Accepted,
-    OrderStatus.CANCELED: ob.OrderEvent.Canceled,
-    OrderStatus.REJECTED: ob.OrderEvent.Rejected,
-    OrderStatus.EXPIRED: ob.OrderEvent.Expired,
+    OrderStatus.ACKNOWLEDGED: ob.OrderEvent.SUBMIT_ACKED,
+    OrderStatus.WORKING: ob.OrderEvent.ACCEPTED,
+    OrderStatus.CANCELED: ob.OrderEvent.CANCELED,
+    OrderStatus.REJECTED: ob.OrderEvent.REJECTED,
+    OrderStatus.EXPIRED: ob.OrderEvent.EXPIRED,
 }
 
 
@@ -122,7 +122,7 @@ class OrderRouter:
         )
         coid = int(order.client_order_id)
         self._owner[coid] = strategy
-        self.book.apply(coid, ob.OrderEvent.SubmitSent, ts=now)
+        self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=now)
         self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
                     side=side.name, quantity=quantity, order_type=order_type.name,
                     price=None if math.isnan(price) else price,
@@ -138,8 +138,8 @@ class OrderRouter:
         order, session, instrument = self._live_order(coid)
         if isinstance(order, str):
             return order
-        result = self.book.apply(coid, ob.OrderEvent.CancelSent, ts=time.time_ns())
-        if result.outcome != ob.Outcome.Applied:
+        result = self.book.apply(coid, ob.OrderEvent.CANCEL_SENT, ts=time.time_ns())
+        if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
         self._audit("order_cancel", client_order_id=coid)
         self._send(session, RecordType.CANCEL, coid, instrument.instrument_id)
@@ -155,12 +155,12 @@ class OrderRouter:
             return f"price {new_price} is not on the {instrument.symbol} tick grid " \
                    f"({instrument.tick_size})"
         result = self.book.replace_sent(coid, new_qty, new_price, ts=time.time_ns())
-        if result.outcome != ob.Outcome.Applied:
+        if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
         self._audit("order_replace", client_order_id=coid, quantity=new_qty, price=new_price)
-        is_stop = order.order_type in (ob.OrderType.Stop, ob.OrderType.StopLimit)
+        is_stop = order.order_type in (ob.OrderType.STOP, ob.OrderType.STOP_LIMIT)
         self._send(session, RecordType.REPLACE, coid, instrument.instrument_id,
-                   price=0.0 if order.order_type == ob.OrderType.Stop else new_price,
+                   price=0.0 if order.order_type == ob.OrderType.STOP else new_price,
                    stop_price=new_price if is_stop else 0.0, quantity=new_qty)
         return None
 
@@ -212,11 +212,11 @@ class OrderRouter:
         event = _STATUS_EVENT.get(OrderStatus(status)) if status in _STATUSES else None
         if status == int(order.status) and not order.replace_pending:
             event = None  # what we already know (a snapshot, a repeated update)
-        if event == ob.OrderEvent.Accepted and order.replace_pending:
-            event = ob.OrderEvent.Replaced  # a modify confirmed: same logical order
-        if event == ob.OrderEvent.SubmitAcked and order.status != ob.OrderStatus.Submitted:
+        if event == ob.OrderEvent.ACCEPTED and order.replace_pending:
+            event = ob.OrderEvent.REPLACED  # a modify confirmed: same logical order
+        if event == ob.OrderEvent.SUBMIT_ACKED and order.status != ob.OrderStatus.SUBMITTED:
             event = None  # the platform's ack after the command ack: nothing new
-        if event == ob.OrderEvent.Accepted and order.status == ob.OrderStatus.Working:
+        if event == ob.OrderEvent.ACCEPTED and order.status == ob.OrderStatus.WORKING:
             event = None  # a repeated working update (e.g. the answer to a retried submit)
         if event is not None:
             self._apply(coid, event, ts=int(rec["time_ns"]))
@@ -230,14 +230,14 @@ class OrderRouter:
             return
         result = self.book.fill(coid, execution_id, int(rec["quantity"]), float(rec["price"]),
                                 ts=int(rec["time_ns"]))
-        if result.outcome == ob.Outcome.Duplicate:
+        if result.outcome == ob.Outcome.DUPLICATE:
             log.info("fill %s for %s already booked; ignored", execution_id,
                      ob.format_client_order_id(coid))
             return
-        if result.outcome == ob.Outcome.Refused:
+        if result.outcome == ob.Outcome.REFUSED:
             self._anomaly(result.reason)
             return
-        if result.outcome == ob.Outcome.Overfill:
+        if result.outcome == ob.Outcome.OVERFILL:
             self._anomaly(result.reason or f"overfill on {ob.format_client_order_id(coid)}")
         order = self.book.order(coid)
         position = int(self.book.position(session.account, order.instrument).net_qty)
@@ -250,7 +250,7 @@ class OrderRouter:
     def _apply(self, coid: int, event: Any, ts: int) -> None:
         before = self.book.order(coid).status
         result = self.book.apply(coid, event, ts=ts)
-        if result.outcome == ob.Outcome.Refused:
+        if result.outcome == ob.Outcome.REFUSED:
             self._anomaly(result.reason)
         elif result.status != before:
             self._audit("transition", client_order_id=coid, event=event.name,

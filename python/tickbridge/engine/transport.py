@@ -61,7 +61,8 @@ def bind_router(
                 "(curve_secret_key_file) or set insecure_bind to accept unencrypted, "
                 "unauthenticated connections"
             )
-        log.warning("INSECURE: %s is bound without CURVE; anyone who reaches it can trade", endpoint)
+        log.warning("INSECURE: %s is bound without CURVE; anyone who reaches it can trade",
+                    endpoint)
     try:
         socket.bind(endpoint)
     except zmq.ZMQError as e:
