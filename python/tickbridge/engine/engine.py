@@ -64,6 +64,8 @@ class Engine:
         self.socket = bind_router(self._context, settings.endpoint,
                                   insecure=settings.insecure_bind,
                                   curve_secret_key_file=settings.curve_secret_key_file)
+        # The bound address (differs from settings.endpoint when the port was '*').
+        self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
         self.router = OrderRouter(self, self.audit)
