@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import zmq
 
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.transport import BindRefused, is_loopback
