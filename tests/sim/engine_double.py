@@ -14,12 +14,21 @@ from tickbridge.protocol import RecordType, decode_frame, encode_frame, make_rec
 
 
 class EngineDouble:
-    def __init__(self, context: zmq.Context | None = None) -> None:
+    def __init__(self, context: zmq.Context | None = None, heartbeat_s: float | None = 0.05,
+                 endpoint: str | None = None) -> None:
+        """``heartbeat_s``: while pumping, send a Heartbeat when nothing was sent for that
+        long, as a live engine does (None: stay silent)."""
+        self.heartbeat_s = heartbeat_s
+        self.last_send = time.monotonic()
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
-        port = self.socket.bind_to_random_port("tcp://127.0.0.1")
-        self.endpoint = f"tcp://127.0.0.1:{port}"
+        if endpoint is None:
+            port = self.socket.bind_to_random_port("tcp://127.0.0.1")
+            endpoint = f"tcp://127.0.0.1:{port}"
+        else:
+            self.socket.bind(endpoint)
+        self.endpoint = endpoint
         self.session_id = random.getrandbits(64)
         self.sequence = 0
         self.peer: bytes | None = None
@@ -32,7 +41,10 @@ class EngineDouble:
     def pump(self, seconds: float = 0.05) -> None:
         deadline = time.monotonic() + seconds
         while True:
-            left = deadline - time.monotonic()
+            if self.heartbeat_s is not None and self.peer is not None and \
+                    time.monotonic() - self.last_send > self.heartbeat_s:
+                self.heartbeat()
+            left = min(deadline - time.monotonic(), self.heartbeat_s or 1.0)
             if left <= 0 or not self.socket.poll(int(left * 1000) + 1):
                 if time.monotonic() >= deadline:
                     return
@@ -60,6 +72,7 @@ class EngineDouble:
         frame = encode_frame(records, session_id=self.session_id, sequence=self.sequence,
                              send_time_ns=time.time_ns())
         self.socket.send_multipart([self.peer, frame])
+        self.last_send = time.monotonic()
 
     def send_raw(self, payload: bytes) -> None:
         assert self.peer is not None
