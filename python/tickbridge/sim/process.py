@@ -1,0 +1,513 @@
+"""The simulator process: a DEALER to the engine's ROUTER (as a platform shim), a ROUTER
+for the kill switch, and one loop that replays the tape, applies commands and sends
+batched frames.
+
+One thread owns both sockets (ZeroMQ sockets are not thread-safe), like the shims'
+background thread. ``stop()`` may be called from any thread or a signal handler.
+
+Sending never blocks: a frame the engine cannot take yet (no connection, high-water mark)
+is kept and retried first, in order, with its sequence number; market data produced
+meanwhile is dropped (counted), order events are kept (DESIGN: never a silently dropped
+order event).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import zmq
+
+from tickbridge.protocol import (
+    COMMANDS,
+    ProtocolError,
+    RecordType,
+    RejectReason,
+    decode_frame,
+    encode_frame,
+    make_record,
+)
+from tickbridge.sim.feed import MarketTape, rebased
+from tickbridge.sim.matching import SessionOpen, always_open
+from tickbridge.sim.platform import PlatformConfig, SimulatedPlatform
+from tickbridge.sim.quirks import QuirkConfig
+
+log = logging.getLogger("tickbridge.sim")
+
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    engine: str = "tcp://127.0.0.1:5555"
+    kill_endpoint: str | None = "tcp://127.0.0.1:5557"  # None: no kill socket
+    kill_secret: str | None = None
+    account: str = "Sim101"
+    heartbeat_ms: int = 500
+    silence_intervals: int = 3  # engine silent this many heartbeats: it is gone
+    cancel_on_disconnect: bool = True
+    speed: float = 1.0  # 0: as fast as possible; 1: real time; N: N x real time
+    max_batch: int = 1000  # records per frame
+    latency_ms: float = 5.0  # simulated time between a command and its effect
+    quirks: QuirkConfig = field(default_factory=QuirkConfig)
+    wait_for_engine: bool = True  # start the tape when the engine is first heard
+    rebase_time: bool = True  # shift the tape so its first tick is 'now'
+    exit_after_end: float | None = None  # seconds after the tape ends; None: run on
+    status_interval: float = 1.0  # seconds between status lines; 0: none
+    account_interval: float = 5.0  # seconds between Account records
+    starting_cash: float = 50_000.0
+    linger_ms: int = 200
+    sndhwm: int = 10_000
+
+
+class Simulator:
+    """``Simulator(tape, config).run()`` blocks until ``stop()`` (or the tape ends with
+    ``exit_after_end``) and returns the exit code, 0 when it shut down cleanly."""
+
+    def __init__(
+        self,
+        tape: MarketTape,
+        config: SimConfig | None = None,
+        *,
+        is_open: SessionOpen = always_open,
+        session_id: int | None = None,
+        context: zmq.Context | None = None,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.tape = tape
+        self.session_id = session_id if session_id is not None else random.getrandbits(64)
+        self.platform = SimulatedPlatform(
+            tape.specs,
+            PlatformConfig(
+                account=self.config.account, latency_ns=int(self.config.latency_ms * 1e6),
+                starting_cash=self.config.starting_cash, quirks=self.config.quirks,
+                kill_secret=self.config.kill_secret,
+            ),
+            is_open=is_open, execution_prefix=f"{self.session_id:016x}",
+        )
+        self._context = context or zmq.Context.instance()
+        self._stop = threading.Event()
+        self.ready = threading.Event()  # sockets bound/connected (tests wait on it)
+        self.stats: dict[str, int] = {
+            "ticks": 0, "frames_sent": 0, "records_sent": 0, "market_dropped": 0,
+            "engine_frames": 0, "engine_errors": 0, "kill_requests": 0,
+        }
+        # outbound state
+        self._out: list[np.ndarray] = []
+        self._out_count = 0
+        self._unsent: bytes | None = None
+        self._sequence = 0
+        self._kill_sequence = 0
+        self._last_sent = 0.0
+        # engine state
+        self._engine_session: int | None = None
+        self._engine_ack = 0
+        self._engine_heard: float | None = None
+        self._engine_silent = False
+        # replay state
+        self._pos = 0
+        self._replaying = False
+        self._ended_at: float | None = None
+        self._tape_t0 = 0
+        self._wall_t0 = 0.0
+        first = int(tape.ticks.time_ns[0]) if len(tape) else time.time_ns()
+        self._idle_sim = time.time_ns() if self.config.rebase_time else first
+        self._idle_wall = time.monotonic()
+        self._last_now = 0
+        self._last_tick_ns = self._idle_sim
+
+    # ---- public --------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def engine_ack(self) -> int:
+        return self._engine_ack
+
+    def run(self) -> int:
+        try:
+            self._open()
+        except zmq.ZMQError as exc:
+            log.error("cannot open sockets: %s (endpoint taken? pass another "
+                      "--kill-endpoint/--engine, or --kill-endpoint none)", exc)
+            self._close()
+            return 1
+        self.ready.set()
+        try:
+            self._loop()
+        finally:
+            self._close()
+        return 0
+
+    # ---- sockets -------------------------------------------------------------------
+    def _open(self) -> None:
+        c = self.config
+        self._dealer = self._context.socket(zmq.DEALER)
+        self._dealer.setsockopt(zmq.LINGER, c.linger_ms)
+        self._dealer.setsockopt(zmq.SNDHWM, c.sndhwm)
+        self._dealer.connect(c.engine)  # lazy: the engine may start later
+        self._kill: zmq.Socket | None = None
+        if c.kill_endpoint:
+            self._kill = self._context.socket(zmq.ROUTER)
+            self._kill.setsockopt(zmq.LINGER, c.linger_ms)
+            self._kill.bind(c.kill_endpoint)
+        self._poller = zmq.Poller()
+        self._poller.register(self._dealer, zmq.POLLIN)
+        if self._kill is not None:
+            self._poller.register(self._kill, zmq.POLLIN)
+        log.info("session %016x: engine %s, kill endpoint %s, %d ticks of %s", self.session_id,
+                 c.engine, c.kill_endpoint or "none", len(self.tape),
+                 ",".join(s.symbol for s in self.tape.specs))
+
+    def _close(self) -> None:
+        for name in ("_dealer", "_kill"):
+            sock = getattr(self, name, None)
+            if sock is not None:
+                sock.close(linger=self.config.linger_ms)
+                setattr(self, name, None)
+
+    # ---- the loop ------------------------------------------------------------------
+    def _loop(self) -> None:
+        c = self.config
+        self._queue(self.platform.hello(c.heartbeat_ms))
+        self._flush()
+        if not c.wait_for_engine:
+            self._start_replay()
+        next_status = next_account = time.monotonic()
+        while not self._stop.is_set():
+            busy = self._replaying and c.speed == 0
+            timeout = 0 if busy else (1 if self._replaying or self.platform.matching._due
+                                      else 20)
+            for sock, _ in self._poller.poll(timeout):
+                if sock is self._dealer:
+                    self._drain_engine()
+                else:
+                    self._drain_kill()
+            self._replay()
+            self._queue(self.platform.advance(self._now()))
+            wall = time.monotonic()
+            self._check_engine(wall)
+            if self._engine_heard is not None and wall >= next_account:
+                next_account = wall + c.account_interval
+                self._queue([self.platform.account_record(self._now())])
+            idle = not self._out and self._unsent is None
+            if idle and wall - self._last_sent >= c.heartbeat_ms / 1000:
+                self._queue([make_record(RecordType.HEARTBEAT, ack_sequence=self._engine_ack,
+                                         time_ns=time.time_ns())])
+            self._flush()
+            if c.status_interval and wall >= next_status:
+                next_status = wall + c.status_interval
+                self._status()
+            if self._ended_at is not None and c.exit_after_end is not None and \
+                    wall - self._ended_at >= c.exit_after_end:
+                log.info("tape ended %.1f s ago: exiting", wall - self._ended_at)
+                break
+        self._flush()
+        if c.status_interval:
+            self._status(final=True)
+
+    def _now(self) -> int:
+        """Simulated time: the tape's clock while it plays, wall time elapsed otherwise;
+        never backwards (latency deadlines depend on it)."""
+        wall = time.monotonic()
+        if self._replaying and self.config.speed > 0:
+            now = self._tape_t0 + int((wall - self._wall_t0) * self.config.speed * NS)
+        elif self._replaying:
+            now = self._last_tick_ns
+        else:
+            now = self._idle_sim + int((wall - self._idle_wall) * NS)
+        self._last_now = max(self._last_now, now)
+        return self._last_now
+
+    # ---- replay --------------------------------------------------------------------
+    def _start_replay(self) -> None:
+        if self._replaying or self._ended_at is not None:
+            return
+        if not len(self.tape):
+            self._end_replay()
+            return
+        if self.config.rebase_time:
+            self.tape = rebased(self.tape, self._now())
+        self._tape_t0 = int(self.tape.ticks.time_ns[0])
+        self._wall_t0 = time.monotonic()
+        self._replaying = True
+        log.info("replay started at %gx", self.config.speed)
+
+    def _end_replay(self) -> None:
+        self._idle_sim, self._idle_wall = self._now(), time.monotonic()
+        self._replaying = False
+        self._ended_at = time.monotonic()
+        log.info("tape ended after %d ticks", self._pos)
+
+    def _replay(self) -> None:
+        if not self._replaying:
+            return
+        n, c = len(self.tape), self.config
+        if c.speed == 0:
+            stop = min(n, self._pos + c.max_batch)
+        else:
+            target = self._now()
+            stop = int(np.searchsorted(self.tape.ticks.time_ns, target, side="right"))
+            stop = min(stop, self._pos + 4 * c.max_batch)  # keep the loop responsive
+        if stop > self._pos:
+            self._play_rows(self._pos, stop)
+            self._last_tick_ns = int(self.tape.ticks.time_ns[stop - 1])
+            self.stats["ticks"] += stop - self._pos
+            self._pos = stop
+        if self._pos >= n:
+            self._end_replay()
+
+    def _play_rows(self, start: int, stop: int) -> None:
+        """Rows to records, with the order events each tick causes right after it."""
+        tape, platform = self.tape, self.platform
+        t = tape.ticks
+        if not platform.matching.has_active():
+            self._queue_market(start, stop)  # nothing to match: vectorised path
+            ids_chunk = tape.instrument_id[start:stop]
+            for iid in platform.instruments:
+                rows = np.flatnonzero(ids_chunk == iid)
+                if len(rows):
+                    row = start + int(rows[-1])
+                    platform.matching.set_market(
+                        iid, float(t.bid[row]), float(t.ask[row]), int(t.bid_size[row]),
+                        int(t.ask_size[row]), float(t.price[row]))
+            return
+        rows = range(start, stop)
+        ids = tape.instrument_id[start:stop].tolist()
+        times, prices = t.time_ns[start:stop].tolist(), t.price[start:stop].tolist()
+        sizes, aggressors = t.size[start:stop].tolist(), t.aggressor[start:stop].tolist()
+        changed = tape.quote_changed[start:stop].tolist()
+        run_start = start
+        for k, row in enumerate(rows):
+            events = []
+            if changed[k]:
+                events += platform.on_quote(ids[k], times[k], float(t.bid[row]),
+                                            float(t.ask[row]), int(t.bid_size[row]),
+                                            int(t.ask_size[row]))
+            events += platform.on_trade(ids[k], times[k], prices[k], sizes[k], aggressors[k])
+            if events:
+                self._queue_market(run_start, row + 1)
+                self._queue(events)
+                run_start = row + 1
+        if stop > run_start:
+            self._queue_market(run_start, stop)
+
+    # ---- outbound ------------------------------------------------------------------
+    def _queue(self, records: list[np.ndarray]) -> None:
+        for r in records:
+            self._out.append(r)
+            self._out_count += len(r)
+
+    def _queue_market(self, start: int, stop: int) -> None:
+        if self._unsent is not None or self._engine_silent:
+            # The engine cannot take data now: ticks are dropped (an engine resyncs
+            # market data by itself); order events are never dropped.
+            self.stats["market_dropped"] += self.tape.record_count(start, stop)
+            return
+        self._queue(self.tape.records(start, stop))
+
+    def _flush(self) -> None:
+        if self._unsent is not None and not self._send(self._unsent):
+            return
+        self._unsent = None
+        while self._out:
+            batch, count = self._take_batch()
+            self._sequence += 1
+            frame = encode_frame(batch, session_id=self.session_id, sequence=self._sequence,
+                                 send_time_ns=time.time_ns())
+            self.stats["records_sent"] += count
+            if not self._send(frame):
+                self._unsent = frame
+                return
+
+    def _take_batch(self) -> tuple[list[np.ndarray], int]:
+        batch: list[np.ndarray] = []
+        room = self.config.max_batch
+        while self._out and room:
+            head = self._out[0]
+            if len(head) <= room:
+                batch.append(self._out.pop(0))
+                room -= len(head)
+            else:
+                batch.append(head[:room])
+                self._out[0] = head[room:]
+                room = 0
+        count = self.config.max_batch - room
+        self._out_count -= count
+        return batch, count
+
+    def _send(self, frame: bytes) -> bool:
+        try:
+            self._dealer.send(frame, zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        self.stats["frames_sent"] += 1
+        self._last_sent = time.monotonic()
+        return True
+
+    # ---- inbound: engine -----------------------------------------------------------
+    def _drain_engine(self) -> None:
+        while True:
+            try:
+                payload = self._dealer.recv(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return
+            self._on_engine_frame(payload)
+
+    def _on_engine_frame(self, payload: bytes) -> None:
+        try:
+            frame = decode_frame(payload)
+        except ProtocolError as exc:
+            self.stats["engine_errors"] += 1
+            log.error("engine frame of %d bytes refused: %s; frame ignored, sim keeps "
+                      "running", len(payload), exc)
+            return
+        header = frame.header
+        self.stats["engine_frames"] += 1
+        wall = time.monotonic()
+        if self._engine_session is None:
+            log.info("engine session %016x heard", header.session_id)
+        elif header.session_id != self._engine_session:
+            # A restarted engine knows nothing of this session: introduce ourselves again.
+            log.warning("engine session changed %016x -> %016x: engine restarted; "
+                        "sending hello and definitions again",
+                        self._engine_session, header.session_id)
+            self._engine_ack = 0
+            self._queue(self.platform.hello(self.config.heartbeat_ms))
+        if self._engine_silent:
+            log.warning("engine back after %.1f s of silence", wall - (self._engine_heard or wall))
+            self._engine_silent = False
+        self._engine_session = header.session_id
+        self._engine_heard = wall
+        if self._engine_ack and header.sequence <= self._engine_ack:
+            log.warning("engine frame sequence %d already received (last %d); ignored",
+                        header.sequence, self._engine_ack)
+            return
+        if self._engine_ack and header.sequence != self._engine_ack + 1:
+            log.warning("engine sequence gap: expected %d, got %d (%d frames missing)",
+                        self._engine_ack + 1, header.sequence,
+                        header.sequence - self._engine_ack - 1)
+        self._engine_ack = header.sequence
+        if self.config.wait_for_engine:
+            self._start_replay()
+        now = self._now()
+        for rtype, rec in frame:
+            if rtype == RecordType.HEARTBEAT:
+                continue
+            if rtype not in COMMANDS:
+                log.warning("engine frame %d: %s is not a command; ignored",
+                            header.sequence, rtype.name)
+                continue
+            self._queue(self._command(rtype, rec, now))
+
+    def _command(self, rtype: RecordType, rec: np.void, now: int) -> list[np.ndarray]:
+        try:
+            return self.platform.command(rtype, rec, now)
+        except Exception as exc:  # a simulator bug must not kill the session
+            log.exception("%s failed inside the simulator", rtype.name)
+            return [_reject(rec, rtype, RejectReason.PLATFORM_REJECTED,
+                            f"simulator error: {exc}")]
+
+    def _check_engine(self, wall: float) -> None:
+        c = self.config
+        if self._engine_heard is None or self._engine_silent:
+            return
+        silent_for = wall - self._engine_heard
+        if silent_for < c.silence_intervals * c.heartbeat_ms / 1000:
+            return
+        self._engine_silent = True
+        working = self.platform.working_count()
+        if c.cancel_on_disconnect and working:
+            log.warning("engine silent for %.1f s: canceling %d working orders "
+                        "(cancel-on-disconnect)", silent_for, working)
+            self._queue(self.platform.cancel_everything(self._now()))
+        else:
+            log.warning("engine silent for %.1f s", silent_for)
+
+    # ---- inbound: kill switch ------------------------------------------------------
+    def _drain_kill(self) -> None:
+        assert self._kill is not None
+        while True:
+            try:
+                parts = self._kill.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.stats["kill_requests"] += 1
+            envelope, payload = parts[:-1], parts[-1]
+            replies = self._on_kill_frame(payload)
+            self._kill_sequence += 1
+            frame = encode_frame(replies, session_id=self.session_id,
+                                 sequence=self._kill_sequence, send_time_ns=time.time_ns())
+            try:
+                self._kill.send_multipart([*envelope, frame], zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                log.error("kill reply not delivered: %s", exc)
+
+    def _on_kill_frame(self, payload: bytes) -> list[np.ndarray]:
+        """Kill records are applied; the CommandAck/Reject go back to the requester, the
+        order events to the engine. Works with no engine at all."""
+        try:
+            frame = decode_frame(payload)
+        except ProtocolError as exc:
+            log.error("kill endpoint: frame of %d bytes refused: %s", len(payload), exc)
+            return [make_record(RecordType.COMMAND_REJECT, command_type=int(RecordType.KILL),
+                                reason=int(RejectReason.MALFORMED), text=str(exc)[:64])]
+        replies: list[np.ndarray] = []
+        for rtype, rec in frame:
+            if rtype != RecordType.KILL:
+                replies.append(_reject(rec, rtype, RejectReason.MALFORMED,
+                                       "kill endpoint accepts Kill records only"))
+                continue
+            for record in self.platform.kill(rec, self._now()):
+                kind = int(record["type"][0])
+                if kind in (RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT):
+                    replies.append(record)
+                else:
+                    self._queue([record])
+            ok = int(replies[-1]["type"][0]) == RecordType.COMMAND_ACK
+            log.warning("kill request %d (flatten=%d): %s", int(rec["request_id"]),
+                        int(rec["flatten"]), "done" if ok else "refused")
+        return replies
+
+    # ---- status --------------------------------------------------------------------
+    def _status(self, final: bool = False) -> None:
+        s, p = self.stats, self.platform
+        engine = ("waiting" if self._engine_heard is None else
+                  "silent" if self._engine_silent else "up")
+        positions = " ".join(f"{spec.symbol} {p.positions[i].quantity:+d}"
+                             for i, spec in p.instruments.items())
+        line = (f"sim: ticks {s['ticks']}/{len(self.tape)} | engine {engine} | "
+                f"orders {len(p.matching.orders)} working {p.working_count()} | "
+                f"fills {len(p.fills)} | {positions} | frames {s['frames_sent']} "
+                f"dropped {s['market_dropped']} | errors {s['engine_errors']}")
+        print(line + (" | stopped" if final else ""), file=sys.stderr, flush=True)
+
+
+def _reject(rec: np.void, rtype: RecordType, reason: RejectReason, text: str) -> np.ndarray:
+    fields = rec.dtype.names or ()
+    return make_record(
+        RecordType.COMMAND_REJECT, instrument_id=int(rec["instrument_id"]),
+        request_id=int(rec["request_id"]) if "request_id" in fields else 0,
+        client_order_id=int(rec["client_order_id"]) if "client_order_id" in fields else 0,
+        command_type=int(rtype), reason=int(reason), text=text.encode()[:64],
+    )
+
+
+def run_in_thread(simulator: Simulator, timeout: float = 5.0) -> threading.Thread:
+    """Starts ``simulator.run()`` on a daemon thread and waits until its sockets are up
+    (for in-process tests; the process tests use ``python -m tickbridge sim``)."""
+    thread = threading.Thread(target=simulator.run, name="tickbridge-sim", daemon=True)
+    thread.start()
+    if not simulator.ready.wait(timeout):
+        raise RuntimeError("simulator did not open its sockets in time")
+    return thread
+
+
+def kill_secret_from_env() -> str | None:
+    return os.environ.get("TICKBRIDGE_KILL_SECRET") or None
