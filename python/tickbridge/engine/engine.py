@@ -253,6 +253,7 @@ class Engine:
             return
         ours = self.router.position(instrument.symbol)
         theirs = int(rec["quantity"])
+        session.platform_positions[instrument.symbol] = theirs
         if ours != theirs:
             # Fills can still be in flight; a lasting difference is reconciliation's job.
             log.debug("%s reports %s position %d, engine has %d", session.name,
@@ -338,25 +339,31 @@ class Engine:
         self.send_command(session, RecordType.SNAPSHOT_REQUEST, request_id, 0, record)
 
     def send(self, session: ShimSession, records: list[np.ndarray]) -> None:
-        """Sends now, or queues (bounded) when the peer cannot take it; never drops silently."""
+        """Sends now, or queues (bounded) when the peer cannot take it; never drops a
+        command silently. A frame with only a heartbeat is not queued: the next one
+        carries the same acknowledgement."""
         heartbeat = make_record(RecordType.HEARTBEAT, ack_sequence=session.last_sequence,
                                 time_ns=time.time_ns())
         session.ack_due = False
         frame = encode_frame([*records, heartbeat], session_id=self.session_id,
                              sequence=session.next_sequence(), send_time_ns=time.time_ns())
         if session.outbox:
-            self._queue(session, frame)
+            if records:
+                self._queue(session, frame)
             self._flush_outbox(session)
             return
         try:
             self.socket.send_multipart([session.identity, frame], zmq.NOBLOCK)
             session.last_tx = time.monotonic()
         except zmq.Again:
-            self._queue(session, frame)
+            if records:
+                self._queue(session, frame)
         except zmq.ZMQError as e:  # EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY)
-            log.error("%s: cannot send (%s); %d commands await answers", session.name,
-                      e.strerror, len(session.pending))
-            self._queue(session, frame)
+            session.last_tx = time.monotonic()
+            if records:
+                log.error("%s: cannot send a command (%s); queued until it is back",
+                          session.name, e.strerror)
+                self._queue(session, frame)
 
     def _queue(self, session: ShimSession, frame: bytes) -> None:
         if len(session.outbox) >= self.settings.outbox_limit:

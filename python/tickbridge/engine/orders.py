@@ -90,6 +90,15 @@ class OrderRouter:
         session, _ = self._routes[symbol]
         return int(self.book.position(session.account, symbol).net_qty)
 
+    def pnl(self, symbol: str) -> tuple[float, float]:
+        """(realized, unrealized at the last trade) in currency."""
+        session, _ = self._routes[symbol]
+        position = self.book.position(session.account, symbol)
+        mark = self.market(symbol)["last_price"]
+        unrealized = 0.0 if math.isnan(mark) else float(
+            self.book.unrealized_pnl(session.account, symbol, mark))
+        return float(position.realized_pnl), unrealized
+
     def working_orders(self, symbol: str | None = None) -> list[int]:
         return [o.client_order_id for o in self.book.orders()
                 if not o.is_terminal and (symbol is None or o.instrument == symbol)]

@@ -43,6 +43,8 @@ class ShimSession:
     ack_due: bool = False
     lost: bool = False
     instruments: dict[int, Instrument] = field(default_factory=dict)
+    # The platform's last reported position per symbol (reconciliation compares it).
+    platform_positions: dict[str, int] = field(default_factory=dict)
     pending: dict[int, PendingCommand] = field(default_factory=dict)
     outbox: deque[bytes] = field(default_factory=deque)
     frames: int = 0

@@ -73,6 +73,10 @@ class Context:
     def position(self, symbol: str) -> int:
         return self._router.position(symbol)
 
+    def pnl(self, symbol: str) -> tuple[float, float]:
+        """(realized, unrealized) PnL in currency, marked at the last trade."""
+        return self._router.pnl(symbol)
+
     def working_orders(self, symbol: str | None = None) -> list[int]:
         return self._router.working_orders(symbol)
 
