@@ -112,6 +112,17 @@ void bind_orders(py::module_& m) {
         "exec_id_key", [](const std::string& exec_id) { return exec_id_key(exec_id); },
         py::arg("exec_id"), "64-bit de-duplication key (FNV-1a) of a platform execution id.");
 
+    py::enum_<Reason>(m, "Reason")
+        .value("NONE", Reason::None)
+        .value("NO_TRANSITION", Reason::NoTransition)
+        .value("FILL_WITHOUT_EXEC_ID", Reason::FillWithoutExecId)
+        .value("BAD_FILL", Reason::BadFill)
+        .value("REPLACE_NOT_ABOVE_FILLED", Reason::ReplaceNotAboveFilled)
+        .value("NO_REPLACE_PENDING", Reason::NoReplacePending)
+        .value("UNKNOWN_ORDER", Reason::UnknownOrder)
+        .value("UNKNOWN_EVENT", Reason::UnknownEvent)
+        .value("OVERFILL", Reason::Overfill);
+
     py::class_<EventResult>(m, "EventResult")
         .def_readonly("outcome", &EventResult::outcome)
         .def_readonly("status", &EventResult::status)
@@ -142,6 +153,7 @@ void bind_orders(py::module_& m) {
         .def_readonly("status", &Anomaly::status)
         .def_readonly("outcome", &Anomaly::outcome)
         .def_readonly("ts", &Anomaly::ts)
+        .def_readonly("code", &Anomaly::reason)
         .def_property_readonly("reason", &describe)
         .def("__repr__", [](const Anomaly& a) { return "Anomaly(" + describe(a) + ")"; });
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from orders_support import ACCOUNT, ES, QTY, E, S, new_book, order_in, send
 
-from tickbridge.orders import Outcome, Side, exec_id_key, format_client_order_id
+from tickbridge.orders import Outcome, Reason, Side, exec_id_key, format_client_order_id
 
 
 def test_fill_before_the_ack():
@@ -174,7 +174,7 @@ def test_refused_event_names_order_state_and_event_and_changes_nothing():
     assert result.reason.startswith(f"order {format_client_order_id(coid)}: FILL refused in "
                                     "state REJECTED")
     assert book.position(ACCOUNT, ES[0]).net_qty == 0
-    assert [a.event for a in book.anomalies()] == [E.FILL]
+    assert [(a.event, a.code) for a in book.anomalies()] == [(E.FILL, Reason.NO_TRANSITION)]
 
 
 def test_retried_submit_is_a_no_op():
@@ -242,6 +242,7 @@ def test_apply_events_batch():
         Outcome.REFUSED, Outcome.REFUSED]
     order = book.order(a)
     assert (order.status, order.filled_qty, order.avg_fill_price) == (S.FILLED, 2, 5001.0)
+    assert [x.code for x in book.anomalies()] == [Reason.UNKNOWN_ORDER, Reason.UNKNOWN_EVENT]
     reasons = [x.reason for x in book.anomalies()]
     assert "unknown client order id" in reasons[0] and "event code 99" in reasons[1]
     with pytest.raises(ValueError, match="rows"):

@@ -135,7 +135,11 @@ class ReferenceOrderBook:
     def new_order(self, account: str, instrument: str, side: int, qty: int,
                   price: float = math.nan, *, client_order_id: int | None = None) -> RefOrder:
         if client_order_id is not None and client_order_id in self.orders:
-            return self.orders[client_order_id]
+            existing = self.orders[client_order_id]  # a retried submit: a no-op
+            if (existing.account, existing.instrument, existing.side) != (
+                    account, instrument, int(side)):
+                raise ValueError(f"client order id {client_order_id} already names another order")
+            return existing
         if qty <= 0:
             raise ValueError(f"new order on {instrument}: qty must be > 0, got {qty}")
         if instrument not in self.point_values:
