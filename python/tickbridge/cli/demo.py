@@ -22,9 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "machine events, and engine positions equal to the simulator's."
         ),
     )
-    p.add_argument("--ticks", type=int, default=200_000, help="trades to replay (default 200000)")
+    p.add_argument("--ticks", type=int, default=1_000_000,
+                   help="trades to replay (default 1000000)")
     p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    p.add_argument("--bar-seconds", type=float, default=30.0, help="bar length (default 30)")
+    p.add_argument("--bar-seconds", type=float, default=60.0, help="bar length (default 60)")
     p.add_argument("--out", type=Path, default=Path("tickbridge-demo"),
                    help="folder for the chart (default ./tickbridge-demo)")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")

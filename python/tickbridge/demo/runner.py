@@ -81,9 +81,9 @@ class _RecordingEmaCross(EmaCross):
 
 def run_demo(
     *,
-    ticks: int = 200_000,
+    ticks: int = 1_000_000,
     seed: int = 1,
-    bar_seconds: float = 30.0,
+    bar_seconds: float = 60.0,
     progress: Callable[[Engine, float], None] | None = None,
     timeout: float = 300.0,
 ) -> DemoResult:

@@ -1,47 +1,58 @@
-"""EMA crossover on closed bars: long when the fast EMA is above the slow one, short when
-below, one position of ``size`` contracts per instrument, entered with marketable limit
-orders a few ticks through the touch so a fill is likely but the price is capped."""
+"""EMA crossover on closed bars: long when the fast EMA of bar closes is above the slow
+one by more than ``threshold_ticks``, short when below, one position of ``size``
+contracts per instrument. Entries are marketable limit orders ``slippage_ticks`` through
+the bar close: likely to fill, never at any price.
+
+The EMAs are the compiled streaming kernels of tickbridge.signals, the same code the
+research API runs in batch, fed one bar close at a time.
+"""
 
 from __future__ import annotations
 
-import math
-
 from tickbridge.engine import Context, Strategy
-from tickbridge.engine.events import Bar, FillEvent, OrderUpdate
+from tickbridge.engine.events import Bar, FillEvent
+from tickbridge.signals import Ema, ema_alpha
 
 
 class EmaCross(Strategy):
     name = "ema_cross"
     size = 1
-    # How far through the touch the entry limit may go, in ticks.
+    fast_bars = 5
+    slow_bars = 20
+    threshold_ticks = 2.0
     slippage_ticks = 4
-    # Minimum EMA separation, in ticks, before acting: ignores flat-market noise.
-    threshold_ticks = 1.0
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
+        if not 0 < self.fast_bars < self.slow_bars:
+            raise ValueError(f"fast_bars ({self.fast_bars}) must be positive and below "
+                             f"slow_bars ({self.slow_bars})")
+        self._emas: dict[str, tuple[Ema, Ema, list[int]]] = {}
         self.fills = 0
-        self.updates = 0
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
-        if math.isnan(bar.ema_fast) or math.isnan(bar.ema_slow) or ctx.working_orders(bar.symbol):
-            return
+        fast, slow, seen = self._emas.setdefault(
+            bar.symbol, (Ema(ema_alpha(self.fast_bars)), Ema(ema_alpha(self.slow_bars)), [0]))
+        fast_value, slow_value = fast.update(bar.close), slow.update(bar.close)
+        seen[0] += 1
+        if seen[0] < self.slow_bars or ctx.working_orders(bar.symbol):
+            return  # warming up, or an order is still out: one decision at a time
         tick = ctx.tick_size(bar.symbol)
-        spread = (bar.ema_fast - bar.ema_slow) / tick
+        spread = (fast_value - slow_value) / tick
         position = ctx.position(bar.symbol)
-        target = self.size if spread > self.threshold_ticks else (
-            -self.size if spread < -self.threshold_ticks else position)
+        if spread > self.threshold_ticks:
+            target = self.size
+        elif spread < -self.threshold_ticks:
+            target = -self.size
+        else:
+            return
         if target == position:
             return
-        quantity = abs(target - position)
         offset = self.slippage_ticks * tick
         if target > position:
-            ctx.buy(bar.symbol, quantity, bar.close + offset)
+            ctx.buy(bar.symbol, target - position, bar.close + offset)
         else:
-            ctx.sell(bar.symbol, quantity, bar.close - offset)
-
-    def on_order(self, ctx: Context, update: OrderUpdate) -> None:
-        self.updates += 1
+            ctx.sell(bar.symbol, position - target, bar.close - offset)
 
     def on_fill(self, ctx: Context, fill: FillEvent) -> None:
         self.fills += 1
