@@ -185,3 +185,20 @@ def test_port_taken_is_a_clear_error():
             Engine(EngineSettings(endpoint=first.endpoint))
     finally:
         first.close()
+
+
+def test_a_resent_frame_never_booked_is_applied_even_below_the_highest(engine, shim):
+    """After a reconnect a shim says hello, then resends its unacknowledged frames with
+    their original, lower sequence numbers: those must be booked, not taken for resends."""
+    shim.hello()
+    pump(engine, shim, timeout=0.3)
+    trade = make_record(RecordType.TRADE, instrument_id=1, time_ns=1, price=6000.0, size=1,
+                        aggressor=1)
+    shim.send([trade], sequence=5)  # 2..4 not here yet: a gap
+    shim.send([trade], sequence=3)  # one of them, resent late: new, so applied
+    shim.send([trade], sequence=3)  # and again: now a duplicate
+    pump(engine, shim, timeout=0.3)
+    session = next(iter(engine.sessions.values()))
+    assert engine.ticks == 2
+    assert session.duplicates == 1
+    assert session.last_sequence == 5 and shim.last_ack == 5

@@ -140,7 +140,7 @@ class Engine:
             self.audit("shim_back", shim=session.name)
         if len(frame) >= _HEADER.size:
             _, _, _, peer_session, sequence, _, _, _ = _HEADER.unpack_from(frame)
-            if peer_session == session.peer_session_id and 0 < sequence <= session.last_sequence:
+            if peer_session == session.peer_session_id and session.is_booked(sequence):
                 session.duplicates += 1  # a resend of what we booked: ack it again, apply nothing
                 session.ack_due = True
                 return
@@ -152,27 +152,28 @@ class Engine:
         peer_session, sequence = header[0], header[1]
         self.frames += 1
         session.frames += 1
-        trades = counts[0]
-        self.ticks += trades + counts[1]
-        session.ticks += trades + counts[1]
+        self.ticks += counts[0] + counts[1]
+        session.ticks += counts[0] + counts[1]
         if counts[3]:
             log.warning("%s: %d market data records for undefined instrument ids",
                         session.name, counts[3])
-        new_peer_session = peer_session != session.peer_session_id
-        hello_first = bool(others) and others[0][0] == RecordType.HELLO
-        if new_peer_session and not hello_first:
-            log.error("%s: frame %d of an unknown peer session without a hello; "
-                      "snapshot requested", session.name, sequence)
-            self.request_snapshot(session)
-        elif not new_peer_session and sequence != session.last_sequence + 1:
+        if peer_session != session.peer_session_id:
+            hello_first = bool(others) and others[0][0] == RecordType.HELLO
+            session.reset_peer(peer_session)
+            if not hello_first:
+                log.error("%s: frame %d of an unknown peer session without a hello; "
+                          "snapshot requested", session.name, sequence)
+                self.request_snapshot(session)
+        elif sequence > session.last_sequence + 1:
             session.gaps += 1
             log.warning("%s: sequence gap: expected %d, got %d; snapshot requested",
                         session.name, session.last_sequence + 1, sequence)
             self.audit("sequence_gap", shim=session.name, expected=session.last_sequence + 1,
                        got=sequence)
             self.request_snapshot(session)
-        session.peer_session_id = peer_session
-        session.last_sequence = sequence
+        elif sequence < session.last_sequence:
+            log.info("%s: resent frame %d applied (not booked before)", session.name, sequence)
+        session.book(sequence)
         for rtype, offset in others:
             record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
             self._on_record(session, RecordType(rtype), record)

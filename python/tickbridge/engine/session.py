@@ -36,7 +36,13 @@ class ShimSession:
     simulated: bool = True
     platform_version: str = ""
     heartbeat_ms: int = 500
-    last_sequence: int = 0  # highest frame sequence applied from this peer
+    last_sequence: int = 0  # highest frame sequence applied from this peer (what we ack)
+    # Sequences applied, to tell a resend of a booked frame (skip) from a resend of one
+    # we never saw (apply): after a reconnect a shim sends Hello, then its unacknowledged
+    # frames with their original, lower numbers. Bounded: below `booked_floor` all count.
+    booked: set[int] = field(default_factory=set)
+    booked_order: deque[int] = field(default_factory=deque)
+    booked_floor: int = 0
     tx_sequence: int = 0  # our frames to it
     last_rx: float = field(default_factory=time.monotonic)
     last_tx: float = 0.0
@@ -57,6 +63,25 @@ class ShimSession:
     def name(self) -> str:
         platform = self.platform.name.lower() if self.platform else "unknown"
         return f"{platform}:{self.account or '?'}[{self.identity.hex()}]"
+
+    def is_booked(self, sequence: int) -> bool:
+        return sequence <= self.booked_floor or sequence in self.booked
+
+    def book(self, sequence: int, keep: int = 100_000) -> None:
+        self.booked.add(sequence)
+        self.booked_order.append(sequence)
+        if len(self.booked_order) > keep:
+            oldest = self.booked_order.popleft()
+            self.booked.discard(oldest)
+            self.booked_floor = max(self.booked_floor, oldest)
+        self.last_sequence = max(self.last_sequence, sequence)
+
+    def reset_peer(self, peer_session_id: int) -> None:
+        self.peer_session_id = peer_session_id
+        self.booked.clear()
+        self.booked_order.clear()
+        self.booked_floor = 0
+        self.last_sequence = 0
 
     def next_sequence(self) -> int:
         self.tx_sequence += 1

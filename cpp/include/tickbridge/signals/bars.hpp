@@ -61,9 +61,13 @@ public:
 
         std::int64_t bar_ts = ts;
         if (kind_ == BarKind::time) {
-            std::int64_t q = ts / interval_;
-            if (ts % interval_ < 0) --q;  // floor division for times before 1970
-            bar_ts = q * interval_;
+            if (open_ && ts - bar_.ts < interval_) {
+                bar_ts = bar_.ts;  // still inside the open bar: no division per tick
+            } else {
+                std::int64_t q = ts / interval_;
+                if (ts % interval_ < 0) --q;  // floor division for times before 1970
+                bar_ts = q * interval_;
+            }
         }
         if (open_ && (session != session_ || (kind_ == BarKind::time && bar_ts != bar_.ts))) {
             emit(bar_);

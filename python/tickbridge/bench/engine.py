@@ -1,0 +1,261 @@
+"""``ingest`` and ``roundtrip``: the engine over real ZeroMQ sockets on loopback, each
+against a bare pyzmq socket doing only the network part in the same run.
+
+The sender is a separate process (as a platform is), so sender and receiver do not share
+the GIL; it sends pre-encoded frames of 1,000 ticks, as the shims batch them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import zmq
+
+from tickbridge.bench.registry import Benchmark, BenchResult
+from tickbridge.protocol import Platform, RecordType, encode_frame, make_record, new_records
+
+TICKS_PER_FRAME = 1000
+T0 = 1_795_000_000_000_000_000
+
+
+def _hello_frame(session_id: int) -> bytes:
+    return encode_frame(
+        [make_record(RecordType.HELLO, platform=int(Platform.SIMULATOR), simulated=1,
+                     heartbeat_interval_ms=1000, account="Bench", platform_version="bench"),
+         make_record(RecordType.INSTRUMENT_DEFINITION, instrument_id=1, tick_size=0.25,
+                     point_value=50.0, symbol="ESZ6", exchange="CME")],
+        session_id=session_id, sequence=1, send_time_ns=0)
+
+
+def _tick_frames(count: int, session_id: int) -> list[bytes]:
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(count):
+        trades = new_records(RecordType.TRADE, TICKS_PER_FRAME)
+        trades["instrument_id"] = 1
+        # 1 ms apart: a busy open; bars of 60 s close every 60 frames.
+        trades["time_ns"] = T0 + (i * TICKS_PER_FRAME + np.arange(TICKS_PER_FRAME)) * 1_000_000
+        trades["price"] = 6000 + 0.25 * np.cumsum(rng.integers(-1, 2, TICKS_PER_FRAME))
+        trades["size"] = rng.integers(1, 10, TICKS_PER_FRAME)
+        trades["aggressor"] = rng.integers(1, 3, TICKS_PER_FRAME)
+        frames.append(encode_frame([trades], session_id=session_id, sequence=i + 2,
+                                   send_time_ns=0))
+    return frames
+
+
+def _sender(endpoint: str, frames: int, ready: Any) -> None:
+    """Child process: hello, then `frames` tick frames as fast as ZeroMQ takes them."""
+    context = zmq.Context()
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.SNDHWM, 0)
+    socket.connect(endpoint)
+    session = 7
+    payloads = _tick_frames(frames, session)
+    ready.wait()
+    socket.send(_hello_frame(session))
+    for payload in payloads:
+        socket.send(payload, copy=False)
+    socket.recv()  # the receiver's "done"
+    socket.close(0)
+    context.term()
+
+
+def _run_sender(endpoint: str, frames: int) -> tuple[mp.Process, Any]:
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    process = ctx.Process(target=_sender, args=(endpoint, frames, ready), daemon=True)
+    process.start()
+    return process, ready
+
+
+def _bare_ingest(frames: int) -> float:
+    context = zmq.Context.instance()
+    socket = context.socket(zmq.ROUTER)
+    socket.setsockopt(zmq.RCVHWM, 0)
+    port = socket.bind_to_random_port("tcp://127.0.0.1")
+    process, ready = _run_sender(f"tcp://127.0.0.1:{port}", frames)
+    ready.set()
+    identity, _ = socket.recv_multipart()  # the hello: the clock starts after it
+    start = time.perf_counter()
+    for _ in range(frames):
+        socket.recv_multipart(copy=False)
+    elapsed = time.perf_counter() - start
+    socket.send_multipart([identity, b"done"])
+    process.join(30)
+    socket.close(0)
+    return frames * TICKS_PER_FRAME / elapsed
+
+
+def _engine_ingest(frames: int) -> tuple[float, int]:
+    from tickbridge.engine import Engine, EngineSettings
+
+    engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000))
+    engine.start()
+    process, ready = _run_sender(engine.endpoint, frames)
+    ready.set()
+    while not engine.frames:
+        engine.poll(timeout_ms=100)
+    start = time.perf_counter()
+    while engine.frames < frames + 1:
+        engine.poll(timeout_ms=100)
+    elapsed = time.perf_counter() - start
+    session = next(iter(engine.sessions.values()))
+    engine.socket.send_multipart([session.identity, b"done"])
+    process.join(30)
+    bars = engine.bars
+    engine.close()
+    return frames * TICKS_PER_FRAME / elapsed, bars
+
+
+def run_ingest(quick: bool) -> BenchResult:
+    frames = 50 if quick else 2000
+    bare = _bare_ingest(frames)
+    ours, bars = _engine_ingest(frames)
+    bare_again = _bare_ingest(frames)  # bracketing: a noisy neighbour shows as a spread
+    baseline = max(bare, bare_again)
+    return BenchResult(
+        name="ingest", value=ours, unit="ticks/s", baseline="bare pyzmq ROUTER recv+discard",
+        baseline_value=baseline, ratio=ours / baseline,
+        targets={"ratio": 0.7, "value": 1_000_000},
+        extra={"frames": frames, "ticks_per_frame": TICKS_PER_FRAME, "bars_closed": bars,
+               "baseline_runs": [bare, bare_again]},
+    )
+
+
+# -- roundtrip -----------------------------------------------------------------------
+
+def _roundtrip_client(endpoint: str, count: int, results: Any, ready: Any) -> None:
+    """Child process: sends one trade at a time and times until a frame comes back."""
+    context = zmq.Context()
+    socket = context.socket(zmq.DEALER)
+    socket.connect(endpoint)
+    session = 9
+    ready.wait()
+    socket.send(_hello_frame(session))
+    # Wait for the engine's first answer (its snapshot request): the session is up.
+    socket.recv()
+    samples = []
+    price = 6000.0
+    for i in range(count + 50):
+        price = 6000.25 if price == 6000.0 else 6000.0
+        trade = make_record(RecordType.TRADE, instrument_id=1, time_ns=T0 + i * 1000,
+                            price=price, size=1, aggressor=1)
+        frame = encode_frame([trade], session_id=session, sequence=i + 2, send_time_ns=0)
+        start = time.perf_counter_ns()
+        socket.send(frame)
+        while True:
+            reply = socket.recv()
+            # a Submit is 56 bytes; heartbeats-only frames are 64 bytes in all
+            if len(reply) > 64 and int.from_bytes(reply[40:42], "little") == 0x0201:
+                break
+        if i >= 50:  # warm-up excluded
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    results.put(samples)
+    socket.close(0)
+    context.term()
+
+
+def _echo_client(endpoint: str, count: int, results: Any, ready: Any) -> None:
+    context = zmq.Context()
+    socket = context.socket(zmq.DEALER)
+    socket.connect(endpoint)
+    ready.wait()
+    trade = make_record(RecordType.TRADE, instrument_id=1, time_ns=T0, price=6000.0, size=1,
+                        aggressor=1)
+    frame = encode_frame([trade], session_id=9, sequence=2, send_time_ns=0)
+    samples = []
+    for i in range(count + 50):
+        start = time.perf_counter_ns()
+        socket.send(frame)
+        socket.recv()
+        if i >= 50:
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    results.put(samples)
+    socket.close(0)
+    context.term()
+
+
+def _spawn(target: Any, endpoint: str, count: int) -> tuple[Any, Any, Any]:
+    ctx = mp.get_context("spawn")
+    results, ready = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=target, args=(endpoint, count, results, ready), daemon=True)
+    process.start()
+    return process, results, ready
+
+
+def _echo_roundtrip(count: int) -> list[float]:
+    socket = zmq.Context.instance().socket(zmq.ROUTER)
+    port = socket.bind_to_random_port("tcp://127.0.0.1")
+    process, results, ready = _spawn(_echo_client, f"tcp://127.0.0.1:{port}", count)
+    # The reply has the size of the engine's: a Submit plus a heartbeat in one frame.
+    reply = bytes(40 + 56 + 24)
+    ready.set()
+    for _ in range(count + 50):
+        identity, _ = socket.recv_multipart()
+        socket.send_multipart([identity, reply])
+    samples = results.get(timeout=60)
+    process.join(10)
+    socket.close(0)
+    return samples
+
+
+
+def _engine_roundtrip(count: int) -> list[float]:
+    from tickbridge.engine import Engine, EngineSettings, Strategy
+
+    class Trigger(Strategy):
+        name = "trigger"
+
+        def on_instrument(self, ctx: Any, symbol: str) -> None:
+            ctx.add_trigger(symbol, 6000.25, above=True)
+
+        def on_trigger(self, ctx: Any, event: Any) -> None:
+            ctx.buy(event.symbol, 1, 6000.25)
+            ctx.add_trigger(event.symbol, 6000.25, above=True)
+
+    engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000,
+                                   command_timeout_ms=600_000), [Trigger()])
+    engine.start()
+    process, results, ready = _spawn(_roundtrip_client, engine.endpoint, count)
+    ready.set()
+    samples = None
+    while samples is None:
+        engine.poll(timeout_ms=1)
+        if not results.empty():
+            samples = results.get()
+    process.join(10)
+    engine.close()
+    return samples
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(samples), q))
+
+
+def run_roundtrip(quick: bool) -> BenchResult:
+    count = 200 if quick else 5000
+    echo = _echo_roundtrip(count)
+    ours = _engine_roundtrip(count)
+    p50, p99 = _percentile(ours, 50), _percentile(ours, 99)
+    b50, b99 = _percentile(echo, 50), _percentile(echo, 99)
+    return BenchResult(
+        name="roundtrip", value=p50, unit="us p50", baseline="bare pyzmq ROUTER echo",
+        baseline_value=b50, ratio=b50 / p50,
+        targets={"p50_margin_ok": 1, "p99_ratio_ok": 1},
+        extra={"p50_us": p50, "p99_us": p99, "baseline_p50_us": b50, "baseline_p99_us": b99,
+               "p50_over_echo_us": p50 - b50, "p99_over_echo": p99 / b99,
+               "p50_margin_ok": int(p50 - b50 <= 30.0), "p99_ratio_ok": int(p99 <= 3 * b99),
+               "samples": len(ours), "mean_us": statistics.fmean(ours), "pid": os.getpid()},
+    )
+
+
+BENCHMARKS = [
+    Benchmark("ingest", "ticks/s through ZeroMQ into the engine with signals updating", run_ingest),
+    Benchmark("roundtrip", "a trade that triggers an order, to the Submit back at the sender",
+              run_roundtrip),
+]
