@@ -194,3 +194,33 @@ def test_engine_started_after_the_simulator():
             late.close()
     finally:
         stop(sim, thread)
+
+
+def test_a_restarted_engine_gets_hello_again(engine):
+    sim, thread = start(engine, scripted_tape([(0, 6000.25, 1, 1)]))
+    try:
+        engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        engine.heartbeat()
+        engine.pump(0.2)
+        engine.session_id += 1  # what a restarted engine looks like from the shim side
+        engine.sequence = 0
+        engine.heartbeat()
+        engine.wait_for(lambda: len(engine.of(RecordType.HELLO)) == 2)
+        engine.wait_for(lambda: len(engine.of(RecordType.INSTRUMENT_DEFINITION)) == 2)
+    finally:
+        stop(sim, thread)
+
+
+def test_speed_scales_replay_and_frames_are_batched(engine):
+    rows = [(i * 0.0001, 6000.25, 1, 1) for i in range(5000)] + [(1.0, 6000.25, 1, 1)]
+    sim, thread = start(engine, scripted_tape(rows), speed=10, max_batch=1000)
+    try:
+        engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        engine.heartbeat()
+        began = time.monotonic()
+        engine.wait_for(lambda: len(engine.of(RecordType.TRADE)) == len(rows))
+        assert time.monotonic() - began >= 0.08  # 1 s of tape at 10x
+        assert max(h.record_count for h in engine.frames) <= 1000
+        assert max(h.record_count for h in engine.frames) > 100  # batched, not one per tick
+    finally:
+        stop(sim, thread)
