@@ -224,3 +224,22 @@ def test_speed_scales_replay_and_frames_are_batched(engine):
         assert max(h.record_count for h in engine.frames) > 100  # batched, not one per tick
     finally:
         stop(sim, thread)
+
+
+def test_engine_restart_on_the_same_endpoint_gets_hello_on_reconnect(engine):
+    sim, thread = start(engine, scripted_tape([(0, 6000.25, 1, 1)]), heartbeat_ms=50,
+                        silence_intervals=100)
+    try:
+        engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        endpoint = engine.endpoint
+        engine.close()
+        time.sleep(0.3)
+        restarted = EngineDouble(endpoint=endpoint, heartbeat_s=None)
+        try:
+            restarted.wait_for(lambda: restarted.of(RecordType.INSTRUMENT_DEFINITION),
+                               timeout=10)
+            assert restarted.of(RecordType.HELLO)
+        finally:
+            restarted.close()
+    finally:
+        stop(sim, thread)

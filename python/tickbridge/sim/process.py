@@ -19,10 +19,12 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from tickbridge.protocol import (
     COMMANDS,
@@ -99,7 +101,7 @@ class Simulator:
             "engine_frames": 0, "engine_errors": 0, "kill_requests": 0,
         }
         # outbound state
-        self._out: list[np.ndarray] = []
+        self._out: deque[np.ndarray] = deque()
         self._out_count = 0
         self._unsent: bytes | None = None
         self._sequence = 0
@@ -110,6 +112,7 @@ class Simulator:
         self._engine_ack = 0
         self._engine_heard: float | None = None
         self._engine_silent = False
+        self._hello_since_heard = False
         # replay state
         self._pos = 0
         self._replaying = False
@@ -151,6 +154,11 @@ class Simulator:
         self._dealer = self._context.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.LINGER, c.linger_ms)
         self._dealer.setsockopt(zmq.SNDHWM, c.sndhwm)
+        # A restarted engine at the same endpoint is reached by ZeroMQ's reconnect, which
+        # is invisible to the application: the monitor tells us, and the engine gets a
+        # fresh Hello (the first connect finds the start-up Hello already queued).
+        self._monitor = self._dealer.get_monitor_socket(zmq.EVENT_CONNECTED)
+        self._connects = 0
         self._dealer.connect(c.engine)  # lazy: the engine may start later
         self._kill: zmq.Socket | None = None
         if c.kill_endpoint:
@@ -161,12 +169,15 @@ class Simulator:
         self._poller.register(self._dealer, zmq.POLLIN)
         if self._kill is not None:
             self._poller.register(self._kill, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
         log.info("session %016x: engine %s, kill endpoint %s, %d ticks of %s", self.session_id,
                  c.engine, c.kill_endpoint or "none", len(self.tape),
                  ",".join(s.symbol for s in self.tape.specs))
 
     def _close(self) -> None:
-        for name in ("_dealer", "_kill"):
+        if getattr(self, "_monitor", None) is not None:
+            self._dealer.disable_monitor()
+        for name in ("_monitor", "_dealer", "_kill"):
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=self.config.linger_ms)
@@ -175,7 +186,7 @@ class Simulator:
     # ---- the loop ------------------------------------------------------------------
     def _loop(self) -> None:
         c = self.config
-        self._queue(self.platform.hello(c.heartbeat_ms))
+        self._say_hello()
         self._flush()
         if not c.wait_for_engine:
             self._start_replay()
@@ -187,6 +198,8 @@ class Simulator:
             for sock, _ in self._poller.poll(timeout):
                 if sock is self._dealer:
                     self._drain_engine()
+                elif sock is self._monitor:
+                    self._drain_monitor()
                 else:
                     self._drain_kill()
             self._replay()
@@ -332,7 +345,7 @@ class Simulator:
         while self._out and room:
             head = self._out[0]
             if len(head) <= room:
-                batch.append(self._out.pop(0))
+                batch.append(self._out.popleft())
                 room -= len(head)
             else:
                 batch.append(head[:room])
@@ -352,6 +365,23 @@ class Simulator:
         return True
 
     # ---- inbound: engine -----------------------------------------------------------
+    def _drain_monitor(self) -> None:
+        while True:
+            try:
+                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if event["event"] != zmq.EVENT_CONNECTED:
+                continue
+            self._connects += 1
+            if self._connects > 1:
+                log.warning("reconnected to the engine: sending hello and definitions again")
+                self._say_hello()
+
+    def _say_hello(self) -> None:
+        self._queue(self.platform.hello(self.config.heartbeat_ms))
+        self._hello_since_heard = True
+
     def _drain_engine(self) -> None:
         while True:
             try:
@@ -375,16 +405,17 @@ class Simulator:
             log.info("engine session %016x heard", header.session_id)
         elif header.session_id != self._engine_session:
             # A restarted engine knows nothing of this session: introduce ourselves again.
-            log.warning("engine session changed %016x -> %016x: engine restarted; "
-                        "sending hello and definitions again",
+            log.warning("engine session changed %016x -> %016x: engine restarted",
                         self._engine_session, header.session_id)
             self._engine_ack = 0
-            self._queue(self.platform.hello(self.config.heartbeat_ms))
+            if not self._hello_since_heard:
+                self._say_hello()
         if self._engine_silent:
             log.warning("engine back after %.1f s of silence", wall - (self._engine_heard or wall))
             self._engine_silent = False
         self._engine_session = header.session_id
         self._engine_heard = wall
+        self._hello_since_heard = False
         if self._engine_ack and header.sequence <= self._engine_ack:
             log.warning("engine frame sequence %d already received (last %d); ignored",
                         header.sequence, self._engine_ack)
