@@ -171,3 +171,12 @@ def test_bad_usage_exits_2(args):
     out = subprocess.run(sim_command(*args), capture_output=True, text=True, timeout=30)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip()
+
+
+def test_unreadable_history_file_is_bad_usage(tmp_path):
+    path = tmp_path / "ESZ6.scid"
+    path.write_bytes(b"this is not a Sierra Chart file")
+    out = subprocess.run(sim_command("--file", str(path)), capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert str(path) in out.stderr

@@ -151,7 +151,7 @@ def tape_from_file(path: str | os.PathLike[str], spec: InstrumentSpec,
         ) from exc
     try:
         table = research.load(path, tz=tz)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise FeedError(str(exc)) from exc
     return tape_from_arrays([(spec, arrays_from_table(table, spec))])
 
