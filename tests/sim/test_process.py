@@ -243,3 +243,24 @@ def test_engine_restart_on_the_same_endpoint_gets_hello_on_reconnect(engine):
             restarted.close()
     finally:
         stop(sim, thread)
+
+
+def test_kill_endpoint_cancels_and_flattens_and_the_engine_sees_it(engine):
+    from .test_sim_cli import free_endpoint, kill_request
+
+    kill = free_endpoint()
+    sim, thread = start(engine, scripted_tape([(0, 6000.25, 1, 1)]), kill_endpoint=kill,
+                        kill_secret="s3cret")
+    try:
+        engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        engine.send(submit(request_id=1, client_order_id=1, order_type=1, quantity=2),
+                    submit(request_id=2, client_order_id=2, price=5990.00, quantity=1))
+        engine.wait_for(lambda: engine.of(RecordType.FILL) and engine.answers(2))
+        kind, record = kill_request(kill, 50, "s3cret", flatten=1)
+        assert kind == RecordType.COMMAND_ACK and int(record["request_id"]) == 50
+        engine.wait_for(lambda: len(engine.of(RecordType.FILL)) == 2)
+        engine.wait_for(lambda: int(engine.of(RecordType.POSITION)[-1]["quantity"]) == 0)
+        assert int(updates(engine, 2)[-1]["status"]) == OrderStatus.CANCELED
+        assert engine.answers(50) == []  # the kill's answer went to the kill requester
+    finally:
+        stop(sim, thread)

@@ -227,7 +227,7 @@ class Simulator:
 
     def _now(self) -> int:
         """Simulated time: the tape's clock while it plays, wall time elapsed otherwise;
-        never backwards (latency deadlines depend on it)."""
+        never backwards, except once at the start of a --keep-time replay."""
         wall = time.monotonic()
         if self._replaying and self.config.speed > 0:
             now = self._tape_t0 + int((wall - self._wall_t0) * self.config.speed * NS)
@@ -248,6 +248,10 @@ class Simulator:
         if self.config.rebase_time:
             self.tape = rebased(self.tape, self._now())
         self._tape_t0 = int(self.tape.ticks.time_ns[0])
+        # --keep-time: the idle clock ran on from the first tick while we waited; step
+        # back to the tape's clock (commands made meanwhile just take effect a little
+        # later) rather than replaying the waiting time's ticks in one burst.
+        self._last_now = min(self._last_now, self._tape_t0)
         self._wall_t0 = time.monotonic()
         self._replaying = True
         log.info("replay started at %gx", self.config.speed)
