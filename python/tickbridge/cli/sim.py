@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--kill-endpoint", default="tcp://127.0.0.1:5557", metavar="ENDPOINT",
                      help="endpoint to bind for Kill frames, or 'none' (default %(default)s)")
     net.add_argument("--kill-secret", default=None, metavar="SECRET",
-                     help="secret a Kill must carry (default: $TICKBRIDGE_KILL_SECRET; "
-                          "without one every Kill is refused with BAD_SECRET)")
+                     help="secret a Kill must carry, at most 32 bytes (default: "
+                          "$TICKBRIDGE_KILL_SECRET, preferred: a command line is visible to "
+                          "other users; without a secret every Kill is refused BAD_SECRET)")
     net.add_argument("--heartbeat-ms", type=_positive_int, default=500, metavar="MS",
                      help="heartbeat interval announced in Hello and used (default 500)")
     net.add_argument("--silence-intervals", type=_positive_int, default=3, metavar="N",
@@ -138,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
 def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]:
     """Options to (config, tape, session calendar); ValueError/FeedError on bad usage."""
     quirks = QuirkConfig.parse(args.quirks)
+    secret = args.kill_secret or kill_secret_from_env()
+    # Both travel in fixed-size protocol fields (Hello.account, Kill.secret: 32 bytes).
+    if len(args.account.encode()) > 32:
+        raise ValueError(f"--account {args.account!r} is longer than 32 bytes")
+    if secret is not None and len(secret.encode()) > 32:
+        raise ValueError("the kill secret is longer than the 32 bytes a Kill record carries")
     if args.file is not None:
         symbol = args.file_symbol or _guess_symbol(args.file)
         tape = tape_from_file(args.file, BUILTIN[symbol], tz=args.tz)
@@ -155,7 +162,7 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
     kill = None if args.kill_endpoint.lower() == "none" else args.kill_endpoint
     config = SimConfig(
         engine=args.engine, kill_endpoint=kill,
-        kill_secret=args.kill_secret or kill_secret_from_env(), account=args.account,
+        kill_secret=secret, account=args.account,
         heartbeat_ms=args.heartbeat_ms, silence_intervals=args.silence_intervals,
         cancel_on_disconnect=not args.no_cancel_on_disconnect, speed=args.speed,
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,
