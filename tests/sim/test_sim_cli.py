@@ -166,7 +166,7 @@ def test_help_explains_every_option():
 @pytest.mark.parametrize("args", [
     ["--speed", "-1"], ["--quirks", "sometimes"], ["--symbols", "CL"], ["--bogus"],
     ["--session-hours", "9-5"], ["--file", "/nonexistent/ES.scid"], ["--account", "A" * 33],
-    ["--kill-secret", "s" * 33],
+    ["--kill-secret", "s" * 33], ["--symbols", "ES,es"],
 ])
 def test_bad_usage_exits_2(args):
     out = subprocess.run(sim_command(*args), capture_output=True, text=True, timeout=30)

@@ -102,6 +102,8 @@ def tape_from_arrays(sources: list[tuple[InstrumentSpec, TickArrays]]) -> Market
 
 def generated_tape(symbols: list[str], *, seed: int, ticks_per_instrument: int) -> MarketTape:
     """The bundled ES/NQ generator, one session per symbol, same seed."""
+    if len({s.upper() for s in symbols}) != len(symbols):
+        raise FeedError(f"symbols {symbols} name an instrument twice")
     sources = []
     for symbol in symbols:
         spec = BUILTIN.get(symbol.upper())
