@@ -18,6 +18,7 @@ from tickbridge.sim.feed import (
 )
 from tickbridge.sim.generator import BUILTIN
 from tickbridge.sim.matching import SessionOpen, always_open
+from tickbridge.sim.persist import StateError
 from tickbridge.sim.process import SimConfig, Simulator, kill_secret_from_env
 from tickbridge.sim.quirks import QUIRK_NAMES, QuirkConfig
 
@@ -103,6 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     trade.add_argument("--session-hours", default=None, metavar="HH:MM-HH:MM",
                        help="UTC hours the session is open (orders outside are rejected "
                             "SESSION_CLOSED, DAY orders expire); default always open")
+    trade.add_argument("--state", default=None, metavar="FILE",
+                       help="keep orders, positions and fills in FILE (JSON) and restore "
+                            "them at start, so a restarted simulator still has them, like a "
+                            "platform's broker account (default: start empty)")
     trade.add_argument("--starting-cash", type=float, default=50_000.0, metavar="USD",
                        help="account cash at start (default 50000)")
 
@@ -124,7 +129,11 @@ def run(args: argparse.Namespace) -> int:
     except (FeedError, ValueError) as exc:
         print(f"tickbridge sim: {exc}", file=sys.stderr)
         return 2
-    simulator = Simulator(tape, config, is_open=is_open)
+    try:
+        simulator = Simulator(tape, config, is_open=is_open)
+    except StateError as exc:
+        print(f"tickbridge sim: {exc}", file=sys.stderr)
+        return 2
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger("tickbridge.sim").info("%s: shutting down",
@@ -168,7 +177,7 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,
         wait_for_engine=not args.no_wait_engine, rebase_time=not args.keep_time,
         exit_after_end=args.exit_after_end, status_interval=args.status_interval,
-        starting_cash=args.starting_cash,
+        starting_cash=args.starting_cash, state_path=args.state,
     )
     is_open = session_hours(args.session_hours) if args.session_hours else always_open
     return config, tape, is_open

@@ -37,6 +37,7 @@ from tickbridge.protocol import (
 )
 from tickbridge.sim.feed import MarketTape, rebased
 from tickbridge.sim.matching import SessionOpen, always_open
+from tickbridge.sim.persist import load_state, save_state
 from tickbridge.sim.platform import PlatformConfig, SimulatedPlatform
 from tickbridge.sim.quirks import QuirkConfig
 
@@ -65,6 +66,7 @@ class SimConfig:
     account_interval: float = 5.0  # seconds between Account records
     starting_cash: float = 50_000.0
     linger_ms: int = 200
+    state_path: str | None = None  # persist orders/positions/fills here across restarts
     sndhwm: int = 10_000
 
 
@@ -93,6 +95,9 @@ class Simulator:
             ),
             is_open=is_open, execution_prefix=f"{self.session_id:016x}",
         )
+        if self.config.state_path and os.path.exists(self.config.state_path):
+            log.info("%s: %s", self.config.state_path,
+                     load_state(self.platform, self.config.state_path, self._state_time()))
         self._context = context or zmq.Context.instance()
         self._stop = threading.Event()
         self.ready = threading.Event()  # sockets bound/connected (tests wait on it)
@@ -214,6 +219,7 @@ class Simulator:
                 self._queue([make_record(RecordType.HEARTBEAT, ack_sequence=self._engine_ack,
                                          time_ns=time.time_ns())])
             self._flush()
+            self._save_state()
             if c.status_interval and wall >= next_status:
                 next_status = wall + c.status_interval
                 self._status()
@@ -222,8 +228,20 @@ class Simulator:
                 log.info("tape ended %.1f s ago: exiting", wall - self._ended_at)
                 break
         self._flush()
+        self._save_state()
         if c.status_interval:
             self._status(final=True)
+
+    def _state_time(self) -> int:
+        """Simulated 'now' before the loop runs: wall time, or the tape's start."""
+        if self.config.rebase_time or not len(self.tape):
+            return time.time_ns()
+        return int(self.tape.ticks.time_ns[0])
+
+    def _save_state(self) -> None:
+        if self.config.state_path and self.platform.dirty:
+            save_state(self.platform, self.config.state_path)
+            self.platform.dirty = False
 
     def _now(self) -> int:
         """Simulated time: the tape's clock while it plays, wall time elapsed otherwise;
