@@ -521,7 +521,7 @@ class MatchingEngine:
                                Update(replace(order), now)]
         if not keeps_place and (order.order_type == OrderType.LIMIT or order.triggered):
             events += self._join(order, now)
-        elif order.order_type != OrderType.LIMIT and not order.triggered:
+        elif order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
             last = self.last_trade.get(order.instrument_id)
             if last is not None and (
                 last >= order.stop_price if order.is_buy else last <= order.stop_price
