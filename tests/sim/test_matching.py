@@ -243,3 +243,21 @@ def test_cancel_all_cancels_every_live_order():
     assert statuses(events) == [OrderStatus.PENDING_CANCEL, OrderStatus.CANCELED] * 2
     assert not any(isinstance(e, Ack | Reject) for e in events)
     assert m.working_orders() == []
+
+
+def test_replacing_a_stop_through_the_market_triggers_it():
+    m = engine()
+    submit(m, 1, Side.SELL, OrderType.STOP, 1, stop=5995.00)
+    events = m.replace(request_id=2, client_order_id=1, price=0, stop_price=6000.50,
+                       quantity=1, now=2)
+    assert fills(events) == [(6000.00, 1)]
+
+
+def test_replace_at_a_new_price_goes_to_the_back_of_the_queue():
+    m = engine()
+    submit(m, 1, Side.BUY, OrderType.LIMIT, 2, price=5999.75)
+    m.orders[1].queue_ahead = 3
+    m.replace(request_id=2, client_order_id=1, price=5999.75, stop_price=0, quantity=1, now=2)
+    assert m.orders[1].queue_ahead == 3  # smaller at the same price: keeps its place
+    m.replace(request_id=3, client_order_id=1, price=6000.00, stop_price=0, quantity=1, now=3)
+    assert m.orders[1].queue_ahead == 50  # new price: behind the displayed bid

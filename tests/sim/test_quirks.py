@@ -86,3 +86,10 @@ def test_parse(names, expected):
 def test_parse_refuses_unknown_names():
     with pytest.raises(ValueError, match="unknown quirk"):
         QuirkConfig.parse(["sometimes"])
+
+
+def test_a_retried_submit_inside_the_latency_keeps_both_acks():
+    p = platform(latency_ms=5, update_before_ack=True)
+    submit(p, 1, 5999.00)
+    assert shape(submit(p, 1, 5999.00)) == ["ACKNOWLEDGED"]
+    assert shape(p.advance(10 * MS)) == ["WORKING", "COMMAND_ACK", "COMMAND_ACK"]

@@ -165,9 +165,19 @@ def test_help_explains_every_option():
 
 @pytest.mark.parametrize("args", [
     ["--speed", "-1"], ["--quirks", "sometimes"], ["--symbols", "CL"], ["--bogus"],
-    ["--session-hours", "9-5"], ["--file", "/nonexistent/ES.scid"],
+    ["--session-hours", "9-5"], ["--file", "/nonexistent/ES.scid"], ["--account", "A" * 33],
+    ["--kill-secret", "s" * 33], ["--symbols", "ES,es"],
 ])
 def test_bad_usage_exits_2(args):
     out = subprocess.run(sim_command(*args), capture_output=True, text=True, timeout=30)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip()
+
+
+def test_unreadable_history_file_is_bad_usage(tmp_path):
+    path = tmp_path / "ESZ6.scid"
+    path.write_bytes(b"this is not a Sierra Chart file")
+    out = subprocess.run(sim_command("--file", str(path)), capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert str(path) in out.stderr

@@ -18,6 +18,7 @@ from tickbridge.sim.feed import (
 )
 from tickbridge.sim.generator import BUILTIN
 from tickbridge.sim.matching import SessionOpen, always_open
+from tickbridge.sim.persist import StateError
 from tickbridge.sim.process import SimConfig, Simulator, kill_secret_from_env
 from tickbridge.sim.quirks import QUIRK_NAMES, QuirkConfig
 
@@ -51,8 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--kill-endpoint", default="tcp://127.0.0.1:5557", metavar="ENDPOINT",
                      help="endpoint to bind for Kill frames, or 'none' (default %(default)s)")
     net.add_argument("--kill-secret", default=None, metavar="SECRET",
-                     help="secret a Kill must carry (default: $TICKBRIDGE_KILL_SECRET; "
-                          "without one every Kill is refused with BAD_SECRET)")
+                     help="secret a Kill must carry, at most 32 bytes (default: "
+                          "$TICKBRIDGE_KILL_SECRET, preferred: a command line is visible to "
+                          "other users; without a secret every Kill is refused BAD_SECRET)")
     net.add_argument("--heartbeat-ms", type=_positive_int, default=500, metavar="MS",
                      help="heartbeat interval announced in Hello and used (default 500)")
     net.add_argument("--silence-intervals", type=_positive_int, default=3, metavar="N",
@@ -102,6 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     trade.add_argument("--session-hours", default=None, metavar="HH:MM-HH:MM",
                        help="UTC hours the session is open (orders outside are rejected "
                             "SESSION_CLOSED, DAY orders expire); default always open")
+    trade.add_argument("--state", default=None, metavar="FILE",
+                       help="keep orders, positions and fills in FILE (JSON) and restore "
+                            "them at start, so a restarted simulator still has them, like a "
+                            "platform's broker account (default: start empty)")
     trade.add_argument("--starting-cash", type=float, default=50_000.0, metavar="USD",
                        help="account cash at start (default 50000)")
 
@@ -123,7 +129,11 @@ def run(args: argparse.Namespace) -> int:
     except (FeedError, ValueError) as exc:
         print(f"tickbridge sim: {exc}", file=sys.stderr)
         return 2
-    simulator = Simulator(tape, config, is_open=is_open)
+    try:
+        simulator = Simulator(tape, config, is_open=is_open)
+    except StateError as exc:
+        print(f"tickbridge sim: {exc}", file=sys.stderr)
+        return 2
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger("tickbridge.sim").info("%s: shutting down",
@@ -138,6 +148,12 @@ def run(args: argparse.Namespace) -> int:
 def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]:
     """Options to (config, tape, session calendar); ValueError/FeedError on bad usage."""
     quirks = QuirkConfig.parse(args.quirks)
+    secret = args.kill_secret or kill_secret_from_env()
+    # Both travel in fixed-size protocol fields (Hello.account, Kill.secret: 32 bytes).
+    if len(args.account.encode()) > 32:
+        raise ValueError(f"--account {args.account!r} is longer than 32 bytes")
+    if secret is not None and len(secret.encode()) > 32:
+        raise ValueError("the kill secret is longer than the 32 bytes a Kill record carries")
     if args.file is not None:
         symbol = args.file_symbol or _guess_symbol(args.file)
         tape = tape_from_file(args.file, BUILTIN[symbol], tz=args.tz)
@@ -155,13 +171,13 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
     kill = None if args.kill_endpoint.lower() == "none" else args.kill_endpoint
     config = SimConfig(
         engine=args.engine, kill_endpoint=kill,
-        kill_secret=args.kill_secret or kill_secret_from_env(), account=args.account,
+        kill_secret=secret, account=args.account,
         heartbeat_ms=args.heartbeat_ms, silence_intervals=args.silence_intervals,
         cancel_on_disconnect=not args.no_cancel_on_disconnect, speed=args.speed,
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,
         wait_for_engine=not args.no_wait_engine, rebase_time=not args.keep_time,
         exit_after_end=args.exit_after_end, status_interval=args.status_interval,
-        starting_cash=args.starting_cash,
+        starting_cash=args.starting_cash, state_path=args.state,
     )
     is_open = session_hours(args.session_hours) if args.session_hours else always_open
     return config, tape, is_open

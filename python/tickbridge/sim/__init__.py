@@ -4,7 +4,7 @@ protocol, replays ticks and runs a matching engine for paper fills.
 Modules by concept: ``generator`` (seeded ES/NQ sessions), ``feed`` (tick sources merged
 into a tape), ``matching`` (orders against the tape, pure logic), ``quirks`` (platforms'
 awkward event orders), ``platform`` (account, positions, records), ``process`` (sockets
-and the loop). See docs/simulator.md.
+and the loop), ``persist`` (state across restarts). See docs/simulator.md.
 """
 
 from tickbridge.sim.feed import MarketTape, generated_tape, tape_from_arrays, tape_from_file

@@ -102,6 +102,8 @@ def tape_from_arrays(sources: list[tuple[InstrumentSpec, TickArrays]]) -> Market
 
 def generated_tape(symbols: list[str], *, seed: int, ticks_per_instrument: int) -> MarketTape:
     """The bundled ES/NQ generator, one session per symbol, same seed."""
+    if len({s.upper() for s in symbols}) != len(symbols):
+        raise FeedError(f"symbols {symbols} name an instrument twice")
     sources = []
     for symbol in symbols:
         spec = BUILTIN.get(symbol.upper())
@@ -151,7 +153,7 @@ def tape_from_file(path: str | os.PathLike[str], spec: InstrumentSpec,
         ) from exc
     try:
         table = research.load(path, tz=tz)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise FeedError(str(exc)) from exc
     return tape_from_arrays([(spec, arrays_from_table(table, spec))])
 

@@ -291,6 +291,28 @@ class MatchingEngine:
                                       now=now)
         return events
 
+    def restore(self, orders: list[Order], now: int) -> None:
+        """Orders saved by a previous run of the simulator (persist.py). Commands that
+        were in flight died with that process: a pending cancel is taken as done (the
+        order is CANCELED), a pending replace as not done, an order not yet at the
+        exchange as arrived. A snapshot then tells the engine."""
+        for order in orders:
+            self.orders[order.client_order_id] = order
+            if order.finished:
+                continue
+            if order.status == OrderStatus.PENDING_CANCEL:
+                order.status = OrderStatus.CANCELED
+                order.finished_ns = now
+                continue
+            if order.status in (OrderStatus.PENDING_REPLACE, OrderStatus.ACKNOWLEDGED):
+                order.status = (OrderStatus.PARTIALLY_FILLED if order.filled_quantity
+                                else OrderStatus.WORKING)
+            order.live = True
+            self._active[order.instrument_id][order.client_order_id] = order
+        numbers = [int(o.platform_order_id) for o in orders if o.platform_order_id.isdigit()]
+        if numbers:
+            self._order_ids = itertools.count(max(numbers) + 1)
+
     # ---- market data ---------------------------------------------------------------
     def set_market(self, instrument_id: int, bid: float, ask: float, bid_size: int,
                    ask_size: int, last_trade: float) -> None:
@@ -499,7 +521,7 @@ class MatchingEngine:
                                Update(replace(order), now)]
         if not keeps_place and (order.order_type == OrderType.LIMIT or order.triggered):
             events += self._join(order, now)
-        elif order.order_type != OrderType.LIMIT and not order.triggered:
+        elif order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
             last = self.last_trade.get(order.instrument_id)
             if last is not None and (
                 last >= order.stop_price if order.is_buy else last <= order.stop_price

@@ -104,6 +104,7 @@ class SimulatedPlatform:
         self.positions = {i: PositionBook() for i in self.instruments}
         self.fills: Records = []  # every Fill record of the session, for snapshots
         self._platform_orders = 0
+        self.dirty = False  # order state changed since the last save (persist.py)
 
     # ---- start-up ------------------------------------------------------------------
     def hello(self, heartbeat_interval_ms: int) -> Records:
@@ -255,6 +256,7 @@ class SimulatedPlatform:
     def _records(self, events: list[Event]) -> Records:
         if not events:
             return []
+        self.dirty = True
         out: Records = []
         for event in self.quirks.apply(events):
             if isinstance(event, Ack):

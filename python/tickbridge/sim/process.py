@@ -19,10 +19,12 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from tickbridge.protocol import (
     COMMANDS,
@@ -35,6 +37,7 @@ from tickbridge.protocol import (
 )
 from tickbridge.sim.feed import MarketTape, rebased
 from tickbridge.sim.matching import SessionOpen, always_open
+from tickbridge.sim.persist import load_state, save_state
 from tickbridge.sim.platform import PlatformConfig, SimulatedPlatform
 from tickbridge.sim.quirks import QuirkConfig
 
@@ -63,6 +66,7 @@ class SimConfig:
     account_interval: float = 5.0  # seconds between Account records
     starting_cash: float = 50_000.0
     linger_ms: int = 200
+    state_path: str | None = None  # persist orders/positions/fills here across restarts
     sndhwm: int = 10_000
 
 
@@ -91,6 +95,9 @@ class Simulator:
             ),
             is_open=is_open, execution_prefix=f"{self.session_id:016x}",
         )
+        if self.config.state_path and os.path.exists(self.config.state_path):
+            log.info("%s: %s", self.config.state_path,
+                     load_state(self.platform, self.config.state_path, self._state_time()))
         self._context = context or zmq.Context.instance()
         self._stop = threading.Event()
         self.ready = threading.Event()  # sockets bound/connected (tests wait on it)
@@ -99,7 +106,7 @@ class Simulator:
             "engine_frames": 0, "engine_errors": 0, "kill_requests": 0,
         }
         # outbound state
-        self._out: list[np.ndarray] = []
+        self._out: deque[np.ndarray] = deque()
         self._out_count = 0
         self._unsent: bytes | None = None
         self._sequence = 0
@@ -110,6 +117,7 @@ class Simulator:
         self._engine_ack = 0
         self._engine_heard: float | None = None
         self._engine_silent = False
+        self._hello_since_heard = False
         # replay state
         self._pos = 0
         self._replaying = False
@@ -151,6 +159,11 @@ class Simulator:
         self._dealer = self._context.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.LINGER, c.linger_ms)
         self._dealer.setsockopt(zmq.SNDHWM, c.sndhwm)
+        # A restarted engine at the same endpoint is reached by ZeroMQ's reconnect, which
+        # is invisible to the application: the monitor tells us, and the engine gets a
+        # fresh Hello (the first connect finds the start-up Hello already queued).
+        self._monitor = self._dealer.get_monitor_socket(zmq.EVENT_CONNECTED)
+        self._connects = 0
         self._dealer.connect(c.engine)  # lazy: the engine may start later
         self._kill: zmq.Socket | None = None
         if c.kill_endpoint:
@@ -161,12 +174,15 @@ class Simulator:
         self._poller.register(self._dealer, zmq.POLLIN)
         if self._kill is not None:
             self._poller.register(self._kill, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
         log.info("session %016x: engine %s, kill endpoint %s, %d ticks of %s", self.session_id,
                  c.engine, c.kill_endpoint or "none", len(self.tape),
                  ",".join(s.symbol for s in self.tape.specs))
 
     def _close(self) -> None:
-        for name in ("_dealer", "_kill"):
+        if getattr(self, "_monitor", None) is not None:
+            self._dealer.disable_monitor()
+        for name in ("_monitor", "_dealer", "_kill"):
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=self.config.linger_ms)
@@ -175,7 +191,7 @@ class Simulator:
     # ---- the loop ------------------------------------------------------------------
     def _loop(self) -> None:
         c = self.config
-        self._queue(self.platform.hello(c.heartbeat_ms))
+        self._say_hello()
         self._flush()
         if not c.wait_for_engine:
             self._start_replay()
@@ -187,6 +203,8 @@ class Simulator:
             for sock, _ in self._poller.poll(timeout):
                 if sock is self._dealer:
                     self._drain_engine()
+                elif sock is self._monitor:
+                    self._drain_monitor()
                 else:
                     self._drain_kill()
             self._replay()
@@ -201,6 +219,7 @@ class Simulator:
                 self._queue([make_record(RecordType.HEARTBEAT, ack_sequence=self._engine_ack,
                                          time_ns=time.time_ns())])
             self._flush()
+            self._save_state()
             if c.status_interval and wall >= next_status:
                 next_status = wall + c.status_interval
                 self._status()
@@ -209,12 +228,24 @@ class Simulator:
                 log.info("tape ended %.1f s ago: exiting", wall - self._ended_at)
                 break
         self._flush()
+        self._save_state()
         if c.status_interval:
             self._status(final=True)
 
+    def _state_time(self) -> int:
+        """Simulated 'now' before the loop runs: wall time, or the tape's start."""
+        if self.config.rebase_time or not len(self.tape):
+            return time.time_ns()
+        return int(self.tape.ticks.time_ns[0])
+
+    def _save_state(self) -> None:
+        if self.config.state_path and self.platform.dirty:
+            save_state(self.platform, self.config.state_path)
+            self.platform.dirty = False
+
     def _now(self) -> int:
         """Simulated time: the tape's clock while it plays, wall time elapsed otherwise;
-        never backwards (latency deadlines depend on it)."""
+        never backwards, except once at the start of a --keep-time replay."""
         wall = time.monotonic()
         if self._replaying and self.config.speed > 0:
             now = self._tape_t0 + int((wall - self._wall_t0) * self.config.speed * NS)
@@ -235,6 +266,10 @@ class Simulator:
         if self.config.rebase_time:
             self.tape = rebased(self.tape, self._now())
         self._tape_t0 = int(self.tape.ticks.time_ns[0])
+        # --keep-time: the idle clock ran on from the first tick while we waited; step
+        # back to the tape's clock (commands made meanwhile just take effect a little
+        # later) rather than replaying the waiting time's ticks in one burst.
+        self._last_now = min(self._last_now, self._tape_t0)
         self._wall_t0 = time.monotonic()
         self._replaying = True
         log.info("replay started at %gx", self.config.speed)
@@ -332,7 +367,7 @@ class Simulator:
         while self._out and room:
             head = self._out[0]
             if len(head) <= room:
-                batch.append(self._out.pop(0))
+                batch.append(self._out.popleft())
                 room -= len(head)
             else:
                 batch.append(head[:room])
@@ -352,6 +387,23 @@ class Simulator:
         return True
 
     # ---- inbound: engine -----------------------------------------------------------
+    def _drain_monitor(self) -> None:
+        while True:
+            try:
+                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if event["event"] != zmq.EVENT_CONNECTED:
+                continue
+            self._connects += 1
+            if self._connects > 1:
+                log.warning("reconnected to the engine: sending hello and definitions again")
+                self._say_hello()
+
+    def _say_hello(self) -> None:
+        self._queue(self.platform.hello(self.config.heartbeat_ms))
+        self._hello_since_heard = True
+
     def _drain_engine(self) -> None:
         while True:
             try:
@@ -375,16 +427,17 @@ class Simulator:
             log.info("engine session %016x heard", header.session_id)
         elif header.session_id != self._engine_session:
             # A restarted engine knows nothing of this session: introduce ourselves again.
-            log.warning("engine session changed %016x -> %016x: engine restarted; "
-                        "sending hello and definitions again",
+            log.warning("engine session changed %016x -> %016x: engine restarted",
                         self._engine_session, header.session_id)
             self._engine_ack = 0
-            self._queue(self.platform.hello(self.config.heartbeat_ms))
+            if not self._hello_since_heard:
+                self._say_hello()
         if self._engine_silent:
             log.warning("engine back after %.1f s of silence", wall - (self._engine_heard or wall))
             self._engine_silent = False
         self._engine_session = header.session_id
         self._engine_heard = wall
+        self._hello_since_heard = False
         if self._engine_ack and header.sequence <= self._engine_ack:
             log.warning("engine frame sequence %d already received (last %d); ignored",
                         header.sequence, self._engine_ack)

@@ -58,11 +58,11 @@ class Quirks:
 
     def __init__(self, config: QuirkConfig) -> None:
         self.config = config
-        self._held_acks: dict[int, Ack] = {}
+        self._held_acks: dict[int, list[Ack]] = {}
 
     @property
     def held(self) -> int:
-        return len(self._held_acks)
+        return sum(len(acks) for acks in self._held_acks.values())
 
     def apply(self, events: list[Event]) -> list[Event]:
         if self.config.fill_before_working:
@@ -75,13 +75,11 @@ class Quirks:
         out: list[Event] = []
         for event in events:
             if isinstance(event, Ack) and event.command_type == RecordType.SUBMIT:
-                self._held_acks[event.client_order_id] = event
+                self._held_acks.setdefault(event.client_order_id, []).append(event)
                 continue
             out.append(event)
             if isinstance(event, Update) and event.order.status != OrderStatus.ACKNOWLEDGED:
-                held = self._held_acks.pop(event.order.client_order_id, None)
-                if held is not None:
-                    out.append(held)
+                out += self._held_acks.pop(event.order.client_order_id, [])
         return out
 
 
