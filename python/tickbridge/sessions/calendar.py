@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -53,7 +53,7 @@ def library_schedule(group: str, start: str, end: str):  # -> pandas.DataFrame
     return mcal.get_calendar(LIBRARY_CALENDARS[group]).schedule(start, end)
 
 
-@lru_cache(maxsize=None)
+@cache
 def sessions(group: str) -> Sessions:
     if group not in LIBRARY_CALENDARS:
         raise SessionError(f"unknown product group {group!r}; one of {', '.join(GROUPS)}")
