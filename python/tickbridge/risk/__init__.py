@@ -4,6 +4,9 @@
 - ``RiskGateHandle`` (``gate``): the compiled gate built from limits, addressed by name.
 - ``PyRiskGate`` (``oracle``): the same checks in Python (benchmark baseline, test oracle).
 - ``check_hello`` / ``mode_banner`` (``mode``): paper/live separation.
+- ``build_risk_gate`` (``build``): the gate from a ``TickbridgeConfig``.
+
+The ``mode`` and ``build`` modules import the config package; import them directly.
 """
 
 from tickbridge.risk.gate import RiskDecision, RiskGateHandle

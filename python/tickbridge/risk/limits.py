@@ -5,11 +5,25 @@ These models only describe; ``tickbridge.risk.gate`` turns them into the compile
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _BAND_KEYS = ("band_ticks", "band_percent")
+
+
+def _one_band(band_percent: float | None, info: ValidationInfo, required: bool) -> float | None:
+    # A field validator on the last band field (not a model validator): it runs even when
+    # another field of the table is wrong, so every error of the table is listed at once.
+    if "band_ticks" not in info.data:
+        return band_percent  # band_ticks itself is invalid and reported there
+    band_ticks = info.data["band_ticks"]
+    if band_ticks is not None and band_percent is not None:
+        raise ValueError(f"band_ticks ({band_ticks}) and band_percent ({band_percent}) both "
+                         "set: keep one")
+    if required and band_ticks is None and band_percent is None:
+        raise ValueError("set one of band_ticks or band_percent")
+    return band_percent
 
 
 class InstrumentRisk(BaseModel):
@@ -20,19 +34,36 @@ class InstrumentRisk(BaseModel):
     max_order_qty: int = Field(1, gt=0, description="largest single order, contracts")
     max_position: int = Field(1, gt=0, description="largest |projected position|")
     band_basis: Literal["last_trade", "mid"] = "last_trade"
-    band_ticks: float | None = Field(None, gt=0, description="band half-width in ticks")
-    band_percent: float | None = Field(None, gt=0, le=100, description="band half-width in %")
     max_data_age_ms: int = Field(5000, gt=0, description="older reference price = stale")
     tick_policy: Literal["reject", "round_passive"] = "reject"
+    band_ticks: float | None = Field(None, gt=0, description="band half-width in ticks")
+    band_percent: float | None = Field(None, gt=0, le=100, validate_default=True,
+                                       description="band half-width in % of the reference")
 
-    @model_validator(mode="after")
-    def _one_band(self) -> InstrumentRisk:
-        if self.band_ticks is None and self.band_percent is None:
-            raise ValueError("set one of band_ticks or band_percent")
-        if self.band_ticks is not None and self.band_percent is not None:
-            raise ValueError(f"band_ticks ({self.band_ticks}) and band_percent "
-                             f"({self.band_percent}) both set: keep one")
-        return self
+    @field_validator("band_percent")
+    @classmethod
+    def _band(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return _one_band(value, info, required=True)
+
+
+class InstrumentRiskOverride(BaseModel):
+    """``[risk.instruments.SYMBOL]``: only what differs from ``[risk.defaults]``. A band in
+    either unit replaces the default band."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_order_qty: int | None = Field(None, gt=0)
+    max_position: int | None = Field(None, gt=0)
+    band_basis: Literal["last_trade", "mid"] | None = None
+    max_data_age_ms: int | None = Field(None, gt=0)
+    tick_policy: Literal["reject", "round_passive"] | None = None
+    band_ticks: float | None = Field(None, gt=0)
+    band_percent: float | None = Field(None, gt=0, le=100)
+
+    @field_validator("band_percent")
+    @classmethod
+    def _band(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return _one_band(value, info, required=False)
 
 
 class AccountRisk(BaseModel):
@@ -56,36 +87,20 @@ class RiskLimits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     defaults: InstrumentRisk = InstrumentRisk(band_ticks=40)
-    instruments: dict[str, InstrumentRisk] = Field(default_factory=dict)
+    instruments: dict[str, InstrumentRiskOverride] = Field(default_factory=dict)
     default_account: AccountRisk = AccountRisk()
     accounts: dict[str, AccountRisk] = Field(default_factory=dict)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _merge_defaults(cls, data: Any) -> Any:
-        # An instrument table names only what differs from [risk.defaults]; a band given in
-        # either unit replaces the default band instead of clashing with it.
-        if not isinstance(data, dict):
-            return data
-        defaults = data.get("defaults", {})
-        if isinstance(defaults, BaseModel):
-            defaults = defaults.model_dump(exclude_none=True)
-        instruments = data.get("instruments")
-        if not isinstance(defaults, dict) or not isinstance(instruments, dict):
-            return data
-        merged = {}
-        for symbol, entry in instruments.items():
-            if isinstance(entry, BaseModel):
-                entry = entry.model_dump(exclude_none=True)
-            if isinstance(entry, dict):
-                base = {k: v for k, v in defaults.items()
-                        if not (k in _BAND_KEYS and any(b in entry for b in _BAND_KEYS))}
-                entry = {**base, **entry}
-            merged[symbol] = entry
-        return {**data, "instruments": merged}
-
     def for_instrument(self, symbol: str) -> InstrumentRisk:
-        return self.instruments.get(symbol, self.defaults)
+        """The effective limits of ``symbol``: its overrides over the defaults."""
+        override = self.instruments.get(symbol)
+        if override is None:
+            return self.defaults
+        changes = override.model_dump(exclude_none=True)
+        merged = self.defaults.model_dump()
+        if any(k in changes for k in _BAND_KEYS):
+            merged.update(band_ticks=None, band_percent=None)
+        return InstrumentRisk.model_validate({**merged, **changes})
 
     def for_account(self, account: str) -> AccountRisk:
         return self.accounts.get(account, self.default_account)
