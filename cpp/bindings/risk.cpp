@@ -44,14 +44,12 @@ py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::h
     const auto* q = qty.data();
     const auto* x = prc.data();
     const auto* w = now.data();
-    {
-        py::gil_scoped_release release;
-        for (py::ssize_t k = 0; k < n; ++k) {
-            Order order{a[k], i[k], static_cast<Side>(s[k]), static_cast<OrderType>(t[k]), q[k], x[k]};
-            double price = 0.0;
-            r(k) = static_cast<std::uint8_t>(gate.check_fast(order, w[k], session_open, commit, price));
-            p(k) = price;
-        }
+    // The GIL stays held: the gate is not thread-safe and another Python thread may use it.
+    for (py::ssize_t k = 0; k < n; ++k) {
+        Order order{a[k], i[k], static_cast<Side>(s[k]), static_cast<OrderType>(t[k]), q[k], x[k]};
+        double price = 0.0;
+        r(k) = static_cast<std::uint8_t>(gate.check_fast(order, w[k], session_open, commit, price));
+        p(k) = price;
     }
     return py::make_tuple(reasons, out_prices);
 }

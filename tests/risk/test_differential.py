@@ -81,3 +81,13 @@ def test_batch_matches_single_checks():
     py = make_gate(True).core.check_batch(*args, True, False)
     assert list(reasons_) == py[0]
     assert np.allclose(out, py[1])
+
+
+def test_batch_refuses_bad_enum_values():
+    n = 3
+    for gate in (make_gate(False), make_gate(True)):
+        reasons_, _ = gate.core.check_batch(
+            np.zeros(n, np.uint32), np.zeros(n, np.uint32), np.array([0, 3, 1], np.uint8),
+            np.array([2, 2, 9], np.uint8), np.ones(n, np.int64), np.full(n, 6000.0),
+            np.full(n, T0), True, False)
+        assert list(reasons_) == [1, 1, 1]  # INVALID_ORDER

@@ -123,3 +123,14 @@ def test_groups_and_errors():
         is_open("XX", ct(2026, 11, 24, 10, 0))
     with pytest.raises(SessionError, match="naive"):
         is_open("ES", datetime(2026, 11, 24, 10, 0))
+
+
+def test_session_clock_caches_and_agrees():
+    from tickbridge.sessions import SessionClock
+
+    clock = SessionClock("ES")
+    start = to_ns(ct(2026, 11, 25, 0, 0))
+    times = start + np.arange(0, 6 * 86_400, 300, dtype=np.int64) * 1_000_000_000
+    assert [clock.is_open(int(t)) for t in times] == list(open_mask("ES", times))
+    # and backwards in time too
+    assert [clock.is_open(int(t)) for t in times[::-7]] == list(open_mask("ES", times[::-7]))

@@ -209,6 +209,7 @@ void RiskGate::on_fill(std::uint32_t account_id, std::uint32_t instrument_id, Si
                        double price) {
     auto& account = account_at(account_id);
     const auto& instrument = instrument_at(instrument_id);
+    if (qty <= 0) return;  // a zero fill would make the average price 0/0
     auto& book = account.books[instrument_id];
     auto& working = side == Side::Buy ? book.working_buy : book.working_sell;
     working = std::max<std::int64_t>(0, working - qty);
@@ -307,6 +308,13 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
     const char* account_name = account.limits.account.c_str();
     const bool priced = order.order_type != OrderType::Market;
 
+    // Values straight from numpy in check_batch are not checked by the binding.
+    if (order.side != Side::Buy && order.side != Side::Sell)
+        TB_REFUSE(InvalidOrder, "side %d for %s is neither buy (1) nor sell (2)",
+                  static_cast<int>(order.side), symbol);
+    if (static_cast<int>(order.order_type) < 1 || static_cast<int>(order.order_type) > 4)
+        TB_REFUSE(InvalidOrder, "order type %d for %s is unknown", static_cast<int>(order.order_type),
+                  symbol);
     if (order.qty <= 0) TB_REFUSE(InvalidOrder, "order quantity %lld for %s must be positive",
                                   static_cast<long long>(order.qty), symbol);
     if (priced && !(std::isfinite(order.price) && order.price > 0.0))

@@ -130,6 +130,8 @@ class PyRiskGate:
                 price: float) -> None:
         book = self.accounts[account_id]["books"][instrument_id]
         point_value = self.instruments[instrument_id]["limits"].point_value
+        if qty <= 0:
+            return
         if int(side) == BUY:
             book.working_buy = max(0, book.working_buy - qty)
         else:
@@ -277,6 +279,10 @@ class PyRiskGate:
         lim, alim = ins["limits"], acc["limits"]
         symbol, side, qty = lim.symbol, int(order.side), order.qty
         priced = int(order.order_type) != MARKET
+        if side not in (BUY, SELL):
+            raise _Refuse(R.INVALID_ORDER, f"side {side} for {symbol} is neither buy nor sell")
+        if not 1 <= int(order.order_type) <= 4:
+            raise _Refuse(R.INVALID_ORDER, f"order type {order.order_type} for {symbol} is unknown")
         if qty <= 0:
             raise _Refuse(R.INVALID_ORDER, f"order quantity {qty} for {symbol} must be positive")
         if priced and not (math.isfinite(order.price) and order.price > 0):
