@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tickbridge.config import ConfigError, default_config, load_config, to_json, to_toml
@@ -38,7 +39,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.file) if args.file else default_config()
+        # the effective config: env overrides apply to the embedded default too
+        config = load_config(args.file) if args.file else default_config(os.environ)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
