@@ -91,3 +91,11 @@ def test_batch_refuses_bad_enum_values():
             np.array([2, 2, 9], np.uint8), np.ones(n, np.int64), np.full(n, 6000.0),
             np.full(n, T0), True, False)
         assert list(reasons_) == [1, 1, 1]  # INVALID_ORDER
+
+
+def test_wire_reject_reasons():
+    from tickbridge.protocol.enums import RejectReason
+
+    assert reasons.wire_reject_reason(reasons.RiskReason.OFF_TICK) == RejectReason.OFF_TICK_PRICE
+    assert reasons.wire_reject_reason(reasons.RiskReason.SESSION_CLOSED) == 4
+    assert reasons.wire_reject_reason(reasons.RiskReason.RATE_LIMIT) == 12

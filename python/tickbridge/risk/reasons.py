@@ -45,3 +45,15 @@ class BandBasis(IntEnum):
 class BandUnit(IntEnum):
     TICKS = 0
     PERCENT = 1
+
+
+def wire_reject_reason(reason: RiskReason) -> int:
+    """The protocol's RejectReason for a refused order: the specific code where the wire has
+    one (session closed, off tick), RISK_REFUSED otherwise; the risk reason itself goes to
+    the audit log."""
+    from tickbridge.protocol.enums import RejectReason
+
+    specific = {RiskReason.OK: RejectReason.NONE,
+                RiskReason.SESSION_CLOSED: RejectReason.SESSION_CLOSED,
+                RiskReason.OFF_TICK: RejectReason.OFF_TICK_PRICE}
+    return int(specific.get(reason, RejectReason.RISK_REFUSED))
