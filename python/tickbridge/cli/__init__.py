@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from tickbridge import __version__
-from tickbridge.cli import bench, demo, sim
+from tickbridge.cli import bench, config, contract, demo, sim
 
-COMMANDS = (demo, bench, sim)
+COMMANDS = (demo, sim, bench, config, contract)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,153 @@
+"""The configuration, as pydantic models. Loading, env overrides and the cross-field
+checks (names that refer to each other, paper/live rules) are in ``loader``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from tickbridge.risk.limits import RiskLimits
+
+_ENDPOINT = re.compile(r"^(tcp://(?P<host>[^:/]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")  # fits the 32-byte account field of Hello
+_ENTRY = re.compile(r"^([A-Za-z_][\w.]*:[A-Za-z_]\w*|[a-z_][a-z0-9_]*)$")
+
+Mode = Literal["paper", "live"]
+
+
+def _endpoint(value: str) -> str:
+    m = _ENDPOINT.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)")
+    if m.group("port") is not None and not 0 < int(m.group("port")) < 65536:
+        raise ValueError(f"port {m.group('port')} is outside 1-65535")
+    return value
+
+
+def is_loopback(endpoint: str) -> bool:
+    m = _ENDPOINT.match(endpoint)
+    if not m or m.group("host") is None:
+        return True  # ipc:// and inproc:// never leave the machine
+    host = m.group("host")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Strict(BaseModel):
+    # extra="forbid": a misspelt key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineConfig(_Strict):
+    shim_endpoint: str = Field("tcp://127.0.0.1:5555", description="ROUTER the shims connect to")
+    control_endpoint: str = Field("tcp://127.0.0.1:5556", description="CLI / kill / status")
+    insecure_bind: bool = Field(False, description="allow a non-loopback bind without CURVE")
+    curve_secret_key_file: Path | None = None
+    curve_public_key_file: Path | None = None
+    curve_authorized_keys_dir: Path | None = None
+    heartbeat_ms: int = Field(1000, ge=50, le=60_000)
+    state_store: Path = Field(Path("tickbridge-state.sqlite"), description="SQLite file (WAL)")
+
+    _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
+
+
+class ShimConfig(_Strict):
+    name: str = Field(pattern=_NAME.pattern)
+    platform: Literal["sierra_chart", "ninjatrader", "simulator"]
+    kill_endpoint: str
+    kill_secret: SecretStr
+
+    _check_endpoint = field_validator("kill_endpoint")(_endpoint)
+
+    @field_validator("kill_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        # The Kill record carries it in a 32-byte NUL-padded field (docs/protocol.md).
+        n = len(value.get_secret_value().encode())
+        if not 16 <= n <= 32:
+            raise ValueError(f"must be 16 to 32 bytes (is {n})")
+        return value
+
+
+class AccountConfig(_Strict):
+    name: str = Field(pattern=_NAME.pattern)
+    mode: Mode
+    shim: str | None = Field(None, description="the shim that owns the account")
+
+
+class InstrumentConfig(_Strict):
+    symbol: str = Field(description="any format tickbridge.contracts.resolve reads")
+
+    @field_validator("symbol")
+    @classmethod
+    def _resolvable(cls, value: str, info: ValidationInfo) -> str:
+        from tickbridge.contracts import SymbolError, resolve
+
+        # The loader passes the contract table with the user's contracts_file merged in.
+        specs = (info.context or {}).get("contract_specs")
+        try:
+            resolve(value, specs=specs)
+        except SymbolError as e:
+            raise ValueError(str(e)) from None
+        return value
+
+
+class StrategyConfig(_Strict):
+    name: str = Field(pattern=_NAME.pattern)
+    entry: str = Field(description="module:Class or a built-in strategy name")
+    params: dict[str, Any] = Field(default_factory=dict)
+    instruments: list[str] = Field(min_length=1)
+
+    @field_validator("entry")
+    @classmethod
+    def _entry(cls, value: str) -> str:
+        # Not imported here: the strategy layer loads it; a config check must not run code.
+        if not _ENTRY.match(value):
+            raise ValueError(f"{value!r} is neither module:Class (e.g. "
+                             "my_strategies.breakout:Breakout) nor a built-in strategy name")
+        return value
+
+
+class TickbridgeConfig(_Strict):
+    mode: Mode = "paper"
+    credentials_file: Path | None = Field(None, description="live only: broker credentials")
+    live_accounts: list[str] = Field(default_factory=list, description="live only: allow-list")
+    contracts_file: Path | None = Field(None, description="user contract table over the default")
+    engine: EngineConfig = EngineConfig()
+    shims: list[ShimConfig] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    instruments: list[InstrumentConfig] = Field(default_factory=list)
+    strategies: list[StrategyConfig] = Field(default_factory=list)
+    risk: RiskLimits = RiskLimits()
+
+    @model_validator(mode="after")
+    def _cross_checks(self, info: ValidationInfo) -> TickbridgeConfig:
+        # The loader runs these on the raw data itself (so they are listed with the field
+        # errors); direct construction gets them here.
+        if info.context and info.context.get("cross_checked"):
+            return self
+        from tickbridge.config.loader import cross_check
+
+        errors = cross_check(self.model_dump(mode="python"))
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def account(self, name: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.name == name), None)
