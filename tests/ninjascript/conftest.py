@@ -35,9 +35,14 @@ def build_host(out_dir: Path) -> Path:
     if mcs is None or shutil.which("mono") is None:
         pytest.fail("mcs/mono not found: install mono-devel (make setup does)")
     exe = out_dir / "host.exe"
-    sources = [*shim_sources(), *sorted((HERE / "stub").glob("*.cs")), *sorted((HERE / "host").glob("*.cs"))]
+    sources = [
+        *shim_sources(),
+        *sorted((HERE / "stub").glob("*.cs")),
+        *sorted((HERE / "host").glob("*.cs")),
+    ]
     command = [
-        mcs, "-langversion:7", "-warnaserror", "-nologo", "-optimize+", "-target:exe", f"-out:{exe}",
+        mcs, "-langversion:7", "-warnaserror", "-nologo", "-optimize+", "-target:exe",
+        f"-out:{exe}",
         "-r:System.ComponentModel.DataAnnotations.dll", "-r:System.Xml.dll", "-r:System.Core.dll",
         *map(str, sources),
     ]
@@ -86,7 +91,9 @@ class Host:
             try:
                 text = self._lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"host gave no {want!r} for {line!r}; log:\n{self.logs()}") from None
+                raise AssertionError(
+                    f"host gave no {want!r} for {line!r}; log:\n{self.logs()}"
+                ) from None
             result = json.loads(text)
             if result["event"] == "error":
                 raise AssertionError(f"host failed on {line!r}: {result['message']}")

@@ -100,7 +100,8 @@ class EnginePeer:
                 if predicate(record):
                     return record
             time.sleep(0.01)
-        raise AssertionError(f"no {what} within {timeout} s; got {[r['type'] for r in self.records()]}")
+        got = [r["type"] for r in self.records()]
+        raise AssertionError(f"no {what} within {timeout} s; got {got}")
 
     def wait_type(self, type_name: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
         return self.wait_for(
@@ -132,7 +133,8 @@ class EnginePeer:
                 if self._shim is not None and not self.silent:
                     self._socket.send_multipart([self._shim, frame])
             now = time.monotonic()
-            if self._shim is not None and not self.silent and now - last_beat >= self.heartbeat_ms / 1000:
+            beat_due = now - last_beat >= self.heartbeat_ms / 1000
+            if self._shim is not None and not self.silent and beat_due:
                 self._heartbeat()
                 last_beat = now
 

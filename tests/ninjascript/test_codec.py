@@ -69,7 +69,8 @@ def _malformed() -> list[bytes]:
 
 def test_csharp_errors_match_the_python_decoder(host_exe):
     frames = _malformed()
-    results = [r for r in _run(host_exe, "".join(f.hex() + "\n" for f in frames)) if r["event"] == "decode"]
+    stdin = "".join(f.hex() + "\n" for f in frames)
+    results = [r for r in _run(host_exe, stdin) if r["event"] == "decode"]
     assert len(results) == len(frames)
     for frame, got in zip(frames, results, strict=True):
         with pytest.raises(ProtocolError) as python:

@@ -6,16 +6,15 @@ using System;
 
 namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
 {
-    /// <summary>A fixed-layout wire record that can write itself at a byte offset.</summary>
+    /// <summary>A fixed-layout wire record that writes itself at a byte offset.</summary>
     public interface IRecord
     {
         ushort RecordTypeCode { get; }
         int RecordLength { get; }
-        /// <summary>Writes the whole record (length bytes) at b[o]; throws ArgumentException
-        /// naming the field when a text does not fit.</summary>
+        /// <summary>Writes the whole record (length bytes) at b[o]; throws
+        /// ArgumentException naming the field when a text does not fit.</summary>
         void WriteTo(byte[] b, int o);
     }
-
     public struct HeartbeatRecord : IRecord
     {
         public const int Length = 24;
