@@ -100,6 +100,9 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private bool helloDelivered;        // the last Hello probe left (TCP connected)
         private readonly Stopwatch clock = Stopwatch.StartNew();
 
+        // An order frame kept until the engine acknowledges it. Its sequence is given when it
+        // is first sent (0 until then), so frames always leave in sequence order and a frame
+        // that never left cannot be acknowledged by mistake; a resend keeps the original one.
         private sealed class Pending
         {
             public ulong Sequence;
@@ -356,7 +359,9 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         {
             bool reliable = false;
             writer.Begin();
-            while (true)
+            // Bounded per pass, so that producers faster than the network cannot keep this
+            // thread from its sockets, timers and Stop.
+            for (int taken = 0; taken < queue.Capacity; taken++)
             {
                 byte[] source;
                 int offset = queue.PeekOffset();
@@ -392,11 +397,9 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         {
             if (reliable)
             {
-                // Order events get their sequence now and are kept until acknowledged.
-                ulong sequence = ++lastSequence;
-                writer.Finish(sessionId, sequence, Wire.UtcNowNs());
+                // Order events are kept until acknowledged; the sequence is set when sent.
+                writer.Finish(sessionId, 0, Wire.UtcNowNs());
                 var p = new Pending();
-                p.Sequence = sequence;
                 p.Frame = writer.ToArray();
                 pending.Add(p);
                 if (pending.Count > settings.MaxUnackedFrames)
@@ -427,8 +430,15 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         {
             while (nextToSend < pending.Count)
             {
-                var frame = pending[nextToSend].Frame;
-                if (!SendToEngine(frame, frame.Length, Wire.U32(frame, 32))) return;
+                Pending p = pending[nextToSend];
+                bool first = p.Sequence == 0;
+                if (first)
+                {
+                    Wire.PutU64(p.Frame, 16, lastSequence + 1);
+                    Wire.PutI64(p.Frame, 24, Wire.UtcNowNs());
+                }
+                if (!SendToEngine(p.Frame, p.Frame.Length, Wire.U32(p.Frame, 32))) return;
+                if (first) p.Sequence = ++lastSequence;
                 nextToSend++;
             }
         }
@@ -470,10 +480,11 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 host.Log("TickBridge: engine frame refused whole, " + e.Message);
                 return;
             }
+            bool firstContact = engineSession == 0;
             bool newSession = header.SessionId != engineSession;
             if (newSession)
             {
-                if (engineSession != 0)
+                if (!firstContact)
                     host.Log("TickBridge: new engine session " + header.SessionId.ToString("X16") + " (was "
                              + engineSession.ToString("X16") + "): Hello again, resending "
                              + pending.Count + " unacknowledged frames");
@@ -496,8 +507,10 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             silenceReported = false;
             if (newSession)
             {
-                SendHello();
-                nextToSend = 0;   // resend every unacknowledged frame with its original sequence
+                // A restarted engine: Hello again (the first engine just answered ours), then
+                // every unacknowledged frame, sent ones with their original sequence.
+                if (!firstContact) SendHello();
+                nextToSend = 0;
             }
             else if (wasDown)
             {
@@ -572,7 +585,8 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private void Acknowledge(ulong ackSequence)
         {
             int acknowledged = 0;
-            while (acknowledged < pending.Count && pending[acknowledged].Sequence <= ackSequence) acknowledged++;
+            while (acknowledged < pending.Count && pending[acknowledged].Sequence != 0
+                   && pending[acknowledged].Sequence <= ackSequence) acknowledged++;
             if (acknowledged == 0) return;
             pending.RemoveRange(0, acknowledged);
             nextToSend = Math.Max(0, nextToSend - acknowledged);

@@ -1,9 +1,12 @@
 """A minimal engine peer for the NinjaTrader shim tests (pyzmq ROUTER + the Python codec).
 
 Its role is deliberately narrow, so that the tests can later be pointed at the real engine:
-it binds a ROUTER, answers a shim's Hello with a Heartbeat, sends a Heartbeat with
-``ack_sequence`` (the highest shim frame sequence received) every interval, sends the
-commands a test gives it, and collects every record the shim sends.
+it binds a ROUTER, answers a shim's Hello with a Heartbeat, sends a Heartbeat every
+interval whose ``ack_sequence`` is the highest sequence of a shim frame holding order
+events (OrderUpdate, Fill, Position, Account, CommandAck/Reject, SnapshotBoundary: what an
+engine books; a real engine acks once they are durable), sends the commands a test gives
+it, and collects every record the shim sends. ``booked`` lets a new peer start from what a
+previous one booked (an engine restarted from its state store).
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from tickbridge.protocol import (
     encode_frame,
     make_record,
 )
+
+BOOKED = frozenset({
+    RecordType.ORDER_UPDATE, RecordType.FILL, RecordType.POSITION, RecordType.ACCOUNT,
+    RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY,
+})
 
 
 def _camel(kind: RecordType) -> str:
@@ -51,23 +59,33 @@ class EnginePeer:
     """Binds ``endpoint`` (default: a free local TCP port) and runs on its own thread."""
 
     def __init__(self, endpoint: str = "tcp://127.0.0.1:*", *, heartbeat_ms: int = 100,
-                 session_id: int = 0xE1E1_0000_0000_0001, acknowledge: bool = True) -> None:
+                 session_id: int = 0xE1E1_0000_0000_0001, acknowledge: bool = True,
+                 booked: int = 0) -> None:
         self.heartbeat_ms = heartbeat_ms
         self.session_id = session_id
         self.acknowledge = acknowledge
         self.silent = False          # True: send nothing (a hung engine)
+        self.stalled = False         # True: read nothing either (a stuck engine process)
         self.frames: list[Received] = []
         self.errors: list[str] = []
         self._sequence = 0
         self._shim: bytes | None = None
-        self._highest = 0
+        self.booked = booked
         self._outbox: queue.Queue[bytes] = queue.Queue()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ctx = zmq.Context.instance()
         self._socket = self._ctx.socket(zmq.ROUTER)
         self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.bind(endpoint)
+        deadline = time.monotonic() + 5
+        while True:   # a port just released by a closed peer frees up asynchronously
+            try:
+                self._socket.bind(endpoint)
+                break
+            except zmq.ZMQError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._thread = threading.Thread(target=self._run, name="engine-peer", daemon=True)
         self._thread.start()
@@ -119,6 +137,9 @@ class EnginePeer:
     def _run(self) -> None:
         last_beat = 0.0
         while not self._stop.is_set():
+            if self.stalled:
+                time.sleep(0.01)
+                continue
             if self._socket.poll(10):
                 while True:
                     try:
@@ -147,7 +168,8 @@ class EnginePeer:
         received = Received(frame.header, [record_dict(kind, rec) for kind, rec in frame])
         with self._lock:
             self.frames.append(received)
-            self._highest = max(self._highest, frame.header.sequence)
+            if any(kind in BOOKED for kind, _ in frame):
+                self.booked = max(self.booked, frame.header.sequence)
         self._shim = identity
         if self.silent:
             return
@@ -158,7 +180,7 @@ class EnginePeer:
         with self._lock:
             self._sequence += 1
             sequence = self._sequence
-            ack = self._highest if self.acknowledge else 0
+            ack = self.booked if self.acknowledge else 0
         record = make_record(RecordType.HEARTBEAT, ack_sequence=ack, time_ns=time.time_ns())
         frame = encode_frame([record], session_id=self.session_id, sequence=sequence,
                              send_time_ns=time.time_ns())
