@@ -141,7 +141,7 @@ class EnginePeer:
                 time.sleep(0.01)
                 continue
             if self._socket.poll(10):
-                while True:
+                for _ in range(1000):   # bounded: a flooding shim must not starve stop/heartbeats
                     try:
                         identity, data = self._socket.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
