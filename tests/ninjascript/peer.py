@@ -128,13 +128,19 @@ class EnginePeer:
         )
 
     def close(self) -> None:
+        """Stops the thread, which closes the socket itself (a socket is one thread's)."""
         self._stop.set()
-        self._thread.join(5)
-        self._socket.close(0)
+        self._thread.join(30)
 
     # ---- the peer's thread
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._socket.close(0)
+
+    def _loop(self) -> None:
         last_beat = 0.0
         while not self._stop.is_set():
             if self.stalled:
@@ -142,6 +148,8 @@ class EnginePeer:
                 continue
             if self._socket.poll(10):
                 for _ in range(1000):   # bounded: a flooding shim must not starve stop/heartbeats
+                    if self._stop.is_set():
+                        break
                     try:
                         identity, data = self._socket.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
