@@ -114,6 +114,9 @@ namespace NinjaTrader.NinjaScript.Strategies
                 Calculate = Calculate.OnEachTick;
                 IsUnmanaged = true;
                 IsExitOnSessionCloseStrategy = false;
+                // A rejected order must not stop the strategy (NinjaTrader's default): the
+                // engine is told about the reject and decides.
+                RealtimeErrorHandling = RealtimeErrorHandling.IgnoreAllErrors;
                 EngineEndpoint = "tcp://127.0.0.1:5555";
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";
@@ -185,6 +188,9 @@ namespace NinjaTrader.NinjaScript.Strategies
             {
                 var b = new Bridge(settings, this, hello, new[] { definition });
                 Account.AccountItemUpdate += OnAccountItemUpdate;
+                Account.OrderUpdate += OnAccountOrderUpdate;
+                Account.ExecutionUpdate += OnAccountExecutionUpdate;
+                Account.PositionUpdate += OnAccountPositionUpdate;
                 b.Start();
                 bridge = b;
             }
@@ -199,7 +205,14 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Bridge b = Interlocked.Exchange(ref bridge, null);
             if (b == null) return;
-            try { Account.AccountItemUpdate -= OnAccountItemUpdate; } catch (Exception) { }
+            try
+            {
+                Account.AccountItemUpdate -= OnAccountItemUpdate;
+                Account.OrderUpdate -= OnAccountOrderUpdate;
+                Account.ExecutionUpdate -= OnAccountExecutionUpdate;
+                Account.PositionUpdate -= OnAccountPositionUpdate;
+            }
+            catch (Exception) { }
             if (!b.Stop(3000))
                 Print("TickBridge: bridge thread did not stop within 3 s; it closes its sockets as soon as it returns");
         }
@@ -341,7 +354,31 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         // ------------------------------------------------------------------ orders, fills, positions
 
+        // NinjaTrader calls a strategy's OnOrderUpdate/OnExecutionUpdate for the orders it
+        // submitted only; every other order of the account (placed by hand, by another
+        // strategy, or an engine order adopted after a restart) is seen through the
+        // Account's events. Each order is forwarded from exactly one of the two.
         protected override void OnOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
+            double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
+        {
+            ForwardOrderUpdate(order, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, time, error, comment);
+        }
+
+        private void OnAccountOrderUpdate(object sender, OrderEventArgs e)
+        {
+            Order order = e.Order;
+            if (order == null || OwnedByThisStrategy(order)) return;
+            ForwardOrderUpdate(order, e.LimitPrice, e.StopPrice, e.Quantity, e.Filled, e.AverageFillPrice, e.OrderState, e.Time,
+                e.Error, string.Empty);
+        }
+
+        private bool OwnedByThisStrategy(Order order)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            return id != 0 && submittedHere.ContainsKey(id);
+        }
+
+        private void ForwardOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
             double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
         {
             ulong id = ClientOrderIds.Parse(order.Name);
@@ -392,6 +429,19 @@ namespace NinjaTrader.NinjaScript.Strategies
         protected override void OnExecutionUpdate(Execution execution, string executionId, double price, int quantity,
             MarketPosition marketPosition, string orderId, DateTime time)
         {
+            ForwardExecution(execution, executionId, price, quantity, marketPosition, orderId, time);
+        }
+
+        private void OnAccountExecutionUpdate(object sender, ExecutionEventArgs e)
+        {
+            Execution execution = e.Execution;
+            if (execution == null || (execution.Order != null && OwnedByThisStrategy(execution.Order))) return;
+            ForwardExecution(execution, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
+        }
+
+        private void ForwardExecution(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time)
+        {
             Order order = execution.Order;
             var fill = new FillRecord();
             fill.InstrumentId = execution.Instrument == Instrument ? WireInstrumentId : 0;
@@ -411,12 +461,26 @@ namespace NinjaTrader.NinjaScript.Strategies
             if (b != null) b.Publish(ref fill);
         }
 
+        // Position records carry the account's position in the strategy's instrument (what the
+        // engine reconciles against), from the Account's event; the strategy's own
+        // OnPositionUpdate (its share of it) triggers a fresh read of the account position.
         protected override void OnPositionUpdate(Position position, double averagePrice, int quantity, MarketPosition marketPosition)
+        {
+            PublishPosition(Wire.UtcNowNs());
+        }
+
+        private void OnAccountPositionUpdate(object sender, PositionEventArgs e)
+        {
+            if (e.Position == null || e.Position.Instrument != Instrument) return;
+            ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
+        }
+
+        private void ForwardPosition(double averagePrice, int quantity, MarketPosition marketPosition)
         {
             Bridge b = bridge;
             if (b == null) return;
             var r = new PositionRecord();
-            r.InstrumentId = position.Instrument == Instrument ? WireInstrumentId : 0;
+            r.InstrumentId = WireInstrumentId;
             r.TimeNs = Wire.UtcNowNs();
             r.Quantity = marketPosition == MarketPosition.Short ? -quantity : marketPosition == MarketPosition.Long ? quantity : 0;
             r.AveragePrice = averagePrice;

@@ -350,3 +350,42 @@ def test_callbacks_never_wait(make_host, engine, engine_state, record_property):
     # Generous bound: proves the call does not wait on the network (a wait would be a
     # heartbeat interval or more); the figures themselves are in docs/benchmarks-ninjascript.md.
     assert timing["mean_ns"] < 5_000_000 and timing["p99_ns"] < 5_000_000
+
+
+def test_orders_from_before_a_restart_are_adopted(make_host, engine):
+    peer = engine()
+    host = make_host()
+    start(host, peer, preexisting=0x77)       # a working TB order left by a previous run
+    submit(peer, 1, 0x77)                     # the engine retries its submit
+    assert answer(peer, 1)["type"] == "CommandAck"
+    current = peer.wait_type("OrderUpdate", client_order_id=0x77, text="current state")
+    assert current["platform_order_id"] == "900" and current["status"] == 4
+    assert not calls_of(host, "SubmitOrderUnmanaged")
+    # not this instance's order: NinjaTrader's strategy methods would refuse it; the account's do
+    peer.send(RecordType.REPLACE, request_id=2, client_order_id=0x77, price=6000.25, quantity=3)
+    assert answer(peer, 2)["type"] == "CommandAck"
+    assert wait_call(host, "Account.Change") == {
+        "method": "Account.Change", "names": ["TB0000000000000077"], "quantities": [3]}
+    peer.send(RecordType.CANCEL, request_id=3, client_order_id=0x77)
+    assert answer(peer, 3)["type"] == "CommandAck"
+    assert wait_call(host, "Account.Cancel")["names"] == ["TB0000000000000077"]
+    assert not calls_of(host, "ChangeOrder") and not calls_of(host, "CancelOrder")
+
+
+def test_a_taken_kill_port_does_not_stop_the_strategy(make_host, engine):
+    port = free_port()
+    peer = engine()
+    first = make_host()
+    start(first, peer, kill_port=port)
+    assert first.command("stats")["open_sockets"] == 2
+    other = engine()
+    second = make_host()
+    start(second, other, kill_port=port)      # same kill port: bind fails, engine link works
+    deadline = time.monotonic() + 5
+    while "not bound" not in " ".join(second.command("logs")["logs"]):
+        assert time.monotonic() < deadline, second.command("logs")
+        time.sleep(0.05)
+    assert second.command("stats")["open_sockets"] == 1
+    submit(other, 1, 0x44)
+    assert answer(other, 1)["type"] == "CommandAck"
+    assert _kill(port, SECRET, flatten=0)["type"] == "CommandAck"   # the first one answers

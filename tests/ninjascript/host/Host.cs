@@ -101,6 +101,9 @@ namespace TickBridgeTestHost
         public Instrument Instrument;
         public Position AccountPosition;
         private int nextOrderId = 1000;
+        // Orders the strategy submitted: NinjaTrader calls the strategy's OnOrderUpdate and
+        // OnExecutionUpdate for these only; the Account's events fire for every order.
+        private readonly HashSet<Order> strategyOrders = new HashSet<Order>();
         private int nextExecution = 1;
 
         private void Record(string method, params object[] pairs)
@@ -129,6 +132,7 @@ namespace TickBridgeTestHost
             order.StopPrice = stopPrice;
             order.TimeInForce = strategy.TimeInForce;
             lock (Account.Orders) Account.Orders.Add(order);
+            lock (strategyOrders) strategyOrders.Add(order);
             // NinjaTrader calls OnOrderUpdate from inside SubmitOrderUnmanaged, before it returns.
             Transition(order, OrderState.Submitted);
             Transition(order, OrderState.Accepted);
@@ -140,7 +144,24 @@ namespace TickBridgeTestHost
         {
             order.OrderState = state;
             order.Time = DateTime.UtcNow;
-            Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
+            RaiseOrderUpdate(order);
+        }
+
+        private bool Owned(Order order)
+        {
+            lock (strategyOrders) return strategyOrders.Contains(order);
+        }
+
+        private void RaiseOrderUpdate(Order order)
+        {
+            if (Owned(order)) Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
+            Account.StubOrderUpdate(order, ErrorCode.NoError, "");
+        }
+
+        private void RaiseExecution(Execution e)
+        {
+            if (Owned(e.Order)) Strategy.StubExecutionUpdate(e);
+            Account.StubExecutionUpdate(e);
         }
 
         public void Change(Strategy strategy, Order order, int quantity, double limitPrice, double stopPrice)
@@ -180,6 +201,7 @@ namespace TickBridgeTestHost
                 AccountPosition.MarketPosition = MarketPosition.Flat;
                 AccountPosition.Quantity = 0;
                 Strategy.StubPositionUpdate(AccountPosition);
+                Account.StubPositionUpdate(AccountPosition);
             }
         }
 
@@ -229,9 +251,9 @@ namespace TickBridgeTestHost
             e.Time = order.Time;
             lock (Account.Executions) Account.Executions.Add(e);
             // Some brokers deliver the execution before the order update, some after.
-            if (executionFirst) Strategy.StubExecutionUpdate(e);
-            Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
-            if (!executionFirst) Strategy.StubExecutionUpdate(e);
+            if (executionFirst) RaiseExecution(e);
+            RaiseOrderUpdate(order);
+            if (!executionFirst) RaiseExecution(e);
             int signedBefore = Signed(AccountPosition);
             int signedAfter = signedBefore + (buy ? quantity : -quantity);
             AccountPosition.AveragePrice = price;
@@ -239,7 +261,8 @@ namespace TickBridgeTestHost
             AccountPosition.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
             Strategy.Position.MarketPosition = AccountPosition.MarketPosition;
             Strategy.Position.Quantity = AccountPosition.Quantity;
-            Strategy.StubPositionUpdate(AccountPosition);
+            if (Owned(order)) Strategy.StubPositionUpdate(AccountPosition);
+            Account.StubPositionUpdate(AccountPosition);
             return e;
         }
 

@@ -132,6 +132,40 @@ namespace NinjaTrader.Cbi
         public double Value { get; set; }
     }
 
+    public class OrderEventArgs : EventArgs
+    {
+        public Order Order { get; set; }
+        public string OrderId { get; set; }
+        public double LimitPrice { get; set; }
+        public double StopPrice { get; set; }
+        public int Quantity { get; set; }
+        public int Filled { get; set; }
+        public double AverageFillPrice { get; set; }
+        public OrderState OrderState { get; set; }
+        public DateTime Time { get; set; }
+        public ErrorCode Error { get; set; }
+        public string Comment { get; set; }
+    }
+
+    public class ExecutionEventArgs : EventArgs
+    {
+        public Execution Execution { get; set; }
+        public string ExecutionId { get; set; }
+        public double Price { get; set; }
+        public int Quantity { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+        public string OrderId { get; set; }
+        public DateTime Time { get; set; }
+    }
+
+    public class PositionEventArgs : EventArgs
+    {
+        public Position Position { get; set; }
+        public double AveragePrice { get; set; }
+        public int Quantity { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+    }
+
     public class Account
     {
         private readonly Dictionary<AccountItem, double> values = new Dictionary<AccountItem, double>();
@@ -142,6 +176,9 @@ namespace NinjaTrader.Cbi
         public Collection<Position> Positions { get; private set; }
         public Collection<Execution> Executions { get; private set; }
         public event EventHandler<AccountItemEventArgs> AccountItemUpdate;
+        public event EventHandler<OrderEventArgs> OrderUpdate;
+        public event EventHandler<ExecutionEventArgs> ExecutionUpdate;
+        public event EventHandler<PositionEventArgs> PositionUpdate;
 
         public Account()
         {
@@ -160,6 +197,41 @@ namespace NinjaTrader.Cbi
         public void Flatten(ICollection<Instrument> instruments) { NinjaTrader.Stub.Hooks.Broker.AccountFlatten(this, instruments); }
         public void Cancel(IEnumerable<Order> orders) { NinjaTrader.Stub.Hooks.Broker.AccountCancel(this, orders); }
         public void Change(IEnumerable<Order> orders) { NinjaTrader.Stub.Hooks.Broker.AccountChange(this, orders); }
+
+        /// <summary>Stub only: NinjaTrader raising the account's order event (every order of the account).</summary>
+        public void StubOrderUpdate(Order order, ErrorCode error, string comment)
+        {
+            var handler = OrderUpdate;
+            if (handler == null) return;
+            var e = new OrderEventArgs();
+            e.Order = order; e.OrderId = order.OrderId; e.LimitPrice = order.LimitPrice; e.StopPrice = order.StopPrice;
+            e.Quantity = order.Quantity; e.Filled = order.Filled; e.AverageFillPrice = order.AverageFillPrice;
+            e.OrderState = order.OrderState; e.Time = order.Time; e.Error = error; e.Comment = comment;
+            handler(this, e);
+        }
+
+        /// <summary>Stub only: the account's execution event.</summary>
+        public void StubExecutionUpdate(Execution execution)
+        {
+            var handler = ExecutionUpdate;
+            if (handler == null) return;
+            var e = new ExecutionEventArgs();
+            e.Execution = execution; e.ExecutionId = execution.ExecutionId; e.Price = execution.Price;
+            e.Quantity = execution.Quantity; e.MarketPosition = execution.MarketPosition; e.OrderId = execution.OrderId;
+            e.Time = execution.Time;
+            handler(this, e);
+        }
+
+        /// <summary>Stub only: the account's position event.</summary>
+        public void StubPositionUpdate(Position position)
+        {
+            var handler = PositionUpdate;
+            if (handler == null) return;
+            var e = new PositionEventArgs();
+            e.Position = position; e.AveragePrice = position.AveragePrice; e.Quantity = position.Quantity;
+            e.MarketPosition = position.MarketPosition;
+            handler(this, e);
+        }
 
         /// <summary>Stub only: sets a value and raises AccountItemUpdate.</summary>
         public void StubSetValue(AccountItem item, double value)
@@ -285,6 +357,7 @@ namespace NinjaTrader.NinjaScript
 {
     public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
     public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
+    public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
 
     [AttributeUsage(AttributeTargets.Property)]
     public sealed class NinjaScriptPropertyAttribute : Attribute { }
@@ -340,6 +413,7 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         public bool IsUnmanaged { get; set; }
         public bool IsExitOnSessionCloseStrategy { get; set; }
+        public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
         public Instrument Instrument { get; set; }
