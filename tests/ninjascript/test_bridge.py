@@ -30,7 +30,23 @@ def start(host, peer: EnginePeer | None, *, kill_port: int | None = None, **opti
 
 
 def calls_of(host, method: str) -> list[dict]:
-    return [c for c in host.calls() if c["method"] == method]
+    calls = []
+    for call in host.calls():
+        # every order method ran inside a NinjaScript event (TriggerCustomEvent), never on
+        # the bridge's socket thread
+        assert call.pop("in_script_event") is True, call
+        assert call.pop("thread") != "TickBridge", call
+        if call["method"] == method:
+            calls.append(call)
+    return calls
+
+
+def test_an_account_name_that_does_not_fit_is_a_clear_error(make_host):
+    host = make_host()
+    started = start(host, None, account="Sim" + "x" * 40)
+    assert started["session_id"] == "0" and started["sockets"] == 0
+    logs = " ".join(host.command("logs")["logs"])
+    assert "not started: Hello.account: 43 bytes do not fit in 32" in logs, logs
 
 
 def wait_call(host, method: str, timeout: float = 5.0, **fields) -> dict:

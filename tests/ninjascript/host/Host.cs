@@ -110,6 +110,10 @@ namespace TickBridgeTestHost
         {
             var call = new Dictionary<string, object>();
             call["method"] = method;
+            // Where NinjaTrader would see the call come from: inside one of the script's
+            // events (TriggerCustomEvent or a callback), never from the bridge's socket thread.
+            call["in_script_event"] = Strategy != null && Monitor.IsEntered(Strategy.StubEventLock);
+            call["thread"] = Thread.CurrentThread.Name ?? "";
             for (int i = 0; i + 1 < pairs.Length; i += 2) call[(string)pairs[i]] = pairs[i + 1];
             lock (Calls) Calls.Add(call);
         }
