@@ -6,8 +6,9 @@
 // bridge's lock-free queue and returns; the bridge thread owns the sockets; commands come
 // back through TriggerCustomEvent, so orders are only ever touched on NinjaTrader's terms.
 //
-// Written to the C# subset both NinjaTrader 8's compiler and Mono's mcs accept (C# 7 at
-// most: no local functions, no type patterns in switch, no digit separators).
+// Written to the C# subset both NinjaTrader 8's compiler and Mono's mcs accept: C# 5
+// (the tests compile it with mcs -langversion:5): no local functions, no type patterns in
+// switch, no digit separators, no string interpolation.
 #region Using declarations
 using System;
 using System.Collections.Concurrent;

@@ -41,7 +41,7 @@ def build_host(out_dir: Path) -> Path:
         *sorted((HERE / "host").glob("*.cs")),
     ]
     command = [
-        mcs, "-langversion:7", "-warnaserror", "-nologo", "-optimize+", "-target:exe",
+        mcs, "-langversion:5", "-warnaserror", "-nologo", "-optimize+", "-target:exe",
         f"-out:{exe}",
         "-r:System.ComponentModel.DataAnnotations.dll", "-r:System.Xml.dll", "-r:System.Core.dll",
         *map(str, sources),

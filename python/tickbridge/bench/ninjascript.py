@@ -37,7 +37,7 @@ def _build(out: Path) -> Path:
         raise RuntimeError(f"ninjascript sources not found under {ROOT}")
     exe = out / "host.exe"
     subprocess.run(
-        ["mcs", "-langversion:7", "-nologo", "-optimize+", "-target:exe", f"-out:{exe}",
+        ["mcs", "-langversion:5", "-nologo", "-optimize+", "-target:exe", f"-out:{exe}",
          "-r:System.ComponentModel.DataAnnotations.dll", "-r:System.Xml.dll",
          "-r:System.Core.dll", *map(str, sources)],
         check=True, capture_output=True, text=True,
