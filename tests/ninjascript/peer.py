@@ -193,3 +193,36 @@ class EnginePeer:
         frame = encode_frame([record], session_id=self.session_id, sequence=sequence,
                              send_time_ns=time.time_ns())
         self._socket.send_multipart([self._shim, frame])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Stand-in engine for checking a NinjaTrader installation by hand:
+    ``.venv/bin/python -m tests.ninjascript.peer tcp://0.0.0.0:5555`` prints every record
+    the strategy sends except market data, which it counts."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    peer = EnginePeer(args[0] if args else "tcp://127.0.0.1:5555", heartbeat_ms=1000)
+    print(f"engine peer bound at {peer.endpoint}; Ctrl-C to stop", flush=True)
+    seen, market_data, last_count = 0, 0, time.monotonic()
+    try:
+        while True:
+            records = peer.records()
+            for record in records[seen:]:
+                if record["type"] in ("Trade", "Quote", "Depth"):
+                    market_data += 1
+                else:
+                    print(record, flush=True)
+            seen = len(records)
+            if time.monotonic() - last_count > 5:
+                print(f"{market_data} market data records so far", flush=True)
+                last_count = time.monotonic()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        peer.close()
+
+
+if __name__ == "__main__":
+    main()
