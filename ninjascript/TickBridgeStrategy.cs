@@ -33,7 +33,6 @@ namespace NinjaTrader.NinjaScript.Strategies
     {
         // The one instrument this strategy instance trades, as numbered on the wire.
         public const uint WireInstrumentId = 1;
-        private const int MaxRecentFills = 2000;
 
         private Bridge bridge;                      // null until DataLoaded and after Terminated
         private volatile bool terminating;
@@ -51,7 +50,6 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Client order ids this instance submitted: NinjaTrader lets a strategy ChangeOrder/
         // CancelOrder only its own orders; others (e.g. from before a restart) go through the Account.
         private readonly ConcurrentDictionary<ulong, bool> submittedHere = new ConcurrentDictionary<ulong, bool>();
-        private readonly ConcurrentQueue<FillRecord> recentFills = new ConcurrentQueue<FillRecord>();
 
         // Best bid/ask as last seen (written by the market data thread only).
         private double bidPrice, askPrice;
@@ -443,6 +441,14 @@ namespace NinjaTrader.NinjaScript.Strategies
         private void ForwardExecution(Execution execution, string executionId, double price, int quantity,
             MarketPosition marketPosition, string orderId, DateTime time)
         {
+            var fill = MakeFill(execution, executionId, price, quantity, marketPosition, orderId, time);
+            Bridge b = bridge;
+            if (b != null) b.Publish(ref fill);
+        }
+
+        private FillRecord MakeFill(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time)
+        {
             Order order = execution.Order;
             var fill = new FillRecord();
             fill.InstrumentId = execution.Instrument == Instrument ? WireInstrumentId : 0;
@@ -455,11 +461,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 : marketPosition == MarketPosition.Short ? WireSide.Sell : WireSide.Buy);
             fill.ExecutionId = executionId;
             fill.PlatformOrderId = orderId;
-            recentFills.Enqueue(fill);
-            FillRecord dropped;
-            while (recentFills.Count > MaxRecentFills && recentFills.TryDequeue(out dropped)) { }
-            Bridge b = bridge;
-            if (b != null) b.Publish(ref fill);
+            return fill;
         }
 
         // Position records carry the account's position in the strategy's instrument (what the
@@ -747,10 +749,18 @@ namespace NinjaTrader.NinjaScript.Strategies
             }
             if ((what & SnapshotPart.Fills) != 0)
             {
-                foreach (FillRecord fill in recentFills.ToArray())
+                // The account's executions as NinjaTrader keeps them (this session's, including
+                // those from before a restart of the strategy).
+                var executions = new List<Execution>();
+                lock (Account.Executions)
                 {
-                    if (fill.TimeNs < c.FillsSinceNs) continue;
-                    var r = fill;
+                    foreach (Execution e in Account.Executions)
+                        if (e.Instrument == Instrument) executions.Add(e);
+                }
+                foreach (Execution e in executions)
+                {
+                    var r = MakeFill(e, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
+                    if (r.TimeNs < c.FillsSinceNs) continue;
                     if (b.Publish(ref r)) count++;
                 }
             }

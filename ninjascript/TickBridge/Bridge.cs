@@ -23,7 +23,8 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         public int SilenceHeartbeats = 3;       // engine silent for this many intervals = disconnected
         public bool CancelOnDisconnect = true;
         public int QueueCapacity = 65536;       // records; power of two
-        public int MaxUnackedFrames = 100000;   // kept order/fill frames awaiting the engine's ack
+        public int MaxUnackedBytes = 64 << 20;  // kept order/fill frames awaiting the engine's ack
+        public int MaxSpilledRecords = 100000;  // order events waiting beside a full queue
         public int MaxRecordsPerFrame = 1000;
         public int PollIntervalMs = 1;          // batching window when idle
     }
@@ -78,6 +79,8 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         // Counters, read by anyone, written with Interlocked.
         public long MarketDataDropped;
         public long OrderEventsSpilled;
+        public long OrderEventsLost;
+        private int spilledNow;
         public long EncodeErrors;
         public long FramesSent;
         public long RecordsSent;
@@ -90,6 +93,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private readonly byte[] receiveBuffer = new byte[Wire.MaxFrameBytes + 1];
         private readonly List<Pending> pending = new List<Pending>();
         private int nextToSend;             // index in pending of the first frame not yet sent
+        private long pendingBytes;
         private ulong lastSequence;         // last sequence given to a frame on the engine link
         private ulong killSequence;
         private bool engineUp;              // a frame came from the engine within the silence window
@@ -161,6 +165,15 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 if (!Wire.MustBeDelivered(record.RecordTypeCode))
                 {
                     Interlocked.Increment(ref MarketDataDropped);
+                    return false;
+                }
+                // Order events are not dropped for a full queue: they wait beside it, bounded.
+                if (Interlocked.Increment(ref spilledNow) > settings.MaxSpilledRecords)
+                {
+                    Interlocked.Decrement(ref spilledNow);
+                    if (Interlocked.Increment(ref OrderEventsLost) % 10000 == 1)
+                        host.Log("TickBridge: event queue and its spill area full (" + settings.MaxSpilledRecords
+                                 + " order events): order events are being lost; the engine must reconcile (snapshot)");
                     return false;
                 }
                 var bytes = new byte[record.RecordLength];
@@ -373,6 +386,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 else
                 {
                     if (!overflow.TryDequeue(out source)) break;
+                    Interlocked.Decrement(ref spilledNow);
                     offset = 0;
                 }
                 ushort type = Wire.U16(source, offset);
@@ -402,13 +416,15 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 var p = new Pending();
                 p.Frame = writer.ToArray();
                 pending.Add(p);
-                if (pending.Count > settings.MaxUnackedFrames)
+                pendingBytes += p.Frame.Length;
+                while (pendingBytes > settings.MaxUnackedBytes && pending.Count > 1)
                 {
+                    pendingBytes -= pending[0].Frame.Length;
                     pending.RemoveAt(0);
                     if (nextToSend > 0) nextToSend--;
-                    Interlocked.Increment(ref EvictedFrames);
-                    host.Log("TickBridge: more than " + settings.MaxUnackedFrames
-                             + " unacknowledged order frames: the oldest was dropped; the engine must reconcile (snapshot)");
+                    if (Interlocked.Increment(ref EvictedFrames) % 1000 == 1)
+                        host.Log("TickBridge: more than " + (settings.MaxUnackedBytes >> 20)
+                                 + " MiB of unacknowledged order frames: the oldest are dropped; the engine must reconcile (snapshot)");
                 }
                 if (engineUp) SendBacklog();
                 return;
@@ -530,12 +546,26 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 {
                     var command = DecodeCommand(receiveBuffer, offset, type);
                     if (command != null) { commands.Enqueue(command); anyCommand = true; }
+                    else if (type == RecordType.Kill) RefuseKillOnEngineLink(KillRecord.Read(receiveBuffer, offset).RequestId);
                     else host.Log("TickBridge: engine sent a " + Wire.NameOf(type) + " record, which only a shim sends; ignored");
                 }
                 offset += length;
             }
             if (nextToSend < pending.Count) SendBacklog();
             if (anyCommand) host.CommandsArrived();
+        }
+
+        // Kill travels on the kill endpoint only (its own socket, so it works with the engine
+        // link hung); one on the engine link is answered, not executed.
+        private void RefuseKillOnEngineLink(ulong requestId)
+        {
+            host.Log("TickBridge: Kill request " + requestId + " on the engine link refused: send it to the kill endpoint");
+            var reject = new CommandRejectRecord();
+            reject.RequestId = requestId;
+            reject.CommandType = RecordType.Kill;
+            reject.Reason = (ushort)RejectReason.Malformed;
+            reject.Text = "Kill is accepted on the kill endpoint only";
+            Publish(ref reject);
         }
 
         private static Command DecodeCommand(byte[] b, int o, ushort type)
@@ -588,6 +618,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             while (acknowledged < pending.Count && pending[acknowledged].Sequence != 0
                    && pending[acknowledged].Sequence <= ackSequence) acknowledged++;
             if (acknowledged == 0) return;
+            for (int i = 0; i < acknowledged; i++) pendingBytes -= pending[i].Frame.Length;
             pending.RemoveRange(0, acknowledged);
             nextToSend = Math.Max(0, nextToSend - acknowledged);
         }

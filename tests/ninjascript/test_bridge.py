@@ -221,6 +221,9 @@ def test_snapshot(make_host, engine):
     start(host, peer)
     submit(peer, 1, 0x31)
     answer(peer, 1)
+    submit(peer, 4, 0x32, order_type=1, price=0.0, quantity=1)
+    answer(peer, 4)
+    host.command("fill id=50 qty=1 price=6012.75 first=order", "filled")
     peer.send(RecordType.SNAPSHOT_REQUEST, request_id=2, what=15, fills_since_ns=0)
     assert answer(peer, 2)["type"] == "CommandAck"
     end = peer.wait_type("SnapshotBoundary", request_id=2, phase=2)
@@ -230,8 +233,20 @@ def test_snapshot(make_host, engine):
     end_at = records.index(end)
     between = [r for r in records[begin_at + 1:end_at] if r["type"] not in ("Heartbeat",)]
     assert end["record_count"] == len(between)
-    assert {r["type"] for r in between} == {"OrderUpdate", "Position", "Account"}
+    assert {r["type"] for r in between} == {"OrderUpdate", "Position", "Account", "Fill"}
     assert any(r["type"] == "OrderUpdate" and r["client_order_id"] == 0x31 for r in between)
+    assert [r["client_order_id"] for r in between if r["type"] == "Fill"] == [0x32]
+    # fills before fills_since_ns are left out
+    peer.send(RecordType.SNAPSHOT_REQUEST, request_id=3, what=4, fills_since_ns=2**62)
+    assert peer.wait_type("SnapshotBoundary", request_id=3, phase=2)["record_count"] == 0
+
+
+def test_kill_on_the_engine_link_is_refused(make_host, engine):
+    peer = engine()
+    start(make_host(), peer)
+    peer.send(RecordType.KILL, request_id=8, flatten=1, secret=SECRET)
+    got = answer(peer, 8)
+    assert (got["type"], got["reason"], got["command_type"]) == ("CommandReject", 13, 0x0207)
 
 
 def _kill(port: int, secret: str, flatten: int = 1, request_id: int = 700) -> dict:
@@ -349,6 +364,7 @@ def test_terminated_racing_other_callbacks(make_host, engine):
     for i in range(20):
         submit(peer, 100 + i, 0x900 + i)
     result = host.command("race ms=300", "race")
+    print(result)
     assert result["failure"] is None
     assert result["open_sockets"] == 0 and result["running_threads"] == 0
     assert result["calls"] > 0
