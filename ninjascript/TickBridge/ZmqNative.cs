@@ -1,0 +1,127 @@
+// ZeroMQ through the native libzmq (P/Invoke), not a managed port.
+//
+// Why native: NinjaTrader compiles NinjaScript from source into NinjaTrader.Custom.dll;
+// a managed ZeroMQ (NetMQ) would have to be shipped as extra assemblies and referenced
+// through NinjaScript's references dialog, and its version kept compatible with the
+// .NET Framework 4.8 NinjaTrader runs on. libzmq is one C DLL with a stable ABI
+// (4.x), the same library the engine (pyzmq) uses.
+//
+// Where the library comes from:
+//  - Windows / NinjaTrader: libzmq.dll (x64, libzmq 4.3.x, e.g. from the zeromq release
+//    "libzmq-v14x-x64-4_3_x.zip" renamed to libzmq.dll) beside NinjaTrader.exe
+//    (C:\Program Files\NinjaTrader 8\bin) or anywhere on PATH. DllImport("libzmq")
+//    resolves "libzmq.dll".
+//  - Linux / Mono (the tests): Debian's libzmq5 ships libzmq.so.5; the name "libzmq"
+//    makes Mono look for libzmq.so, which exists only with libzmq3-dev, so the test
+//    assemblies carry a dllmap (<dllmap dll="libzmq" target="libzmq.so.5"/>) in their
+//    .config file. One DllImport name works on both.
+using System;
+using System.Runtime.InteropServices;
+
+namespace NinjaTrader.NinjaScript.AddOns.TickBridge
+{
+    public static class ZmqNative
+    {
+        private const string Lib = "libzmq";
+
+        public const int DEALER = 5;
+        public const int ROUTER = 6;
+        public const int SNDMORE = 2;
+        public const int DONTWAIT = 1;
+        public const int RCVMORE = 13;
+        public const int LINGER = 17;
+        public const int RECONNECT_IVL = 18;
+        public const int SNDHWM = 23;
+        public const int RCVHWM = 24;
+        public const int IMMEDIATE = 39;
+        public const short POLLIN = 1;
+        public const int EAGAIN = 11;
+        public const int EINTR = 4;
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr zmq_ctx_new();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int zmq_ctx_term(IntPtr context);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr zmq_socket(IntPtr context, int type);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int zmq_close(IntPtr socket);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_setsockopt(IntPtr socket, int option, ref int value, UIntPtr length);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_getsockopt(IntPtr socket, int option, ref int value, ref UIntPtr length);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, CharSet = CharSet.Ansi)]
+        public static extern int zmq_bind(IntPtr socket, [MarshalAs(UnmanagedType.LPStr)] string endpoint);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, CharSet = CharSet.Ansi)]
+        public static extern int zmq_connect(IntPtr socket, [MarshalAs(UnmanagedType.LPStr)] string endpoint);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_send(IntPtr socket, byte[] buffer, UIntPtr length, int flags);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_recv(IntPtr socket, byte[] buffer, UIntPtr length, int flags);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int zmq_errno();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr zmq_strerror(int errnum);
+
+        // zmq_pollitem_t differs by OS: `fd` is an int on POSIX and a SOCKET (pointer-sized) on
+        // Windows, and the timeout is a C `long` (64-bit on Linux x64, 32-bit on Windows x64).
+        [StructLayout(LayoutKind.Sequential)]
+        public struct PollItemPosix { public IntPtr Socket; public int Fd; public short Events; public short Revents; }
+        [StructLayout(LayoutKind.Sequential)]
+        public struct PollItemWindows { public IntPtr Socket; public IntPtr Fd; public short Events; public short Revents; }
+        [DllImport(Lib, EntryPoint = "zmq_poll", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_poll_posix([In, Out] PollItemPosix[] items, int count, long timeoutMs);
+        [DllImport(Lib, EntryPoint = "zmq_poll", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_poll_windows([In, Out] PollItemWindows[] items, int count, int timeoutMs);
+
+        public static readonly bool IsWindows = Environment.OSVersion.Platform == PlatformID.Win32NT;
+
+        public static string LastError()
+        {
+            int errno = zmq_errno();
+            IntPtr text = zmq_strerror(errno);
+            return Marshal.PtrToStringAnsi(text) + " (errno " + errno + ")";
+        }
+
+        public static void SetInt(IntPtr socket, int option, int value)
+        {
+            zmq_setsockopt(socket, option, ref value, (UIntPtr)4);
+        }
+
+        public static bool HasMore(IntPtr socket)
+        {
+            int more = 0;
+            UIntPtr size = (UIntPtr)4;
+            zmq_getsockopt(socket, RCVMORE, ref more, ref size);
+            return more != 0;
+        }
+    }
+
+    /// <summary>Polls up to two sockets for input, hiding the per-OS pollitem layout.</summary>
+    public sealed class ZmqPoller
+    {
+        private readonly ZmqNative.PollItemPosix[] posix;
+        private readonly ZmqNative.PollItemWindows[] windows;
+
+        public ZmqPoller(IntPtr[] sockets)
+        {
+            if (ZmqNative.IsWindows)
+            {
+                windows = new ZmqNative.PollItemWindows[sockets.Length];
+                for (int i = 0; i < sockets.Length; i++) { windows[i].Socket = sockets[i]; windows[i].Events = ZmqNative.POLLIN; }
+            }
+            else
+            {
+                posix = new ZmqNative.PollItemPosix[sockets.Length];
+                for (int i = 0; i < sockets.Length; i++) { posix[i].Socket = sockets[i]; posix[i].Events = ZmqNative.POLLIN; }
+            }
+        }
+
+        public int Poll(int timeoutMs)
+        {
+            return ZmqNative.IsWindows
+                ? ZmqNative.zmq_poll_windows(windows, windows.Length, timeoutMs)
+                : ZmqNative.zmq_poll_posix(posix, posix.Length, timeoutMs);
+        }
+
+        public bool Readable(int index)
+        {
+            short revents = ZmqNative.IsWindows ? windows[index].Revents : posix[index].Revents;
+            return (revents & ZmqNative.POLLIN) != 0;
+        }
+    }
+}

@@ -1,0 +1,932 @@
+// TickBridge: forwards this chart's market data and the account's order, fill, position
+// and account events to the tickbridge engine over ZeroMQ, and executes the engine's
+// commands. Unmanaged order handling. See ninjascript/README.md.
+//
+// Threading (DESIGN.md): every NinjaTrader callback only encodes a record into the
+// bridge's lock-free queue and returns; the bridge thread owns the sockets; commands come
+// back through TriggerCustomEvent, so orders are only ever touched on NinjaTrader's terms.
+//
+// Written to the C# subset both NinjaTrader 8's compiler and Mono's mcs accept: C# 5
+// (the tests compile it with mcs -langversion:5): no local functions, no type patterns in
+// switch, no digit separators, no string interpolation.
+#region Using declarations
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Threading;
+using System.Windows;
+using System.Windows.Controls;
+using System.Xml.Serialization;
+using NinjaTrader.Cbi;
+using NinjaTrader.Data;
+using NinjaTrader.Gui.Chart;
+using NinjaTrader.NinjaScript.AddOns.TickBridge;
+using NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol;
+#endregion
+
+namespace NinjaTrader.NinjaScript.Strategies
+{
+    public class TickBridgeStrategy : Strategy, IBridgeHost
+    {
+        // The one instrument this strategy instance trades, as numbered on the wire.
+        public const uint WireInstrumentId = 1;
+
+        private Bridge bridge;                      // null until DataLoaded and after Terminated
+        private volatile bool terminating;
+        private int drainScheduled;                 // 1 while a TriggerCustomEvent for commands is pending
+        private int cancelScheduled;
+        private TimeZoneInfo platformZone = TimeZoneInfo.Local;
+        private ZoneOffset zoneOffset;
+        private Button killButton;
+        private Chart chartWindow;
+
+        // Orders by the engine's client order id, parsed from the order name. Written from
+        // OnOrderUpdate (which NinjaTrader calls from inside SubmitOrderUnmanaged, before it
+        // returns) and from command execution: matched by name, never by the returned object.
+        private readonly ConcurrentDictionary<ulong, Order> ordersByClientId = new ConcurrentDictionary<ulong, Order>();
+        // Client order ids this instance submitted: NinjaTrader lets a strategy ChangeOrder/
+        // CancelOrder only its own orders; others (e.g. from before a restart) go through the Account.
+        private readonly ConcurrentDictionary<ulong, bool> submittedHere = new ConcurrentDictionary<ulong, bool>();
+
+        // Best bid/ask as last seen (written by the market data thread only).
+        private double bidPrice, askPrice;
+        private long bidSize, askSize;
+        private double lastPrice;
+
+        private sealed class ZoneOffset
+        {
+            public long FromTicks, ToTicks, OffsetTicks;
+        }
+
+        #region Properties
+        [NinjaScriptProperty]
+        [Display(Name = "Engine endpoint", Description = "ZeroMQ endpoint of the tickbridge engine's ROUTER", Order = 1, GroupName = "TickBridge")]
+        public string EngineEndpoint { get; set; }
+
+        [NinjaScriptProperty]
+        [Display(Name = "Kill endpoint", Description = "Endpoint this strategy binds for the kill CLI (empty: none)", Order = 2, GroupName = "TickBridge")]
+        public string KillEndpoint { get; set; }
+
+        [NinjaScriptProperty]
+        [PasswordPropertyText(true)]
+        [Display(Name = "Kill secret", Description = "Shared secret a Kill must carry (up to 32 bytes)", Order = 3, GroupName = "TickBridge")]
+        public string KillSecret { get; set; }
+
+        [NinjaScriptProperty]
+        [Range(50, 60000)]
+        [Display(Name = "Heartbeat interval (ms)", Order = 4, GroupName = "TickBridge")]
+        public int HeartbeatIntervalMs { get; set; }
+
+        [NinjaScriptProperty]
+        [Range(1, 100)]
+        [Display(Name = "Engine silence (heartbeats)", Description = "Intervals without a frame from the engine before the link counts as down", Order = 5, GroupName = "TickBridge")]
+        public int SilenceHeartbeats { get; set; }
+
+        [NinjaScriptProperty]
+        [Display(Name = "Cancel on disconnect", Description = "Cancel this strategy's working engine orders when the engine goes silent", Order = 6, GroupName = "TickBridge")]
+        public bool CancelOnDisconnect { get; set; }
+
+        [NinjaScriptProperty]
+        [Display(Name = "Forward market depth", Order = 7, GroupName = "TickBridge")]
+        public bool ForwardDepth { get; set; }
+
+        [NinjaScriptProperty]
+        [Display(Name = "Kill button on chart", Order = 8, GroupName = "TickBridge")]
+        public bool ShowKillButton { get; set; }
+
+        [Browsable(false)]
+        [XmlIgnore]
+        public Bridge CurrentBridge { get { return bridge; } }
+        #endregion
+
+        protected override void OnStateChange()
+        {
+            if (State == State.SetDefaults)
+            {
+                // Properties only: NinjaTrader creates instances in SetDefaults just to fill
+                // its property grids; no socket, no thread here.
+                Description = "Bridges NinjaTrader to the tickbridge execution engine over ZeroMQ";
+                Name = "TickBridge";
+                Calculate = Calculate.OnEachTick;
+                IsUnmanaged = true;
+                IsExitOnSessionCloseStrategy = false;
+                // A rejected order must not stop the strategy (NinjaTrader's default): the
+                // engine is told about the reject and decides.
+                RealtimeErrorHandling = RealtimeErrorHandling.IgnoreAllErrors;
+                EngineEndpoint = "tcp://127.0.0.1:5555";
+                KillEndpoint = "tcp://127.0.0.1:5556";
+                KillSecret = "";
+                HeartbeatIntervalMs = 1000;
+                SilenceHeartbeats = 3;
+                CancelOnDisconnect = true;
+                ForwardDepth = false;
+                ShowKillButton = true;
+            }
+            else if (State == State.DataLoaded)
+            {
+                StartBridge();
+            }
+            else if (State == State.Historical)
+            {
+                AddKillButton();
+            }
+            else if (State == State.Realtime)
+            {
+                AdoptAccountOrders();
+                PublishPosition(Wire.UtcNowNs());
+                PublishAccount();
+            }
+            else if (State == State.Terminated)
+            {
+                // Terminated can run while NinjaTrader still delivers other callbacks on other
+                // threads, and also for instances that never reached DataLoaded.
+                terminating = true;
+                StopBridge();
+                RemoveKillButton();
+            }
+        }
+
+        // ------------------------------------------------------------------ lifecycle
+
+        private void StartBridge()
+        {
+            try
+            {
+                platformZone = NinjaTrader.Core.Globals.GeneralOptions.TimeZoneInfo ?? TimeZoneInfo.Local;
+            }
+            catch (Exception)
+            {
+                platformZone = TimeZoneInfo.Local;
+            }
+            var settings = new BridgeSettings();
+            settings.EngineEndpoint = EngineEndpoint;
+            settings.KillEndpoint = KillEndpoint;
+            settings.KillSecret = KillSecret;
+            settings.HeartbeatIntervalMs = HeartbeatIntervalMs;
+            settings.SilenceHeartbeats = SilenceHeartbeats;
+            settings.CancelOnDisconnect = CancelOnDisconnect;
+
+            var hello = new HelloRecord();
+            hello.Platform = (byte)WirePlatform.NinjaTrader;
+            hello.Simulated = (byte)(IsSimulatedAccount(Account) ? 1 : 0);
+            hello.HeartbeatIntervalMs = (uint)HeartbeatIntervalMs;
+            hello.PlatformVersion = "NinjaTrader " + typeof(Account).Assembly.GetName().Version;
+            hello.Account = Account.Name;
+
+            var definition = new InstrumentDefinitionRecord();
+            definition.InstrumentId = WireInstrumentId;
+            definition.TickSize = Instrument.MasterInstrument.TickSize;
+            definition.PointValue = Instrument.MasterInstrument.PointValue;
+            definition.Symbol = Instrument.FullName;
+            definition.Exchange = Instrument.Exchange.ToString();
+
+            try
+            {
+                var b = new Bridge(settings, this, hello, new[] { definition });
+                Account.AccountItemUpdate += OnAccountItemUpdate;
+                Account.OrderUpdate += OnAccountOrderUpdate;
+                Account.ExecutionUpdate += OnAccountExecutionUpdate;
+                Account.PositionUpdate += OnAccountPositionUpdate;
+                b.Start();
+                bridge = b;
+            }
+            catch (ArgumentException e)
+            {
+                // e.g. an account name longer than the 32 bytes of Hello.account
+                Print("TickBridge: not started: " + e.Message);
+            }
+        }
+
+        private void StopBridge()
+        {
+            Bridge b = Interlocked.Exchange(ref bridge, null);
+            if (b == null) return;
+            try
+            {
+                Account.AccountItemUpdate -= OnAccountItemUpdate;
+                Account.OrderUpdate -= OnAccountOrderUpdate;
+                Account.ExecutionUpdate -= OnAccountExecutionUpdate;
+                Account.PositionUpdate -= OnAccountPositionUpdate;
+            }
+            catch (Exception) { }
+            if (!b.Stop(3000))
+                Print("TickBridge: bridge thread did not stop within 3 s; it closes its sockets as soon as it returns");
+        }
+
+        private static bool IsSimulatedAccount(Account account)
+        {
+            if (account.Provider == Provider.Simulator || account.Provider == Provider.Playback) return true;
+            string name = account.Name ?? "";
+            return name.StartsWith("Sim", StringComparison.Ordinal) || name.StartsWith("Playback", StringComparison.Ordinal);
+        }
+
+        // Orders already on the account with an engine name (e.g. from before a restart of
+        // NinjaTrader or of this strategy): known by client order id, so a retried submit
+        // stays a no-op and cancel/replace find them.
+        private void AdoptAccountOrders()
+        {
+            lock (Account.Orders)
+            {
+                foreach (Order order in Account.Orders)
+                {
+                    ulong id = ClientOrderIds.Parse(order.Name);
+                    if (id != 0 && order.Instrument == Instrument) ordersByClientId.TryAdd(id, order);
+                }
+            }
+        }
+
+        // ------------------------------------------------------------------ IBridgeHost (bridge thread)
+
+        public void CommandsArrived()
+        {
+            if (terminating || Interlocked.Exchange(ref drainScheduled, 1) == 1) return;
+            // Posted from a pool thread so that the bridge thread never waits on NinjaTrader,
+            // even when TriggerCustomEvent waits for the strategy's own lock.
+            ThreadPool.QueueUserWorkItem(ScheduleCommandDrain);
+        }
+
+        private void ScheduleCommandDrain(object unused)
+        {
+            try
+            {
+                TriggerCustomEvent(ExecuteCommands, null);
+            }
+            catch (Exception e)
+            {
+                Interlocked.Exchange(ref drainScheduled, 0);
+                if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+        }
+
+        public void EngineSilent()
+        {
+            if (terminating || Interlocked.Exchange(ref cancelScheduled, 1) == 1) return;
+            ThreadPool.QueueUserWorkItem(ScheduleCancelOnDisconnect);
+        }
+
+        private void ScheduleCancelOnDisconnect(object unused)
+        {
+            try
+            {
+                TriggerCustomEvent(CancelEngineOrders, null);
+            }
+            catch (Exception e)
+            {
+                Interlocked.Exchange(ref cancelScheduled, 0);
+                if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+        }
+
+        public void Log(string message)
+        {
+            Print(message);
+        }
+
+        // ------------------------------------------------------------------ market data
+
+        protected override void OnMarketData(MarketDataEventArgs marketDataUpdate)
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            switch (marketDataUpdate.MarketDataType)
+            {
+                case MarketDataType.Last:
+                {
+                    var trade = new TradeRecord();
+                    trade.InstrumentId = WireInstrumentId;
+                    trade.TimeNs = ToUtcNs(marketDataUpdate.Time);
+                    trade.Price = marketDataUpdate.Price;
+                    trade.Size = (uint)Math.Max(0, Math.Min(uint.MaxValue, marketDataUpdate.Volume));
+                    // Aggressor from the trade against the last best bid/ask seen.
+                    double price = marketDataUpdate.Price;
+                    trade.Aggressor = (byte)(askPrice > 0 && price >= askPrice ? WireAggressor.Buy
+                        : bidPrice > 0 && price <= bidPrice ? WireAggressor.Sell : WireAggressor.Unknown);
+                    lastPrice = price;
+                    b.Publish(ref trade);
+                    break;
+                }
+                case MarketDataType.Bid:
+                    bidPrice = marketDataUpdate.Price;
+                    bidSize = marketDataUpdate.Volume;
+                    PublishQuote(b, marketDataUpdate.Time);
+                    break;
+                case MarketDataType.Ask:
+                    askPrice = marketDataUpdate.Price;
+                    askSize = marketDataUpdate.Volume;
+                    PublishQuote(b, marketDataUpdate.Time);
+                    break;
+            }
+        }
+
+        private void PublishQuote(Bridge b, DateTime time)
+        {
+            var quote = new QuoteRecord();
+            quote.InstrumentId = WireInstrumentId;
+            quote.TimeNs = ToUtcNs(time);
+            quote.BidPrice = bidPrice;
+            quote.AskPrice = askPrice;
+            quote.BidSize = (uint)Math.Max(0, Math.Min(uint.MaxValue, bidSize));
+            quote.AskSize = (uint)Math.Max(0, Math.Min(uint.MaxValue, askSize));
+            b.Publish(ref quote);
+        }
+
+        protected override void OnMarketDepth(MarketDepthEventArgs marketDepthUpdate)
+        {
+            Bridge b = bridge;
+            if (b == null || !ForwardDepth) return;
+            var depth = new DepthRecord();
+            depth.InstrumentId = WireInstrumentId;
+            depth.TimeNs = ToUtcNs(marketDepthUpdate.Time);
+            if (marketDepthUpdate.MarketDataType == MarketDataType.Bid) depth.Side = (byte)WireSide.Buy;
+            else if (marketDepthUpdate.MarketDataType == MarketDataType.Ask) depth.Side = (byte)WireSide.Sell;
+            else return;
+            depth.Price = marketDepthUpdate.Price;
+            depth.Size = (uint)Math.Max(0, Math.Min(uint.MaxValue, marketDepthUpdate.Volume));
+            depth.Level = (ushort)Math.Max(0, Math.Min(ushort.MaxValue, marketDepthUpdate.Position));
+            depth.Action = (byte)(marketDepthUpdate.IsReset ? WireDepthAction.ClearSide
+                : marketDepthUpdate.Operation == Operation.Remove ? WireDepthAction.Delete : WireDepthAction.Upsert);
+            b.Publish(ref depth);
+        }
+
+        // ------------------------------------------------------------------ orders, fills, positions
+
+        // NinjaTrader calls a strategy's OnOrderUpdate/OnExecutionUpdate for the orders it
+        // submitted only; every other order of the account (placed by hand, by another
+        // strategy, or an engine order adopted after a restart) is seen through the
+        // Account's events. Each order is forwarded from exactly one of the two.
+        protected override void OnOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
+            double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
+        {
+            ForwardOrderUpdate(order, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, time, error, comment);
+        }
+
+        private void OnAccountOrderUpdate(object sender, OrderEventArgs e)
+        {
+            Order order = e.Order;
+            if (order == null || OwnedByThisStrategy(order)) return;
+            ForwardOrderUpdate(order, e.LimitPrice, e.StopPrice, e.Quantity, e.Filled, e.AverageFillPrice, e.OrderState, e.Time,
+                e.Error, string.Empty);
+        }
+
+        private bool OwnedByThisStrategy(Order order)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            return id != 0 && submittedHere.ContainsKey(id);
+        }
+
+        private void ForwardOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
+            double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            if (id != 0) ordersByClientId[id] = order;
+            Bridge b = bridge;
+            if (b == null) return;
+            var update = MakeOrderUpdate(order, id, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
+            if (orderState == OrderState.Rejected)
+            {
+                update.Reason = (ushort)RejectReason.PlatformRejected;
+                update.Text = ClipText(error + ": " + comment, 40);
+            }
+            else
+            {
+                update.Text = ClipText(comment, 40);
+            }
+            b.Publish(ref update);
+        }
+
+        private OrderUpdateRecord MakeOrderUpdate(Order order, ulong clientOrderId, double limitPrice, double stopPrice, int quantity,
+            int filled, double averageFillPrice, OrderState orderState, long timeNs)
+        {
+            var r = new OrderUpdateRecord();
+            r.InstrumentId = order.Instrument == Instrument ? WireInstrumentId : 0;
+            r.ClientOrderId = clientOrderId;
+            r.TimeNs = timeNs;
+            r.Price = order.OrderType == OrderType.StopMarket ? 0 : limitPrice;
+            r.StopPrice = stopPrice;
+            r.Quantity = quantity;
+            r.FilledQuantity = filled;
+            r.AverageFillPrice = averageFillPrice;
+            r.Status = (byte)Mapping.Status(orderState);
+            r.Side = (byte)Mapping.Side(order.OrderAction);
+            r.OrderType = (byte)Mapping.Type(order.OrderType);
+            r.TimeInForce = (byte)Mapping.Tif(order.TimeInForce);
+            r.PlatformOrderId = order.OrderId;
+            return r;
+        }
+
+        private OrderUpdateRecord CurrentState(Order order)
+        {
+            var r = MakeOrderUpdate(order, ClientOrderIds.Parse(order.Name), order.LimitPrice, order.StopPrice, order.Quantity,
+                order.Filled, order.AverageFillPrice, order.OrderState, Wire.UtcNowNs());
+            r.Text = "current state";
+            return r;
+        }
+
+        protected override void OnExecutionUpdate(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time)
+        {
+            ForwardExecution(execution, executionId, price, quantity, marketPosition, orderId, time);
+        }
+
+        private void OnAccountExecutionUpdate(object sender, ExecutionEventArgs e)
+        {
+            Execution execution = e.Execution;
+            if (execution == null || (execution.Order != null && OwnedByThisStrategy(execution.Order))) return;
+            ForwardExecution(execution, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
+        }
+
+        private void ForwardExecution(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time)
+        {
+            var fill = MakeFill(execution, executionId, price, quantity, marketPosition, orderId, time);
+            Bridge b = bridge;
+            if (b != null) b.Publish(ref fill);
+        }
+
+        private FillRecord MakeFill(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time)
+        {
+            Order order = execution.Order;
+            var fill = new FillRecord();
+            fill.InstrumentId = execution.Instrument == Instrument ? WireInstrumentId : 0;
+            fill.ClientOrderId = order != null ? ClientOrderIds.Parse(order.Name) : 0;
+            fill.TimeNs = ToUtcNs(time);
+            fill.Price = price;
+            fill.Quantity = quantity;
+            // The execution's direction: Long = a buy, Short = a sell (NinjaTrader's convention).
+            fill.Side = (byte)(order != null ? Mapping.Side(order.OrderAction)
+                : marketPosition == MarketPosition.Short ? WireSide.Sell : WireSide.Buy);
+            fill.ExecutionId = executionId;
+            fill.PlatformOrderId = orderId;
+            return fill;
+        }
+
+        // Position records carry the account's position in the strategy's instrument (what the
+        // engine reconciles against), from the Account's event; the strategy's own
+        // OnPositionUpdate (its share of it) triggers a fresh read of the account position.
+        protected override void OnPositionUpdate(Position position, double averagePrice, int quantity, MarketPosition marketPosition)
+        {
+            PublishPosition(Wire.UtcNowNs());
+        }
+
+        private void OnAccountPositionUpdate(object sender, PositionEventArgs e)
+        {
+            if (e.Position == null || e.Position.Instrument != Instrument) return;
+            ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
+        }
+
+        private void ForwardPosition(double averagePrice, int quantity, MarketPosition marketPosition)
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            var r = new PositionRecord();
+            r.InstrumentId = WireInstrumentId;
+            r.TimeNs = Wire.UtcNowNs();
+            r.Quantity = marketPosition == MarketPosition.Short ? -quantity : marketPosition == MarketPosition.Long ? quantity : 0;
+            r.AveragePrice = averagePrice;
+            r.OpenPnl = lastPrice > 0 && r.Quantity != 0
+                ? (lastPrice - averagePrice) * r.Quantity * Instrument.MasterInstrument.PointValue : 0;
+            b.Publish(ref r);
+        }
+
+        private void OnAccountItemUpdate(object sender, AccountItemEventArgs e)
+        {
+            PublishAccount();
+        }
+
+        private void PublishAccount()
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            var r = AccountValues();
+            b.Publish(ref r);
+        }
+
+        private AccountRecord AccountValues()
+        {
+            var r = new AccountRecord();
+            r.TimeNs = Wire.UtcNowNs();
+            r.CashBalance = Account.Get(AccountItem.CashValue, Currency.UsDollar);
+            r.RealizedPnl = Account.Get(AccountItem.RealizedProfitLoss, Currency.UsDollar);
+            r.UnrealizedPnl = Account.Get(AccountItem.UnrealizedProfitLoss, Currency.UsDollar);
+            r.NetLiquidation = Account.Get(AccountItem.NetLiquidation, Currency.UsDollar);
+            return r;
+        }
+
+        private void PublishPosition(long timeNs)
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            var r = PositionValues(timeNs);
+            b.Publish(ref r);
+        }
+
+        private PositionRecord PositionValues(long timeNs)
+        {
+            var r = new PositionRecord();
+            r.InstrumentId = WireInstrumentId;
+            r.TimeNs = timeNs;
+            lock (Account.Positions)
+            {
+                foreach (Position p in Account.Positions)
+                {
+                    if (p.Instrument != Instrument) continue;
+                    r.Quantity = p.MarketPosition == MarketPosition.Short ? -p.Quantity : p.MarketPosition == MarketPosition.Long ? p.Quantity : 0;
+                    r.AveragePrice = p.AveragePrice;
+                    r.OpenPnl = lastPrice > 0 && r.Quantity != 0
+                        ? (lastPrice - p.AveragePrice) * r.Quantity * Instrument.MasterInstrument.PointValue : 0;
+                }
+            }
+            return r;
+        }
+
+        // ------------------------------------------------------------------ commands (NinjaTrader thread, via TriggerCustomEvent)
+
+        private void ExecuteCommands(object state)
+        {
+            Interlocked.Exchange(ref drainScheduled, 0);
+            Bridge b = bridge;
+            if (b == null || terminating) return;
+            Command command;
+            while (b.TryTakeCommand(out command))
+            {
+                try
+                {
+                    Execute(b, command);
+                }
+                catch (Exception e)
+                {
+                    Reject(b, command, RejectReason.PlatformRejected, e.Message);
+                }
+            }
+        }
+
+        private void Execute(Bridge b, Command c)
+        {
+            switch (c.Type)
+            {
+                case RecordType.Submit: Submit(b, c); break;
+                case RecordType.Replace: Replace(b, c); break;
+                case RecordType.Cancel: Cancel(b, c); break;
+                case RecordType.CancelAll:
+                    if (!KnownInstrument(b, c)) return;
+                    Account.CancelAllOrders(Instrument);
+                    Ack(b, c);
+                    break;
+                case RecordType.Flatten:
+                    if (!KnownInstrument(b, c)) return;
+                    Account.Flatten(new[] { Instrument });
+                    Ack(b, c);
+                    break;
+                case RecordType.SnapshotRequest: Snapshot(b, c); break;
+                case RecordType.Kill: Kill(b, c); break;
+                default: Reject(b, c, RejectReason.Malformed, "unknown command " + Wire.NameOf(c.Type)); break;
+            }
+        }
+
+        private bool KnownInstrument(Bridge b, Command c)
+        {
+            if (c.InstrumentId == 0 || c.InstrumentId == WireInstrumentId) return true;
+            Reject(b, c, RejectReason.UnknownInstrument, "instrument " + c.InstrumentId + " is not this strategy's");
+            return false;
+        }
+
+        private bool Realtime(Bridge b, Command c)
+        {
+            if (State == State.Realtime) return true;
+            // Orders from historical processing would be simulated ones: refuse until realtime.
+            Reject(b, c, RejectReason.PlatformBusy, "strategy is in State." + State + ", not Realtime");
+            return false;
+        }
+
+        private void Submit(Bridge b, Command c)
+        {
+            if (c.ClientOrderId == 0) { Reject(b, c, RejectReason.Malformed, "client_order_id 0"); return; }
+            Order existing;
+            if (ordersByClientId.TryGetValue(c.ClientOrderId, out existing))
+            {
+                // A retried submit places nothing: ack it and send the order's current state.
+                Ack(b, c);
+                var current = CurrentState(existing);
+                b.Publish(ref current);
+                return;
+            }
+            if (!KnownInstrument(b, c) || !Realtime(b, c)) return;
+            if (c.Quantity <= 0 || c.Quantity > int.MaxValue) { Reject(b, c, RejectReason.InvalidQuantity, "quantity " + c.Quantity); return; }
+            OrderType type;
+            double limit = 0, stop = 0;
+            switch (c.OrderType)
+            {
+                case (byte)WireOrderType.Market: type = OrderType.Market; break;
+                case (byte)WireOrderType.Limit: type = OrderType.Limit; limit = c.Price; break;
+                case (byte)WireOrderType.Stop: type = OrderType.StopMarket; stop = c.StopPrice; break;
+                case (byte)WireOrderType.StopLimit: type = OrderType.StopLimit; limit = c.Price; stop = c.StopPrice; break;
+                default: Reject(b, c, RejectReason.Malformed, "order type " + c.OrderType); return;
+            }
+            if (!OnTick(limit) || !OnTick(stop)) { Reject(b, c, RejectReason.OffTickPrice, "price off the tick grid " + TickSize); return; }
+            TimeInForce tif;
+            switch (c.TimeInForce)
+            {
+                case (byte)WireTimeInForce.Day: tif = TimeInForce.Day; break;
+                case (byte)WireTimeInForce.Gtc: tif = TimeInForce.Gtc; break;
+                case (byte)WireTimeInForce.Ioc: tif = TimeInForce.Ioc; break;
+                default: Reject(b, c, RejectReason.PlatformRejected, "time in force " + c.TimeInForce + " not offered by NinjaTrader"); return;
+            }
+            OrderAction action;
+            if (c.Side == (byte)WireSide.Buy) action = Position.MarketPosition == MarketPosition.Short ? OrderAction.BuyToCover : OrderAction.Buy;
+            else if (c.Side == (byte)WireSide.Sell) action = Position.MarketPosition == MarketPosition.Long ? OrderAction.Sell : OrderAction.SellShort;
+            else { Reject(b, c, RejectReason.Malformed, "side " + c.Side); return; }
+
+            TimeInForce = tif;   // the strategy's TimeInForce applies to the orders it submits next
+            submittedHere[c.ClientOrderId] = true;
+            Order order = SubmitOrderUnmanaged(0, action, type, (int)c.Quantity, limit, stop, string.Empty,
+                ClientOrderIds.Format(c.ClientOrderId));
+            if (order == null)
+            {
+                bool known = ordersByClientId.ContainsKey(c.ClientOrderId);
+                if (!known) submittedHere.TryRemove(c.ClientOrderId, out known);
+                Reject(b, c, RejectReason.PlatformRejected, "SubmitOrderUnmanaged returned no order");
+                return;
+            }
+            ordersByClientId.TryAdd(c.ClientOrderId, order);
+            Ack(b, c);
+        }
+
+        private bool OnTick(double price)
+        {
+            if (price == 0) return true;
+            double ticks = price / TickSize;
+            return Math.Abs(ticks - Math.Round(ticks)) < 1e-6;
+        }
+
+        private double TickSize { get { return Instrument.MasterInstrument.TickSize; } }
+
+        private Order FindWorking(Bridge b, Command c)
+        {
+            Order order;
+            if (!ordersByClientId.TryGetValue(c.ClientOrderId, out order))
+            {
+                Reject(b, c, RejectReason.UnknownOrder, "no order named " + ClientOrderIds.Format(c.ClientOrderId));
+                return null;
+            }
+            if (Mapping.IsTerminal(order.OrderState))
+            {
+                Reject(b, c, RejectReason.TooLateToCancel, "order is " + order.OrderState);
+                return null;
+            }
+            return order;
+        }
+
+        private void Replace(Bridge b, Command c)
+        {
+            if (!Realtime(b, c)) return;
+            Order order = FindWorking(b, c);
+            if (order == null) return;
+            if (c.Quantity <= 0 || c.Quantity > int.MaxValue || c.Quantity <= order.Filled)
+            {
+                Reject(b, c, RejectReason.InvalidQuantity, "quantity " + c.Quantity + " with " + order.Filled + " filled");
+                return;
+            }
+            double limit = order.OrderType == OrderType.Limit || order.OrderType == OrderType.StopLimit ? c.Price : 0;
+            double stop = order.OrderType == OrderType.StopMarket || order.OrderType == OrderType.StopLimit ? c.StopPrice : 0;
+            if (!OnTick(limit) || !OnTick(stop)) { Reject(b, c, RejectReason.OffTickPrice, "price off the tick grid " + TickSize); return; }
+            if (submittedHere.ContainsKey(c.ClientOrderId))
+            {
+                ChangeOrder(order, (int)c.Quantity, limit, stop);
+            }
+            else
+            {
+                // Not this instance's order (e.g. placed before a restart): change it through the account.
+                order.QuantityChanged = (int)c.Quantity;
+                order.LimitPriceChanged = limit;
+                order.StopPriceChanged = stop;
+                Account.Change(new[] { order });
+            }
+            Ack(b, c);
+        }
+
+        private void Cancel(Bridge b, Command c)
+        {
+            if (!Realtime(b, c)) return;
+            Order order = FindWorking(b, c);
+            if (order == null) return;
+            if (submittedHere.ContainsKey(c.ClientOrderId)) CancelOrder(order);
+            else Account.Cancel(new[] { order });
+            Ack(b, c);
+        }
+
+        private void Snapshot(Bridge b, Command c)
+        {
+            Ack(b, c);
+            var begin = new SnapshotBoundaryRecord();
+            begin.RequestId = c.RequestId;
+            begin.Phase = 1;
+            b.Publish(ref begin);
+            uint count = 0;
+            SnapshotPart what = (SnapshotPart)c.What;
+            if ((what & SnapshotPart.Orders) != 0)
+            {
+                var orders = new List<Order>();
+                lock (Account.Orders)
+                {
+                    foreach (Order order in Account.Orders)
+                        if (order.Instrument == Instrument && !Mapping.IsTerminal(order.OrderState)) orders.Add(order);
+                }
+                foreach (Order order in orders)
+                {
+                    var r = CurrentState(order);
+                    r.Text = "snapshot";
+                    if (b.Publish(ref r)) count++;
+                }
+            }
+            if ((what & SnapshotPart.Positions) != 0)
+            {
+                var r = PositionValues(Wire.UtcNowNs());
+                if (b.Publish(ref r)) count++;
+            }
+            if ((what & SnapshotPart.Fills) != 0)
+            {
+                // The account's executions as NinjaTrader keeps them (this session's, including
+                // those from before a restart of the strategy).
+                var executions = new List<Execution>();
+                lock (Account.Executions)
+                {
+                    foreach (Execution e in Account.Executions)
+                        if (e.Instrument == Instrument) executions.Add(e);
+                }
+                foreach (Execution e in executions)
+                {
+                    var r = MakeFill(e, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
+                    if (r.TimeNs < c.FillsSinceNs) continue;
+                    if (b.Publish(ref r)) count++;
+                }
+            }
+            if ((what & SnapshotPart.Account) != 0)
+            {
+                var r = AccountValues();
+                if (b.Publish(ref r)) count++;
+            }
+            var end = new SnapshotBoundaryRecord();
+            end.RequestId = c.RequestId;
+            end.Phase = 2;
+            end.RecordCount = count;
+            b.Publish(ref end);
+        }
+
+        // Kill: every working order of the account, and with flatten every position. Reached
+        // from the kill endpoint (engine may be dead) or the chart button.
+        private void Kill(Bridge b, Command c)
+        {
+            KillAccount(c.Flatten);
+            var ack = new CommandAckRecord();
+            ack.RequestId = c.RequestId;
+            ack.CommandType = RecordType.Kill;
+            if (c.KillEnvelope != null) b.ReplyKill(c, ref ack);
+            else b.Publish(ref ack);
+        }
+
+        private void KillAccount(bool flatten)
+        {
+            var working = new List<Order>();
+            var instruments = new List<Instrument>();
+            lock (Account.Orders)
+            {
+                foreach (Order order in Account.Orders)
+                    if (!Mapping.IsTerminal(order.OrderState)) working.Add(order);
+            }
+            if (working.Count > 0) Account.Cancel(working);
+            if (!flatten) return;
+            lock (Account.Positions)
+            {
+                foreach (Position p in Account.Positions)
+                    if (p.MarketPosition != MarketPosition.Flat && !instruments.Contains(p.Instrument)) instruments.Add(p.Instrument);
+            }
+            if (instruments.Count > 0) Account.Flatten(instruments);
+        }
+
+        // Cancel-on-disconnect: this strategy's working engine orders, not the whole account.
+        private void CancelEngineOrders(object state)
+        {
+            Interlocked.Exchange(ref cancelScheduled, 0);
+            if (terminating) return;
+            foreach (KeyValuePair<ulong, Order> entry in ordersByClientId)
+            {
+                Order order = entry.Value;
+                if (Mapping.IsTerminal(order.OrderState)) continue;
+                Print("TickBridge: engine silent: cancelling " + order.Name);
+                if (submittedHere.ContainsKey(entry.Key)) CancelOrder(order);
+                else Account.Cancel(new[] { order });
+            }
+        }
+
+        private void Ack(Bridge b, Command c)
+        {
+            var ack = new CommandAckRecord();
+            ack.InstrumentId = c.InstrumentId;
+            ack.RequestId = c.RequestId;
+            ack.ClientOrderId = c.ClientOrderId;
+            ack.CommandType = c.Type;
+            b.Publish(ref ack);
+        }
+
+        private void Reject(Bridge b, Command c, RejectReason reason, string text)
+        {
+            var reject = new CommandRejectRecord();
+            reject.InstrumentId = c.InstrumentId;
+            reject.RequestId = c.RequestId;
+            reject.ClientOrderId = c.ClientOrderId;
+            reject.CommandType = c.Type;
+            reject.Reason = (ushort)reason;
+            reject.Text = ClipText(text, 64);
+            if (c.KillEnvelope != null) b.ReplyKill(c, ref reject);
+            else b.Publish(ref reject);
+        }
+
+        // ------------------------------------------------------------------ chart kill button (WPF, UI thread)
+
+        private void AddKillButton()
+        {
+            if (!ShowKillButton || ChartControl == null) return;
+            ChartControl.Dispatcher.InvokeAsync(new Action(CreateKillButton));
+        }
+
+        private void CreateKillButton()
+        {
+            chartWindow = Window.GetWindow(ChartControl.Parent) as Chart;
+            if (chartWindow == null) return;
+            killButton = new Button();
+            killButton.Content = "TB KILL";
+            killButton.ToolTip = "TickBridge kill switch: cancel every working order of the account and flatten";
+            killButton.Click += OnKillButtonClick;
+            chartWindow.MainMenu.Add(killButton);
+        }
+
+        private void RemoveKillButton()
+        {
+            if (ChartControl == null || killButton == null) return;
+            ChartControl.Dispatcher.InvokeAsync(new Action(DisposeKillButton));
+        }
+
+        private void DisposeKillButton()
+        {
+            if (killButton == null) return;
+            killButton.Click -= OnKillButtonClick;
+            if (chartWindow != null) chartWindow.MainMenu.Remove(killButton);
+            killButton = null;
+        }
+
+        private void OnKillButtonClick(object sender, RoutedEventArgs e)
+        {
+            // The UI thread must not touch orders either: marshal like the engine's commands.
+            ThreadPool.QueueUserWorkItem(KillFromButton);
+        }
+
+        private void KillFromButton(object unused)
+        {
+            try
+            {
+                TriggerCustomEvent(KillFromButtonOnStrategyThread, null);
+            }
+            catch (Exception e)
+            {
+                Print("TickBridge: kill button: " + e.Message);
+            }
+        }
+
+        private void KillFromButtonOnStrategyThread(object state)
+        {
+            Print("TickBridge: kill button: cancelling every working order and flattening account " + Account.Name);
+            KillAccount(true);
+        }
+
+        // ------------------------------------------------------------------ helpers
+
+        // NinjaTrader's times are in the time zone chosen in its options; the wire wants UTC.
+        // The offset is cached for the hour (DST moves on hour boundaries).
+        private long ToUtcNs(DateTime time)
+        {
+            long ticks = time.Ticks;
+            ZoneOffset z = zoneOffset;
+            if (z == null || ticks < z.FromTicks || ticks >= z.ToTicks)
+            {
+                z = new ZoneOffset();
+                z.FromTicks = ticks - ticks % TimeSpan.TicksPerHour;
+                z.ToTicks = z.FromTicks + TimeSpan.TicksPerHour;
+                z.OffsetTicks = time.Kind == DateTimeKind.Utc ? 0
+                    : platformZone.GetUtcOffset(DateTime.SpecifyKind(time, DateTimeKind.Unspecified)).Ticks;
+                zoneOffset = z;
+            }
+            return (ticks - z.OffsetTicks - Wire.UnixEpochTicks) * 100;
+        }
+
+        // Free text (platform comments) is clipped on a character boundary to its field; ids never are.
+        private static string ClipText(string text, int bytes)
+        {
+            if (string.IsNullOrEmpty(text)) return string.Empty;
+            while (System.Text.Encoding.UTF8.GetByteCount(text) > bytes) text = text.Substring(0, text.Length - 1);
+            return text;
+        }
+    }
+}

@@ -1,0 +1,721 @@
+// Test host: plays NinjaTrader for the TickBridge strategy under Mono. It drives the
+// state changes, feeds market data, fills orders, calls OnOrderUpdate from inside
+// SubmitOrderUnmanaged (as NinjaTrader does), records every order method the strategy
+// calls, and answers line commands on stdin with one JSON object per line on stdout.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text;
+using System.Threading;
+using NinjaTrader.Cbi;
+using NinjaTrader.Data;
+using NinjaTrader.Gui.Chart;
+using NinjaTrader.NinjaScript;
+using NinjaTrader.NinjaScript.AddOns.TickBridge;
+using NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol;
+using NinjaTrader.NinjaScript.Strategies;
+
+namespace TickBridgeTestHost
+{
+    // The baseline of the benchmark: a strategy whose OnMarketData does nothing.
+    public class EmptyStrategy : Strategy
+    {
+        public long Count;
+        protected override void OnMarketData(MarketDataEventArgs marketDataUpdate) { Count++; }
+    }
+
+    public static class Json
+    {
+        public static string Write(object value)
+        {
+            var sb = new StringBuilder();
+            Append(sb, value);
+            return sb.ToString();
+        }
+
+        private static void Append(StringBuilder sb, object value)
+        {
+            if (value == null) { sb.Append("null"); return; }
+            var s = value as string;
+            if (s != null)
+            {
+                sb.Append('"');
+                foreach (char ch in s)
+                {
+                    if (ch == '"' || ch == '\\') sb.Append('\\').Append(ch);
+                    else if (ch < 0x20) sb.Append("\\u").Append(((int)ch).ToString("x4"));
+                    else sb.Append(ch);
+                }
+                sb.Append('"');
+                return;
+            }
+            if (value is bool) { sb.Append((bool)value ? "true" : "false"); return; }
+            if (value is double) { sb.Append(((double)value).ToString("R", CultureInfo.InvariantCulture)); return; }
+            if (value is float) { sb.Append(((float)value).ToString("R", CultureInfo.InvariantCulture)); return; }
+            if (value is Enum) { Append(sb, value.ToString()); return; }
+            if (value is IFormattable) { sb.Append(((IFormattable)value).ToString(null, CultureInfo.InvariantCulture)); return; }
+            var dict = value as IDictionary<string, object>;
+            if (dict != null)
+            {
+                sb.Append('{');
+                bool first = true;
+                foreach (var kv in dict)
+                {
+                    if (!first) sb.Append(',');
+                    first = false;
+                    Append(sb, kv.Key);
+                    sb.Append(':');
+                    Append(sb, kv.Value);
+                }
+                sb.Append('}');
+                return;
+            }
+            var list = value as System.Collections.IEnumerable;
+            if (list != null)
+            {
+                sb.Append('[');
+                bool first = true;
+                foreach (var item in list)
+                {
+                    if (!first) sb.Append(',');
+                    first = false;
+                    Append(sb, item);
+                }
+                sb.Append(']');
+                return;
+            }
+            Append(sb, value.ToString());
+        }
+    }
+
+    /// <summary>Plays NinjaTrader's order handling and records every call.</summary>
+    public sealed class SimBroker : NinjaTrader.Stub.IBroker
+    {
+        public readonly List<Dictionary<string, object>> Calls = new List<Dictionary<string, object>>();
+        public Strategy Strategy;
+        public Account Account;
+        public Instrument Instrument;
+        public Position AccountPosition;
+        private int nextOrderId = 1000;
+        // Orders the strategy submitted: NinjaTrader calls the strategy's OnOrderUpdate and
+        // OnExecutionUpdate for these only; the Account's events fire for every order.
+        private readonly HashSet<Order> strategyOrders = new HashSet<Order>();
+        private int nextExecution = 1;
+
+        private void Record(string method, params object[] pairs)
+        {
+            var call = new Dictionary<string, object>();
+            call["method"] = method;
+            // Where NinjaTrader would see the call come from: inside one of the script's
+            // events (TriggerCustomEvent or a callback), never from the bridge's socket thread.
+            call["in_script_event"] = Strategy != null && Monitor.IsEntered(Strategy.StubEventLock);
+            call["thread"] = Thread.CurrentThread.Name ?? "";
+            for (int i = 0; i + 1 < pairs.Length; i += 2) call[(string)pairs[i]] = pairs[i + 1];
+            lock (Calls) Calls.Add(call);
+        }
+
+        public Order Submit(Strategy strategy, int selectedBarsInProgress, OrderAction orderAction, OrderType orderType, int quantity,
+            double limitPrice, double stopPrice, string oco, string signalName)
+        {
+            Record("SubmitOrderUnmanaged", "selectedBarsInProgress", selectedBarsInProgress, "orderAction", orderAction,
+                "orderType", orderType, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice, "oco", oco,
+                "signalName", signalName, "timeInForce", strategy.TimeInForce);
+            var order = new Order();
+            order.Name = signalName;
+            order.OrderId = (nextOrderId++).ToString(CultureInfo.InvariantCulture);
+            order.Account = Account;
+            order.Instrument = Instrument;
+            order.OrderAction = orderAction;
+            order.OrderType = orderType;
+            order.Quantity = quantity;
+            order.LimitPrice = limitPrice;
+            order.StopPrice = stopPrice;
+            order.TimeInForce = strategy.TimeInForce;
+            lock (Account.Orders) Account.Orders.Add(order);
+            lock (strategyOrders) strategyOrders.Add(order);
+            // NinjaTrader calls OnOrderUpdate from inside SubmitOrderUnmanaged, before it returns.
+            Transition(order, OrderState.Submitted);
+            Transition(order, OrderState.Accepted);
+            Transition(order, OrderState.Working);
+            return order;
+        }
+
+        public void Transition(Order order, OrderState state)
+        {
+            order.OrderState = state;
+            order.Time = DateTime.UtcNow;
+            RaiseOrderUpdate(order);
+        }
+
+        private bool Owned(Order order)
+        {
+            lock (strategyOrders) return strategyOrders.Contains(order);
+        }
+
+        private void RaiseOrderUpdate(Order order)
+        {
+            if (Owned(order)) Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
+            Account.StubOrderUpdate(order, ErrorCode.NoError, "");
+        }
+
+        private void RaiseExecution(Execution e)
+        {
+            if (Owned(e.Order)) Strategy.StubExecutionUpdate(e);
+            Account.StubExecutionUpdate(e);
+        }
+
+        public void Change(Strategy strategy, Order order, int quantity, double limitPrice, double stopPrice)
+        {
+            Record("ChangeOrder", "name", order.Name, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice);
+            Transition(order, OrderState.ChangePending);
+            order.Quantity = quantity;
+            order.LimitPrice = limitPrice;
+            order.StopPrice = stopPrice;
+            Transition(order, OrderState.Working);
+        }
+
+        public void Cancel(Strategy strategy, Order order)
+        {
+            Record("CancelOrder", "name", order.Name);
+            CancelNow(order);
+        }
+
+        private void CancelNow(Order order)
+        {
+            if (order.OrderState == OrderState.Filled || order.OrderState == OrderState.Cancelled || order.OrderState == OrderState.Rejected) return;
+            Transition(order, OrderState.CancelPending);
+            Transition(order, OrderState.Cancelled);
+        }
+
+        public void AccountCancelAllOrders(Account account, Instrument instrument)
+        {
+            Record("Account.CancelAllOrders", "instrument", instrument.FullName);
+            foreach (var order in Snapshot(account)) if (order.Instrument == instrument) CancelNow(order);
+        }
+
+        public void AccountFlatten(Account account, ICollection<Instrument> instruments)
+        {
+            Record("Account.Flatten", "instruments", instruments.Select(i => i.FullName).ToList());
+            if (AccountPosition.MarketPosition != MarketPosition.Flat && instruments.Contains(Instrument))
+            {
+                AccountPosition.MarketPosition = MarketPosition.Flat;
+                AccountPosition.Quantity = 0;
+                Strategy.StubPositionUpdate(AccountPosition);
+                Account.StubPositionUpdate(AccountPosition);
+            }
+        }
+
+        public void AccountCancel(Account account, IEnumerable<Order> orders)
+        {
+            var list = orders.ToList();
+            Record("Account.Cancel", "names", list.Select(o => o.Name).ToList());
+            foreach (var order in list) CancelNow(order);
+        }
+
+        public void AccountChange(Account account, IEnumerable<Order> orders)
+        {
+            var list = orders.ToList();
+            Record("Account.Change", "names", list.Select(o => o.Name).ToList(),
+                "quantities", list.Select(o => (object)o.QuantityChanged).ToList());
+        }
+
+        private static List<Order> Snapshot(Account account)
+        {
+            lock (account.Orders) return account.Orders.ToList();
+        }
+
+        public Order FindByName(string name)
+        {
+            foreach (var order in Snapshot(Account)) if (order.Name == name) return order;
+            return null;
+        }
+
+        public Execution Fill(Order order, int quantity, double price, bool executionFirst)
+        {
+            double total = order.AverageFillPrice * order.Filled + price * quantity;
+            order.Filled += quantity;
+            order.AverageFillPrice = total / order.Filled;
+            order.OrderState = order.Filled >= order.Quantity ? OrderState.Filled : OrderState.PartFilled;
+            order.Time = DateTime.UtcNow;
+            var e = new Execution();
+            e.ExecutionId = "ex" + (nextExecution++).ToString("D4") + Guid.NewGuid().ToString("N").Substring(0, 20);
+            e.OrderId = order.OrderId;
+            e.Name = order.Name;
+            e.Order = order;
+            e.Instrument = order.Instrument;
+            e.Account = Account;
+            e.Price = price;
+            e.Quantity = quantity;
+            bool buy = order.OrderAction == OrderAction.Buy || order.OrderAction == OrderAction.BuyToCover;
+            e.MarketPosition = buy ? MarketPosition.Long : MarketPosition.Short;
+            e.Time = order.Time;
+            lock (Account.Executions) Account.Executions.Add(e);
+            // Some brokers deliver the execution before the order update, some after.
+            if (executionFirst) RaiseExecution(e);
+            RaiseOrderUpdate(order);
+            if (!executionFirst) RaiseExecution(e);
+            int signedBefore = Signed(AccountPosition);
+            int signedAfter = signedBefore + (buy ? quantity : -quantity);
+            AccountPosition.AveragePrice = price;
+            AccountPosition.Quantity = Math.Abs(signedAfter);
+            AccountPosition.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
+            Strategy.Position.MarketPosition = AccountPosition.MarketPosition;
+            Strategy.Position.Quantity = AccountPosition.Quantity;
+            if (Owned(order)) Strategy.StubPositionUpdate(AccountPosition);
+            Account.StubPositionUpdate(AccountPosition);
+            return e;
+        }
+
+        private static int Signed(Position p)
+        {
+            return p.MarketPosition == MarketPosition.Short ? -p.Quantity : p.MarketPosition == MarketPosition.Long ? p.Quantity : 0;
+        }
+    }
+
+    public static class Program
+    {
+        private static readonly object OutputLock = new object();
+        private static readonly List<string> Logs = new List<string>();
+        private static TickBridgeStrategy strategy;
+        private static SimBroker broker;
+        private static Chart chart;
+        private static readonly DateTime Epoch = new DateTime(2026, 11, 24, 14, 30, 0, DateTimeKind.Unspecified);
+
+        private static void Emit(Dictionary<string, object> result)
+        {
+            lock (OutputLock)
+            {
+                Console.Out.WriteLine(Json.Write(result));
+                Console.Out.Flush();
+            }
+        }
+
+        private static Dictionary<string, object> Result(string eventName)
+        {
+            var d = new Dictionary<string, object>();
+            d["event"] = eventName;
+            return d;
+        }
+
+        public static int Main(string[] args)
+        {
+            NinjaTrader.Stub.Hooks.Output = delegate(string text)
+            {
+                lock (Logs) Logs.Add(text);
+                Console.Error.WriteLine(text);
+            };
+            if (args.Length >= 2 && args[0] == "vectors") return Vectors(args[1]);
+            string line;
+            while ((line = Console.In.ReadLine()) != null)
+            {
+                var words = line.Trim().Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length == 0) continue;
+                try
+                {
+                    if (words[0] == "quit") break;
+                    Dispatch(words);
+                }
+                catch (Exception e)
+                {
+                    var r = Result("error");
+                    r["command"] = line;
+                    r["message"] = e.ToString();
+                    Emit(r);
+                }
+            }
+            if (strategy != null && strategy.State != State.Terminated) strategy.StubSetState(State.Terminated);
+            return 0;
+        }
+
+        private static Dictionary<string, string> Options(string[] words)
+        {
+            var d = new Dictionary<string, string>();
+            for (int i = 1; i < words.Length; i++)
+            {
+                int eq = words[i].IndexOf('=');
+                if (eq > 0) d[words[i].Substring(0, eq)] = words[i].Substring(eq + 1);
+            }
+            return d;
+        }
+
+        private static void Dispatch(string[] words)
+        {
+            var o = Options(words);
+            switch (words[0])
+            {
+                case "start": Start(o); break;
+                case "market": Market(); break;
+                case "external": External(); break;
+                case "fill": FillCommand(o); break;
+                case "reject_next": break;
+                case "calls":
+                {
+                    var r = Result("calls");
+                    lock (broker.Calls) r["calls"] = broker.Calls.ToList();
+                    Emit(r);
+                    break;
+                }
+                case "logs":
+                {
+                    var r = Result("logs");
+                    lock (Logs) r["logs"] = Logs.ToList();
+                    Emit(r);
+                    break;
+                }
+                case "stats": Emit(Stats()); break;
+                case "timing": Timing(int.Parse(o["n"]), false); break;
+                case "empty_timing": Timing(int.Parse(o["n"]), true); break;
+                case "flood": Flood(int.Parse(o["n"])); break;
+                case "click_kill":
+                {
+                    var button = chart.MainMenu.OfType<System.Windows.Controls.Button>().First();
+                    button.StubClick();
+                    Emit(Result("clicked"));
+                    break;
+                }
+                case "terminate": Terminate(); break;
+                case "race": Race(int.Parse(o["ms"])); break;
+                case "sleep": Thread.Sleep(int.Parse(o["ms"])); Emit(Result("slept")); break;
+                default: throw new ArgumentException("unknown command " + words[0]);
+            }
+        }
+
+        private static void Start(Dictionary<string, string> o)
+        {
+            var master = new MasterInstrument();
+            master.Name = "ES"; master.TickSize = 0.25; master.PointValue = 50;
+            var instrument = new Instrument();
+            instrument.FullName = "ES 12-26"; instrument.MasterInstrument = master; instrument.Exchange = Exchange.Globex;
+            var account = new Account();
+            account.Name = o.ContainsKey("account") ? o["account"] : "Sim101";
+            account.Provider = account.Name.StartsWith("Sim") ? Provider.Simulator : Provider.Rithmic;
+            broker = new SimBroker();
+            broker.Account = account;
+            broker.Instrument = instrument;
+            broker.AccountPosition = new Position();
+            broker.AccountPosition.Instrument = instrument;
+            broker.AccountPosition.Account = account;
+            lock (account.Positions) account.Positions.Add(broker.AccountPosition);
+            NinjaTrader.Stub.Hooks.Broker = broker;
+
+            if (o.ContainsKey("preexisting"))
+            {
+                // An engine order left working by a previous run (restart of NinjaTrader or the strategy).
+                var old = new Order();
+                old.Name = ClientOrderIds.Format(ulong.Parse(o["preexisting"]));
+                old.OrderId = "900";
+                old.Account = account; old.Instrument = instrument; old.OrderAction = OrderAction.Buy;
+                old.OrderType = OrderType.Limit; old.Quantity = 1; old.LimitPrice = 6000; old.OrderState = OrderState.Working;
+                lock (account.Orders) account.Orders.Add(old);
+            }
+
+            strategy = new TickBridgeStrategy();
+            broker.Strategy = strategy;
+            strategy.StubSetState(State.SetDefaults);
+            var r = Result("started");
+            r["sockets_after_setdefaults"] = Bridge.OpenSockets;
+            if (o.ContainsKey("engine")) strategy.EngineEndpoint = o["engine"];
+            if (o.ContainsKey("kill")) strategy.KillEndpoint = o["kill"] == "none" ? "" : o["kill"];
+            if (o.ContainsKey("secret")) strategy.KillSecret = o["secret"];
+            if (o.ContainsKey("hb")) strategy.HeartbeatIntervalMs = int.Parse(o["hb"]);
+            if (o.ContainsKey("silence")) strategy.SilenceHeartbeats = int.Parse(o["silence"]);
+            if (o.ContainsKey("cod")) strategy.CancelOnDisconnect = o["cod"] == "1";
+            if (o.ContainsKey("depth")) strategy.ForwardDepth = o["depth"] == "1";
+            strategy.Account = account;
+            strategy.Instrument = instrument;
+            chart = new Chart();
+            var control = new ChartControl();
+            control.Parent = chart;
+            control.Dispatcher = new System.Windows.Threading.Dispatcher();
+            strategy.ChartControl = control;
+            strategy.StubSetState(State.Configure);
+            strategy.StubSetState(State.DataLoaded);
+            strategy.StubSetState(State.Historical);
+            strategy.StubSetState(State.Transition);
+            strategy.StubSetState(State.Realtime);
+            r["session_id"] = strategy.CurrentBridge != null ? strategy.CurrentBridge.SessionId.ToString() : "0";
+            r["kill_button"] = chart.MainMenu.Count;
+            r["sockets"] = Bridge.OpenSockets;
+            Emit(r);
+        }
+
+        private static MarketDataEventArgs Md(MarketDataType type, double price, long volume, int offsetMs)
+        {
+            var e = new MarketDataEventArgs();
+            e.Instrument = broker.Instrument; e.MarketDataType = type; e.Price = price; e.Volume = volume;
+            e.Time = Epoch.AddMilliseconds(offsetMs);
+            return e;
+        }
+
+        private static MarketDepthEventArgs Depth(MarketDataType type, Operation op, int position, double price, long volume, bool reset)
+        {
+            var e = new MarketDepthEventArgs();
+            e.Instrument = broker.Instrument; e.MarketDataType = type; e.Operation = op; e.Position = position; e.Price = price;
+            e.Volume = volume; e.IsReset = reset; e.Time = Epoch;
+            return e;
+        }
+
+        private static void Market()
+        {
+            strategy.StubMarketData(Md(MarketDataType.Bid, 6012.50, 41, 0));
+            strategy.StubMarketData(Md(MarketDataType.Ask, 6012.75, 17, 1));
+            strategy.StubMarketData(Md(MarketDataType.Last, 6012.75, 3, 2));   // at the ask: buyer
+            strategy.StubMarketData(Md(MarketDataType.Last, 6012.50, 2, 3));   // at the bid: seller
+            strategy.StubMarketData(Md(MarketDataType.DailyHigh, 6020, 0, 4)); // not forwarded
+            strategy.StubMarketDepth(Depth(MarketDataType.Bid, Operation.Add, 4, 6011.50, 120, false));
+            strategy.StubMarketDepth(Depth(MarketDataType.Ask, Operation.Remove, 2, 6013.25, 0, false));
+            strategy.StubMarketDepth(Depth(MarketDataType.Bid, Operation.Update, 0, 0, 0, true));
+            Emit(Result("market"));
+        }
+
+        // An order placed by hand in NinjaTrader (not by the engine), its fill, and account values.
+        private static void External()
+        {
+            var order = new Order();
+            order.Name = "Entry"; order.OrderId = "555"; order.Account = broker.Account; order.Instrument = broker.Instrument;
+            order.OrderAction = OrderAction.SellShort; order.OrderType = OrderType.Limit; order.Quantity = 2;
+            order.LimitPrice = 6015.25; order.TimeInForce = TimeInForce.Gtc;
+            lock (broker.Account.Orders) broker.Account.Orders.Add(order);
+            broker.Transition(order, OrderState.Working);
+            broker.Fill(order, 2, 6015.25, true);
+            broker.Account.StubSetValue(AccountItem.CashValue, 100000.5);
+            broker.Account.StubSetValue(AccountItem.RealizedProfitLoss, 250);
+            broker.Account.StubSetValue(AccountItem.NetLiquidation, 100250.5);
+            Emit(Result("external"));
+        }
+
+        private static void FillCommand(Dictionary<string, string> o)
+        {
+            var order = broker.FindByName(ClientOrderIds.Format(ulong.Parse(o["id"])));
+            if (order == null) throw new ArgumentException("no order " + o["id"]);
+            var e = broker.Fill(order, int.Parse(o["qty"]), double.Parse(o["price"], CultureInfo.InvariantCulture), o["first"] == "execution");
+            var r = Result("filled");
+            r["execution_id"] = e.ExecutionId;
+            r["order_id"] = order.OrderId;
+            Emit(r);
+        }
+
+        private static Dictionary<string, object> Stats()
+        {
+            var r = Result("stats");
+            var b = strategy != null ? strategy.CurrentBridge : null;
+            r["open_sockets"] = Bridge.OpenSockets;
+            r["running_threads"] = Bridge.RunningThreads;
+            if (b != null)
+            {
+                r["engine_connected"] = b.EngineConnected;
+                r["frames_sent"] = b.FramesSent;
+                r["records_sent"] = b.RecordsSent;
+                r["market_data_dropped"] = b.MarketDataDropped;
+                r["malformed_frames"] = b.MalformedFrames;
+                r["encode_errors"] = b.EncodeErrors;
+            }
+            return r;
+        }
+
+        // Per-call cost of OnMarketData (bid, ask, last in turn), in nanoseconds.
+        private static void Timing(int n, bool empty)
+        {
+            Strategy target = strategy;
+            if (empty) target = new EmptyStrategy();
+            var events = new[]
+            {
+                Md(MarketDataType.Bid, 6012.50, 10, 0), Md(MarketDataType.Ask, 6012.75, 12, 0), Md(MarketDataType.Last, 6012.75, 1, 0),
+            };
+            for (int i = 0; i < Math.Min(n, 3000); i++) target.StubMarketData(events[i % 3]);   // JIT and warm-up
+            var samples = new long[n];
+            long ticksPerSecond = Stopwatch.Frequency;
+            var total = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                target.StubMarketData(events[i % 3]);
+                samples[i] = Stopwatch.GetTimestamp() - t0;
+            }
+            total.Stop();
+            // A tight loop without per-call clocks, for the mean.
+            var loop = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++) target.StubMarketData(events[i % 3]);
+            loop.Stop();
+            Array.Sort(samples);
+            double toNs = 1e9 / ticksPerSecond;
+            var r = Result(empty ? "empty_timing" : "timing");
+            r["n"] = n;
+            r["mean_ns"] = loop.Elapsed.TotalMilliseconds * 1e6 / n;
+            r["p50_ns"] = samples[n / 2] * toNs;
+            r["p99_ns"] = samples[(int)(n * 0.99)] * toNs;
+            r["max_ns"] = samples[n - 1] * toNs;
+            Emit(r);
+        }
+
+        // Events per second into the bridge: n trades as fast as the callback takes them.
+        private static void Flood(int n)
+        {
+            var e = Md(MarketDataType.Last, 6012.75, 1, 0);
+            var b = strategy.CurrentBridge;
+            long before = b.RecordsSent;
+            long droppedBefore = b.MarketDataDropped;
+            var watch = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++) strategy.StubMarketData(e);
+            double callSeconds = watch.Elapsed.TotalSeconds;
+            // Wait for the bridge to send or drop all of them.
+            while (b.RecordsSent - before + b.MarketDataDropped - droppedBefore < n && watch.ElapsedMilliseconds < 30000) Thread.Sleep(1);
+            var r = Result("flood");
+            r["n"] = n;
+            r["call_seconds"] = callSeconds;
+            r["seconds"] = watch.Elapsed.TotalSeconds;
+            r["sent"] = b.RecordsSent - before;
+            r["dropped"] = b.MarketDataDropped - droppedBefore;
+            Emit(r);
+        }
+
+        private static void Terminate()
+        {
+            var watch = Stopwatch.StartNew();
+            strategy.StubSetState(State.Terminated);
+            var r = Result("terminated");
+            r["ms"] = watch.Elapsed.TotalMilliseconds;
+            r["open_sockets"] = Bridge.OpenSockets;
+            r["running_threads"] = Bridge.RunningThreads;
+            r["kill_button"] = chart.MainMenu.Count;
+            Emit(r);
+        }
+
+        // Terminated while other threads are inside OnMarketData/OnOrderUpdate.
+        private static void Race(int ms)
+        {
+            bool stop = false;
+            long calls = 0;
+            Exception failure = null;
+            ThreadStart pump = delegate
+            {
+                try
+                {
+                    var e = Md(MarketDataType.Last, 6012.75, 1, 0);
+                    var order = new Order();
+                    order.Name = ClientOrderIds.Format(77); order.OrderId = "77"; order.Instrument = broker.Instrument;
+                    order.OrderState = OrderState.Working;
+                    while (!Volatile.Read(ref stop))
+                    {
+                        strategy.StubMarketData(e);
+                        strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
+                        Interlocked.Increment(ref calls);
+                    }
+                }
+                catch (Exception x) { failure = x; }
+            };
+            var threads = new[] { new Thread(pump), new Thread(pump) };
+            foreach (var t in threads) t.Start();
+            Thread.Sleep(ms);
+            var watch = Stopwatch.StartNew();
+            strategy.StubSetState(State.Terminated);
+            double terminateMs = watch.Elapsed.TotalMilliseconds;
+            Thread.Sleep(50);   // callbacks keep coming after Terminated
+            Volatile.Write(ref stop, true);
+            foreach (var t in threads) t.Join();
+            var r = Result("race");
+            r["terminate_ms"] = terminateMs;
+            r["calls"] = Interlocked.Read(ref calls);
+            r["failure"] = failure == null ? null : failure.ToString();
+            r["open_sockets"] = Bridge.OpenSockets;
+            r["running_threads"] = Bridge.RunningThreads;
+            Emit(r);
+        }
+
+        // ---------------------------------------------------------------- golden vectors
+
+        private static int Vectors(string directory)
+        {
+            foreach (var path in Directory.GetFiles(directory, "*.bin").OrderBy(p => p, StringComparer.Ordinal))
+            {
+                var data = File.ReadAllBytes(path);
+                var r = Result("vector");
+                r["file"] = Path.GetFileName(path);
+                try
+                {
+                    var header = FrameDecoder.Validate(data, data.Length);
+                    r["session_id"] = header.SessionId;
+                    r["sequence"] = header.Sequence;
+                    r["send_time_ns"] = header.SendTimeNs;
+                    var records = new List<object>();
+                    var writer = new FrameWriter(256);
+                    writer.Begin();
+                    int offset = Wire.FrameHeaderSize;
+                    for (uint i = 0; i < header.RecordCount; i++)
+                    {
+                        ushort type = Wire.U16(data, offset);
+                        records.Add(DecodeAndAppend(type, data, offset, writer));
+                        offset += Wire.LengthOf(type);
+                    }
+                    writer.Finish(header.SessionId, header.Sequence, header.SendTimeNs);
+                    r["records"] = records;
+                    r["reencoded_equal"] = writer.ToArray().SequenceEqual(data);
+                }
+                catch (ProtocolException e)
+                {
+                    r["error_code"] = (int)e.Code;
+                    r["error_offset"] = e.Offset;
+                    r["error"] = e.Message;
+                }
+                Emit(r);
+            }
+            // Malformed frames given as hex on stdin, one a line: the error code and offset.
+            string line;
+            while ((line = Console.In.ReadLine()) != null)
+            {
+                line = line.Trim();
+                var bytes = new byte[line.Length / 2];
+                for (int i = 0; i < bytes.Length; i++) bytes[i] = byte.Parse(line.Substring(2 * i, 2), NumberStyles.HexNumber);
+                var r = Result("decode");
+                try
+                {
+                    FrameDecoder.Validate(bytes, bytes.Length);
+                    r["ok"] = true;
+                }
+                catch (ProtocolException e)
+                {
+                    r["ok"] = false;
+                    r["error_code"] = (int)e.Code;
+                    r["error_offset"] = e.Offset;
+                    r["error"] = e.Message;
+                }
+                Emit(r);
+            }
+            return 0;
+        }
+
+        // Reads the record into its struct (the codec under test), lists its public fields by
+        // reflection in snake_case, and re-encodes the struct into the frame being rebuilt.
+        private static object DecodeAndAppend(ushort type, byte[] data, int offset, FrameWriter writer)
+        {
+            string name = Wire.NameOf(type);
+            Type recordType = typeof(Wire).Assembly.GetType("NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol." + name + "Record");
+            MethodInfo read = recordType.GetMethod("Read", BindingFlags.Public | BindingFlags.Static);
+            object record = read.Invoke(null, new object[] { data, offset });
+            var fields = new Dictionary<string, object>();
+            fields["type"] = name;
+            foreach (FieldInfo field in recordType.GetFields(BindingFlags.Public | BindingFlags.Instance))
+                fields[Snake(field.Name)] = field.GetValue(record);
+            var scratch = new byte[Wire.MaxRecordLength];
+            ((IRecord)record).WriteTo(scratch, 0);
+            writer.AppendRaw(scratch, 0);
+            return fields;
+        }
+
+        private static string Snake(string pascal)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < pascal.Length; i++)
+            {
+                char ch = pascal[i];
+                if (char.IsUpper(ch) && i > 0) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(ch));
+            }
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,467 @@
+// A small stub of the NinjaTrader 8 API, written from NinjaTrader's public help guide
+// (NinjaScript > Language Reference): the namespaces, type names, enum values and method
+// signatures the TickBridge strategy uses, so that it compiles unchanged with Mono's mcs.
+// Behaviour is the test host's: order methods call into NinjaTrader.Stub.Hooks.Broker,
+// which plays NinjaTrader (see tests/ninjascript/host/Host.cs). Members marked "stub
+// only" do not exist in NinjaTrader; the strategy never uses them.
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+
+namespace NinjaTrader.Stub
+{
+    /// <summary>Stub only: what the host implements to play NinjaTrader's order handling.</summary>
+    public interface IBroker
+    {
+        NinjaTrader.Cbi.Order Submit(NinjaTrader.NinjaScript.Strategies.Strategy strategy, int selectedBarsInProgress,
+            NinjaTrader.Cbi.OrderAction orderAction, NinjaTrader.Cbi.OrderType orderType, int quantity, double limitPrice,
+            double stopPrice, string oco, string signalName);
+        void Change(NinjaTrader.NinjaScript.Strategies.Strategy strategy, NinjaTrader.Cbi.Order order, int quantity, double limitPrice, double stopPrice);
+        void Cancel(NinjaTrader.NinjaScript.Strategies.Strategy strategy, NinjaTrader.Cbi.Order order);
+        void AccountCancelAllOrders(NinjaTrader.Cbi.Account account, NinjaTrader.Cbi.Instrument instrument);
+        void AccountFlatten(NinjaTrader.Cbi.Account account, ICollection<NinjaTrader.Cbi.Instrument> instruments);
+        void AccountCancel(NinjaTrader.Cbi.Account account, IEnumerable<NinjaTrader.Cbi.Order> orders);
+        void AccountChange(NinjaTrader.Cbi.Account account, IEnumerable<NinjaTrader.Cbi.Order> orders);
+    }
+
+    public static class Hooks
+    {
+        public static IBroker Broker;
+        public static Action<string> Output = Console.Error.WriteLine;
+    }
+}
+
+namespace NinjaTrader.Core
+{
+    public sealed class GeneralOptions
+    {
+        public TimeZoneInfo TimeZoneInfo = TimeZoneInfo.Utc;
+    }
+
+    public static class Globals
+    {
+        public static GeneralOptions GeneralOptions = new GeneralOptions();
+    }
+}
+
+namespace NinjaTrader.Cbi
+{
+    public enum OrderAction { Buy, BuyToCover, Sell, SellShort }
+    public enum OrderType { Limit, Market, MIT, StopLimit, StopMarket }
+    public enum OrderState
+    {
+        Accepted, Cancelled, CancelPending, CancelSubmitted, ChangePending, ChangeSubmitted, Filled, Initialized,
+        PartFilled, Rejected, Submitted, TriggerPending, Unknown, Working,
+    }
+    public enum TimeInForce { Day, Gtc, Gtd, Ioc, Opg }
+    public enum MarketPosition { Flat, Long, Short }
+    public enum ErrorCode
+    {
+        NoError, InvalidInstrument, LogOnFailed, NoConnection, OrderRejected, UnableToCancelOrder, UnableToChangeOrder,
+        UnableToSubmitOrder, UserAbort, Panic,
+    }
+    public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
+    public enum Exchange { Default, Globex, Nybot, Nymex, Cbot, Eurex, Ice }
+    public enum AccountItem { BuyingPower, CashValue, ExcessInitialMargin, NetLiquidation, RealizedProfitLoss, UnrealizedProfitLoss }
+    public enum Currency { Unknown, UsDollar, Euro, BritishPound }
+
+    public class MasterInstrument
+    {
+        public string Name;
+        public double TickSize;
+        public double PointValue;
+    }
+
+    public class Instrument
+    {
+        public string FullName { get; set; }
+        public MasterInstrument MasterInstrument { get; set; }
+        public Exchange Exchange { get; set; }
+    }
+
+    public class Order
+    {
+        public string Name { get; set; }
+        public string OrderId { get; set; }
+        public Account Account { get; set; }
+        public Instrument Instrument { get; set; }
+        public OrderAction OrderAction { get; set; }
+        public OrderType OrderType { get; set; }
+        public OrderState OrderState { get; set; }
+        public TimeInForce TimeInForce { get; set; }
+        public int Quantity { get; set; }
+        public int Filled { get; set; }
+        public double AverageFillPrice { get; set; }
+        public double LimitPrice { get; set; }
+        public double StopPrice { get; set; }
+        public DateTime Time { get; set; }
+        // For Account.Change (AddOn-style changes).
+        public int QuantityChanged { get; set; }
+        public double LimitPriceChanged { get; set; }
+        public double StopPriceChanged { get; set; }
+    }
+
+    public class Execution
+    {
+        public string ExecutionId { get; set; }
+        public string OrderId { get; set; }
+        public string Name { get; set; }
+        public Order Order { get; set; }
+        public Instrument Instrument { get; set; }
+        public Account Account { get; set; }
+        public double Price { get; set; }
+        public int Quantity { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+        public DateTime Time { get; set; }
+    }
+
+    public class Position
+    {
+        public Instrument Instrument { get; set; }
+        public Account Account { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+        public int Quantity { get; set; }
+        public double AveragePrice { get; set; }
+    }
+
+    public class AccountItemEventArgs : EventArgs
+    {
+        public Account Account { get; set; }
+        public AccountItem AccountItem { get; set; }
+        public Currency Currency { get; set; }
+        public double Value { get; set; }
+    }
+
+    public class OrderEventArgs : EventArgs
+    {
+        public Order Order { get; set; }
+        public string OrderId { get; set; }
+        public double LimitPrice { get; set; }
+        public double StopPrice { get; set; }
+        public int Quantity { get; set; }
+        public int Filled { get; set; }
+        public double AverageFillPrice { get; set; }
+        public OrderState OrderState { get; set; }
+        public DateTime Time { get; set; }
+        public ErrorCode Error { get; set; }
+        public string Comment { get; set; }
+    }
+
+    public class ExecutionEventArgs : EventArgs
+    {
+        public Execution Execution { get; set; }
+        public string ExecutionId { get; set; }
+        public double Price { get; set; }
+        public int Quantity { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+        public string OrderId { get; set; }
+        public DateTime Time { get; set; }
+    }
+
+    public class PositionEventArgs : EventArgs
+    {
+        public Position Position { get; set; }
+        public double AveragePrice { get; set; }
+        public int Quantity { get; set; }
+        public MarketPosition MarketPosition { get; set; }
+    }
+
+    public class Account
+    {
+        private readonly Dictionary<AccountItem, double> values = new Dictionary<AccountItem, double>();
+
+        public string Name { get; set; }
+        public Provider Provider { get; set; }
+        public Collection<Order> Orders { get; private set; }
+        public Collection<Position> Positions { get; private set; }
+        public Collection<Execution> Executions { get; private set; }
+        public event EventHandler<AccountItemEventArgs> AccountItemUpdate;
+        public event EventHandler<OrderEventArgs> OrderUpdate;
+        public event EventHandler<ExecutionEventArgs> ExecutionUpdate;
+        public event EventHandler<PositionEventArgs> PositionUpdate;
+
+        public Account()
+        {
+            Orders = new Collection<Order>();
+            Positions = new Collection<Position>();
+            Executions = new Collection<Execution>();
+        }
+
+        public double Get(AccountItem accountItem, Currency currency)
+        {
+            double value;
+            lock (values) return values.TryGetValue(accountItem, out value) ? value : 0.0;
+        }
+
+        public void CancelAllOrders(Instrument instrument) { NinjaTrader.Stub.Hooks.Broker.AccountCancelAllOrders(this, instrument); }
+        public void Flatten(ICollection<Instrument> instruments) { NinjaTrader.Stub.Hooks.Broker.AccountFlatten(this, instruments); }
+        public void Cancel(IEnumerable<Order> orders) { NinjaTrader.Stub.Hooks.Broker.AccountCancel(this, orders); }
+        public void Change(IEnumerable<Order> orders) { NinjaTrader.Stub.Hooks.Broker.AccountChange(this, orders); }
+
+        /// <summary>Stub only: NinjaTrader raising the account's order event (every order of the account).</summary>
+        public void StubOrderUpdate(Order order, ErrorCode error, string comment)
+        {
+            var handler = OrderUpdate;
+            if (handler == null) return;
+            var e = new OrderEventArgs();
+            e.Order = order; e.OrderId = order.OrderId; e.LimitPrice = order.LimitPrice; e.StopPrice = order.StopPrice;
+            e.Quantity = order.Quantity; e.Filled = order.Filled; e.AverageFillPrice = order.AverageFillPrice;
+            e.OrderState = order.OrderState; e.Time = order.Time; e.Error = error; e.Comment = comment;
+            handler(this, e);
+        }
+
+        /// <summary>Stub only: the account's execution event.</summary>
+        public void StubExecutionUpdate(Execution execution)
+        {
+            var handler = ExecutionUpdate;
+            if (handler == null) return;
+            var e = new ExecutionEventArgs();
+            e.Execution = execution; e.ExecutionId = execution.ExecutionId; e.Price = execution.Price;
+            e.Quantity = execution.Quantity; e.MarketPosition = execution.MarketPosition; e.OrderId = execution.OrderId;
+            e.Time = execution.Time;
+            handler(this, e);
+        }
+
+        /// <summary>Stub only: the account's position event.</summary>
+        public void StubPositionUpdate(Position position)
+        {
+            var handler = PositionUpdate;
+            if (handler == null) return;
+            var e = new PositionEventArgs();
+            e.Position = position; e.AveragePrice = position.AveragePrice; e.Quantity = position.Quantity;
+            e.MarketPosition = position.MarketPosition;
+            handler(this, e);
+        }
+
+        /// <summary>Stub only: sets a value and raises AccountItemUpdate.</summary>
+        public void StubSetValue(AccountItem item, double value)
+        {
+            lock (values) values[item] = value;
+            var handler = AccountItemUpdate;
+            if (handler != null)
+            {
+                var e = new AccountItemEventArgs();
+                e.Account = this; e.AccountItem = item; e.Currency = Currency.UsDollar; e.Value = value;
+                handler(this, e);
+            }
+        }
+    }
+}
+
+namespace NinjaTrader.Data
+{
+    public enum MarketDataType { Ask, Bid, DailyHigh, DailyLow, DailyVolume, Last, LastClose, Opening, OpenInterest, Settlement, Unknown }
+    public enum Operation { Add, Update, Remove }
+
+    public class MarketDataEventArgs : EventArgs
+    {
+        public NinjaTrader.Cbi.Instrument Instrument { get; set; }
+        public MarketDataType MarketDataType { get; set; }
+        public double Price { get; set; }
+        public long Volume { get; set; }
+        public double Bid { get; set; }
+        public double Ask { get; set; }
+        public DateTime Time { get; set; }
+        public bool IsReset { get; set; }
+    }
+
+    public class MarketDepthEventArgs : EventArgs
+    {
+        public NinjaTrader.Cbi.Instrument Instrument { get; set; }
+        public MarketDataType MarketDataType { get; set; }
+        public string MarketMaker { get; set; }
+        public Operation Operation { get; set; }
+        public int Position { get; set; }
+        public double Price { get; set; }
+        public long Volume { get; set; }
+        public DateTime Time { get; set; }
+        public bool IsReset { get; set; }
+    }
+}
+
+// Minimal WPF (Mono has no PresentationFramework): only what the kill button uses.
+namespace System.Windows
+{
+    public class DependencyObject { }
+    public class UIElement : DependencyObject { }
+    public class FrameworkElement : UIElement
+    {
+        public DependencyObject Parent { get; set; }
+        public object ToolTip { get; set; }
+    }
+    public class RoutedEventArgs : EventArgs { }
+    public delegate void RoutedEventHandler(object sender, RoutedEventArgs e);
+    public class Window : FrameworkElement
+    {
+        public static Window GetWindow(DependencyObject dependencyObject)
+        {
+            var element = dependencyObject as FrameworkElement;
+            while (element != null)
+            {
+                var window = element as Window;
+                if (window != null) return window;
+                element = element.Parent as FrameworkElement;
+            }
+            return null;
+        }
+    }
+}
+
+namespace System.Windows.Controls
+{
+    public class ContentControl : System.Windows.FrameworkElement
+    {
+        public object Content { get; set; }
+    }
+    public class Button : ContentControl
+    {
+        public event System.Windows.RoutedEventHandler Click;
+        /// <summary>Stub only: what a mouse click does.</summary>
+        public void StubClick()
+        {
+            var handler = Click;
+            if (handler != null) handler(this, new System.Windows.RoutedEventArgs());
+        }
+    }
+}
+
+namespace System.Windows.Threading
+{
+    public class DispatcherOperation { }
+    public class Dispatcher
+    {
+        // Stub: runs at once on the caller's thread (the real one queues to the UI thread).
+        public DispatcherOperation InvokeAsync(Action callback)
+        {
+            callback();
+            return new DispatcherOperation();
+        }
+    }
+}
+
+namespace NinjaTrader.Gui.Chart
+{
+    public class ChartControl : System.Windows.FrameworkElement
+    {
+        public System.Windows.Threading.Dispatcher Dispatcher { get; set; }
+    }
+
+    public class Chart : System.Windows.Window
+    {
+        public Chart() { MainMenu = new ObservableCollection<object>(); }
+        public ObservableCollection<object> MainMenu { get; private set; }
+    }
+}
+
+namespace NinjaTrader.NinjaScript
+{
+    public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
+    public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
+    public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
+
+    [AttributeUsage(AttributeTargets.Property)]
+    public sealed class NinjaScriptPropertyAttribute : Attribute { }
+
+    public abstract class NinjaScriptBase
+    {
+        public string Name { get; set; }
+        public string Description { get; set; }
+        public State State { get; private set; }
+        public Calculate Calculate { get; set; }
+
+        // Stub only: NinjaTrader serializes a script's events; TriggerCustomEvent takes the same lock.
+        public readonly object StubEventLock = new object();
+
+        protected virtual void OnStateChange() { }
+
+        /// <summary>Stub only: what NinjaTrader does to move a script to its next state.</summary>
+        public void StubSetState(State state)
+        {
+            lock (StubEventLock)
+            {
+                State = state;
+                OnStateChange();
+            }
+        }
+
+        public void Print(object value)
+        {
+            NinjaTrader.Stub.Hooks.Output(value == null ? "" : value.ToString());
+        }
+
+        public void TriggerCustomEvent(Action<object> customEvent, object state)
+        {
+            lock (StubEventLock)
+            {
+                customEvent(state);
+            }
+        }
+    }
+}
+
+namespace NinjaTrader.NinjaScript.Strategies
+{
+    using NinjaTrader.Cbi;
+    using NinjaTrader.Data;
+
+    public class Strategy : NinjaTrader.NinjaScript.NinjaScriptBase
+    {
+        public Strategy()
+        {
+            Position = new Position();
+        }
+
+        public bool IsUnmanaged { get; set; }
+        public bool IsExitOnSessionCloseStrategy { get; set; }
+        public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
+        public TimeInForce TimeInForce { get; set; }
+        public Account Account { get; set; }
+        public Instrument Instrument { get; set; }
+        public Position Position { get; set; }
+        public NinjaTrader.Gui.Chart.ChartControl ChartControl { get; set; }
+        public int BarsInProgress { get; set; }
+
+        protected virtual void OnBarUpdate() { }
+        protected virtual void OnMarketData(MarketDataEventArgs marketDataUpdate) { }
+        protected virtual void OnMarketDepth(MarketDepthEventArgs marketDepthUpdate) { }
+        protected virtual void OnOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
+            double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment) { }
+        protected virtual void OnExecutionUpdate(Execution execution, string executionId, double price, int quantity,
+            MarketPosition marketPosition, string orderId, DateTime time) { }
+        protected virtual void OnPositionUpdate(Position position, double averagePrice, int quantity, MarketPosition marketPosition) { }
+
+        public Order SubmitOrderUnmanaged(int selectedBarsInProgress, OrderAction orderAction, OrderType orderType, int quantity,
+            double limitPrice, double stopPrice, string oco, string signalName)
+        {
+            return NinjaTrader.Stub.Hooks.Broker.Submit(this, selectedBarsInProgress, orderAction, orderType, quantity, limitPrice,
+                stopPrice, oco, signalName);
+        }
+
+        public void ChangeOrder(Order order, int quantity, double limitPrice, double stopPrice)
+        {
+            NinjaTrader.Stub.Hooks.Broker.Change(this, order, quantity, limitPrice, stopPrice);
+        }
+
+        public void CancelOrder(Order order)
+        {
+            NinjaTrader.Stub.Hooks.Broker.Cancel(this, order);
+        }
+
+        // Stub only: NinjaTrader calling the script's event methods.
+        public void StubMarketData(MarketDataEventArgs e) { OnMarketData(e); }
+        public void StubMarketDepth(MarketDepthEventArgs e) { OnMarketDepth(e); }
+        public void StubOrderUpdate(Order order, ErrorCode error, string comment)
+        {
+            OnOrderUpdate(order, order.LimitPrice, order.StopPrice, order.Quantity, order.Filled, order.AverageFillPrice,
+                order.OrderState, order.Time, error, comment);
+        }
+        public void StubExecutionUpdate(Execution e)
+        {
+            OnExecutionUpdate(e, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
+        }
+        public void StubPositionUpdate(Position p)
+        {
+            OnPositionUpdate(p, p.AveragePrice, p.Quantity, p.MarketPosition);
+        }
+    }
+}
