@@ -85,24 +85,18 @@ def test_research_table_plugs_in_with_inferred_quotes():
         arrays_from_table({"ts": table["ts"]}, ES)
 
 
-def test_history_files_come_through_the_research_reader(tmp_path, monkeypatch):
-    import sys
-    import types
-
+def test_history_files_come_through_the_research_reader(tmp_path):
+    """A real .scid file, written in Sierra Chart's layout, replayed by the simulator."""
+    from tickbridge.research.scid import tick_records, write_scid
     from tickbridge.sim.feed import tape_from_file
 
     path = tmp_path / "ESZ6.scid"
-    path.write_bytes(b"")
-    seen = {}
-
-    def load(p, tz=None):
-        seen["args"] = (p, tz)
-        return {"ts": np.array([5, 6], np.int64), "price": np.array([6000.0, 6000.25]),
-                "volume": np.array([1.0, 4.0]), "side": np.array([2, 1], np.uint8),
-                "bid": np.array([6000.0, 6000.0]), "ask": np.array([6000.25, 6000.25])}
-
-    monkeypatch.setitem(sys.modules, "tickbridge.research", types.SimpleNamespace(load=load))
-    tape = tape_from_file(path, ES, tz="America/New_York")
-    assert seen["args"] == (path, "America/New_York")
+    ts = np.array([1_795_000_000_000_000_000, 1_795_000_000_250_000_000], np.int64)
+    write_scid(path, tick_records(ts, np.array([6000.0, 6000.25]), np.array([1, 4]),
+                                  np.array([2, 1]), bid=np.array([6000.0, 6000.0]),
+                                  ask=np.array([6000.25, 6000.25])))
+    tape = tape_from_file(path, ES)
     assert list(tape.ticks.size) == [1, 4] and list(tape.ticks.aggressor) == [2, 1]
+    assert list(tape.ticks.price) == [6000.0, 6000.25]
+    assert list(tape.ticks.time_ns) == list(ts)
     assert tape.specs == [ES]
