@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from tickbridge import __version__
-from tickbridge.cli import bench, demo
+from tickbridge.cli import audit, bench, demo
 
-COMMANDS = (demo, bench)
+COMMANDS = (demo, bench, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:
