@@ -15,8 +15,8 @@ from tickbridge.store.connection import open_reader
 def test_canonical_bytes_are_plain_json() -> None:
     args = (7, 1_795_000_000_000_000_000, 123, "fill", None, "Sïm \"101\"",
             canonical_payload({"b": 1, "a": "é\n"}))
-    assert canonical_bytes(*args) == json.dumps(list(args), separators=(",", ":"),
-                                                ensure_ascii=False).encode()
+    header = json.dumps(list(args[:6]), separators=(",", ":"), ensure_ascii=False)
+    assert canonical_bytes(*args) == (header + "\n" + args[6]).encode()
     assert canonical_payload({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
     with pytest.raises(ValueError):
         canonical_payload({"price": float("nan")})
@@ -27,8 +27,9 @@ def test_chain_is_reproducible_without_tickbridge(filled_db) -> None:
     prev = GENESIS_HASH
     for rid, wall, mono, kind, coid, account, payload, prev_hash, digest in conn.execute(
             "SELECT * FROM audit_log ORDER BY id"):
-        body = json.dumps([rid, wall, mono, kind, coid, account, payload],
-                          separators=(",", ":"), ensure_ascii=False).encode()
+        header = json.dumps([rid, wall, mono, kind, coid, account],
+                            separators=(",", ":"), ensure_ascii=False)
+        body = (header + "\n" + payload).encode()
         assert prev_hash == prev
         assert hashlib.sha256(bytes.fromhex(prev) + body).hexdigest() == digest
         prev = digest

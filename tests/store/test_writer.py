@@ -81,3 +81,32 @@ def test_closed_store_refuses_writes(db_path) -> None:
 def test_out_of_range_client_order_id(store: StateStore) -> None:
     with pytest.raises(ValueError, match="2\\*\\*63"):
         store.save_order(order(2**63))
+
+
+def test_disk_failure_stops_the_writer_loudly(db_path) -> None:
+    import sqlite3
+    from concurrent.futures import Future
+
+    from tickbridge.store.ops import Op
+
+    class DiskFull(Op):
+        def apply(self, tx):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    s = StateStore(db_path)
+    assert s.book_fills([]).result(timeout=10) == []  # committed before the failure
+    doomed: Future = Future()
+    s._writer.submit(DiskFull(doomed))
+    after = s.sync()
+    with pytest.raises(StoreFailed):
+        after.result(timeout=10)
+    assert isinstance(doomed.exception(timeout=10), StoreFailed)
+    with pytest.raises(StoreFailed, match="disk is full"):
+        s.audit("request", {})
+    s.close()
+
+
+def test_futures_cannot_be_cancelled(store: StateStore) -> None:
+    future = store.sync()
+    assert not future.cancel()
+    future.result(timeout=10)

@@ -1,15 +1,16 @@
 """The audit hash chain: how a record's bytes and hash are defined.
 
-    canonical = UTF-8 of the compact JSON array
-                [id, wall_ns, mono_ns, kind, client_order_id, account, payload]
-                (no spaces, non-ASCII kept as UTF-8; client_order_id null when none;
-                payload is the stored canonical JSON text, as a string)
+    canonical = UTF-8 of: the compact JSON array
+                [id, wall_ns, mono_ns, kind, client_order_id, account]
+                (no spaces, non-ASCII kept as UTF-8, client_order_id null when none),
+                then one newline (0x0A), then the stored payload text exactly
     hash      = SHA-256( bytes.fromhex(prev_hash) || canonical ), stored as lowercase hex
     prev_hash = the previous record's hash; GENESIS_HASH (64 zeros) for record 1
 
-A JSON array of fixed positions is unambiguous (no field can bleed into the next) and is
-reproducible from any language with a JSON library and SHA-256, so an auditor needs no
-tickbridge code to check the chain.
+Unambiguous: JSON escapes newlines inside strings, so the first 0x0A ends the header, and
+no field can bleed into the next. Reproducible from any language with a JSON library and
+SHA-256, so an auditor needs no tickbridge code to check the chain. The payload is hashed
+as stored (not re-encoded), so any change to its text, even whitespace, breaks the hash.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ def canonical_payload(payload: Any) -> str:
 
 def canonical_bytes(record_id: int, wall_ns: int, mono_ns: int, kind: str,
                     client_order_id: int | None, account: str, payload: str) -> bytes:
-    """Byte-for-byte ``json.dumps([...], separators=(",", ":"), ensure_ascii=False)``,
-    built by hand because it runs once per audited event on the writer thread (the test
-    suite checks the equality). The integers must be ``int`` (the store checks them)."""
+    """The header is byte-for-byte ``json.dumps([...], separators=(",", ":"),
+    ensure_ascii=False)``, built by hand because it runs once per audited event on the
+    writer thread (the test suite checks the equality). Integers must be ``int``."""
     coid = "null" if client_order_id is None else client_order_id
     return (f"[{record_id},{wall_ns},{mono_ns},{_quote(kind)},{coid},"
-            f"{_quote(account)},{_quote(payload)}]").encode()
+            f"{_quote(account)}]\n{payload}").encode()
 
 
 def record_hash(prev_hash: str, canonical: bytes) -> str:

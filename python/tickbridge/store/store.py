@@ -114,7 +114,7 @@ class StateStore:
         ``booked`` False = a duplicate that changed nothing. Acknowledge the shim's
         sequence only after the future resolves."""
         prepared = tuple(_normalize_fill(f) for f in fills)
-        future: Future[list[FillOutcome]] = Future()
+        future: Future[list[FillOutcome]] = _running_future()
         self._writer.submit(BookFillsOp(prepared, session, audit, future))
         return future
 
@@ -122,7 +122,7 @@ class StateStore:
                     ) -> Future[FillOutcome]:
         """One fill; see ``book_fills``. The result says booked (new) or duplicate."""
         many = self.book_fills([fill], session=session)
-        single: Future[FillOutcome] = Future()
+        single: Future[FillOutcome] = _running_future()
         many.add_done_callback(lambda f: single.set_exception(f.exception()) if f.exception()
                                else single.set_result(f.result()[0]))
         return single
@@ -130,13 +130,13 @@ class StateStore:
     def book_sequence(self, session: ShimSession) -> Future[None]:
         """Raise the shim session's last booked sequence (never lowers it). Enqueue it after
         the frame's order events: when it resolves, they are all durable."""
-        future: Future[None] = Future()
+        future: Future[None] = _running_future()
         self._writer.submit(BookSequenceOp(session, future))
         return future
 
     def sync(self) -> Future[None]:
         """Resolves when everything enqueued before this call is durable."""
-        future: Future[None] = Future()
+        future: Future[None] = _running_future()
         self._writer.submit(BarrierOp(future))
         return future
 
@@ -216,6 +216,14 @@ class _reading:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _running_future() -> Future:
+    # Marked running at once so that a caller's future.cancel() returns False instead of
+    # cancelling a write the writer will do anyway (and that set_result would then refuse).
+    future: Future = Future()
+    future.set_running_or_notify_cancel()
+    return future
 
 
 def _normalize_order(order: OrderRecord) -> OrderRecord:

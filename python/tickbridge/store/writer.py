@@ -103,6 +103,17 @@ class GroupCommitWriter:
         self._queue.append(_STOP)
         self._wakeup.set()
         self._thread.join(timeout)
+        # Anything still queued was appended after the writer's last look (a write racing
+        # close() from another thread): refuse it loudly rather than drop it silently.
+        while self._queue:
+            op = self._queue.popleft()
+            if op is _STOP:
+                continue
+            error = StoreFailed(f"state store closed before {op.describe()} was written")
+            if op.future is not None and not op.future.done():
+                op.future.set_exception(error)
+            else:
+                self._on_error(op, error)
 
     @property
     def failure(self) -> BaseException | None:
@@ -130,14 +141,16 @@ class GroupCommitWriter:
                     self._wakeup.clear()
                     if not self._queue:
                         self._wakeup.wait()
-                batch: list[Op] = []
-                queue, limit = self._queue, self.max_batch
-                while queue and len(batch) < limit:
-                    op = queue.popleft()
-                    if op is _STOP:
-                        stop = True
-                        break
-                    batch.append(op)
+                queue = self._queue
+                popleft = queue.popleft
+                # Only this thread removes items, so len() is a floor of what is there.
+                batch = [popleft() for _ in range(min(len(queue), self.max_batch))]
+                if _STOP in batch:  # identity test (Op defines no __eq__)
+                    # A producer racing close() may have appended after _STOP: write it
+                    # too; the loop stops once the queue is empty.
+                    stop = True
+                    batch.remove(_STOP)
+                    batch.extend(popleft() for _ in range(len(queue)))
                 if batch:
                     self._current = batch
                     self._commit(tx, batch)
