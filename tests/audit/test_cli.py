@@ -14,6 +14,9 @@ def _audit(db, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_verify_ok_then_broken(filled_db) -> None:
+    after = subprocess.run([sys.executable, "-m", "tickbridge", "audit", "verify", "--db",
+                            str(filled_db)], capture_output=True, text=True, timeout=60)
+    assert after.returncode == 0 and "intact" in after.stdout  # --db after the action too
     ok = _audit(filled_db, "verify")
     assert ok.returncode == 0 and "intact: 6 records" in ok.stdout
     conn = sqlite3.connect(filled_db)
@@ -61,3 +64,9 @@ def test_tail_once(filled_db) -> None:
 
 def test_audit_without_action_is_usage_error(filled_db) -> None:
     assert _audit(filled_db).returncode == 2
+
+
+def test_help_lists_audit() -> None:
+    out = subprocess.run([sys.executable, "-m", "tickbridge", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "audit" in out

@@ -22,24 +22,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Read the audit log of a state store file. Exit codes: 0 ok, 1 the chain "
                     "is broken (verify) or the order is unknown (show), 2 bad usage or no "
                     "such file.")
-    p.add_argument("--db", default=os.environ.get("TICKBRIDGE_DB", DEFAULT_DB),
-                   help=f"state store file (default: $TICKBRIDGE_DB or ./{DEFAULT_DB})")
+    db_help = f"state store file (default: $TICKBRIDGE_DB or ./{DEFAULT_DB})"
+    p.add_argument("--db", default=os.environ.get("TICKBRIDGE_DB", DEFAULT_DB), help=db_help)
     actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    # --db is accepted after the action too ('audit verify --db FILE'); SUPPRESS keeps the
+    # value given before the action when it is not repeated after it.
+    db_after = argparse.ArgumentParser(add_help=False)
+    db_after.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
 
-    v = actions.add_parser("verify", help="check the whole hash chain; name the first break")
+    v = actions.add_parser("verify", parents=[db_after],
+                           help="check the whole hash chain; name the first break")
     v.set_defaults(handler=_verify)
 
-    s = actions.add_parser("show", help="an order's whole timeline as a table")
+    s = actions.add_parser("show", parents=[db_after], help="an order's whole timeline as a table")
     s.add_argument("--order", type=int, required=True, metavar="ID", help="client order id")
     s.set_defaults(handler=_show)
 
-    e = actions.add_parser("export", help="records as JSON lines on stdout")
+    e = actions.add_parser("export", parents=[db_after], help="records as JSON lines on stdout")
     e.add_argument("--since", help="ISO time (UTC unless an offset is given) or ns since epoch")
     e.add_argument("--kind", action="append", help="only this kind (repeatable)")
     e.add_argument("--order", type=int, metavar="ID", help="only this client order id")
     e.set_defaults(handler=_export)
 
-    t = actions.add_parser("tail", help="print records as they are appended (Ctrl-C stops)")
+    t = actions.add_parser("tail", parents=[db_after],
+                           help="print records as they are appended (Ctrl-C stops)")
     t.add_argument("-n", type=int, default=10, help="start with the last N records")
     t.add_argument("--interval", type=float, default=0.5, help="poll interval, seconds")
     t.add_argument("--once", action="store_true", help="print the last N and exit")
@@ -59,7 +65,7 @@ def _open(args: argparse.Namespace) -> sqlite3.Connection | None:
         conn.execute("SELECT 1 FROM audit_log LIMIT 1")
         return conn
     except (FileNotFoundError, sqlite3.DatabaseError) as exc:
-        print(f"tickbridge audit: {args.db}: {exc}", file=sys.stderr)
+        print(f"tickbridge audit: {exc}", file=sys.stderr)
         return None
 
 

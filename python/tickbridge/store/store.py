@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -227,13 +228,11 @@ def _running_future() -> Future:
 
 
 def _normalize_order(order: OrderRecord) -> OrderRecord:
-    from dataclasses import replace
     return replace(order, side=enum_name(order.side), order_type=enum_name(order.order_type),
                    time_in_force=enum_name(order.time_in_force), state=enum_name(order.state))
 
 
 def _normalize_fill(fill: FillRecord) -> FillRecord:
-    from dataclasses import replace
     if fill.client_order_id:
         check_client_order_id(fill.client_order_id)
     if not fill.execution_id:
