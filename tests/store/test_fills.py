@@ -74,3 +74,8 @@ def test_invalid_fill_is_refused_on_the_callers_thread(store: StateStore) -> Non
         store.book_fills([fill("")])
     with pytest.raises(ValueError, match="not positive"):
         store.book_fills([fill("Z", quantity=0)])
+
+
+def test_fill_side_must_be_buy_or_sell(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="not BUY or SELL"):
+        store.book_fills([fill("S", side="HOLD")])

@@ -64,8 +64,12 @@ def _open(args: argparse.Namespace) -> sqlite3.Connection | None:
         conn = open_reader(args.db)
         conn.execute("SELECT 1 FROM audit_log LIMIT 1")
         return conn
-    except (FileNotFoundError, sqlite3.DatabaseError) as exc:
+    except FileNotFoundError as exc:
         print(f"tickbridge audit: {exc}", file=sys.stderr)
+        return None
+    except sqlite3.DatabaseError as exc:
+        print(f"tickbridge audit: {args.db}: {exc} (not a tickbridge state store?)",
+              file=sys.stderr)
         return None
 
 

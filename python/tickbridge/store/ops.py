@@ -250,12 +250,13 @@ class BookFillsOp(Op):
     """Fills, their positions, their orders' filled quantity, their audit records and
     optionally the shim sequence that carried them: all in one transaction."""
 
-    __slots__ = ("audit", "fills", "session")
+    __slots__ = ("audit", "fills", "mono_ns", "session", "wall_ns")
 
     def __init__(self, fills: tuple[FillRecord, ...], session: ShimSession | None,
                  audit: bool, future: Future) -> None:
         super().__init__(future)
         self.fills, self.session, self.audit = fills, session, audit
+        self.wall_ns, self.mono_ns = time.time_ns(), time.monotonic_ns()  # when booked
 
     def apply(self, tx: Tx) -> list[FillOutcome]:
         outcomes = []
@@ -280,7 +281,7 @@ class BookFillsOp(Op):
                     (f.price, f.quantity, f.quantity, f.quantity, now, f.client_order_id))
             if self.audit:
                 payload = canonical_payload({**asdict(f), "booked": booked})
-                tx.append_audit(time.time_ns(), time.monotonic_ns(), "fill",
+                tx.append_audit(self.wall_ns, self.mono_ns, "fill",
                                 f.client_order_id or None, f.account, payload)
             outcomes.append(FillOutcome(f.account, f.execution_id, booked, position))
         if self.session is not None:

@@ -238,6 +238,9 @@ def _normalize_fill(fill: FillRecord) -> FillRecord:
     if not fill.execution_id:
         raise ValueError(f"fill for order {fill.client_order_id} has no execution_id: it "
                          "cannot be de-duplicated; refuse it at the protocol layer")
+    side = enum_name(fill.side)
+    if side not in ("BUY", "SELL"):
+        raise ValueError(f"fill {fill.execution_id}: side {fill.side!r} is not BUY or SELL")
     if fill.quantity <= 0:
         raise ValueError(f"fill {fill.execution_id}: quantity {fill.quantity} is not positive")
-    return replace(fill, side=enum_name(fill.side))
+    return replace(fill, side=side)
