@@ -47,7 +47,7 @@ while True:
 """
 
 
-@pytest.mark.parametrize("kill_after", [50, 400])
+@pytest.mark.parametrize("kill_after", [50, 400, 3000])
 def test_sigkill_loses_nothing_reported_durable(tmp_path, kill_after) -> None:
     path = tmp_path / "state.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.store.conftest import fill, order
+from tickbridge.protocol import Platform
 from tickbridge.store import SCHEMA_VERSION, PositionRecord, ShimSession, StateStore, Transition
 
 
@@ -13,7 +14,8 @@ def test_restart_recovers_state(db_path) -> None:
                      Transition(1, 0, "SUBMITTED", "ack", "WORKING", 11))
         s.save_order(order(2, state="FILLED", quantity=1))
         s.save_order(order(3, state="PENDING_CANCEL"))
-        s.book_fills([fill("E1", 2)], session=ShimSession(9, "Sim101", "SIERRA_CHART", 41))
+        s.book_fills([fill("E1", 2)],
+                     session=ShimSession(9, "Sim101", Platform.SIERRA_CHART, 41))
         s.set_position(PositionRecord("Sim101", "NQZ6", -3, 21000.0, 0.0, 5))
         s.sync().result(timeout=10)  # reads see committed data only
         before = (s.load_orders(), s.load_positions(), s.load_shim_sessions(),
@@ -25,6 +27,7 @@ def test_restart_recovers_state(db_path) -> None:
     assert before == after
     _, positions, sessions, transitions, executions = after
     assert sessions[9].last_booked_sequence == 41
+    assert sessions[9].platform == "SIERRA_CHART"  # enumerations are stored by name
     assert positions[("Sim101", "NQZ6")].quantity == -3
     assert [t.seq for t in transitions] == [1, 2]
     assert executions == {("Sim101", "E1")}

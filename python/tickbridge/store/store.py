@@ -83,12 +83,13 @@ class StateStore:
         """Insert or replace the order's row (filled quantity never decreases), with the
         transitions that led to it, in one transaction."""
         check_client_order_id(order.client_order_id)
-        self._writer.submit(SaveOrderOp(_normalize_order(order), tuple(transitions)))
+        self._writer.submit(SaveOrderOp(_normalize_order(order),
+                                        tuple(_normalize_transition(t) for t in transitions)))
 
     def record_transition(self, transition: Transition) -> None:
         """Append one step to the order's history; ``seq`` 0 means "the next one"."""
         check_client_order_id(transition.client_order_id)
-        self._writer.submit(TransitionOp(transition))
+        self._writer.submit(TransitionOp(_normalize_transition(transition)))
 
     def set_position(self, position: PositionRecord) -> None:
         """Overwrite a position directly (reconciliation ADOPT of the platform's figure,
@@ -116,7 +117,7 @@ class StateStore:
         sequence only after the future resolves."""
         prepared = tuple(_normalize_fill(f) for f in fills)
         future: Future[list[FillOutcome]] = _running_future()
-        self._writer.submit(BookFillsOp(prepared, session, audit, future))
+        self._writer.submit(BookFillsOp(prepared, _normalize_session(session), audit, future))
         return future
 
     def record_fill(self, fill: FillRecord, *, session: ShimSession | None = None
@@ -132,7 +133,7 @@ class StateStore:
         """Raise the shim session's last booked sequence (never lowers it). Enqueue it after
         the frame's order events: when it resolves, they are all durable."""
         future: Future[None] = _running_future()
-        self._writer.submit(BookSequenceOp(session, future))
+        self._writer.submit(BookSequenceOp(_normalize_session(session), future))
         return future
 
     def sync(self) -> Future[None]:
@@ -230,6 +231,16 @@ def _running_future() -> Future:
 def _normalize_order(order: OrderRecord) -> OrderRecord:
     return replace(order, side=enum_name(order.side), order_type=enum_name(order.order_type),
                    time_in_force=enum_name(order.time_in_force), state=enum_name(order.state))
+
+
+def _normalize_transition(t: Transition) -> Transition:
+    return replace(t, from_state=enum_name(t.from_state), event=enum_name(t.event),
+                   to_state=enum_name(t.to_state))
+
+
+def _normalize_session(session: ShimSession | None) -> ShimSession | None:
+    # Platform.SIERRA_CHART -> 'SIERRA_CHART': stored by name like every enumeration.
+    return None if session is None else replace(session, platform=enum_name(session.platform))
 
 
 def _normalize_fill(fill: FillRecord) -> FillRecord:
