@@ -105,7 +105,10 @@ def _engine_ingest(frames: int) -> tuple[float, int]:
         engine.poll(timeout_ms=100)
     elapsed = time.perf_counter() - start
     session = next(iter(engine.sessions.values()))
-    engine.socket.send_multipart([session.identity, b"done"])
+    try:
+        engine.socket.send_multipart([session.identity, b"done"])
+    except zmq.ZMQError:
+        pass  # the sender is gone already; join() below still waits for it
     process.join(30)
     bars = engine.bars
     engine.close()

@@ -1,0 +1,257 @@
+"""``StateStore``: the engine's authoritative orders, fills, positions, shim sequences and
+audit log, in one SQLite file, written by one group-commit writer thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tickbridge.audit.chain import canonical_payload
+from tickbridge.store.checkpointer import Checkpointer
+from tickbridge.store.connection import SYNCHRONOUS, open_reader, open_writer_connection
+from tickbridge.store.ops import (
+    AuditOp,
+    BarrierOp,
+    BookFillsOp,
+    BookSequenceOp,
+    Op,
+    SaveOrderOp,
+    SetPositionOp,
+    TransitionOp,
+)
+from tickbridge.store.records import (
+    MAX_CLIENT_ORDER_ID,
+    TERMINAL_STATES,
+    FillOutcome,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    ShimSession,
+    Transition,
+    check_client_order_id,
+    enum_name,
+)
+from tickbridge.store.writer import GroupCommitWriter, WriterStats
+
+DEFAULT_QUEUE_CAPACITY = 100_000
+DEFAULT_MAX_BATCH = 2_000
+
+
+class StateStore:
+    """Thread-safe. Every write method validates on the caller's thread, enqueues, and
+    returns without touching the disk. Methods returning a ``Future`` resolve it once the
+    transaction holding that write has committed with ``synchronous=FULL`` (on disk);
+    ``future.result()`` waits, ``asyncio.wrap_future`` adapts it to asyncio. Writes are
+    applied in the order they were enqueued, so a resolved future also proves every write
+    enqueued before it durable.
+
+    A full queue raises ``StoreBackpressure`` (nothing enqueued); a disk failure stops the
+    writer and every later call raises ``StoreFailed``.
+    """
+
+    def __init__(self, path: str | Path, *, queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+                 max_batch: int = DEFAULT_MAX_BATCH, synchronous: str = SYNCHRONOUS,
+                 on_error: Callable[[Op, BaseException], None] | None = None) -> None:
+        self.path = Path(path)
+        self._writer = GroupCommitWriter(
+            lambda: open_writer_connection(self.path, synchronous),
+            capacity=queue_capacity, max_batch=max_batch, on_error=on_error)
+        self._checkpointer = Checkpointer(self.path)
+
+    # -- context management ----------------------------------------------------------
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write everything queued, then stop the writer. Idempotent."""
+        self._checkpointer.close()
+        self._writer.close()
+
+    @property
+    def stats(self) -> WriterStats:
+        return self._writer.stats
+
+    # -- hot path: enqueue, never wait --------------------------------------------------
+    def save_order(self, order: OrderRecord, *transitions: Transition) -> None:
+        """Insert or replace the order's row (filled quantity never decreases), with the
+        transitions that led to it, in one transaction."""
+        check_client_order_id(order.client_order_id)
+        self._writer.submit(SaveOrderOp(_normalize_order(order),
+                                        tuple(_normalize_transition(t) for t in transitions)))
+
+    def record_transition(self, transition: Transition) -> None:
+        """Append one step to the order's history; ``seq`` 0 means "the next one"."""
+        check_client_order_id(transition.client_order_id)
+        self._writer.submit(TransitionOp(_normalize_transition(transition)))
+
+    def set_position(self, position: PositionRecord) -> None:
+        """Overwrite a position directly (reconciliation ADOPT of the platform's figure,
+        audited by the caller). Fills update positions on their own: see book_fills."""
+        self._writer.submit(SetPositionOp(position))
+
+    def audit(self, kind: str, payload: Mapping[str, Any] | list[Any] | str | None = None, *,
+              client_order_id: int | None = None, account: str = "") -> None:
+        """Append one audit record. Timestamps are taken now, on the caller's thread; the
+        id and the hash chain are assigned by the writer in commit order."""
+        if client_order_id is not None and not 0 < client_order_id <= MAX_CLIENT_ORDER_ID:
+            check_client_order_id(client_order_id)  # raises, saying why
+        self._writer.submit(AuditOp(str(kind), canonical_payload(payload), client_order_id,
+                                    account))
+
+    # -- durable: the future resolves when on disk ----------------------------------------
+    def book_fills(self, fills: Iterable[FillRecord], *, session: ShimSession | None = None,
+                   audit: bool = True) -> Future[list[FillOutcome]]:
+        """Book fills once each, keyed by (account, execution_id). In one transaction: each
+        new fill is inserted, its position updated (quantity, average price, realized PnL),
+        its order's filled quantity and average fill price updated, a ``fill`` audit record
+        appended (also for duplicates, with booked=false), and ``session``'s last booked
+        sequence raised. The future's result has one FillOutcome per fill, in order:
+        ``booked`` False = a duplicate that changed nothing. Acknowledge the shim's
+        sequence only after the future resolves."""
+        prepared = tuple(_normalize_fill(f) for f in fills)
+        future: Future[list[FillOutcome]] = _running_future()
+        self._writer.submit(BookFillsOp(prepared, _normalize_session(session), audit, future))
+        return future
+
+    def record_fill(self, fill: FillRecord, *, session: ShimSession | None = None
+                    ) -> Future[FillOutcome]:
+        """One fill; see ``book_fills``. The result says booked (new) or duplicate."""
+        many = self.book_fills([fill], session=session)
+        single: Future[FillOutcome] = _running_future()
+        many.add_done_callback(lambda f: single.set_exception(f.exception()) if f.exception()
+                               else single.set_result(f.result()[0]))
+        return single
+
+    def book_sequence(self, session: ShimSession) -> Future[None]:
+        """Raise the shim session's last booked sequence (never lowers it). Enqueue it after
+        the frame's order events: when it resolves, they are all durable."""
+        future: Future[None] = _running_future()
+        self._writer.submit(BookSequenceOp(_normalize_session(session), future))
+        return future
+
+    def sync(self) -> Future[None]:
+        """Resolves when everything enqueued before this call is durable."""
+        future: Future[None] = _running_future()
+        self._writer.submit(BarrierOp(future))
+        return future
+
+    # -- recovery and queries: a fresh read connection, committed data only ------------
+    def load_orders(self, *, open_only: bool = False) -> dict[int, OrderRecord]:
+        with _reading(self.path) as conn:
+            rows = conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY client_order_id")
+            orders = {r[0]: OrderRecord(*r) for r in rows}
+        if open_only:
+            return {k: o for k, o in orders.items() if o.state not in TERMINAL_STATES}
+        return orders
+
+    def load_open_orders(self) -> dict[int, OrderRecord]:
+        """Orders not FILLED, CANCELED, REJECTED or EXPIRED: what the engine must track and
+        reconcile after a restart."""
+        return self.load_orders(open_only=True)
+
+    def load_transitions(self, client_order_id: int) -> list[Transition]:
+        with _reading(self.path) as conn:
+            rows = conn.execute(
+                "SELECT client_order_id, seq, from_state, event, to_state, ts_ns, detail"
+                " FROM order_transitions WHERE client_order_id = ? ORDER BY seq",
+                (client_order_id,)).fetchall()
+        return [Transition(*r) for r in rows]
+
+    def load_positions(self) -> dict[tuple[str, str], PositionRecord]:
+        """Keyed by (account, instrument)."""
+        with _reading(self.path) as conn:
+            rows = conn.execute("SELECT account, instrument, quantity, average_price,"
+                                " realized_pnl, updated_ns FROM positions").fetchall()
+        return {(r[0], r[1]): PositionRecord(*r) for r in rows}
+
+    def load_shim_sessions(self) -> dict[int, ShimSession]:
+        """Keyed by shim session id: ``last_booked_sequence`` is what to acknowledge, and
+        frames at or below it are duplicates."""
+        with _reading(self.path) as conn:
+            rows = conn.execute("SELECT shim_session_id, account, platform,"
+                                " last_booked_sequence, first_seen_ns, last_seen_ns"
+                                " FROM shim_sessions").fetchall()
+        return {r[0]: ShimSession(*r) for r in rows}
+
+    def load_fills(self, client_order_id: int | None = None) -> list[FillRecord]:
+        where, args = ("WHERE client_order_id = ?", (client_order_id,)) \
+            if client_order_id is not None else ("", ())
+        with _reading(self.path) as conn:
+            rows = conn.execute(
+                "SELECT account, execution_id, client_order_id, instrument, side, quantity,"
+                f" price, ts_ns, platform_order_id FROM fills {where} ORDER BY rowid",
+                args).fetchall()
+        return [FillRecord(*r) for r in rows]
+
+    def load_execution_ids(self, account: str | None = None) -> set[tuple[str, str]]:
+        """(account, execution_id) of every booked fill: seeds the engine's in-memory
+        duplicate check after a restart."""
+        where, args = ("WHERE account = ?", (account,)) if account is not None else ("", ())
+        with _reading(self.path) as conn:
+            return {(a, e) for a, e in conn.execute(
+                f"SELECT account, execution_id FROM fills {where}", args)}
+
+
+_ORDER_COLUMNS = (
+    "client_order_id, account, instrument, side, order_type, time_in_force, quantity, price,"
+    " stop_price, state, filled_quantity, average_fill_price, platform_order_id, created_ns,"
+    " updated_ns"
+)
+
+
+class _reading:
+    """``with _reading(path) as conn``: a read connection closed on exit (sqlite3's own
+    context manager only ends a transaction, it does not close)."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = open_reader(path)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _running_future() -> Future:
+    # Marked running at once so that a caller's future.cancel() returns False instead of
+    # cancelling a write the writer will do anyway (and that set_result would then refuse).
+    future: Future = Future()
+    future.set_running_or_notify_cancel()
+    return future
+
+
+def _normalize_order(order: OrderRecord) -> OrderRecord:
+    return replace(order, side=enum_name(order.side), order_type=enum_name(order.order_type),
+                   time_in_force=enum_name(order.time_in_force), state=enum_name(order.state))
+
+
+def _normalize_transition(t: Transition) -> Transition:
+    return replace(t, from_state=enum_name(t.from_state), event=enum_name(t.event),
+                   to_state=enum_name(t.to_state))
+
+
+def _normalize_session(session: ShimSession | None) -> ShimSession | None:
+    # Platform.SIERRA_CHART -> 'SIERRA_CHART': stored by name like every enumeration.
+    return None if session is None else replace(session, platform=enum_name(session.platform))
+
+
+def _normalize_fill(fill: FillRecord) -> FillRecord:
+    if fill.client_order_id:
+        check_client_order_id(fill.client_order_id)
+    if not fill.execution_id:
+        raise ValueError(f"fill for order {fill.client_order_id} has no execution_id: it "
+                         "cannot be de-duplicated; refuse it at the protocol layer")
+    side = enum_name(fill.side)
+    if side not in ("BUY", "SELL"):
+        raise ValueError(f"fill {fill.execution_id}: side {fill.side!r} is not BUY or SELL")
+    if fill.quantity <= 0:
+        raise ValueError(f"fill {fill.execution_id}: quantity {fill.quantity} is not positive")
+    return replace(fill, side=side)
