@@ -936,6 +936,10 @@ std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, Fram
 
 #include <zmq.h>
 
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
 #include <cerrno>
 #include <chrono>
 #include <cstdarg>
@@ -1553,6 +1557,9 @@ struct Shim::Impl {
 };
 
 void Shim::run() noexcept {
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), "tickbridge-shim");  // seen in ps, gdb and the tests
+#endif
     try {
         Impl impl(*this);
         impl.open();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <dirent.h>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -255,14 +256,22 @@ void apply_fill(uint32_t id, double quantity, double price) {
     g_fills.push_back(fill);
 }
 
-int thread_count() {
-    int count = 0;
+// The threads of this process and their names (ZeroMQ names its own "ZMQbg/...").
+std::string thread_names(int& count) {
+    std::string names;
+    count = 0;
     if (DIR* dir = opendir("/proc/self/task")) {
-        while (dirent* entry = readdir(dir))
-            if (entry->d_name[0] != '.') ++count;
+        while (dirent* entry = readdir(dir)) {
+            if (entry->d_name[0] == '.') continue;
+            ++count;
+            std::ifstream comm(std::string("/proc/self/task/") + entry->d_name + "/comm");
+            std::string name;
+            std::getline(comm, name);
+            names += (names.empty() ? "" : ",") + name;
+        }
         closedir(dir);
     }
-    return count;
+    return names;
 }
 
 void set_field(const std::string& field, const std::string& value) {
@@ -383,7 +392,9 @@ bool handle(const std::string& line) {
     } else if (command == "log") {
         for (const auto& message : g_log) std::cout << "LOG " << message << "\n";
     } else if (command == "threads") {
-        std::cout << "THREADS " << thread_count() << "\n";
+        int count = 0;
+        const std::string names = thread_names(count);
+        std::cout << "THREADS " << count << " " << names << "\n";
     } else if (command == "sleep") {
         int milliseconds;
         in >> milliseconds;

@@ -130,6 +130,10 @@ class Harness:
         (line,) = self("threads")
         return int(line.split()[1])
 
+    def thread_names(self) -> list[str]:
+        (line,) = self("threads")
+        return line.split(maxsplit=2)[2].split(",")
+
     def stderr(self) -> str:
         if self.process.poll() is None:
             return ""
