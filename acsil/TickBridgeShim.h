@@ -572,6 +572,19 @@ public:
         return true;
     }
 
+    // Producer only: `fill(T&)` writes the item in place (no intermediate copy).
+    template <class Fill>
+    bool try_push_with(Fill&& fill) noexcept {
+        const std::size_t tail = tail_.load(std::memory_order_relaxed);
+        if (tail - head_cache_ > mask_) {
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (tail - head_cache_ > mask_) return false;
+        }
+        fill(slots_[tail & mask_]);
+        tail_.store(tail + 1, std::memory_order_release);
+        return true;
+    }
+
     // Consumer only. False when empty.
     bool try_pop(T& out) noexcept {
         const std::size_t head = head_.load(std::memory_order_relaxed);
@@ -649,7 +662,8 @@ inline constexpr std::size_t kMaxCommandBytes = 56;
 struct RecordSlot {
     std::uint16_t size = 0;
     std::uint16_t reserved[3] = {};
-    alignas(8) std::byte bytes[kMaxRecordBytes] = {};
+    // Only the first `size` bytes are meaningful; not zeroed, as it is written per record.
+    alignas(8) std::byte bytes[kMaxRecordBytes];
 
     protocol::RecordType type() const noexcept {
         std::uint16_t t;
@@ -744,9 +758,14 @@ public:
         static_assert(sizeof(R) <= kMaxRecordBytes);
         record.header.type = static_cast<std::uint16_t>(R::kType);
         record.header.length = static_cast<std::uint16_t>(sizeof(R));
+        const auto encode = [&record](RecordSlot& slot) {
+            slot.size = static_cast<std::uint16_t>(sizeof(R));
+            std::memcpy(slot.bytes, &record, sizeof(R));
+        };
+        if (!backlog_.empty()) flush();
+        if (backlog_.empty() && records_.try_push_with(encode)) return true;  // the usual path
         RecordSlot slot;
-        slot.size = static_cast<std::uint16_t>(sizeof(R));
-        std::memcpy(slot.bytes, &record, sizeof(R));
+        encode(slot);
         return post_slot(slot);
     }
     bool post_slot(const RecordSlot& slot);
@@ -1522,10 +1541,13 @@ struct Shim::Impl {
         const auto heartbeat = std::chrono::milliseconds(config.heartbeat_interval_ms);
         last_send = Clock::now();
         std::vector<std::byte> message(protocol::kMaxFrameBytes);
+        bool busy = false;
         while (!shim.stop_.load(std::memory_order_acquire)) {
             zmq_pollitem_t items[2] = {{engine, 0, ZMQ_POLLIN, 0}, {kill, 0, ZMQ_POLLIN, 0}};
             const int n = kill ? 2 : 1;
-            zmq_poll(items, n, static_cast<long>(config.poll_interval_ms));
+            // Idle: sleep in poll until a frame arrives or poll_interval_ms passes (the most a
+            // record posted meanwhile waits). Busy draining the queue: do not sleep at all.
+            zmq_poll(items, n, busy ? 0L : static_cast<long>(config.poll_interval_ms));
             for (int burst = 0; burst < 1024; ++burst) {
                 const int size = zmq_recv(engine, message.data(), message.size(), ZMQ_DONTWAIT);
                 if (size < 0) break;
@@ -1548,7 +1570,7 @@ struct Shim::Impl {
                 try_bind_kill();
             }
             retry_pending_commands();
-            drain_records();
+            busy = drain_records();
             if (Clock::now() - last_send >= heartbeat) send_heartbeat();
             check_engine_silence();
         }

@@ -10,11 +10,16 @@
 // Chart Update Interval (e.g. 50 ms); sc.UpdateAlways = 1 makes Sierra Chart call the
 // study at that interval even when no market data arrives.
 //
-// Sierra Chart builds each .cpp of ACS_Source into its own DLL, so the shim library comes
-// in as one generated header (TickBridgeShim.h, made from cpp/ by acsil/amalgamate.py).
-// It must come before sierrachart.h: zmq.h includes winsock2.h, which must precede the
-// windows.h that sierrachart.h includes.
+// Sierra Chart builds each .cpp of ACS_Source into its own DLL, so there the shim library
+// comes in as one generated header (TickBridgeShim.h, made from cpp/ by
+// acsil/amalgamate.py). The Linux CMake build (TICKBRIDGE_BUILD_SHIM) links the same
+// sources as the tickbridge_shim library instead. Either must come before sierrachart.h:
+// zmq.h includes winsock2.h, which must precede the windows.h that sierrachart.h includes.
+#if defined(TICKBRIDGE_SHIM_LINKED)
+#include "tickbridge/shim/shim.hpp"
+#else
 #include "TickBridgeShim.h"
+#endif
 #include "sierrachart.h"
 
 #include <algorithm>
@@ -219,11 +224,17 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     state.hello_posted = true;
 }
 
-void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state) {
+// With `forward` off the position in the buffer still moves on, so turning forwarding back
+// on never sends a backlog of stale entries.
+void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forward) {
     c_SCTimeAndSalesArray entries;
     sc.GetTimeAndSales(entries);
     const int size = entries.Size();
     const std::uint32_t newest = size > 0 ? entries[size - 1].Sequence : 0;
+    if (!forward) {
+        state.last_time_and_sales_sequence = newest;
+        return;
+    }
     if (!state.time_and_sales_started) {
         // What the buffer holds at the first call is history from before the study
         // started (possibly nothing): forward what comes after it.
@@ -821,7 +832,7 @@ SCSFExport scsf_TickBridge(SCStudyInterfaceRef sc) {
     }
 
     execute_commands(sc, state);
-    if (sc.Input[kInForwardTimeAndSales].GetYesNo()) forward_time_and_sales(sc, state);
+    forward_time_and_sales(sc, state, sc.Input[kInForwardTimeAndSales].GetYesNo() != 0);
     sc.UsesMarketDepthData = sc.Input[kInForwardDepth].GetYesNo();
     if (sc.Input[kInForwardDepth].GetYesNo()) {
         const int levels = sc.Input[kInDepthLevels].GetInt();

@@ -590,10 +590,13 @@ struct Shim::Impl {
         const auto heartbeat = std::chrono::milliseconds(config.heartbeat_interval_ms);
         last_send = Clock::now();
         std::vector<std::byte> message(protocol::kMaxFrameBytes);
+        bool busy = false;
         while (!shim.stop_.load(std::memory_order_acquire)) {
             zmq_pollitem_t items[2] = {{engine, 0, ZMQ_POLLIN, 0}, {kill, 0, ZMQ_POLLIN, 0}};
             const int n = kill ? 2 : 1;
-            zmq_poll(items, n, static_cast<long>(config.poll_interval_ms));
+            // Idle: sleep in poll until a frame arrives or poll_interval_ms passes (the most a
+            // record posted meanwhile waits). Busy draining the queue: do not sleep at all.
+            zmq_poll(items, n, busy ? 0L : static_cast<long>(config.poll_interval_ms));
             for (int burst = 0; burst < 1024; ++burst) {
                 const int size = zmq_recv(engine, message.data(), message.size(), ZMQ_DONTWAIT);
                 if (size < 0) break;
@@ -616,7 +619,7 @@ struct Shim::Impl {
                 try_bind_kill();
             }
             retry_pending_commands();
-            drain_records();
+            busy = drain_records();
             if (Clock::now() - last_send >= heartbeat) send_heartbeat();
             check_engine_silence();
         }

@@ -403,6 +403,18 @@ bool handle(const std::string& line) {
         int entries_per_call, calls;
         in >> entries_per_call >> calls;
         bench(entries_per_call, calls);
+    } else if (command == "blast") {
+        // As fast as the chart could ever call: `per_call` new entries per call, no pause.
+        int total, per_call;
+        in >> total >> per_call;
+        const auto start = std::chrono::steady_clock::now();
+        for (int sent = 0; sent < total; sent += per_call) {
+            append_time_and_sales(per_call);
+            call_study();
+        }
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        std::cout << "BLAST ns=" << std::chrono::duration<double, std::nano>(elapsed).count()
+                  << "\n";
     } else if (command == "quit") {
         return false;
     } else {

@@ -27,10 +27,11 @@ from tests.acsil.toolchain import (
     ACSIL,
     BUILD,
     ROOT,
-    WARNINGS,
+    STUDY_WARNINGS,
     Harness,
     build_codec_vectors,
     build_harness,
+    build_with_cmake,
     require,
     run,
     stage_acs_source,
@@ -110,6 +111,18 @@ def test_harness_is_clean_under_sanitizers(flavor):
         assert marker not in err, err
 
 
+def test_cmake_build_links_the_shim_library_and_runs():
+    binary = build_with_cmake()
+    peer = EnginePeer(heartbeat_interval=0.05).start()
+    harness = Harness(binary)
+    try:
+        scenario(harness, peer)
+    finally:
+        rc, err = harness.close()
+        peer.stop()
+    assert rc == 0, err
+
+
 def test_study_builds_into_a_windows_dll():
     """MinGW-w64 (posix threads) compiles the study exactly as Sierra Chart's folder holds it
     and links a DLL. libzmq for Windows is not available here: the link resolves the zmq_*
@@ -129,7 +142,7 @@ def test_study_builds_into_a_windows_dll():
     run([dlltool, "-d", str(out / "libzmq.def"), "-l", str(out / "libzmq.dll.a"),
          "-D", "libzmq.dll"])
     dll = out / "TickBridge_64.dll"
-    run([compiler, *WARNINGS, "-O2", "-shared", f"-I{include}",
+    run([compiler, *STUDY_WARNINGS, "-O2", "-shared", f"-I{include}",
          str(folder / "TickBridgeStudy.cpp"), "-o", str(dll), str(out / "libzmq.dll.a"),
          "-static-libgcc", "-static-libstdc++", "-Wl,-Bstatic", "-lpthread", "-Wl,-Bdynamic",
          "-lws2_32"])

@@ -20,6 +20,8 @@ BUILD = ROOT / "build" / "acsil"
 ACSIL = ROOT / "acsil"
 
 WARNINGS = ["-std=c++20", "-Wall", "-Wextra", "-Werror"]
+# The study (and the shim inside it) is held to the core library's stricter set as well.
+STUDY_WARNINGS = [*WARNINGS, "-Wpedantic", "-Wshadow", "-Wconversion", "-Wno-sign-conversion"]
 FLAVORS = {
     "release": ["-O2", "-g"],
     "tsan": ["-O1", "-g", "-fsanitize=thread"],
@@ -66,11 +68,23 @@ def build_harness(flavor: str = "release") -> Path:
         binary = out / "harness"
         study_object = out / "TickBridgeStudy.o"
         flags = WARNINGS + FLAVORS[flavor]
-        run([compiler, *flags, "-fPIC", "-c", str(folder / "TickBridgeStudy.cpp"),
+        run([compiler, *STUDY_WARNINGS, *FLAVORS[flavor], "-fPIC", "-c",
+             str(folder / "TickBridgeStudy.cpp"),
              "-o", str(study_object)])
         run([compiler, *flags, f"-I{folder}", str(HERE / "harness.cpp"), str(study_object),
              "-lzmq", "-pthread", "-o", str(binary)])
         return binary
+
+
+def build_with_cmake() -> Path:
+    """The CMake route (TICKBRIDGE_BUILD_SHIM=ON): the study linked with the tickbridge_shim
+    library built from cpp/shim, instead of the generated one-file header."""
+    require("cmake")
+    out = BUILD / "cmake"
+    run(["cmake", "-S", str(ROOT), "-B", str(out), "-DTICKBRIDGE_BUILD_SHIM=ON",
+         "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"])
+    run(["cmake", "--build", str(out), "-j2", "--target", "tickbridge_acsil_harness"])
+    return out / "tickbridge_acsil_harness"
 
 
 def build_codec_vectors() -> Path:

@@ -40,7 +40,8 @@ inline constexpr std::size_t kMaxCommandBytes = 56;
 struct RecordSlot {
     std::uint16_t size = 0;
     std::uint16_t reserved[3] = {};
-    alignas(8) std::byte bytes[kMaxRecordBytes] = {};
+    // Only the first `size` bytes are meaningful; not zeroed, as it is written per record.
+    alignas(8) std::byte bytes[kMaxRecordBytes];
 
     protocol::RecordType type() const noexcept {
         std::uint16_t t;
@@ -135,9 +136,14 @@ public:
         static_assert(sizeof(R) <= kMaxRecordBytes);
         record.header.type = static_cast<std::uint16_t>(R::kType);
         record.header.length = static_cast<std::uint16_t>(sizeof(R));
+        const auto encode = [&record](RecordSlot& slot) {
+            slot.size = static_cast<std::uint16_t>(sizeof(R));
+            std::memcpy(slot.bytes, &record, sizeof(R));
+        };
+        if (!backlog_.empty()) flush();
+        if (backlog_.empty() && records_.try_push_with(encode)) return true;  // the usual path
         RecordSlot slot;
-        slot.size = static_cast<std::uint16_t>(sizeof(R));
-        std::memcpy(slot.bytes, &record, sizeof(R));
+        encode(slot);
         return post_slot(slot);
     }
     bool post_slot(const RecordSlot& slot);

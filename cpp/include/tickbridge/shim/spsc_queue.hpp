@@ -42,6 +42,19 @@ public:
         return true;
     }
 
+    // Producer only: `fill(T&)` writes the item in place (no intermediate copy).
+    template <class Fill>
+    bool try_push_with(Fill&& fill) noexcept {
+        const std::size_t tail = tail_.load(std::memory_order_relaxed);
+        if (tail - head_cache_ > mask_) {
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (tail - head_cache_ > mask_) return false;
+        }
+        fill(slots_[tail & mask_]);
+        tail_.store(tail + 1, std::memory_order_release);
+        return true;
+    }
+
     // Consumer only. False when empty.
     bool try_pop(T& out) noexcept {
         const std::size_t head = head_.load(std::memory_order_relaxed);
