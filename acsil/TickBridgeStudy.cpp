@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -375,10 +376,11 @@ protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
     record.price = fill.FillPrice;
     record.quantity = std::llround(fill.Quantity);
     record.side = to_side(fill.BuySell);
-    if (fill.FillExecutionServiceID.GetLength() > 0) {
-        (void)protocol::set_text(record.execution_id, fill.FillExecutionServiceID.GetChars());
-    } else {
-        // No execution id from the service (simulation): one stable from the fill itself.
+    // The execution id is the engine's de-duplication key: never sent cut, never empty.
+    if (!protocol::set_text(record.execution_id, fill.FillExecutionServiceID.GetChars()) ||
+        fill.FillExecutionServiceID.GetLength() == 0) {
+        // None from the service (simulation), or longer than 48 bytes: one stable id made
+        // from the fill itself.
         char id[48];
         std::snprintf(id, sizeof id, "SC:%u:%.0f:%g", static_cast<unsigned>(fill.InternalOrderID),
                       fill.FillDateTime.GetAsDouble() * 86400000.0, fill.Quantity);
@@ -801,7 +803,9 @@ void set_defaults(SCStudyInterfaceRef sc) {
 
 }  // namespace
 
-SCSFExport scsf_TickBridge(SCStudyInterfaceRef sc) {
+namespace {
+
+void study(SCStudyInterfaceRef sc) {
     if (sc.SetDefaults) {
         set_defaults(sc);
         return;
@@ -847,4 +851,20 @@ SCSFExport scsf_TickBridge(SCStudyInterfaceRef sc) {
     forward_fills(sc, state);
     forward_position_and_account(sc, state);
     drain_log(sc, state);
+}
+
+}  // namespace
+
+SCSFExport scsf_TickBridge(SCStudyInterfaceRef sc) {
+    // Nothing may unwind into Sierra Chart (an exception through the DLL boundary ends
+    // the program): allocation failures and the like are reported and the call returns.
+    try {
+        study(sc);
+    } catch (const std::exception& error) {
+        SCString message;
+        message.Format("TickBridge: %s", error.what());
+        sc.AddMessageToLog(message, 1);
+    } catch (...) {
+        sc.AddMessageToLog("TickBridge: unknown error", 1);
+    }
 }

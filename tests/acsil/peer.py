@@ -102,7 +102,9 @@ class EnginePeer:
             self._paused.clear()
 
     def pause(self) -> None:
-        self._paused.set()
+        """Stop reading and sending; when this returns, nothing more is read."""
+        with self._lock:  # the thread holds it while it polls and reads
+            self._paused.set()
 
     def resume(self) -> None:
         self._paused.clear()
@@ -164,7 +166,7 @@ class EnginePeer:
                 continue
             with self._lock:
                 socket = self._socket
-                if socket is None:
+                if socket is None or self._paused.is_set():  # paused while waiting for the lock
                     continue
                 if socket.poll(5, zmq.POLLIN):
                     while True:

@@ -31,6 +31,7 @@ from tests.acsil.toolchain import (
     Harness,
     build_codec_vectors,
     build_harness,
+    build_shim_unit,
     build_with_cmake,
     require,
     run,
@@ -60,6 +61,20 @@ def test_cpp_codec_round_trips_every_golden_vector():
         status, *names = seen[entry["file"]]
         assert status == "OK"
         assert names == [record["type"] for record in entry["records"]], entry["file"]
+
+
+@pytest.mark.parametrize("flavor", ["release", "tsan"])
+def test_shim_library_unit_checks(flavor):
+    binary = build_shim_unit(flavor)
+    env = dict(os.environ)
+    env["TSAN_OPTIONS"] = (f"halt_on_error=1 exitcode=66 "
+                           f"suppressions={Path(__file__).parent / 'tsan.supp'}")
+    items = "2000000" if flavor == "release" else "200000"
+    result = subprocess.run([str(binary), items], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASS") == 4
+    assert "ThreadSanitizer" not in result.stderr, result.stderr
 
 
 def scenario(harness: Harness, peer: EnginePeer) -> None:

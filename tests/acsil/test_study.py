@@ -428,3 +428,25 @@ def test_a_study_call_costs_the_same_with_the_engine_absent_or_slow(make_harness
     # (milliseconds) could never meet.
     for scenario in ("engine absent", "engine slow"):
         assert costs[scenario] < 3 * costs["engine up"] + 20_000, costs
+
+
+def test_order_events_lost_with_a_crashed_engine_are_resent_and_booked_once(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, cancel_on_disconnect=False)
+    submit(peer, 1, 41, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order_id = order_id_of(harness, 41)
+    peer.pause()  # the engine stops reading: what the shim sends now sits in its socket
+    harness(f"fill {order_id} 1 4000.25")
+    harness(f"fill {order_id} 2 4000.5")
+    harness("call")
+    harness("sleep 50")
+    resends_before = sum("resent" in line for line in harness.log())
+    peer.restart(down_for=0.1)  # ...and dies with it: those frames never reach the engine
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) == 2)
+    harness("pump 200")
+    fills = peer.events(RecordType.FILL)
+    assert sorted(bytes(r["execution_id"]) for _, r in fills) == [b"EX1", b"EX2"]
+    assert sum("resent" in line for line in harness.log()) > resends_before
+    assert peer.events(RecordType.POSITION)[-1][1]["quantity"] == 3
+    assert len(fills) == 2, "booked once, however often resent"

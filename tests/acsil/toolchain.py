@@ -87,6 +87,19 @@ def build_with_cmake() -> Path:
     return out / "tickbridge_acsil_harness"
 
 
+def build_shim_unit(flavor: str = "release") -> Path:
+    """tests/acsil/shim_unit.cpp linked with the library sources themselves (cpp/shim)."""
+    compiler = require("g++")
+    out = BUILD / flavor
+    out.mkdir(parents=True, exist_ok=True)
+    binary = out / "shim_unit"
+    run([compiler, *STUDY_WARNINGS, *FLAVORS[flavor], f"-I{ROOT / 'cpp' / 'include'}",
+         str(HERE / "shim_unit.cpp"), str(ROOT / "cpp" / "shim" / "shim.cpp"),
+         str(ROOT / "cpp" / "src" / "protocol" / "codec.cpp"), "-lzmq", "-pthread",
+         "-o", str(binary)])
+    return binary
+
+
 def build_codec_vectors() -> Path:
     compiler = require("g++")
     out = BUILD / "codec_vectors"
