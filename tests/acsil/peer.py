@@ -115,6 +115,13 @@ class EnginePeer:
         with self._lock:
             self._outgoing.append((identity, list(records)))
 
+    def send_raw(self, frame: bytes) -> None:
+        """Send bytes as they are (malformed frames, for the shim's error path)."""
+        with self._lock:
+            assert self._socket is not None
+            for link in self.links.values():
+                self._socket.send_multipart([link.identity, frame])
+
     def command(self, kind: RecordType, **fields: Any) -> np.ndarray:
         record = make_record(kind, **fields)
         self.send(record)

@@ -450,3 +450,33 @@ def test_order_events_lost_with_a_crashed_engine_are_resent_and_booked_once(make
     assert sum("resent" in line for line in harness.log()) > resends_before
     assert peer.events(RecordType.POSITION)[-1][1]["quantity"] == 3
     assert len(fills) == 2, "booked once, however often resent"
+
+
+def test_kill_over_the_engine_link_checks_the_secret(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    peer.command(RecordType.KILL, request_id=61, flatten=0, secret=b"nope")
+    pump_until(harness, answered(peer, 61))
+    assert answers(peer, 61)[0][1]["reason"] == RejectReason.BAD_SECRET
+    assert "CancelAllOrders" not in harness.calls()
+    peer.command(RecordType.KILL, request_id=62, flatten=0, secret=b"s3cret")
+    pump_until(harness, answered(peer, 62))
+    assert answers(peer, 62)[0][0] == RecordType.COMMAND_ACK
+    assert harness.calls()[-1] == "CancelAllOrders"
+
+
+def test_malformed_engine_frames_are_refused_whole_and_logged(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    good = encode_frame([make_record(RecordType.CANCEL_ALL, request_id=71)],
+                        session_id=peer.session_id, sequence=10**6, send_time_ns=1)
+    peer.send_raw(good[:-4])  # cut short: the record runs past the frame end
+    peer.send_raw(b"garbage")
+    peer.send(make_record(RecordType.TRADE, price=1.0, size=1))  # not a command for a shim
+    pump_until(harness, lambda: len(peer.events(RecordType.COMMAND_REJECT)) >= 1)
+    refused = [line for line in harness.log() if "engine frame refused" in line]
+    assert len(refused) == 2 and "byte" in refused[0]
+    (_, reject), = peer.events(RecordType.COMMAND_REJECT)
+    assert reject["reason"] == RejectReason.MALFORMED
+    assert reject["command_type"] == RecordType.TRADE
+    assert "CancelAllOrders" not in harness.calls()
