@@ -830,7 +830,8 @@ void study(SCStudyInterfaceRef sc) {
     state.shim.flush();
 
     const int button = sc.Input[kInKillButton].GetInt();
-    if (button > 0 && sc.MenuEventID == button) {
+    // The button toggles: act on its press (ON), then release it at once.
+    if (button > 0 && sc.MenuEventID == button && sc.PointerEventType == SC_ACS_BUTTON_ON) {
         kill_switch(sc, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, "control bar button");
         sc.SetCustomStudyControlBarButtonEnable(button, 0);
     }

@@ -227,6 +227,7 @@ void append_time_and_sales(int count) {
 void call_study() {
     scsf_TickBridge(g_sc);
     g_sc.MenuEventID = 0;
+    g_sc.PointerEventType = 0;
 }
 
 void apply_fill(uint32_t id, double quantity, double price) {
@@ -345,7 +346,10 @@ bool handle(const std::string& line) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     } else if (command == "menu") {
-        in >> g_sc.MenuEventID;
+        // A control bar button pressed (on) or released (off).
+        std::string state = "on";
+        in >> g_sc.MenuEventID >> state;
+        g_sc.PointerEventType = state == "off" ? SC_ACS_BUTTON_OFF : SC_ACS_BUTTON_ON;
     } else if (command == "fill") {
         uint32_t id;
         double quantity, price;

@@ -367,7 +367,10 @@ def test_control_bar_kill_button(make_harness, peer):
     harness = make_harness()
     connect(harness, peer)
     assert "SetCustomStudyControlBarButtonText 1 TB KILL" in harness.calls()
-    harness("menu 1")
+    harness("menu 1 off")  # a release is not a press
+    harness("call")
+    assert "FlattenAndCancelAllOrders" not in harness.calls()
+    harness("menu 1 on")
     harness("call")
     assert harness.calls()[-2:] == ["FlattenAndCancelAllOrders",
                                     "SetCustomStudyControlBarButtonEnable 1 0"]

@@ -151,6 +151,11 @@ inline bool IsWorkingOrderStatus(SCOrderStatusCodeEnum OrderStatusCode) {
 
 enum BuySellEnum { BSE_UNDEFINED, BSE_BUY, BSE_SELL };
 
+// sc.PointerEventType for control bar buttons. The names are Sierra Chart's; these two
+// values are the stub's own (not verified against scconstants.h), and nothing depends on them.
+const int SC_ACS_BUTTON_ON = 8;
+const int SC_ACS_BUTTON_OFF = 9;
+
 enum TimeZonesEnum {
     TIMEZONE_NOT_SPECIFIED = 0,
     TIMEZONE_HONOLULU,
@@ -352,6 +357,7 @@ struct s_sc {
     int IsFullRecalculation = 0;
     int DownloadingHistoricalData = 0;
     int MenuEventID = 0;
+    int PointerEventType = 0;
     int Index = 0;
     double TradeServiceAccountBalance = 0;
 
