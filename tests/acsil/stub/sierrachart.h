@@ -90,7 +90,13 @@ public:
 private:
     double m_dt = 0.0;
 };
-typedef SCDateTime SCDateTimeMS;
+// As in scdatetime.h: the millisecond-rounding variant derives from SCDateTime.
+class SCDateTimeMS : public SCDateTime {
+public:
+    SCDateTimeMS() = default;
+    SCDateTimeMS(double DateTime) : SCDateTime(DateTime) {}
+    SCDateTimeMS(const SCDateTime& DateTime) : SCDateTime(DateTime) {}
+};
 
 // ---- constants (scconstants.h) --------------------------------------------------------------
 
