@@ -476,8 +476,13 @@ def test_malformed_engine_frames_are_refused_whole_and_logged(make_harness, peer
     peer.send_raw(good[:-4])  # cut short: the record runs past the frame end
     peer.send_raw(b"garbage")
     peer.send(make_record(RecordType.TRADE, price=1.0, size=1))  # not a command for a shim
-    pump_until(harness, lambda: len(peer.events(RecordType.COMMAND_REJECT)) >= 1)
-    refused = [line for line in harness.log() if "engine frame refused" in line]
+
+    def refused() -> list[str]:  # the socket thread's log reaches sc's log at the next call
+        return [line for line in harness.log() if "engine frame refused" in line]
+
+    pump_until(harness, lambda: len(peer.events(RecordType.COMMAND_REJECT)) >= 1
+               and len(refused()) >= 2)
+    refused = refused()
     assert len(refused) == 2 and "byte" in refused[0]
     (_, reject), = peer.events(RecordType.COMMAND_REJECT)
     assert reject["reason"] == RejectReason.MALFORMED
