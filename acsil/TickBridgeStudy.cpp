@@ -1,0 +1,871 @@
+// TickBridge: a Sierra Chart ACSIL study that bridges one chart (symbol + trade account) to
+// the tickbridge execution engine. See acsil/README.md for installation and inputs.
+//
+// Threading (Sierra Chart runs every study function on its one main thread; a study that
+// waits freezes the whole program): this function only reads Sierra Chart's state, encodes
+// records into a lock-free queue and executes commands already received. One background
+// thread per study instance (tickbridge::shim::Shim) owns the ZeroMQ sockets; it never
+// calls a Sierra Chart function. The kill endpoint and cancel-on-disconnect therefore act
+// at the study's next call, i.e. at the next chart update: run the chart with a short
+// Chart Update Interval (e.g. 50 ms); sc.UpdateAlways = 1 makes Sierra Chart call the
+// study at that interval even when no market data arrives.
+//
+// Sierra Chart builds each .cpp of ACS_Source into its own DLL, so there the shim library
+// comes in as one generated header (TickBridgeShim.h, made from cpp/ by
+// acsil/amalgamate.py). The Linux CMake build (TICKBRIDGE_BUILD_SHIM) links the same
+// sources as the tickbridge_shim library instead. Either must come before sierrachart.h:
+// zmq.h includes winsock2.h, which must precede the windows.h that sierrachart.h includes.
+#if defined(TICKBRIDGE_SHIM_LINKED)
+#include "tickbridge/shim/shim.hpp"
+#else
+#include "TickBridgeShim.h"
+#endif
+#include "sierrachart.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+SCDLLName("TickBridge")
+
+namespace {
+
+namespace protocol = tickbridge::protocol;
+using protocol::RecordType;
+using protocol::RejectReason;
+using tickbridge::shim::CommandOrigin;
+using tickbridge::shim::CommandSlot;
+using tickbridge::shim::Shim;
+using tickbridge::shim::ShimConfig;
+
+enum Inputs {
+    kInEngineEndpoint = 0,
+    kInKillEndpoint,
+    kInKillSecret,
+    kInCancelOnDisconnect,
+    kInHeartbeatIntervalMs,
+    kInSilenceHeartbeats,
+    kInForwardTimeAndSales,
+    kInForwardDepth,
+    kInDepthLevels,
+    kInKillButton,
+    kInKillButtonFlattens,
+    kInInstrumentId,
+};
+
+constexpr int kStatePointerKey = 1;
+constexpr std::size_t kMaxDepthLevels = 10;
+
+std::int64_t utc_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// SCDateTime counts days from 1899-12-30; the Unix epoch is day 25569.
+std::int64_t sc_days_to_unix_ns(double days) {
+    return static_cast<std::int64_t>(std::llround((days - 25569.0) * 86400.0 * 1e6)) * 1000;
+}
+
+std::uint8_t to_order_status(const s_SCTradeOrder& order) {
+    using tickbridge::OrderStatus;
+    OrderStatus status = OrderStatus::NewRequested;
+    switch (order.OrderStatusCode) {
+        case SCT_OSC_UNSPECIFIED: status = OrderStatus::NewRequested; break;
+        case SCT_OSC_ORDERSENT:
+        case SCT_OSC_PENDINGOPEN: status = OrderStatus::Submitted; break;
+        case SCT_OSC_PENDINGCHILD: status = OrderStatus::Acknowledged; break;
+        case SCT_OSC_OPEN:
+            status = order.FilledQuantity > 0 ? OrderStatus::PartiallyFilled : OrderStatus::Working;
+            break;
+        case SCT_OSC_PENDINGMODIFY:
+        case SCT_OSC_PENDING_CANCEL_FOR_REPLACE: status = OrderStatus::PendingReplace; break;
+        case SCT_OSC_PENDINGCANCEL: status = OrderStatus::PendingCancel; break;
+        case SCT_OSC_FILLED: status = OrderStatus::Filled; break;
+        case SCT_OSC_CANCELED: status = OrderStatus::Canceled; break;
+        case SCT_OSC_ERROR: status = OrderStatus::Rejected; break;
+        default: status = OrderStatus::NewRequested; break;
+    }
+    return static_cast<std::uint8_t>(status);
+}
+
+std::uint8_t to_order_type(int sc_order_type) {
+    switch (sc_order_type) {
+        case SCT_ORDERTYPE_MARKET: return static_cast<std::uint8_t>(tickbridge::OrderType::Market);
+        case SCT_ORDERTYPE_LIMIT: return static_cast<std::uint8_t>(tickbridge::OrderType::Limit);
+        case SCT_ORDERTYPE_STOP: return static_cast<std::uint8_t>(tickbridge::OrderType::Stop);
+        case SCT_ORDERTYPE_STOP_LIMIT:
+            return static_cast<std::uint8_t>(tickbridge::OrderType::StopLimit);
+        default: return 0;  // an order type the protocol does not name (trailing, OCO, ...)
+    }
+}
+
+std::uint8_t to_side(BuySellEnum side) {
+    if (side == BSE_BUY) return static_cast<std::uint8_t>(tickbridge::Side::Buy);
+    if (side == BSE_SELL) return static_cast<std::uint8_t>(tickbridge::Side::Sell);
+    return 0;
+}
+
+struct OrderSeen {
+    int status_code;
+    double quantity, filled, price1, price2, average;
+    bool operator==(const OrderSeen&) const = default;
+};
+
+struct DepthLevel {
+    double price = 0;
+    double quantity = 0;
+    bool operator==(const DepthLevel&) const = default;
+};
+
+// Everything one study instance keeps between calls, behind sc's persistent pointer.
+struct StudyState {
+    explicit StudyState(ShimConfig shim_config) : shim(std::move(shim_config)) {}
+
+    Shim shim;
+    std::uint32_t instrument_id = 1;
+    bool hello_posted = false;
+    bool time_and_sales_started = false;
+    std::uint32_t last_time_and_sales_sequence = 0;
+    int fills_forwarded = -1;  // -1: not yet read
+    std::unordered_map<std::uint32_t, OrderSeen> orders_seen;
+    std::unordered_map<std::uint64_t, std::uint32_t> order_by_client_id;
+    std::unordered_map<std::uint32_t, std::uint64_t> client_id_by_order;
+    std::unordered_map<std::uint64_t, std::uint8_t> time_in_force_by_client_id;
+    double position_quantity = NAN, position_average = NAN;
+    double account_seen[4] = {NAN, NAN, NAN, NAN};
+    std::chrono::steady_clock::time_point next_account_check{};
+    DepthLevel bids[kMaxDepthLevels], asks[kMaxDepthLevels];
+};
+
+ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
+    ShimConfig config;
+    config.engine_endpoint = sc.Input[kInEngineEndpoint].GetString();
+    config.kill_endpoint = sc.Input[kInKillEndpoint].GetString();
+    config.kill_secret = sc.Input[kInKillSecret].GetString();
+    config.cancel_on_disconnect = sc.Input[kInCancelOnDisconnect].GetYesNo() != 0;
+    config.heartbeat_interval_ms =
+        static_cast<std::uint32_t>(sc.Input[kInHeartbeatIntervalMs].GetInt() > 0
+                                       ? sc.Input[kInHeartbeatIntervalMs].GetInt()
+                                       : 1000);
+    config.silence_heartbeats =
+        static_cast<std::uint32_t>(sc.Input[kInSilenceHeartbeats].GetInt() > 0
+                                       ? sc.Input[kInSilenceHeartbeats].GetInt()
+                                       : 3);
+    return config;
+}
+
+bool same_link(const ShimConfig& a, const ShimConfig& b) {
+    return a.engine_endpoint == b.engine_endpoint && a.kill_endpoint == b.kill_endpoint &&
+           a.kill_secret == b.kill_secret && a.cancel_on_disconnect == b.cancel_on_disconnect &&
+           a.heartbeat_interval_ms == b.heartbeat_interval_ms &&
+           a.silence_heartbeats == b.silence_heartbeats;
+}
+
+// ---- sc's persistent pointer --------------------------------------------------------------
+
+// Sierra Chart keeps one void* per key for the study instance; it cannot own a C++ object,
+// so the state is created with make_unique, released into the pointer, and taken back into
+// a unique_ptr on the last call (or when the inputs change), which stops and joins the thread.
+StudyState* state_of(SCStudyInterfaceRef sc) {
+    return static_cast<StudyState*>(sc.GetPersistentPointer(kStatePointerKey));
+}
+
+void destroy_state(SCStudyInterfaceRef sc) {
+    std::unique_ptr<StudyState> owned(state_of(sc));
+    sc.SetPersistentPointer(kStatePointerKey, nullptr);
+    // ~StudyState -> ~Shim: stop, close the sockets (linger), join the socket thread.
+}
+
+StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
+    auto owned = std::make_unique<StudyState>(std::move(config));
+    owned->instrument_id = static_cast<std::uint32_t>(
+        sc.Input[kInInstrumentId].GetInt() > 0 ? sc.Input[kInInstrumentId].GetInt() : 1);
+    owned->shim.start();
+    StudyState* state = owned.release();  // owned by sc's persistent pointer from here on
+    sc.SetPersistentPointer(kStatePointerKey, state);
+    const int button = sc.Input[kInKillButton].GetInt();
+    if (button > 0) sc.SetCustomStudyControlBarButtonText(button, "TB KILL");
+    return *state;
+}
+
+// ---- shim -> engine -----------------------------------------------------------------------
+
+void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
+    protocol::Hello hello{};
+    hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
+    hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
+    hello.heartbeat_interval_ms = state.shim.config().heartbeat_interval_ms;
+    char version[24];
+    std::snprintf(version, sizeof version, "Sierra Chart %d", sc.VersionNumber());
+    (void)protocol::set_text(hello.platform_version, version);
+    if (!protocol::set_text(hello.account, sc.SelectedTradeAccount.GetChars()))
+        sc.AddMessageToLog("TickBridge: trade account name longer than 32 bytes", 1);
+    state.shim.post(hello);
+
+    protocol::InstrumentDefinition definition{};
+    definition.header.instrument_id = state.instrument_id;
+    definition.tick_size = static_cast<double>(sc.TickSize);
+    // CurrencyValuePerTick / TickSize: currency per 1.0 of price (ES: 12.5 / 0.25 = 50).
+    definition.point_value = sc.TickSize > 0
+                                 ? static_cast<double>(sc.CurrencyValuePerTick) / sc.TickSize
+                                 : 0.0;
+    if (!protocol::set_text(definition.symbol, sc.Symbol.GetChars()))
+        sc.AddMessageToLog("TickBridge: symbol longer than 32 bytes; not sent", 1);
+    state.shim.post(definition);
+    state.hello_posted = true;
+}
+
+// With `forward` off the position in the buffer still moves on, so turning forwarding back
+// on never sends a backlog of stale entries.
+void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forward) {
+    c_SCTimeAndSalesArray entries;
+    sc.GetTimeAndSales(entries);
+    const int size = entries.Size();
+    const std::uint32_t newest = size > 0 ? entries[size - 1].Sequence : 0;
+    if (!forward) {
+        state.last_time_and_sales_sequence = newest;
+        return;
+    }
+    if (!state.time_and_sales_started) {
+        // What the buffer holds at the first call is history from before the study
+        // started (possibly nothing): forward what comes after it.
+        state.time_and_sales_started = true;
+        state.last_time_and_sales_sequence = newest;
+        return;
+    }
+    if (size == 0 || newest == state.last_time_and_sales_sequence) return;
+    if (newest < state.last_time_and_sales_sequence) {
+        // Sierra Chart reset or wrapped its sequence numbers: everything held is new.
+        sc.AddMessageToLog("TickBridge: time and sales sequence reset; forwarding from the start", 0);
+        state.last_time_and_sales_sequence = 0;
+    }
+    // Walk back to the first entry after the last one forwarded (cost: the new entries only).
+    int first = size;
+    while (first > 0 && entries[first - 1].Sequence > state.last_time_and_sales_sequence) --first;
+    const double multiplier = static_cast<double>(sc.RealTimePriceMultiplier);
+    for (int i = first; i < size; ++i) {
+        const s_TimeAndSales& entry = entries[i];
+        const std::int64_t time_ns = sc_days_to_unix_ns(entry.DateTime.GetAsDouble());
+        if (entry.Type == SC_TS_BID || entry.Type == SC_TS_ASK) {
+            protocol::Trade trade{};
+            trade.header.instrument_id = state.instrument_id;
+            trade.time_ns = time_ns;
+            trade.price = static_cast<double>(entry.Price) * multiplier;
+            trade.size = entry.Volume;
+            // SC_TS_ASK: traded at the ask, a buyer lifted it; SC_TS_BID: a seller hit the bid.
+            trade.aggressor = static_cast<std::uint8_t>(entry.Type == SC_TS_ASK
+                                                            ? tickbridge::Aggressor::Buy
+                                                            : tickbridge::Aggressor::Sell);
+            state.shim.post(trade);
+        } else if (entry.Type == SC_TS_BIDASKVALUES) {
+            protocol::Quote quote{};
+            quote.header.instrument_id = state.instrument_id;
+            quote.time_ns = time_ns;
+            quote.bid_price = static_cast<double>(entry.Bid) * multiplier;
+            quote.ask_price = static_cast<double>(entry.Ask) * multiplier;
+            quote.bid_size = entry.BidSize;
+            quote.ask_size = entry.AskSize;
+            state.shim.post(quote);
+        }
+        // SC_TS_MARKER (a gap in Sierra Chart's own data) carries nothing to forward.
+    }
+    state.last_time_and_sales_sequence = newest;
+}
+
+void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int levels,
+                        std::int64_t now) {
+    DepthLevel* kept = bid ? state.bids : state.asks;
+    const int available =
+        bid ? sc.GetBidMarketDepthNumberOfLevels() : sc.GetAskMarketDepthNumberOfLevels();
+    for (int level = 0; level < levels; ++level) {
+        DepthLevel current;
+        if (level < available) {
+            s_MarketDepthEntry entry;
+            if (bid) sc.GetBidMarketDepthEntryAtLevel(entry, level);
+            else sc.GetAskMarketDepthEntryAtLevel(entry, level);
+            current.price = static_cast<double>(entry.Price);
+            current.quantity = static_cast<double>(entry.Quantity);
+        }
+        if (current == kept[level]) continue;
+        protocol::Depth depth{};
+        depth.header.instrument_id = state.instrument_id;
+        depth.time_ns = now;
+        depth.level = static_cast<std::uint16_t>(level);
+        depth.side = static_cast<std::uint8_t>(bid ? tickbridge::Side::Buy : tickbridge::Side::Sell);
+        const bool gone = current.quantity <= 0;
+        depth.action = gone ? 2 : 1;  // 2 delete, 1 insert/update
+        depth.price = gone ? kept[level].price : current.price;
+        depth.size = gone ? 0 : static_cast<std::uint32_t>(current.quantity);
+        state.shim.post(depth);
+        kept[level] = current;
+    }
+}
+
+protocol::OrderUpdate make_order_update(const StudyState& state, const s_SCTradeOrder& order) {
+    protocol::OrderUpdate update{};
+    update.header.instrument_id = state.instrument_id;
+    const auto client = state.client_id_by_order.find(order.InternalOrderID);
+    update.client_order_id =
+        client != state.client_id_by_order.end()
+            ? client->second
+            : tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars());
+    update.time_ns = utc_now_ns();
+    update.order_type = to_order_type(order.OrderTypeAsInt);
+    if (order.OrderTypeAsInt == SCT_ORDERTYPE_STOP) {
+        update.stop_price = order.Price1;
+    } else if (order.OrderTypeAsInt == SCT_ORDERTYPE_STOP_LIMIT) {
+        update.stop_price = order.Price1;
+        update.price = order.Price2;
+    } else if (order.OrderTypeAsInt != SCT_ORDERTYPE_MARKET) {
+        update.price = order.Price1;
+    }
+    update.quantity = std::llround(order.OrderQuantity);
+    update.filled_quantity = std::llround(order.FilledQuantity);
+    update.average_fill_price = order.AvgFillPrice;
+    update.status = to_order_status(order);
+    update.side = to_side(order.BuySell);
+    const auto tif = state.time_in_force_by_client_id.find(update.client_order_id);
+    update.time_in_force = tif != state.time_in_force_by_client_id.end() ? tif->second : 0;
+    if (order.OrderStatusCode == SCT_OSC_ERROR)
+        update.reason = static_cast<std::uint16_t>(RejectReason::PlatformRejected);
+    char id[32];
+    std::snprintf(id, sizeof id, "%u", static_cast<unsigned>(order.InternalOrderID));
+    (void)protocol::set_text(update.platform_order_id, id);
+    return update;
+}
+
+// Working and finished orders, read by index until Sierra Chart says there are no more;
+// an OrderUpdate goes out whenever an order's state differs from what was last sent.
+void forward_orders(SCStudyInterfaceRef sc, StudyState& state) {
+    s_SCTradeOrder order;
+    for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
+        const OrderSeen seen{static_cast<int>(order.OrderStatusCode), order.OrderQuantity,
+                             order.FilledQuantity, order.Price1, order.Price2, order.AvgFillPrice};
+        auto [it, inserted] = state.orders_seen.try_emplace(order.InternalOrderID, seen);
+        if (!inserted && it->second == seen) continue;
+        it->second = seen;
+        const std::uint64_t client_order_id =
+            tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars());
+        if (client_order_id != 0 && !state.client_id_by_order.count(order.InternalOrderID)) {
+            // An engine order placed before this study instance started (chart reload).
+            state.client_id_by_order[order.InternalOrderID] = client_order_id;
+            state.order_by_client_id[client_order_id] = order.InternalOrderID;
+        }
+        state.shim.post(make_order_update(state, order));
+    }
+}
+
+protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
+                         const s_SCOrderFillData& fill) {
+    protocol::Fill record{};
+    record.header.instrument_id = state.instrument_id;
+    const auto client = state.client_id_by_order.find(fill.InternalOrderID);
+    record.client_order_id = client != state.client_id_by_order.end() ? client->second : 0;
+    record.time_ns = sc_days_to_unix_ns(
+        sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC).GetAsDouble());
+    record.price = fill.FillPrice;
+    record.quantity = std::llround(fill.Quantity);
+    record.side = to_side(fill.BuySell);
+    // The execution id is the engine's de-duplication key: never sent cut, never empty.
+    if (!protocol::set_text(record.execution_id, fill.FillExecutionServiceID.GetChars()) ||
+        fill.FillExecutionServiceID.GetLength() == 0) {
+        // None from the service (simulation), or longer than 48 bytes: one stable id made
+        // from the fill itself.
+        char id[48];
+        std::snprintf(id, sizeof id, "SC:%u:%.0f:%g", static_cast<unsigned>(fill.InternalOrderID),
+                      fill.FillDateTime.GetAsDouble() * 86400000.0, fill.Quantity);
+        (void)protocol::set_text(record.execution_id, id);
+    }
+    char order_id[32];
+    std::snprintf(order_id, sizeof order_id, "%u", static_cast<unsigned>(fill.InternalOrderID));
+    (void)protocol::set_text(record.platform_order_id, order_id);
+    return record;
+}
+
+void forward_fills(SCStudyInterfaceRef sc, StudyState& state) {
+    const int size = sc.GetOrderFillArraySize();
+    if (state.fills_forwarded < 0 || size < state.fills_forwarded) {
+        // First call (earlier fills are served by snapshots), or Sierra Chart cleared its list.
+        state.fills_forwarded = size;
+        return;
+    }
+    for (int index = state.fills_forwarded; index < size; ++index) {
+        s_SCOrderFillData fill;
+        if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
+        state.shim.post(make_fill(sc, state, fill));
+        state.fills_forwarded = index + 1;
+    }
+}
+
+protocol::Position make_position(const StudyState& state, const s_SCPositionData& position) {
+    protocol::Position record{};
+    record.header.instrument_id = state.instrument_id;
+    record.time_ns = utc_now_ns();
+    record.quantity = std::llround(position.PositionQuantity);
+    record.average_price = position.AveragePrice;
+    record.open_pnl = position.OpenProfitLoss;
+    return record;
+}
+
+protocol::Account make_account(SCStudyInterfaceRef sc, const StudyState& state,
+                               const s_SCPositionData& position) {
+    protocol::Account record{};
+    record.header.instrument_id = state.instrument_id;
+    record.time_ns = utc_now_ns();
+    record.cash_balance = sc.TradeServiceAccountBalance;
+    record.realized_pnl = position.DailyProfitLoss;
+    record.unrealized_pnl = position.OpenProfitLoss;
+    record.net_liquidation = sc.TradeServiceAccountBalance + position.OpenProfitLoss;
+    return record;
+}
+
+// Position when its quantity or average price changes; account values at most once a second.
+void forward_position_and_account(SCStudyInterfaceRef sc, StudyState& state) {
+    s_SCPositionData position;
+    sc.GetTradePosition(position);
+    if (position.PositionQuantity != state.position_quantity ||
+        position.AveragePrice != state.position_average) {
+        state.position_quantity = position.PositionQuantity;
+        state.position_average = position.AveragePrice;
+        state.shim.post(make_position(state, position));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < state.next_account_check) return;
+    state.next_account_check = now + std::chrono::seconds(1);
+    const protocol::Account account = make_account(sc, state, position);
+    const double values[4] = {account.cash_balance, account.realized_pnl, account.unrealized_pnl,
+                              account.net_liquidation};
+    if (std::equal(values, values + 4, state.account_seen)) return;
+    std::copy(values, values + 4, state.account_seen);
+    state.shim.post(account);
+}
+
+// ---- engine -> shim: commands -------------------------------------------------------------
+
+void acknowledge(StudyState& state, RecordType command, std::uint64_t request_id,
+                 std::uint64_t client_order_id) {
+    protocol::CommandAck ack{};
+    ack.header.instrument_id = state.instrument_id;
+    ack.request_id = request_id;
+    ack.client_order_id = client_order_id;
+    ack.command_type = static_cast<std::uint16_t>(command);
+    state.shim.post(ack);
+}
+
+void reject(StudyState& state, RecordType command, std::uint64_t request_id,
+            std::uint64_t client_order_id, RejectReason reason, const char* text) {
+    protocol::CommandReject record{};
+    record.header.instrument_id = state.instrument_id;
+    record.request_id = request_id;
+    record.client_order_id = client_order_id;
+    record.command_type = static_cast<std::uint16_t>(command);
+    record.reason = static_cast<std::uint16_t>(reason);
+    std::string_view words(text);
+    (void)protocol::set_text(record.text, words.substr(0, sizeof record.text));
+    state.shim.post(record);
+}
+
+bool platform_busy(SCStudyInterfaceRef sc) {
+    // Sierra Chart skips orders during a full recalculation and a historical download.
+    return sc.IsFullRecalculation != 0 || sc.DownloadingHistoricalData != 0;
+}
+
+// The platform order for an engine client order id: the study's map, else the order list
+// (an order placed before this study instance started carries the id in its text tag).
+bool find_order(SCStudyInterfaceRef sc, StudyState& state, std::uint64_t client_order_id,
+                s_SCTradeOrder& order) {
+    const auto known = state.order_by_client_id.find(client_order_id);
+    if (known != state.order_by_client_id.end())
+        return sc.GetOrderByOrderID(known->second, order) != SCTRADING_ORDER_ERROR;
+    for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
+        if (tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) ==
+            client_order_id) {
+            state.order_by_client_id[client_order_id] = order.InternalOrderID;
+            state.client_id_by_order[order.InternalOrderID] = client_order_id;
+            return true;
+        }
+    }
+    return false;
+}
+
+void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit& submit) {
+    const RecordType type = RecordType::Submit;
+    s_SCTradeOrder existing;
+    if (find_order(sc, state, submit.client_order_id, existing)) {
+        // A retried submit: place nothing, answer with the order as it stands.
+        acknowledge(state, type, submit.request_id, submit.client_order_id);
+        state.shim.post(make_order_update(state, existing));
+        return;
+    }
+    if (platform_busy(sc)) {
+        reject(state, type, submit.request_id, submit.client_order_id, RejectReason::PlatformBusy,
+               "Sierra Chart is recalculating or downloading history; resubmit");
+        return;
+    }
+    if (submit.quantity <= 0) {
+        reject(state, type, submit.request_id, submit.client_order_id,
+               RejectReason::InvalidQuantity, "quantity must be positive");
+        return;
+    }
+    s_SCNewOrder order;
+    order.OrderQuantity = static_cast<double>(submit.quantity);  // Sierra Chart's double
+    switch (static_cast<tickbridge::OrderType>(submit.order_type)) {
+        case tickbridge::OrderType::Market: order.OrderType = SCT_ORDERTYPE_MARKET; break;
+        case tickbridge::OrderType::Limit:
+            order.OrderType = SCT_ORDERTYPE_LIMIT;
+            order.Price1 = submit.price;
+            break;
+        case tickbridge::OrderType::Stop:
+            order.OrderType = SCT_ORDERTYPE_STOP;
+            order.Price1 = submit.stop_price;
+            break;
+        case tickbridge::OrderType::StopLimit:
+            order.OrderType = SCT_ORDERTYPE_STOP_LIMIT;
+            order.Price1 = submit.stop_price;  // trigger
+            order.Price2 = submit.price;       // limit
+            break;
+        default:
+            reject(state, type, submit.request_id, submit.client_order_id, RejectReason::Malformed,
+                   "unknown order type");
+            return;
+    }
+    switch (static_cast<tickbridge::TimeInForce>(submit.time_in_force)) {
+        case tickbridge::TimeInForce::Day: order.TimeInForce = SCT_TIF_DAY; break;
+        case tickbridge::TimeInForce::Gtc: order.TimeInForce = SCT_TIF_GOOD_TILL_CANCELED; break;
+        case tickbridge::TimeInForce::Ioc: order.TimeInForce = SCT_TIF_IMMEDIATE_OR_CANCEL; break;
+        default:
+            reject(state, type, submit.request_id, submit.client_order_id,
+                   RejectReason::PlatformRejected, "time in force not supported by this study");
+            return;
+    }
+    const std::string tag = tickbridge::shim::client_order_id_to_tag(submit.client_order_id);
+    order.TextTag = tag.c_str();
+    double result = 0;
+    if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Buy)) {
+        result = sc.BuyOrder(order);
+    } else if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Sell)) {
+        result = sc.SellOrder(order);
+    } else {
+        reject(state, type, submit.request_id, submit.client_order_id, RejectReason::Malformed,
+               "side must be 1 (buy) or 2 (sell)");
+        return;
+    }
+    if (result > 0 && order.InternalOrderID != 0) {
+        state.order_by_client_id[submit.client_order_id] = order.InternalOrderID;
+        state.client_id_by_order[order.InternalOrderID] = submit.client_order_id;
+        state.time_in_force_by_client_id[submit.client_order_id] = submit.time_in_force;
+        acknowledge(state, type, submit.request_id, submit.client_order_id);
+        return;
+    }
+    const int error = static_cast<int>(result);
+    const bool skipped = error == SCT_SKIPPED_FULL_RECALC ||
+                         error == SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
+    reject(state, type, submit.request_id, submit.client_order_id,
+           skipped ? RejectReason::PlatformBusy : RejectReason::PlatformRejected,
+           sc.GetTradingErrorTextMessage(error));
+}
+
+void on_cancel(SCStudyInterfaceRef sc, StudyState& state, const protocol::Cancel& cancel) {
+    s_SCTradeOrder order;
+    if (!find_order(sc, state, cancel.client_order_id, order)) {
+        reject(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id,
+               RejectReason::UnknownOrder, "no order with this client order id");
+        return;
+    }
+    if (!IsWorkingOrderStatus(order.OrderStatusCode)) {
+        reject(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id,
+               RejectReason::TooLateToCancel, "order is no longer working");
+        return;
+    }
+    if (sc.CancelOrder(order.InternalOrderID) <= 0) {
+        reject(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id,
+               RejectReason::PlatformRejected, "sc.CancelOrder refused");
+        return;
+    }
+    acknowledge(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id);
+}
+
+void on_replace(SCStudyInterfaceRef sc, StudyState& state, const protocol::Replace& replace) {
+    const RecordType type = RecordType::Replace;
+    s_SCTradeOrder order;
+    if (!find_order(sc, state, replace.client_order_id, order)) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::UnknownOrder, "no order with this client order id");
+        return;
+    }
+    if (platform_busy(sc)) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::PlatformBusy,
+               "Sierra Chart is recalculating or downloading history; resend");
+        return;
+    }
+    if (!IsWorkingOrderStatus(order.OrderStatusCode)) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::TooLateToCancel, "order is no longer working");
+        return;
+    }
+    if (replace.quantity <= 0 || static_cast<double>(replace.quantity) < order.FilledQuantity) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::InvalidQuantity, "new quantity below the filled quantity");
+        return;
+    }
+    // A modify names the existing order by InternalOrderID with the new quantity and prices.
+    s_SCNewOrder modification;
+    modification.InternalOrderID = order.InternalOrderID;
+    modification.OrderQuantity = static_cast<double>(replace.quantity);
+    if (order.OrderTypeAsInt == SCT_ORDERTYPE_STOP) {
+        modification.Price1 = replace.stop_price;
+    } else if (order.OrderTypeAsInt == SCT_ORDERTYPE_STOP_LIMIT) {
+        modification.Price1 = replace.stop_price;
+        modification.Price2 = replace.price;
+    } else if (order.OrderTypeAsInt != SCT_ORDERTYPE_MARKET) {
+        modification.Price1 = replace.price;
+    }
+    const int result = sc.ModifyOrder(modification);
+    if (result <= 0) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::PlatformRejected, sc.GetTradingErrorTextMessage(result));
+        return;
+    }
+    acknowledge(state, type, replace.request_id, replace.client_order_id);
+}
+
+void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
+                 const protocol::SnapshotRequest& request) {
+    acknowledge(state, RecordType::SnapshotRequest, request.request_id, 0);
+    protocol::SnapshotBoundary boundary{};
+    boundary.header.instrument_id = state.instrument_id;
+    boundary.request_id = request.request_id;
+    boundary.phase = 1;
+    state.shim.post(boundary);
+    std::uint32_t count = 0;
+    if (request.what & protocol::kSnapshotOrders) {
+        s_SCTradeOrder order;
+        for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
+            if (!IsWorkingOrderStatus(order.OrderStatusCode)) continue;
+            state.shim.post(make_order_update(state, order));
+            ++count;
+        }
+    }
+    s_SCPositionData position;
+    sc.GetTradePosition(position);
+    if (request.what & protocol::kSnapshotPositions) {
+        state.shim.post(make_position(state, position));
+        ++count;
+    }
+    if (request.what & protocol::kSnapshotFills) {
+        const int size = sc.GetOrderFillArraySize();
+        for (int index = 0; index < size; ++index) {
+            s_SCOrderFillData fill;
+            if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
+            const protocol::Fill record = make_fill(sc, state, fill);
+            if (record.time_ns < request.fills_since_ns) continue;
+            state.shim.post(record);
+            ++count;
+        }
+    }
+    if (request.what & protocol::kSnapshotAccount) {
+        state.shim.post(make_account(sc, state, position));
+        ++count;
+    }
+    boundary.phase = 2;
+    boundary.record_count = count;
+    state.shim.post(boundary);
+}
+
+// Cancel-on-disconnect: this shim's own working orders (those carrying an engine client
+// order id), not orders the trader placed by hand on the same account.
+void cancel_engine_orders(SCStudyInterfaceRef sc) {
+    s_SCTradeOrder order;
+    std::vector<std::uint32_t> to_cancel;
+    for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
+        if (IsWorkingOrderStatus(order.OrderStatusCode) &&
+            tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) != 0)
+            to_cancel.push_back(order.InternalOrderID);
+    }
+    for (std::uint32_t id : to_cancel) sc.CancelOrder(id);
+    char message[128];
+    std::snprintf(message, sizeof message,
+                  "TickBridge: engine silent; canceled %zu engine working orders", to_cancel.size());
+    sc.AddMessageToLog(message, 1);
+}
+
+void kill_switch(SCStudyInterfaceRef sc, bool flatten, const char* source) {
+    if (flatten) sc.FlattenAndCancelAllOrders();
+    else sc.CancelAllOrders();
+    char message[128];
+    std::snprintf(message, sizeof message, "TickBridge: KILL from %s: %s", source,
+                  flatten ? "flattened and canceled all orders" : "canceled all orders");
+    sc.AddMessageToLog(message, 1);
+}
+
+void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
+    CommandSlot command;
+    while (state.shim.next_command(command)) {
+        if (command.origin == CommandOrigin::EngineSilence) {
+            cancel_engine_orders(sc);
+            continue;
+        }
+        switch (command.type()) {
+            case RecordType::Submit: on_submit(sc, state, command.as<protocol::Submit>()); break;
+            case RecordType::Cancel: on_cancel(sc, state, command.as<protocol::Cancel>()); break;
+            case RecordType::Replace: on_replace(sc, state, command.as<protocol::Replace>()); break;
+            case RecordType::CancelAll: {
+                const auto cancel_all = command.as<protocol::CancelAll>();
+                if (sc.CancelAllOrders() < 0)
+                    reject(state, RecordType::CancelAll, cancel_all.request_id, 0,
+                           RejectReason::PlatformRejected, "sc.CancelAllOrders refused");
+                else acknowledge(state, RecordType::CancelAll, cancel_all.request_id, 0);
+                break;
+            }
+            case RecordType::Flatten: {
+                const auto flatten = command.as<protocol::Flatten>();
+                if (sc.FlattenAndCancelAllOrders() < 0)
+                    reject(state, RecordType::Flatten, flatten.request_id, 0,
+                           RejectReason::PlatformRejected, "sc.FlattenAndCancelAllOrders refused");
+                else acknowledge(state, RecordType::Flatten, flatten.request_id, 0);
+                break;
+            }
+            case RecordType::SnapshotRequest:
+                on_snapshot(sc, state, command.as<protocol::SnapshotRequest>());
+                break;
+            case RecordType::Kill: {
+                const auto kill = command.as<protocol::Kill>();
+                const bool from_endpoint = command.origin == CommandOrigin::KillEndpoint;
+                kill_switch(sc, kill.flatten != 0, from_endpoint ? "kill endpoint" : "engine");
+                // The kill endpoint was answered by the socket thread already.
+                if (!from_endpoint) acknowledge(state, RecordType::Kill, kill.request_id, 0);
+                break;
+            }
+            default: break;  // the socket thread passes commands only
+        }
+    }
+}
+
+void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
+    tickbridge::shim::LogLine line;
+    while (state.shim.next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
+}
+
+void set_defaults(SCStudyInterfaceRef sc) {
+    sc.GraphName = "TickBridge";
+    sc.StudyDescription = "Bridges this chart's symbol and trade account to the tickbridge engine.";
+    sc.AutoLoop = 0;
+    sc.UpdateAlways = 1;  // called at every chart update, so commands run without new data
+    sc.GraphRegion = 0;
+    sc.MaintainTradeStatisticsAndTradesData = 1;  // fills need trade data kept
+    // The engine decides: no auto-trading management by Sierra Chart.
+    sc.AllowMultipleEntriesInSameDirection = 1;
+    sc.AllowOppositeEntryWithOpposingPositionOrOrders = 1;
+    sc.AllowEntryWithWorkingOrders = 1;
+    sc.SupportReversals = 1;
+    sc.SupportAttachedOrdersForTrading = 0;
+    sc.CancelAllOrdersOnEntriesAndReversals = 0;
+    sc.CancelAllWorkingOrdersOnExit = 0;
+    sc.AllowOnlyOneTradePerBar = 0;
+    sc.MaximumPositionAllowed = 1000000;  // limits are the engine's risk layer
+
+    sc.Input[kInEngineEndpoint].Name = "Engine endpoint";
+    sc.Input[kInEngineEndpoint].SetString("tcp://127.0.0.1:5555");
+    sc.Input[kInKillEndpoint].Name = "Kill endpoint (bound here; empty: none)";
+    sc.Input[kInKillEndpoint].SetString("tcp://127.0.0.1:5556");
+    sc.Input[kInKillSecret].Name = "Kill secret (at most 32 characters)";
+    sc.Input[kInKillSecret].SetString("");
+    sc.Input[kInCancelOnDisconnect].Name = "Cancel engine orders when the engine goes silent";
+    sc.Input[kInCancelOnDisconnect].SetYesNo(1);
+    sc.Input[kInHeartbeatIntervalMs].Name = "Heartbeat interval (ms)";
+    sc.Input[kInHeartbeatIntervalMs].SetInt(1000);
+    sc.Input[kInSilenceHeartbeats].Name = "Engine silent after this many heartbeat intervals";
+    sc.Input[kInSilenceHeartbeats].SetInt(3);
+    sc.Input[kInForwardTimeAndSales].Name = "Forward time and sales";
+    sc.Input[kInForwardTimeAndSales].SetYesNo(1);
+    sc.Input[kInForwardDepth].Name = "Forward market depth";
+    sc.Input[kInForwardDepth].SetYesNo(0);
+    sc.Input[kInDepthLevels].Name = "Market depth levels";
+    sc.Input[kInDepthLevels].SetInt(5);
+    sc.Input[kInKillButton].Name = "Kill switch control bar button (0: none)";
+    sc.Input[kInKillButton].SetInt(1);
+    sc.Input[kInKillButtonFlattens].Name = "Kill switch button also flattens";
+    sc.Input[kInKillButtonFlattens].SetYesNo(1);
+    sc.Input[kInInstrumentId].Name = "Instrument id sent to the engine";
+    sc.Input[kInInstrumentId].SetInt(1);
+}
+
+}  // namespace
+
+namespace {
+
+void study(SCStudyInterfaceRef sc) {
+    if (sc.SetDefaults) {
+        set_defaults(sc);
+        return;
+    }
+    if (sc.LastCallToFunction) {
+        // Study removed, chart closed or DLL released: stop and join the socket thread now,
+        // so no thread outlives the DLL and the ports are free for the next start.
+        if (state_of(sc) != nullptr) destroy_state(sc);
+        return;
+    }
+
+    const ShimConfig config = config_from_inputs(sc);
+    StudyState* existing = state_of(sc);
+    if (existing != nullptr && !same_link(existing->shim.config(), config)) {
+        sc.AddMessageToLog("TickBridge: link inputs changed; restarting the engine link", 0);
+        destroy_state(sc);
+        existing = nullptr;
+    }
+    StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
+
+    if (!state.hello_posted) post_hello(sc, state);
+    state.shim.flush();
+
+    const int button = sc.Input[kInKillButton].GetInt();
+    // The button toggles: act on its press (ON), then release it at once.
+    if (button > 0 && sc.MenuEventID == button && sc.PointerEventType == SC_ACS_BUTTON_ON) {
+        kill_switch(sc, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, "control bar button");
+        sc.SetCustomStudyControlBarButtonEnable(button, 0);
+    }
+
+    execute_commands(sc, state);
+    forward_time_and_sales(sc, state, sc.Input[kInForwardTimeAndSales].GetYesNo() != 0);
+    sc.UsesMarketDepthData = sc.Input[kInForwardDepth].GetYesNo();
+    if (sc.Input[kInForwardDepth].GetYesNo()) {
+        const int levels = sc.Input[kInDepthLevels].GetInt();
+        const std::int64_t now = utc_now_ns();
+        const int clamped = levels < 0 ? 0 : (levels > static_cast<int>(kMaxDepthLevels)
+                                                  ? static_cast<int>(kMaxDepthLevels)
+                                                  : levels);
+        forward_depth_side(sc, state, true, clamped, now);
+        forward_depth_side(sc, state, false, clamped, now);
+    }
+    forward_orders(sc, state);
+    forward_fills(sc, state);
+    forward_position_and_account(sc, state);
+    drain_log(sc, state);
+}
+
+}  // namespace
+
+SCSFExport scsf_TickBridge(SCStudyInterfaceRef sc) {
+    // Nothing may unwind into Sierra Chart (an exception through the DLL boundary ends
+    // the program): allocation failures and the like are reported and the call returns.
+    try {
+        study(sc);
+    } catch (const std::exception& error) {
+        SCString message;
+        message.Format("TickBridge: %s", error.what());
+        sc.AddMessageToLog(message, 1);
+    } catch (...) {
+        sc.AddMessageToLog("TickBridge: unknown error", 1);
+    }
+}

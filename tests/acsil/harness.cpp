@@ -1,0 +1,446 @@
+// Plays Sierra Chart for acsil/TickBridgeStudy.cpp on Linux: the defaults call, the calls
+// on each chart update with new time-and-sales entries, order and fill changes, and the
+// last call. It keeps a small simulated order book behind the stub's trading functions and
+// records every trading function call, so tests can see exactly what the study asked
+// Sierra Chart to do. Driven line by line on stdin by tests/acsil/harness_driver.py; every
+// command ends with a line "OK" (or "ERR <why>").
+#include "sierrachart.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <dirent.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" void scsf_TickBridge(SCStudyInterfaceRef sc);
+
+namespace {
+
+s_sc g_sc;
+std::vector<std::string> g_calls;  // trading function calls, in order
+std::vector<std::string> g_log;    // sc.AddMessageToLog
+std::vector<s_SCTradeOrder> g_orders;
+std::vector<s_SCOrderFillData> g_fills;
+s_SCPositionData g_position;
+uint32_t g_next_order_id = 100;
+int g_next_execution = 1;
+std::vector<s_MarketDepthEntry> g_bids, g_asks;
+
+// Sierra Chart's time and sales buffer: a ring whose oldest entry is at m_NextIndex when full.
+constexpr int kRingSize = 1 << 17;
+std::vector<s_TimeAndSales> g_ring(kRingSize);
+int g_ring_next = 0;
+bool g_ring_full = false;
+uint32_t g_sequence = 0;
+
+std::string price_text(double price) {
+    if (price == DBL_MAX) return "unset";
+    std::ostringstream out;
+    out << price;
+    return out.str();
+}
+
+s_SCTradeOrder* find_order(uint64_t id) {
+    for (auto& order : g_orders)
+        if (order.InternalOrderID == id) return &order;
+    return nullptr;
+}
+
+double SCDLLCALL submit(s_SCNewOrder& order, int buy_sell) {
+    std::ostringstream call;
+    call << (buy_sell == BSE_BUY ? "BuyOrder" : "SellOrder") << " qty=" << order.OrderQuantity
+         << " type=" << order.OrderType << " price1=" << price_text(order.Price1)
+         << " price2=" << price_text(order.Price2) << " tif=" << order.TimeInForce
+         << " tag=" << order.TextTag.GetChars();
+    g_calls.push_back(call.str());
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
+    s_SCTradeOrder placed;
+    placed.InternalOrderID = g_next_order_id++;
+    placed.Symbol = g_sc.Symbol;
+    placed.OrderQuantity = order.OrderQuantity;
+    placed.TextTag = order.TextTag;
+    placed.Price1 = order.IsPrice1Set() ? order.Price1 : 0.0;
+    placed.Price2 = order.IsPrice2Set() ? order.Price2 : 0.0;
+    placed.OrderStatusCode = SCT_OSC_OPEN;
+    placed.BuySell = buy_sell == BSE_BUY ? BSE_BUY : BSE_SELL;
+    placed.OrderTypeAsInt = order.OrderType;
+    g_orders.push_back(placed);
+    order.InternalOrderID = placed.InternalOrderID;
+    return order.OrderQuantity;
+}
+
+int SCDLLCALL modify(s_SCNewOrder& modification) {
+    std::ostringstream call;
+    call << "ModifyOrder id=" << modification.InternalOrderID
+         << " qty=" << modification.OrderQuantity << " price1=" << price_text(modification.Price1)
+         << " price2=" << price_text(modification.Price2);
+    g_calls.push_back(call.str());
+    s_SCTradeOrder* order = find_order(modification.InternalOrderID);
+    if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
+        return SCTRADING_ORDER_ERROR;
+    if (modification.OrderQuantity > 0) order->OrderQuantity = modification.OrderQuantity;
+    if (modification.IsPrice1Set()) order->Price1 = modification.Price1;
+    if (modification.IsPrice2Set()) order->Price2 = modification.Price2;
+    return 1;
+}
+
+int SCDLLCALL cancel(uint64_t id) {
+    g_calls.push_back("CancelOrder id=" + std::to_string(id));
+    s_SCTradeOrder* order = find_order(id);
+    if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
+        return SCTRADING_ORDER_ERROR;
+    order->OrderStatusCode = SCT_OSC_CANCELED;
+    return 1;
+}
+
+void cancel_all_working() {
+    for (auto& order : g_orders)
+        if (IsWorkingOrderStatus(order.OrderStatusCode)) order.OrderStatusCode = SCT_OSC_CANCELED;
+}
+
+int SCDLLCALL cancel_all() {
+    g_calls.push_back("CancelAllOrders");
+    cancel_all_working();
+    return 1;
+}
+
+int SCDLLCALL flatten_and_cancel_all() {
+    g_calls.push_back("FlattenAndCancelAllOrders");
+    cancel_all_working();
+    g_position.PositionQuantity = 0;
+    g_position.AveragePrice = 0;
+    return 1;
+}
+
+int SCDLLCALL order_by_index(int index, s_SCTradeOrder& out) {
+    if (index < 0 || index >= static_cast<int>(g_orders.size())) return SCTRADING_ORDER_ERROR;
+    out = g_orders[static_cast<size_t>(index)];
+    return 1;
+}
+
+int SCDLLCALL order_by_id(uint64_t id, s_SCTradeOrder& out) {
+    const s_SCTradeOrder* order = find_order(id);
+    if (order == nullptr) return SCTRADING_ORDER_ERROR;
+    out = *order;
+    return 1;
+}
+
+int SCDLLCALL fill_count() { return static_cast<int>(g_fills.size()); }
+
+int SCDLLCALL fill_entry(unsigned int index, s_SCOrderFillData& out) {
+    if (index >= g_fills.size()) return 0;
+    out = g_fills[index];
+    return 1;
+}
+
+void SCDLLCALL time_and_sales(c_SCTimeAndSalesArray& view) {
+    view.StubSet(g_ring.data(), kRingSize, g_ring_next, g_ring_full ? 1 : 0);
+}
+
+int SCDLLCALL bid_levels() { return static_cast<int>(g_bids.size()); }
+int SCDLLCALL ask_levels() { return static_cast<int>(g_asks.size()); }
+int SCDLLCALL bid_entry(s_MarketDepthEntry& entry, int level) {
+    if (level < 0 || level >= static_cast<int>(g_bids.size())) return 0;
+    entry = g_bids[static_cast<size_t>(level)];
+    return 1;
+}
+int SCDLLCALL ask_entry(s_MarketDepthEntry& entry, int level) {
+    if (level < 0 || level >= static_cast<int>(g_asks.size())) return 0;
+    entry = g_asks[static_cast<size_t>(level)];
+    return 1;
+}
+
+void SCDLLCALL button_text(int button, const char* text) {
+    g_calls.push_back("SetCustomStudyControlBarButtonText " + std::to_string(button) + " " + text);
+}
+void SCDLLCALL button_enable(int button, int enabled) {
+    g_calls.push_back("SetCustomStudyControlBarButtonEnable " + std::to_string(button) + " " +
+                      std::to_string(enabled));
+}
+int SCDLLCALL version_number() { return 2745; }
+void SCDLLCALL add_message(const char* message, int) { g_log.emplace_back(message); }
+int SCDLLCALL trade_position(s_SCPositionData& out) {
+    out = g_position;
+    return 1;
+}
+SCDateTime SCDLLCALL to_utc(const SCDateTime& value, const char*) { return value; }
+
+void install() {
+    g_sc.ModifyOrder = modify;
+    g_sc.CancelOrder = cancel;
+    g_sc.CancelAllOrders = cancel_all;
+    g_sc.FlattenAndCancelAllOrders = flatten_and_cancel_all;
+    g_sc.GetOrderByIndex = order_by_index;
+    g_sc.GetOrderByOrderID = order_by_id;
+    g_sc.GetOrderFillArraySize = fill_count;
+    g_sc.GetOrderFillEntry = fill_entry;
+    g_sc.GetTimeAndSales = time_and_sales;
+    g_sc.GetBidMarketDepthNumberOfLevels = bid_levels;
+    g_sc.GetAskMarketDepthNumberOfLevels = ask_levels;
+    g_sc.GetBidMarketDepthEntryAtLevel = bid_entry;
+    g_sc.GetAskMarketDepthEntryAtLevel = ask_entry;
+    g_sc.SetCustomStudyControlBarButtonText = button_text;
+    g_sc.SetCustomStudyControlBarButtonEnable = button_enable;
+    g_sc.VersionNumber = version_number;
+    g_sc.p_AddMessageToLog = add_message;
+    g_sc.InternalSubmitOrder = submit;
+    g_sc.InternalGetTradePosition = trade_position;
+    g_sc.InternalConvertDateTimeFromChartTimeZone = to_utc;
+    g_sc.Symbol = "ESZ6";
+    g_sc.SelectedTradeAccount = "Sim1";
+    g_sc.TickSize = 0.25f;
+    g_sc.CurrencyValuePerTick = 12.5f;
+    g_sc.GlobalTradeSimulationIsOn = 1;
+    g_sc.TradeServiceAccountBalance = 100000.0;
+}
+
+// Deterministic entries, so a test can recompute what each sequence number must carry:
+// sequence % 3 == 0 a quote, 1 a trade at the bid, 2 a trade at the ask.
+void append_time_and_sales(int count) {
+    for (int i = 0; i < count; ++i) {
+        s_TimeAndSales entry;
+        entry.Sequence = ++g_sequence;
+        const uint32_t s = entry.Sequence;
+        entry.DateTime = 46000.0 + s / 86400000.0;  // one millisecond apart
+        entry.Price = 4000.0f + static_cast<float>(s % 100) * 0.25f;
+        entry.Volume = s % 7 + 1;
+        entry.Bid = entry.Price - 0.25f;
+        entry.Ask = entry.Price;
+        entry.BidSize = s % 11 + 1;
+        entry.AskSize = s % 13 + 1;
+        entry.Type = static_cast<int16_t>(s % 3 == 0 ? SC_TS_BIDASKVALUES
+                                                     : (s % 3 == 1 ? SC_TS_BID : SC_TS_ASK));
+        g_ring[static_cast<size_t>(g_ring_next)] = entry;
+        if (++g_ring_next == kRingSize) {
+            g_ring_next = 0;
+            g_ring_full = true;
+        }
+    }
+}
+
+void call_study() {
+    scsf_TickBridge(g_sc);
+    g_sc.MenuEventID = 0;
+    g_sc.PointerEventType = 0;
+}
+
+void apply_fill(uint32_t id, double quantity, double price) {
+    s_SCTradeOrder* order = find_order(id);
+    if (order == nullptr) return;
+    const double before = order->FilledQuantity;
+    order->FilledQuantity = before + quantity;
+    order->AvgFillPrice = (order->AvgFillPrice * before + price * quantity) / order->FilledQuantity;
+    if (order->FilledQuantity >= order->OrderQuantity) order->OrderStatusCode = SCT_OSC_FILLED;
+    s_SCOrderFillData fill;
+    fill.Symbol = g_sc.Symbol;
+    fill.TradeAccount = g_sc.SelectedTradeAccount;
+    fill.InternalOrderID = id;
+    fill.FillDateTime = 46000.5 + g_next_execution / 86400.0;
+    fill.BuySell = order->BuySell;
+    fill.Quantity = quantity;
+    fill.FillPrice = price;
+    fill.FillExecutionServiceID.Format("EX%d", g_next_execution++);
+    const double signed_quantity = order->BuySell == BSE_BUY ? quantity : -quantity;
+    const double position = g_position.PositionQuantity + signed_quantity;
+    if (position != 0 && std::abs(position) > std::abs(g_position.PositionQuantity))
+        g_position.AveragePrice = (g_position.AveragePrice * g_position.PositionQuantity +
+                                   price * signed_quantity) / position;
+    if (position == 0) g_position.AveragePrice = 0;
+    g_position.PositionQuantity = position;
+    fill.TradePositionQuantity = position;
+    g_fills.push_back(fill);
+}
+
+// The threads of this process and their names (ZeroMQ names its own "ZMQbg/...").
+std::string thread_names(int& count) {
+    std::string names;
+    count = 0;
+    if (DIR* dir = opendir("/proc/self/task")) {
+        while (dirent* entry = readdir(dir)) {
+            if (entry->d_name[0] == '.') continue;
+            ++count;
+            std::ifstream comm(std::string("/proc/self/task/") + entry->d_name + "/comm");
+            std::string name;
+            std::getline(comm, name);
+            names += (names.empty() ? "" : ",") + name;
+        }
+        closedir(dir);
+    }
+    return names;
+}
+
+void set_field(const std::string& field, const std::string& value) {
+    if (field == "Symbol") g_sc.Symbol = value.c_str();
+    else if (field == "SelectedTradeAccount") g_sc.SelectedTradeAccount = value.c_str();
+    else if (field == "TickSize") g_sc.TickSize = std::stof(value);
+    else if (field == "CurrencyValuePerTick") g_sc.CurrencyValuePerTick = std::stof(value);
+    else if (field == "GlobalTradeSimulationIsOn") g_sc.GlobalTradeSimulationIsOn = std::stoi(value);
+    else if (field == "SendOrdersToTradeService") g_sc.SendOrdersToTradeService = std::stoi(value);
+    else if (field == "IsFullRecalculation") g_sc.IsFullRecalculation = std::stoi(value);
+    else if (field == "DownloadingHistoricalData") g_sc.DownloadingHistoricalData = std::stoi(value);
+    else if (field == "TradeServiceAccountBalance") g_sc.TradeServiceAccountBalance = std::stod(value);
+    else throw std::runtime_error("unknown field " + field);
+}
+
+void bench(int entries_per_call, int calls) {
+    std::vector<double> costs;
+    costs.reserve(static_cast<size_t>(calls));
+    for (int i = 0; i < calls; ++i) {
+        append_time_and_sales(entries_per_call);
+        const auto start = std::chrono::steady_clock::now();
+        call_study();
+        const auto stop = std::chrono::steady_clock::now();
+        costs.push_back(std::chrono::duration<double, std::nano>(stop - start).count());
+    }
+    std::sort(costs.begin(), costs.end());
+    double sum = 0;
+    for (double c : costs) sum += c;
+    const auto at = [&](double q) { return costs[static_cast<size_t>(q * (costs.size() - 1))]; };
+    std::cout << "BENCH mean_ns=" << sum / costs.size() << " p50_ns=" << at(0.5)
+              << " p99_ns=" << at(0.99) << " max_ns=" << costs.back() << "\n";
+}
+
+bool handle(const std::string& line) {
+    std::istringstream in(line);
+    std::string command;
+    in >> command;
+    if (command.empty()) return true;
+    if (command == "defaults") {
+        g_sc.SetDefaults = 1;
+        call_study();
+        g_sc.SetDefaults = 0;
+    } else if (command == "set") {
+        std::string field, value;
+        in >> field;
+        std::getline(in >> std::ws, value);
+        set_field(field, value);
+    } else if (command == "input") {
+        int index;
+        std::string kind, value;
+        in >> index >> kind;
+        std::getline(in >> std::ws, value);
+        if (kind == "str") g_sc.Input[index].SetString(value.c_str());
+        else if (kind == "int") g_sc.Input[index].SetInt(std::stoi(value));
+        else g_sc.Input[index].SetYesNo(std::stoi(value));
+    } else if (command == "ts") {
+        int count;
+        in >> count;
+        append_time_and_sales(count);
+    } else if (command == "call") {
+        int count = 1;
+        in >> count;
+        for (int i = 0; i < count; ++i) call_study();
+    } else if (command == "pump") {
+        // Calls at a 1 ms chart update interval for the given time.
+        int milliseconds;
+        in >> milliseconds;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(milliseconds);
+        while (std::chrono::steady_clock::now() < end) {
+            call_study();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    } else if (command == "menu") {
+        // A control bar button pressed (on) or released (off).
+        std::string state = "on";
+        in >> g_sc.MenuEventID >> state;
+        g_sc.PointerEventType = state == "off" ? SC_ACS_BUTTON_OFF : SC_ACS_BUTTON_ON;
+    } else if (command == "fill") {
+        uint32_t id;
+        double quantity, price;
+        in >> id >> quantity >> price;
+        apply_fill(id, quantity, price);
+    } else if (command == "place") {
+        // A trader's own order, placed by hand on the same account (not through the engine).
+        std::string side, tag;
+        double quantity, price;
+        in >> side >> quantity >> price >> tag;
+        s_SCNewOrder order;
+        order.OrderType = SCT_ORDERTYPE_LIMIT;
+        order.OrderQuantity = quantity;
+        order.Price1 = price;
+        order.TextTag = tag.c_str();
+        submit(order, side == "buy" ? BSE_BUY : BSE_SELL);
+        g_calls.pop_back();  // not a call the study made
+        std::cout << "PLACED " << order.InternalOrderID << "\n";
+    } else if (command == "error") {
+        uint32_t id;
+        in >> id;
+        if (s_SCTradeOrder* order = find_order(id)) order->OrderStatusCode = SCT_OSC_ERROR;
+    } else if (command == "depth") {
+        std::string side;
+        int level;
+        float price;
+        double quantity;
+        in >> side >> level >> price >> quantity;
+        auto& book = side == "bid" ? g_bids : g_asks;
+        if (static_cast<int>(book.size()) <= level) book.resize(static_cast<size_t>(level) + 1);
+        book[static_cast<size_t>(level)].Price = price;
+        book[static_cast<size_t>(level)].Quantity = quantity;
+    } else if (command == "last") {
+        g_sc.LastCallToFunction = 1;
+        call_study();
+        g_sc.LastCallToFunction = 0;
+    } else if (command == "calls") {
+        for (const auto& call : g_calls) std::cout << "CALL " << call << "\n";
+    } else if (command == "orders") {
+        for (const auto& order : g_orders)
+            std::cout << "ORDER id=" << order.InternalOrderID << " status=" << order.OrderStatusCode
+                      << " qty=" << order.OrderQuantity << " filled=" << order.FilledQuantity
+                      << " tag=" << order.TextTag.GetChars() << "\n";
+    } else if (command == "log") {
+        for (const auto& message : g_log) std::cout << "LOG " << message << "\n";
+    } else if (command == "threads") {
+        int count = 0;
+        const std::string names = thread_names(count);
+        std::cout << "THREADS " << count << " " << names << "\n";
+    } else if (command == "sleep") {
+        int milliseconds;
+        in >> milliseconds;
+        std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds));
+    } else if (command == "bench") {
+        int entries_per_call, calls;
+        in >> entries_per_call >> calls;
+        bench(entries_per_call, calls);
+    } else if (command == "blast") {
+        // As fast as the chart could ever call: `per_call` new entries per call, no pause.
+        int total, per_call;
+        in >> total >> per_call;
+        const auto start = std::chrono::steady_clock::now();
+        for (int sent = 0; sent < total; sent += per_call) {
+            append_time_and_sales(per_call);
+            call_study();
+        }
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        std::cout << "BLAST ns=" << std::chrono::duration<double, std::nano>(elapsed).count()
+                  << "\n";
+    } else if (command == "quit") {
+        return false;
+    } else {
+        std::cout << "ERR unknown command " << command << "\n" << std::flush;
+        return true;
+    }
+    std::cout << "OK\n" << std::flush;
+    return true;
+}
+
+}  // namespace
+
+int main() {
+    std::ios::sync_with_stdio(false);
+    install();
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        try {
+            if (!handle(line)) break;
+        } catch (const std::exception& error) {
+            std::cout << "ERR " << error.what() << "\n" << std::flush;
+        }
+    }
+    return 0;
+}

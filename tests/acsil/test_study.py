@@ -1,0 +1,490 @@
+"""The ACSIL study, compiled against the ACSIL stub, run by the harness against a test
+engine peer over real ZeroMQ sockets (issue 7)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import zmq
+
+from tests.acsil.conftest import free_port
+from tests.acsil.peer import EnginePeer
+from tests.acsil.toolchain import Harness
+from tickbridge.protocol import (
+    Aggressor,
+    OrderStatus,
+    OrderType,
+    RecordType,
+    RejectReason,
+    Side,
+    TimeInForce,
+    decode_frame,
+    encode_frame,
+    make_record,
+)
+
+# The harness's time and sales entry n is at day 46000 + n ms (SCDateTime, 1899-12-30 epoch).
+TS_BASE_NS = (46000 - 25569) * 86400 * 10**9
+
+
+def ts_sequence(time_ns: int) -> int:
+    return round((int(time_ns) - TS_BASE_NS) / 1e6)
+
+
+def tag(client_order_id: int) -> str:
+    return f"TB{client_order_id:016X}"
+
+
+def pump_until(harness: Harness, predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        harness("call")
+        if predicate():
+            return
+        time.sleep(0.003)
+    raise AssertionError("condition not reached while pumping study calls")
+
+
+def connect(harness: Harness, peer: EnginePeer, **options) -> None:
+    harness.configure(peer.endpoint, **options)
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+
+
+def submit(peer: EnginePeer, request_id: int, client_order_id: int, *, side=Side.BUY,
+           order_type=OrderType.LIMIT, price=4000.25, stop_price=0.0, quantity=2,
+           tif=TimeInForce.DAY) -> None:
+    peer.command(RecordType.SUBMIT, request_id=request_id, client_order_id=client_order_id,
+                 price=price, stop_price=stop_price, quantity=quantity, side=int(side),
+                 order_type=int(order_type), time_in_force=int(tif))
+
+
+def answers(peer: EnginePeer, request_id: int) -> list[tuple[RecordType, object]]:
+    return [(t, r) for t, r in peer.events()
+            if t in (RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT)
+            and int(r["request_id"]) == request_id]
+
+
+def answered(peer: EnginePeer, request_id: int):
+    return lambda: len(answers(peer, request_id)) >= 1
+
+
+def order_id_of(harness: Harness, client_order_id: int) -> int:
+    for line in harness("orders"):
+        if f"tag={tag(client_order_id)}" in line:
+            return int(line.split("id=")[1].split()[0])
+    raise AssertionError(f"no platform order for {client_order_id}")
+
+
+# ---- forwarding ---------------------------------------------------------------------------
+
+
+def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconnect(
+        make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    first_events = peer.events()
+    assert [t for t, _ in first_events[:2]] == [RecordType.HELLO,
+                                                RecordType.INSTRUMENT_DEFINITION]
+    hello, definition = first_events[0][1], first_events[1][1]
+    assert hello["platform"] == 1 and hello["simulated"] == 1
+    assert hello["platform_version"] == b"Sierra Chart 2745" and hello["account"] == b"Sim1"
+    assert hello["heartbeat_interval_ms"] == 100
+    assert definition["symbol"] == b"ESZ6" and definition["tick_size"] == 0.25
+    assert definition["point_value"] == 50.0 and definition["instrument_id"] == 1
+
+    fills_made = 0
+    for step in range(40):
+        harness("ts 37")
+        harness("call")
+        if step % 8 == 0:
+            coid = 1000 + step
+            submit(peer, 500 + step, coid, quantity=3)
+            pump_until(harness, answered(peer, 500 + step))
+            order_id = order_id_of(harness, coid)
+            harness(f"fill {order_id} 1 4000.25")
+            harness(f"fill {order_id} 2 4000.5")
+            fills_made += 2
+            harness("call")
+        if step == 20:
+            # The engine restarts while the chart keeps updating.
+            peer.restart(down_for=0.3)
+            for _ in range(5):
+                harness("ts 37")
+                harness("call")
+    total_entries = 45 * 37
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= fills_made
+               and len(peer.events(RecordType.TRADE)) + len(peer.events(RecordType.QUOTE))
+               >= total_entries, timeout=10)
+
+    link = peer.link()
+    assert link.hellos >= 2, "a restarted engine must get Hello again"
+    market = [(t, r) for t, r in peer.events() if t in (RecordType.TRADE, RecordType.QUOTE)]
+    sequences = [ts_sequence(r["time_ns"]) for _, r in market]
+    assert sequences == list(range(sequences[0], sequences[0] + total_entries)), \
+        "time and sales: each entry once, none skipped, in order"
+    for kind, record in market:
+        s = ts_sequence(record["time_ns"])
+        price = 4000 + (s % 100) * 0.25
+        if s % 3 == 0:
+            assert kind == RecordType.QUOTE
+            assert (record["bid_price"], record["ask_price"]) == (price - 0.25, price)
+            assert (record["bid_size"], record["ask_size"]) == (s % 11 + 1, s % 13 + 1)
+        else:
+            assert kind == RecordType.TRADE
+            assert record["price"] == price and record["size"] == s % 7 + 1
+            assert record["aggressor"] == (Aggressor.SELL if s % 3 == 1 else Aggressor.BUY)
+    fills = peer.events(RecordType.FILL)
+    execution_ids = [bytes(r["execution_id"]) for _, r in fills]
+    assert len(execution_ids) == fills_made == len(set(execution_ids))
+    assert all(r["client_order_id"] >= 1000 and r["quantity"] in (1, 2) for _, r in fills)
+    acks = peer.events(RecordType.COMMAND_ACK)
+    assert sorted(int(r["request_id"]) for _, r in acks) == [500 + s for s in range(0, 40, 8)]
+    filled = [r for _, r in peer.events(RecordType.ORDER_UPDATE)
+              if r["status"] == OrderStatus.FILLED]
+    assert len(filled) == 5 and all(r["average_fill_price"] == pytest.approx(4000.4166666)
+                                    for r in filled)
+    positions = peer.events(RecordType.POSITION)
+    assert positions[-1][1]["quantity"] == 15
+    assert peer.events(RecordType.ACCOUNT), "account values are forwarded"
+
+
+def test_market_depth_when_enabled(make_harness, peer):
+    harness = make_harness()
+    harness.configure(peer.endpoint)
+    harness("input 7 yesno 1")
+    harness("depth bid 0 4000 10")
+    harness("depth ask 0 4000.25 7")
+    pump_until(harness, lambda: len(peer.events(RecordType.DEPTH)) >= 2)
+    harness("depth bid 0 4000 12")
+    harness("depth ask 0 4000.25 0")
+    pump_until(harness, lambda: len(peer.events(RecordType.DEPTH)) >= 4)
+    depth = [(int(r["side"]), int(r["level"]), float(r["price"]), int(r["size"]), int(r["action"]))
+             for _, r in peer.events(RecordType.DEPTH)]
+    assert depth == [(1, 0, 4000.0, 10, 1), (2, 0, 4000.25, 7, 1),
+                     (1, 0, 4000.0, 12, 1), (2, 0, 4000.25, 0, 2)]
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+def test_submit_modify_cancel_flatten_reach_the_trading_functions(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xA1, side=Side.BUY, order_type=OrderType.LIMIT, price=4000.25, quantity=2,
+           tif=TimeInForce.DAY)
+    submit(peer, 2, 0xA2, side=Side.SELL, order_type=OrderType.STOP, stop_price=3990.0,
+           quantity=1, tif=TimeInForce.GTC)
+    submit(peer, 3, 0xA3, side=Side.BUY, order_type=OrderType.STOP_LIMIT, price=4010.0,
+           stop_price=4009.0, quantity=4, tif=TimeInForce.GTC)
+    submit(peer, 4, 0xA4, side=Side.SELL, order_type=OrderType.MARKET, quantity=1,
+           tif=TimeInForce.IOC)
+    pump_until(harness, lambda: all(answers(peer, r) for r in (1, 2, 3, 4)))
+    calls = [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
+    assert calls == [
+        f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={tag(0xA1)}",
+        f"SellOrder qty=1 type=2 price1=3990 price2=unset tif=1 tag={tag(0xA2)}",
+        f"BuyOrder qty=4 type=3 price1=4009 price2=4010 tif=1 tag={tag(0xA3)}",
+        f"SellOrder qty=1 type=0 price1=unset price2=unset tif=3 tag={tag(0xA4)}",
+    ]
+    updates = {int(r["client_order_id"]): r for _, r in peer.events(RecordType.ORDER_UPDATE)}
+    assert updates[0xA1]["status"] == OrderStatus.WORKING
+    assert updates[0xA1]["price"] == 4000.25 and updates[0xA1]["side"] == Side.BUY
+    assert updates[0xA3]["stop_price"] == 4009.0 and updates[0xA3]["price"] == 4010.0
+    assert updates[0xA2]["time_in_force"] == TimeInForce.GTC
+
+    a1 = order_id_of(harness, 0xA1)
+    peer.command(RecordType.REPLACE, request_id=5, client_order_id=0xA1, price=4001.0,
+                 stop_price=0.0, quantity=3)
+    peer.command(RecordType.CANCEL, request_id=6, client_order_id=0xA2)
+    peer.command(RecordType.CANCEL, request_id=7, client_order_id=0xBAD)
+    pump_until(harness, lambda: all(answers(peer, r) for r in (5, 6, 7)))
+    assert f"ModifyOrder id={a1} qty=3 price1=4001 price2=unset" in harness.calls()
+    assert f"CancelOrder id={order_id_of(harness, 0xA2)}" in harness.calls()
+    assert answers(peer, 5)[0][0] == RecordType.COMMAND_ACK
+    assert answers(peer, 6)[0][0] == RecordType.COMMAND_ACK
+    kind, reject = answers(peer, 7)[0]
+    assert kind == RecordType.COMMAND_REJECT and reject["reason"] == RejectReason.UNKNOWN_ORDER
+    # Cancel of an order no longer working: too late.
+    peer.command(RecordType.CANCEL, request_id=8, client_order_id=0xA2)
+    pump_until(harness, answered(peer, 8))
+    assert answers(peer, 8)[0][1]["reason"] == RejectReason.TOO_LATE_TO_CANCEL
+
+    peer.command(RecordType.CANCEL_ALL, request_id=9)
+    peer.command(RecordType.FLATTEN, request_id=10)
+    pump_until(harness, lambda: answers(peer, 9) and answers(peer, 10))
+    tail = harness.calls()[-2:]
+    assert tail == ["CancelAllOrders", "FlattenAndCancelAllOrders"]
+    assert [t for t, _ in answers(peer, 9) + answers(peer, 10)] == [RecordType.COMMAND_ACK] * 2
+
+
+def test_duplicate_submit_is_a_no_op_answered_with_the_current_order(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 77, quantity=5)
+    pump_until(harness, answered(peer, 1))
+    harness(f"fill {order_id_of(harness, 77)} 2 4000.25")
+    harness("call")
+    before = len(peer.events(RecordType.ORDER_UPDATE))
+    submit(peer, 2, 77, quantity=5)
+    pump_until(harness, answered(peer, 2))
+    assert len([c for c in harness.calls() if c.startswith("BuyOrder")]) == 1
+    kind, ack = answers(peer, 2)[0]
+    assert kind == RecordType.COMMAND_ACK and ack["client_order_id"] == 77
+    after = peer.events(RecordType.ORDER_UPDATE)[before:]
+    assert after and after[-1][1]["client_order_id"] == 77
+    assert after[-1][1]["filled_quantity"] == 2
+    assert after[-1][1]["status"] == OrderStatus.PARTIALLY_FILLED
+
+
+@pytest.mark.parametrize("field", ["IsFullRecalculation", "DownloadingHistoricalData"])
+def test_orders_while_sierra_chart_is_busy_are_rejected_platform_busy(make_harness, peer, field):
+    harness = make_harness()
+    connect(harness, peer)
+    harness(f"set {field} 1")
+    submit(peer, 1, 5)
+    pump_until(harness, answered(peer, 1))
+    kind, record = answers(peer, 1)[0]
+    assert kind == RecordType.COMMAND_REJECT
+    assert record["reason"] == RejectReason.PLATFORM_BUSY == 5
+    assert not [c for c in harness.calls() if c.startswith("BuyOrder")]
+    harness(f"set {field} 0")
+    submit(peer, 2, 5)
+    pump_until(harness, answered(peer, 2))
+    assert answers(peer, 2)[0][0] == RecordType.COMMAND_ACK
+
+
+def test_snapshot_request(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 11, quantity=2)
+    submit(peer, 2, 12, quantity=1)
+    pump_until(harness, lambda: answers(peer, 1) and answers(peer, 2))
+    harness(f"fill {order_id_of(harness, 12)} 1 4000.0")
+    harness("call")
+    peer.command(RecordType.SNAPSHOT_REQUEST, request_id=3, what=15, fills_since_ns=0)
+    pump_until(harness, lambda: len(peer.events(RecordType.SNAPSHOT_BOUNDARY)) >= 2)
+    events = peer.events()
+    begin = next(i for i, (t, _) in enumerate(events) if t == RecordType.SNAPSHOT_BOUNDARY)
+    end = max(i for i, (t, _) in enumerate(events) if t == RecordType.SNAPSHOT_BOUNDARY)
+    inside = [t for t, _ in events[begin + 1:end]]
+    assert inside == [RecordType.ORDER_UPDATE, RecordType.POSITION, RecordType.FILL,
+                      RecordType.ACCOUNT]
+    assert events[end][1]["phase"] == 2 and events[end][1]["record_count"] == 4
+    assert answers(peer, 3)[0][0] == RecordType.COMMAND_ACK
+
+
+# ---- safety -------------------------------------------------------------------------------
+
+
+def kill_request(endpoint: str, secret: bytes, flatten: int = 1, request_id: int = 900,
+                 kind: RecordType = RecordType.KILL) -> object:
+    context = zmq.Context.instance()
+    client = context.socket(zmq.DEALER)
+    client.setsockopt(zmq.LINGER, 0)
+    client.connect(endpoint)
+    try:
+        if kind == RecordType.KILL:
+            record = make_record(kind, request_id=request_id, flatten=flatten, secret=secret)
+        else:
+            record = make_record(kind, request_id=request_id)
+        client.send(encode_frame([record], session_id=42, sequence=1, send_time_ns=1))
+        assert client.poll(3000), "no answer from the kill endpoint"
+        return decode_frame(client.recv())
+    finally:
+        client.close(0)
+
+
+def test_kill_endpoint_works_with_no_engine(make_harness):
+    harness = make_harness()
+    kill_endpoint = f"tcp://127.0.0.1:{free_port()}"
+    harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint)  # nothing there
+    harness("call")
+    harness("place buy 1 3990 manual")
+    time.sleep(0.1)  # the socket thread binds the kill endpoint
+    bad = kill_request(kill_endpoint, b"wrong")
+    (kind, record), = list(bad)
+    assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET
+    harness("call")
+    assert "FlattenAndCancelAllOrders" not in harness.calls()
+    other = kill_request(kill_endpoint, b"", kind=RecordType.CANCEL_ALL)
+    (kind, record), = list(other)
+    assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.MALFORMED
+
+    good = kill_request(kill_endpoint, b"s3cret", flatten=1, request_id=901)
+    (kind, record), = list(good)
+    assert kind == RecordType.COMMAND_ACK and record["request_id"] == 901
+    harness("call")  # the kill acts at the next chart update
+    assert harness.calls()[-1] == "FlattenAndCancelAllOrders"
+    good = kill_request(kill_endpoint, b"s3cret", flatten=0, request_id=902)
+    harness("call")
+    assert harness.calls()[-1] == "CancelAllOrders"
+    assert any("KILL from kill endpoint" in line for line in harness.log())
+
+
+def test_kill_endpoint_survives_a_port_that_is_taken(make_harness, peer):
+    port = free_port()
+    blocker = zmq.Context.instance().socket(zmq.ROUTER)
+    blocker.setsockopt(zmq.LINGER, 0)
+    blocker.bind(f"tcp://127.0.0.1:{port}")
+    harness = make_harness()
+    connect(harness, peer, kill=f"tcp://127.0.0.1:{port}")
+    pump_until(harness, lambda: any("cannot bind" in line for line in harness.log()))
+    message = next(line for line in harness.log() if "cannot bind" in line)
+    assert f"tcp://127.0.0.1:{port}" in message and "Address already in use" in message
+    blocker.close(0)
+    pump_until(harness, lambda: any("bound" in line and "cannot" not in line
+                                    for line in harness.log()), timeout=6)
+    (kind, _), = list(kill_request(f"tcp://127.0.0.1:{port}", b"s3cret"))
+    assert kind == RecordType.COMMAND_ACK
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_cancel_on_disconnect(make_harness, peer, enabled):
+    harness = make_harness()
+    connect(harness, peer, heartbeat_ms=100, silence_beats=3, cancel_on_disconnect=enabled)
+    submit(peer, 1, 21)
+    submit(peer, 2, 22)
+    pump_until(harness, lambda: answers(peer, 1) and answers(peer, 2))
+    (placed,) = harness("place sell 1 4100 manual")
+    manual_id = int(placed.split()[1])
+    engine_ids = {order_id_of(harness, 21), order_id_of(harness, 22)}
+    peer.pause()  # the engine hangs: no heartbeat
+    harness("pump 700")
+    cancels = {int(c.split("id=")[1]) for c in harness.calls() if c.startswith("CancelOrder")}
+    if not enabled:
+        assert cancels == set()
+        return
+    assert cancels == engine_ids and manual_id not in cancels
+    assert any("engine silent" in line for line in harness.log())
+    peer.resume()
+    pump_until(harness, lambda: {int(r["client_order_id"])
+                                 for _, r in peer.events(RecordType.ORDER_UPDATE)
+                                 if r["status"] == OrderStatus.CANCELED} == {21, 22})
+
+
+def test_control_bar_kill_button(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    assert "SetCustomStudyControlBarButtonText 1 TB KILL" in harness.calls()
+    harness("menu 1 off")  # a release is not a press
+    harness("call")
+    assert "FlattenAndCancelAllOrders" not in harness.calls()
+    harness("menu 1 on")
+    harness("call")
+    assert harness.calls()[-2:] == ["FlattenAndCancelAllOrders",
+                                    "SetCustomStudyControlBarButtonEnable 1 0"]
+
+
+# ---- threading ----------------------------------------------------------------------------
+
+
+def test_background_thread_is_gone_after_the_last_call(make_harness, peer):
+    harness = make_harness()
+    assert harness.threads() == 1
+    connect(harness, peer)
+    assert "tickbridge-shim" in harness.thread_names()
+    # Changing the link inputs restarts the link: still one socket thread (plus ZeroMQ's).
+    running = harness.threads()
+    harness("input 4 int 200")
+    harness("call")
+    harness("sleep 100")
+    assert harness.threads() == running
+    harness("last")
+    assert harness.threads() == 1, harness.thread_names()
+    rc, err = harness.close()
+    assert rc == 0, err
+
+
+def call_cost(harness: Harness, entries: int = 100, calls: int = 400) -> float:
+    harness("call")
+    (line,) = harness(f"bench {entries} {calls}")
+    fields = dict(part.split("=") for part in line.split()[1:])
+    return float(fields["p50_ns"])
+
+
+def test_a_study_call_costs_the_same_with_the_engine_absent_or_slow(make_harness, peer, capsys):
+    costs = {}
+    connected = make_harness()
+    connect(connected, peer)
+    costs["engine up"] = call_cost(connected)
+
+    absent = make_harness()
+    absent.configure(f"tcp://127.0.0.1:{free_port()}")
+    costs["engine absent"] = call_cost(absent)
+
+    # A slow engine: it accepts the connection and never reads.
+    context = zmq.Context.instance()
+    stalled = context.socket(zmq.ROUTER)
+    stalled.setsockopt(zmq.LINGER, 0)
+    stalled.setsockopt(zmq.RCVHWM, 1)
+    port = free_port()
+    stalled.bind(f"tcp://127.0.0.1:{port}")
+    slow = make_harness()
+    slow.configure(f"tcp://127.0.0.1:{port}")
+    costs["engine slow"] = call_cost(slow, calls=1000)
+    stalled.close(0)
+    with capsys.disabled():
+        print("\nstudy call p50, 100 time-and-sales entries per call:",
+              {k: f"{v / 1000:.1f} us" for k, v in costs.items()})
+    # Shared CI machines are noisy: "the same" within a factor that a wait on the network
+    # (milliseconds) could never meet.
+    for scenario in ("engine absent", "engine slow"):
+        assert costs[scenario] < 3 * costs["engine up"] + 20_000, costs
+
+
+def test_order_events_lost_with_a_crashed_engine_are_resent_and_booked_once(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, cancel_on_disconnect=False)
+    submit(peer, 1, 41, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order_id = order_id_of(harness, 41)
+    peer.pause()  # the engine stops reading: what the shim sends now sits in its socket
+    harness(f"fill {order_id} 1 4000.25")
+    harness(f"fill {order_id} 2 4000.5")
+    harness("call")
+    harness("sleep 50")
+    resends_before = sum("resent" in line for line in harness.log())
+    peer.restart(down_for=0.1)  # ...and dies with it: those frames never reach the engine
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) == 2)
+    harness("pump 200")
+    fills = peer.events(RecordType.FILL)
+    assert sorted(bytes(r["execution_id"]) for _, r in fills) == [b"EX1", b"EX2"]
+    assert sum("resent" in line for line in harness.log()) > resends_before
+    assert peer.events(RecordType.POSITION)[-1][1]["quantity"] == 3
+    assert len(fills) == 2, "booked once, however often resent"
+
+
+def test_kill_over_the_engine_link_checks_the_secret(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    peer.command(RecordType.KILL, request_id=61, flatten=0, secret=b"nope")
+    pump_until(harness, answered(peer, 61))
+    assert answers(peer, 61)[0][1]["reason"] == RejectReason.BAD_SECRET
+    assert "CancelAllOrders" not in harness.calls()
+    peer.command(RecordType.KILL, request_id=62, flatten=0, secret=b"s3cret")
+    pump_until(harness, answered(peer, 62))
+    assert answers(peer, 62)[0][0] == RecordType.COMMAND_ACK
+    assert harness.calls()[-1] == "CancelAllOrders"
+
+
+def test_malformed_engine_frames_are_refused_whole_and_logged(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    good = encode_frame([make_record(RecordType.CANCEL_ALL, request_id=71)],
+                        session_id=peer.session_id, sequence=10**6, send_time_ns=1)
+    peer.send_raw(good[:-4])  # cut short: the record runs past the frame end
+    peer.send_raw(b"garbage")
+    peer.send(make_record(RecordType.TRADE, price=1.0, size=1))  # not a command for a shim
+
+    def refused() -> list[str]:  # the socket thread's log reaches sc's log at the next call
+        return [line for line in harness.log() if "engine frame refused" in line]
+
+    pump_until(harness, lambda: len(peer.events(RecordType.COMMAND_REJECT)) >= 1
+               and len(refused()) >= 2)
+    refused = refused()
+    assert len(refused) == 2 and "byte" in refused[0]
+    (_, reject), = peer.events(RecordType.COMMAND_REJECT)
+    assert reject["reason"] == RejectReason.MALFORMED
+    assert reject["command_type"] == RecordType.TRADE
+    assert "CancelAllOrders" not in harness.calls()
