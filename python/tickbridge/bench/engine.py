@@ -7,6 +7,7 @@ the GIL; it sends pre-encoded frames of 1,000 ticks, as the shims batch them.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
@@ -105,10 +106,8 @@ def _engine_ingest(frames: int) -> tuple[float, int]:
         engine.poll(timeout_ms=100)
     elapsed = time.perf_counter() - start
     session = next(iter(engine.sessions.values()))
-    try:
+    with contextlib.suppress(zmq.ZMQError):  # the sender may be gone already
         engine.socket.send_multipart([session.identity, b"done"])
-    except zmq.ZMQError:
-        pass  # the sender is gone already; join() below still waits for it
     process.join(30)
     bars = engine.bars
     engine.close()

@@ -14,14 +14,18 @@ import os
 import struct
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import zmq
 
 from tickbridge._core.engine import MarketCore
+from tickbridge.engine.control import ControlServer
+from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.events import FillEvent, bar_from_event
 from tickbridge.engine.orders import OrderRouter, _on_grid
+from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
+from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
 from tickbridge.engine.settings import EngineSettings
 from tickbridge.engine.strategy import Context, Strategy
@@ -37,6 +41,11 @@ from tickbridge.protocol import (
     encode_frame,
     make_record,
 )
+from tickbridge.risk.reasons import TradingState
+from tickbridge.store import StateStore
+
+if TYPE_CHECKING:
+    from tickbridge.config.models import TickbridgeConfig
 
 log = logging.getLogger("tickbridge.engine")
 
@@ -56,8 +65,15 @@ class Engine:
         *,
         audit: AuditSink | None = None,
         context: zmq.Context | None = None,
+        risk: RiskAdapter | None = None,
+        store: StateStore | None = None,
+        config: TickbridgeConfig | None = None,
+        control_endpoint: str | None = None,
     ) -> None:
         self.settings = settings
+        self.risk = risk
+        self.store = store
+        self.config = config
         self.session_id = int.from_bytes(os.urandom(8), "little") or 1
         self._audit_sink = audit
         self._context = context or zmq.Context.instance()
@@ -69,6 +85,19 @@ class Engine:
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
         self.router = OrderRouter(self, self.audit)
+        self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
+                        if control_endpoint else None)
+        self._poller = zmq.Poller()
+        self._poller.register(self.socket, zmq.POLLIN)
+        if self.control is not None:
+            self._poller.register(self.control.socket, zmq.POLLIN)
+        self._last_risk_eval = 0.0
+        self._states: dict[str | None, TradingState] = {}
+        self.kills = 0
+        if store is not None:
+            restored = restore_orders(store, self.router.book)
+            if restored:
+                log.info("restored %d orders from %s", restored, store.path)
         self.sessions: dict[bytes, ShimSession] = {}
         self.strategies = list(strategies)
         self.contexts = {s.name: Context(self.router, s) for s in self.strategies}
@@ -95,7 +124,11 @@ class Engine:
         for strategy in self.strategies:
             self._call(strategy, "on_stop")
         self.audit("engine_stop", frames=self.frames, ticks=self.ticks)
+        if self.control is not None:
+            self.control.close()
         self.socket.close(linger=200)
+        if self.store is not None:
+            self.store.close()
 
     def run(self, *, until: Callable[[], bool] | None = None, seconds: float | None = None,
             on_idle: Callable[[], None] | None = None) -> None:
@@ -115,7 +148,10 @@ class Engine:
         """Handle what has arrived (waiting up to timeout_ms for the first frame) and the
         timers; returns the number of frames handled."""
         handled = 0
-        if self.socket.poll(timeout_ms, zmq.POLLIN):
+        ready = dict(self._poller.poll(timeout_ms))
+        if self.control is not None and self.control.socket in ready:
+            self.control.poll()
+        if self.socket in ready:
             while handled < 10_000:
                 try:
                     identity, frame = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -177,6 +213,11 @@ class Engine:
         for rtype, offset in others:
             record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
             self._on_record(session, RecordType(rtype), record)
+        if self.store is not None and session.ack_due:
+            # Acknowledged to the shim only once this frame's order events are on disk.
+            session.unsynced[sequence] = self.store.book_sequence(stored_session(
+                peer_session, session.account,
+                session.platform.name if session.platform else "UNKNOWN", sequence))
         for event in events:
             self._on_signal(event)
 
@@ -223,6 +264,18 @@ class Engine:
         session.instruments.clear()
         mode = "simulated" if session.simulated else "LIVE"
         log.info("hello from %s (%s, %s account)", session.name, session.platform_version, mode)
+        if self.config is not None:
+            from tickbridge.risk.mode import check_hello
+
+            refusal = check_hello(self.config, session.account, session.simulated)
+            if refusal is not None:
+                session.refused = str(refusal)
+                log.error("%s refused at hello: %s", session.name, refusal)
+                self.audit("hello_refused", shim=session.name, account=session.account,
+                           simulated=session.simulated, code=refusal.code,
+                           reason=refusal.message)
+                return
+        session.refused = ""
         self.audit("hello", shim=session.name, platform=session.platform.name
                    if session.platform else platform, account=session.account,
                    simulated=session.simulated, version=session.platform_version)
@@ -231,6 +284,8 @@ class Engine:
 
     def _on_definition(self, session: ShimSession, rec: Any) -> None:
         symbol = _text(rec["symbol"])
+        if session.refused:
+            return  # a refused shim's instruments are never traded
         instrument = Instrument(
             instrument_id=int(rec["instrument_id"]), symbol=symbol,
             tick_size=float(rec["tick_size"]), point_value=float(rec["point_value"]),
@@ -308,19 +363,115 @@ class Engine:
     # -- pre-trade checks ----------------------------------------------------------------
     def pre_trade_check(self, session: ShimSession, instrument: Instrument, side: Side,
                         quantity: int, order_type: OrderType, price: float,
-                        stop_price: float) -> tuple[str, str] | None:
-        """(code, sentence) when the order must not go out; None when it may."""
+                        stop_price: float) -> tuple[tuple[str, str] | None, float]:
+        """((code, sentence) or None when the order may go out, the price to send)."""
+        if session.refused:
+            return ("ACCOUNT_REFUSED", f"{session.name} was refused at hello: "
+                                       f"{session.refused}"), price
         if session.lost:
-            return ("NOT_CONNECTED", f"{session.name} is not connected")
+            return ("NOT_CONNECTED", f"{session.name} is not connected"), price
         if int(quantity) != quantity or quantity <= 0:
-            return ("INVALID_QUANTITY", f"quantity {quantity} must be a positive whole number")
-        for name, value in (("price", price), ("stop price", stop_price)):
-            if not math.isnan(value) and not _on_grid(value, instrument.tick_size):
-                return ("OFF_TICK", f"{name} {value} is not on the {instrument.symbol} tick "
-                                    f"grid ({instrument.tick_size})")
+            return ("INVALID_QUANTITY",
+                    f"quantity {quantity} must be a positive whole number"), price
         if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and math.isnan(price):
-            return ("NO_PRICE", f"a {order_type.name} order needs a price")
-        return None
+            return ("NO_PRICE", f"a {order_type.name} order needs a price"), price
+        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and math.isnan(stop_price):
+            return ("NO_PRICE", f"a {order_type.name} order needs a stop price"), price
+        if not math.isnan(stop_price) and not _on_grid(stop_price, instrument.tick_size):
+            return ("OFF_TICK", f"stop price {stop_price} is not on the {instrument.symbol} "
+                                f"tick grid ({instrument.tick_size})"), price
+        market = self.core.state(instrument.slot)
+        if self.risk is not None:
+            decision = self.risk.check(session.account, instrument.symbol, side, int(quantity),
+                                       order_type, price, market)
+            if not decision.ok:
+                return (decision.reason.name, decision.message), price
+            return None, decision.price
+        state = self.trading_state(session.account)
+        if state == TradingState.HALTED:
+            return ("TRADING_HALTED", "trading is halted"), price
+        if state == TradingState.REDUCING_ONLY:
+            position = self.router.position(instrument.symbol)
+            after = position + (quantity if side == Side.BUY else -quantity)
+            reduces = position != 0 and (after == 0 or (after * position > 0
+                                                        and abs(after) < abs(position)))
+            if not reduces:
+                return ("REDUCING_ONLY", f"reducing-only: {side.name} {quantity} would not "
+                                         f"reduce the {instrument.symbol} position "
+                                         f"{position}"), price
+        if not math.isnan(price) and not _on_grid(price, instrument.tick_size):
+            return ("OFF_TICK", f"price {price} is not on the {instrument.symbol} tick grid "
+                                f"({instrument.tick_size})"), price
+        return None, price
+
+    # -- trading state and the kill switch ------------------------------------------------
+    def trading_state(self, account: str | None = None) -> TradingState:
+        if self.risk is not None:
+            known = account is None or account in self.risk.gate.account_ids
+            return self.risk.gate.trading_state(account if known else None)
+        return self._states.get(account, self._states.get(None, TradingState.ACTIVE))
+
+    def set_trading_state(self, state: TradingState, account: str | None = None, *,
+                          source: str = "engine") -> None:
+        before = self.trading_state(account)
+        if self.risk is not None:
+            self.risk.gate.set_trading_state(state, account)
+        else:
+            self._states[account] = state
+        log.warning("trading state %s -> %s (%s, by %s)", before.name, state.name,
+                    account or "all accounts", source)
+        self.audit("trading_state", account=account, before=before.name, after=state.name,
+                   source=source)
+
+    def kill(self, *, flatten: bool, account: str | None = None, source: str = "engine"
+             ) -> list[str]:
+        """Halts trading, then cancels every working order (and flattens) at every shim of
+        the account; returns the shims reached. The shims' own kill endpoints are the
+        other path, for when this engine is the problem (see tickbridge kill)."""
+        self.kills += 1
+        self.set_trading_state(TradingState.HALTED, account, source=source)
+        reached = []
+        for session in self.sessions.values():
+            if account is not None and session.account != account:
+                continue
+            self.router.cancel_all(session)
+            if flatten:
+                self.router.flatten_session(session)
+            reached.append(session.name)
+        log.error("KILL (%s): %s%s", source, ", ".join(reached) or "no shims connected",
+                  " with flatten" if flatten else "")
+        self.audit("kill", source=source, flatten=flatten, account=account, shims=reached)
+        return reached
+
+    def mode_banner(self) -> str:
+        if self.config is None:
+            return "PAPER MODE (no configuration: simulator defaults)"
+        from tickbridge.risk.mode import mode_banner
+
+        return mode_banner(self.config)
+
+    def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("cmd") != "status":
+            self.audit("control_request", request={k: v for k, v in request.items()
+                                                   if k != "toml"})
+        return handle_control(self, request)
+
+    # -- persistence hooks (called by the router) -------------------------------------------
+    def persist_transition(self, coid: int, event: str, before: str, ts: int) -> None:
+        if self.store is not None:
+            save_transition(self.store, self.router.book.order(coid), event, before, ts)
+
+    def on_fill_booked(self, order: Any, rec: Any, execution_id: str) -> None:
+        if self.store is not None:
+            book_fill(self.store, order, rec, execution_id)
+        if self.risk is not None:
+            self.risk.on_fill(order.account, order.instrument, Side(int(rec["side"])),
+                              int(rec["quantity"]), float(rec["price"]))
+
+    def on_order_done(self, order: Any) -> None:
+        if self.risk is not None:
+            self.risk.on_order_done(order.account, order.instrument, Side(int(order.side)),
+                                    int(order.leaves_qty))
 
     # -- outbound ------------------------------------------------------------------------
     def send_command(self, session: ShimSession, command: RecordType, request_id: int,
@@ -343,7 +494,7 @@ class Engine:
         """Sends now, or queues (bounded) when the peer cannot take it; never drops a
         command silently. A frame with only a heartbeat is not queued: the next one
         carries the same acknowledgement."""
-        heartbeat = make_record(RecordType.HEARTBEAT, ack_sequence=session.last_sequence,
+        heartbeat = make_record(RecordType.HEARTBEAT, ack_sequence=session.ack_sequence(),
                                 time_ns=time.time_ns())
         session.ack_due = False
         frame = encode_frame([*records, heartbeat], session_id=self.session_id,
@@ -386,7 +537,12 @@ class Engine:
         if now - self._last_timer < 0.005:
             return
         self._last_timer = now
+        if self.risk is not None and now - self._last_risk_eval >= 0.25:
+            self._last_risk_eval = now
+            self._evaluate_loss()
         for session in list(self.sessions.values()):
+            if session.unsynced and session.settle_durable():
+                session.ack_due = True
             if session.outbox:
                 self._flush_outbox(session)
             interval = session.heartbeat_ms / 1000
@@ -407,9 +563,27 @@ class Engine:
                                command=pending.command.name, request_id=request_id)
                     self.request_snapshot(session)
 
+    def _evaluate_loss(self) -> None:
+        assert self.risk is not None
+        for symbol in self.router.symbols():
+            configured = self.risk.map_symbol(symbol)
+            if configured is not None:
+                self.risk.sync_market(configured, self.core.state(
+                    self.router.instrument(symbol).slot))
+        for account, state in self.risk.evaluate_loss():
+            log.error("daily loss limit: %s is now %s", account, state.name)
+            self.audit("daily_loss_limit", account=account, trading_state=state.name,
+                       pnl=self.risk.gate.account_pnl(account))
+            if state == TradingState.HALTED:
+                self.kill(flatten=False, account=account, source="daily loss limit")
+
     # -- audit ---------------------------------------------------------------------------
     def audit(self, kind: str, **payload: Any) -> None:
         if self._audit_sink is not None:
             self._audit_sink(kind, **payload)
-        else:
+        if self.store is not None:
+            coid = payload.get("client_order_id")
+            self.store.audit(kind, payload, client_order_id=coid if isinstance(coid, int)
+                             and coid > 0 else None, account=str(payload.get("account") or ""))
+        if self._audit_sink is None and self.store is None:
             log.debug("audit %s %s", kind, payload)

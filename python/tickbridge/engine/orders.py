@@ -119,8 +119,8 @@ class OrderRouter:
             return self._refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
         session, instrument = route
-        reason = self._engine.pre_trade_check(session, instrument, side, quantity,
-                                              order_type, price, stop_price)
+        reason, price = self._engine.pre_trade_check(session, instrument, side, quantity,
+                                                     order_type, price, stop_price)
         if reason is not None:
             return self._refuse(strategy, symbol, *reason)
         now = time.time_ns()
@@ -132,6 +132,7 @@ class OrderRouter:
         coid = int(order.client_order_id)
         self._owner[coid] = strategy
         self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=now)
+        self._engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", now)
         self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
                     side=side.name, quantity=quantity, order_type=order_type.name,
                     price=None if math.isnan(price) else price,
@@ -147,9 +148,11 @@ class OrderRouter:
         order, session, instrument = self._live_order(coid)
         if isinstance(order, str):
             return order
+        before = order.status.name
         result = self.book.apply(coid, ob.OrderEvent.CANCEL_SENT, ts=time.time_ns())
         if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
+        self._engine.persist_transition(coid, "CANCEL_SENT", before, time.time_ns())
         self._audit("order_cancel", client_order_id=coid)
         self._send(session, RecordType.CANCEL, coid, instrument.instrument_id)
         return None
@@ -163,9 +166,11 @@ class OrderRouter:
         if price is not None and not _on_grid(new_price, instrument.tick_size):
             return f"price {new_price} is not on the {instrument.symbol} tick grid " \
                    f"({instrument.tick_size})"
+        before = order.status.name
         result = self.book.replace_sent(coid, new_qty, new_price, ts=time.time_ns())
         if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
+        self._engine.persist_transition(coid, "REPLACE_SENT", before, time.time_ns())
         self._audit("order_replace", client_order_id=coid, quantity=new_qty, price=new_price)
         is_stop = order.order_type in (ob.OrderType.STOP, ob.OrderType.STOP_LIMIT)
         self._send(session, RecordType.REPLACE, coid, instrument.instrument_id,
@@ -185,6 +190,9 @@ class OrderRouter:
 
     def cancel_all(self, session: ShimSession) -> int:
         return self._send(session, RecordType.CANCEL_ALL, 0, 0)
+
+    def flatten_session(self, session: ShimSession) -> int:
+        return self._send(session, RecordType.FLATTEN, 0, 0)
 
     # -- platform events -------------------------------------------------------------
     def on_command_answer(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
@@ -249,6 +257,9 @@ class OrderRouter:
         if result.outcome == ob.Outcome.OVERFILL:
             self._anomaly(result.reason or f"overfill on {ob.format_client_order_id(coid)}")
         order = self.book.order(coid)
+        self._engine.on_fill_booked(order, rec, execution_id)
+        if order.is_terminal:
+            self._engine.on_order_done(order)
         position = int(self.book.position(session.account, order.instrument).net_qty)
         self._audit("fill", client_order_id=coid, execution_id=execution_id,
                     quantity=int(rec["quantity"]), price=float(rec["price"]),
@@ -264,6 +275,10 @@ class OrderRouter:
         elif result.status != before:
             self._audit("transition", client_order_id=coid, event=event.name,
                         from_state=before.name, to_state=result.status.name)
+            self._engine.persist_transition(coid, event.name, before.name, ts)
+            order = self.book.order(coid)
+            if order.is_terminal:
+                self._engine.on_order_done(order)
 
     def _live_order(self, coid: int) -> tuple[Any, Any, Any]:
         if coid not in self.book:

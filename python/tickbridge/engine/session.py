@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from tickbridge.protocol import Platform, RecordType
 
@@ -48,6 +49,9 @@ class ShimSession:
     last_tx: float = 0.0
     ack_due: bool = False
     lost: bool = False
+    refused: str = ""  # why the hello was refused; such a shim is never traded
+    # Frames with order events not yet durable in the store: sequence -> future.
+    unsynced: dict[int, Any] = field(default_factory=dict)
     instruments: dict[int, Instrument] = field(default_factory=dict)
     # The platform's last reported position per symbol (reconciliation compares it).
     platform_positions: dict[str, int] = field(default_factory=dict)
@@ -82,6 +86,19 @@ class ShimSession:
         self.booked_order.clear()
         self.booked_floor = 0
         self.last_sequence = 0
+
+    def settle_durable(self) -> bool:
+        """Drops the frames now durable; True when that moved the acknowledgement."""
+        done = [seq for seq, future in self.unsynced.items() if future.done()]
+        for seq in done:
+            del self.unsynced[seq]
+        return bool(done)
+
+    def ack_sequence(self) -> int:
+        """Highest sequence the shim may forget: below the first frame not yet durable."""
+        if self.unsynced:
+            return min(min(self.unsynced) - 1, self.last_sequence)
+        return self.last_sequence
 
     def next_sequence(self) -> int:
         self.tx_sequence += 1

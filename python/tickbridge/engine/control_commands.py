@@ -1,0 +1,113 @@
+"""What the control socket's requests do (see control.py for the wire format)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from tickbridge.protocol import OrderType, Side, TimeInForce
+from tickbridge.risk.reasons import TradingState
+
+if TYPE_CHECKING:
+    from tickbridge.engine.engine import Engine
+
+
+def handle_control(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    cmd = request["cmd"]
+    handler = _HANDLERS.get(cmd)
+    if handler is None:
+        return {"ok": False, "error": f"unknown command {cmd!r}; one of {', '.join(_HANDLERS)}"}
+    return handler(engine, request)
+
+
+def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
+    router = engine.router
+    return {
+        "ok": True,
+        "mode": engine.mode_banner(),
+        "session_id": engine.session_id,
+        "trading_state": engine.trading_state().name,
+        "ticks": engine.ticks,
+        "frames": engine.frames,
+        "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,
+                   "lost": s.lost, "refused": s.refused, "last_sequence": s.last_sequence,
+                   "instruments": [i.symbol for i in s.instruments.values()]}
+                  for s in engine.sessions.values()],
+        "positions": {symbol: router.position(symbol) for symbol in router.symbols()},
+        "working_orders": [
+            {"client_order_id": o.client_order_id_text, "instrument": o.instrument,
+             "side": o.side.name, "qty": int(o.qty), "filled": int(o.filled_qty),
+             "status": o.status.name}
+            for o in router.book.orders() if not o.is_terminal],
+    }
+
+
+def _kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    flatten = bool(request.get("flatten", False))
+    account = request.get("account")
+    reached = engine.kill(flatten=flatten, account=account, source=str(request.get("source",
+                                                                                    "control")))
+    return {"ok": True, "flatten": flatten, "account": account, "shims": reached,
+            "trading_state": engine.trading_state(account).name}
+
+
+def _set_state(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    name = str(request.get("state", "")).upper().replace("-", "_")
+    if name == "REDUCING":
+        name = "REDUCING_ONLY"
+    if name not in TradingState.__members__:
+        return {"ok": False, "error": f"state must be one of "
+                                      f"{', '.join(s.name for s in TradingState)}, not {name!r}"}
+    account = request.get("account")
+    engine.set_trading_state(TradingState[name], account, source=str(request.get("source",
+                                                                                  "control")))
+    return {"ok": True, "trading_state": engine.trading_state(account).name, "account": account}
+
+
+def _submit(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        side = Side[str(request["side"]).upper()]
+        order_type = OrderType[str(request.get("order_type", "MARKET")).upper()]
+        tif = TimeInForce[str(request.get("tif", "DAY")).upper()]
+        quantity = request["quantity"]
+        symbol = str(request["symbol"])
+    except KeyError as e:
+        return {"ok": False, "error": f"missing or unknown field {e}"}
+    price = request.get("price")
+    stop = request.get("stop_price")
+    result = engine.router.submit(
+        strategy=str(request.get("source", "control")), symbol=symbol, side=side,
+        quantity=quantity, order_type=order_type,
+        price=math.nan if price is None else float(price),
+        stop_price=math.nan if stop is None else float(stop), tif=tif)
+    if isinstance(result, str):
+        return {"ok": False, "error": result}
+    return {"ok": True, "client_order_id": result,
+            "client_order_id_text": f"TB{result:016X}"}
+
+
+def _reload_risk(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    if engine.risk is None:
+        return {"ok": False, "error": "this engine runs without a risk configuration"}
+    from tickbridge.config import reload_risk_limits
+
+    limits, diff = reload_risk_limits(engine.risk.gate.limits, str(request.get("toml", "")),
+                                      engine.config)
+    engine.risk.gate.replace_limits(limits)
+    engine.audit("config_change", what="risk limits", diff=diff,
+                 source=str(request.get("source", "control")))
+    return {"ok": True, "changes": diff}
+
+
+def _symbols(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "symbols": engine.router.symbols()}
+
+
+_HANDLERS = {
+    "status": _status,
+    "kill": _kill,
+    "set_state": _set_state,
+    "submit": _submit,
+    "reload_risk": _reload_risk,
+    "symbols": _symbols,
+}
