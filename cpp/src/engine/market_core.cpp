@@ -88,7 +88,7 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
     // the signals, so a bar carries the values of its own last tick.
     in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {
         out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar, m.ema_fast,
-                                         m.ema_slow, m.vwap, m.delta});
+                                         m.ema_slow, in.vwap.value().vwap, m.delta});
     });
     m.last_time_ns = trade.time_ns;
     m.last_price = trade.price;
@@ -97,10 +97,7 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
     m.volume += size;
     m.ema_fast = in.ema_fast.update(trade.price);
     m.ema_slow = in.ema_slow.update(trade.price);
-    const auto v = in.vwap.update(trade.price, size, day);
-    m.vwap = v.vwap;
-    m.vwap_upper = v.upper;
-    m.vwap_lower = v.lower;
+    in.vwap.add(trade.price, size, day);
     m.delta = in.delta.update(size, aggressor, day);
     if (!in.triggers.empty()) {
         for (std::size_t i = 0; i < in.triggers.size();) {
@@ -109,13 +106,24 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
                 signals::Bar at{trade.time_ns, trade.price, trade.price, trade.price, trade.price,
                                 size, 1, 0.0, 0.0};
                 out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, t.id, at,
-                                                 m.ema_fast, m.ema_slow, m.vwap, m.delta});
+                                                 m.ema_fast, m.ema_slow, in.vwap.value().vwap,
+                                                 m.delta});
                 in.triggers.erase(in.triggers.begin() + static_cast<std::ptrdiff_t>(i));
             } else {
                 ++i;
             }
         }
     }
+}
+
+MarketState MarketCore::state(std::uint32_t slot) const {
+    const Instrument& in = instruments_.at(slot);
+    MarketState m = in.market;
+    const auto v = in.vwap.value();
+    m.vwap = v.vwap;
+    m.vwap_upper = v.upper;
+    m.vwap_lower = v.lower;
+    return m;
 }
 
 void MarketCore::on_quote(std::uint32_t slot, const protocol::Quote& quote) {

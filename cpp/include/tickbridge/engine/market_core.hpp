@@ -109,7 +109,8 @@ public:
                                                 std::span<const std::byte> frame,
                                                 IngestResult& out);
 
-    const MarketState& state(std::uint32_t slot) const { return instruments_.at(slot).market; }
+    // The market state with the VWAP bands brought up to date (they are not per tick).
+    MarketState state(std::uint32_t slot) const;
     const std::string& symbol(std::uint32_t slot) const { return instruments_.at(slot).symbol; }
     std::size_t instrument_count() const noexcept { return instruments_.size(); }
 

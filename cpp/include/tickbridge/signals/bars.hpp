@@ -12,6 +12,7 @@
 //   sells (hit the bid); unknown-side volume counts only in `volume`.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -78,17 +79,16 @@ public:
             session_ = session;
             open_ = true;
         } else {
-            if (price > bar_.high) bar_.high = price;
-            if (price < bar_.low) bar_.low = price;
+            // max/min and the selects below compile without branches: prices and
+            // aggressor sides are random tick to tick, so branches would mispredict.
+            bar_.high = std::max(bar_.high, price);
+            bar_.low = std::min(bar_.low, price);
             bar_.close = price;
         }
         bar_.volume += volume;
         bar_.trade_count += 1;
-        if (side == static_cast<std::uint8_t>(Side::buy)) {
-            bar_.ask_volume += volume;
-        } else if (side == static_cast<std::uint8_t>(Side::sell)) {
-            bar_.bid_volume += volume;
-        }
+        bar_.ask_volume += side == static_cast<std::uint8_t>(Side::buy) ? volume : 0.0;
+        bar_.bid_volume += side == static_cast<std::uint8_t>(Side::sell) ? volume : 0.0;
         if (threshold_reached()) {
             emit(bar_);
             open_ = false;

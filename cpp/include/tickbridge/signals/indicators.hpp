@@ -84,6 +84,13 @@ public:
     explicit SessionVwap(double band_mult);
 
     VwapValue update(double price, double volume, std::int64_t session) {
+        add(price, volume, session);
+        return value();
+    }
+
+    // The state update alone: the engine's tick path adds every trade and reads the
+    // bands only when someone asks (a bar close), sparing a sqrt per tick.
+    void add(double price, double volume, std::int64_t session) {
         require_finite(price, "price");
         require_non_negative(volume, "volume");
         if (!started_ || session != session_) {
@@ -99,6 +106,9 @@ public:
             mean_ += delta * (volume / sum_v_);
             m2_ += volume * delta * (price - mean_);
         }
+    }
+
+    VwapValue value() const {
         if (sum_v_ <= 0.0) return VwapValue{kNaN, kNaN, kNaN, kNaN};
         const double variance = m2_ / sum_v_;
         const double stddev = variance > 0.0 ? std::sqrt(variance) : 0.0;

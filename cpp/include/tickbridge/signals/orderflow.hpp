@@ -19,11 +19,11 @@ public:
             session_ = session;
             delta_ = 0.0;
         }
-        if (side == static_cast<std::uint8_t>(Side::buy)) {
-            delta_ += volume;
-        } else if (side == static_cast<std::uint8_t>(Side::sell)) {
-            delta_ -= volume;
-        }
+        // A select, not a branch: the aggressor side is random tick to tick.
+        const double sign = side == static_cast<std::uint8_t>(Side::buy)    ? 1.0
+                            : side == static_cast<std::uint8_t>(Side::sell) ? -1.0
+                                                                            : 0.0;
+        delta_ += sign * volume;
         return delta_;
     }
 
