@@ -912,14 +912,15 @@ std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, Fram
 
     std::size_t offset = sizeof(FrameHeader);
     for (std::uint32_t i = 0; i < header.record_count; ++i) {
-        const std::string which = "record " + std::to_string(i) + ": ";
+        // Made only on failure: this loop runs once per tick on the hot path.
+        const auto which = [i] { return "record " + std::to_string(i) + ": "; };
         if (offset == size)
             return fail(DecodeErrorCode::CountMismatch, offset,
                         "frame ends after " + std::to_string(i) + " records, header says " +
                             std::to_string(header.record_count));
         if (size - offset < sizeof(RecordHeader))
             return fail(DecodeErrorCode::RecordHeaderPastEnd, offset,
-                        which + "record header needs 8 bytes, " +
+                        which() + "record header needs 8 bytes, " +
                             std::to_string(size - offset) + " left");
         RecordHeader rh;
         std::memcpy(&rh, frame.data() + offset, sizeof rh);
@@ -927,15 +928,15 @@ std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, Fram
         const std::size_t expected = record_length(type);
         if (expected == 0)
             return fail(DecodeErrorCode::UnknownRecordType, offset,
-                        which + "unknown record type " + std::to_string(rh.type));
+                        which() + "unknown record type " + std::to_string(rh.type));
         if (rh.length > size - offset)
             return fail(DecodeErrorCode::RecordPastEnd, offset,
-                        which + "record length " + std::to_string(rh.length) +
+                        which() + "record length " + std::to_string(rh.length) +
                             " runs past the frame end (" + std::to_string(size - offset) +
                             " bytes left)");
         if (rh.length != expected)
             return fail(DecodeErrorCode::BadRecordLength, offset,
-                        which + std::string(record_type_name(type)) + " length " +
+                        which() + std::string(record_type_name(type)) + " length " +
                             std::to_string(rh.length) + " (expected " +
                             std::to_string(expected) + ")");
         offset += rh.length;

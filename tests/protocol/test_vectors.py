@@ -4,9 +4,18 @@ bytes, in the Python codec and in the C++ codec (the C# codec has its own test).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tickbridge._core import protocol as cpp
-from tickbridge.protocol import DTYPES, RecordType, decode_frame, encode_frame, make_record
+from tickbridge.protocol import (
+    DTYPES,
+    RecordType,
+    decode_frame,
+    encode_frame,
+    encode_packed,
+    make_record,
+    pack_record,
+)
 
 from .conftest import VECTORS, load_manifest
 
@@ -55,6 +64,21 @@ def test_python_reencodes_vector(vector):
     frame = decode_frame(data)
     assert encode_frame([r.records for r in frame.runs], session_id=meta["session_id"],
                         sequence=meta["sequence"], send_time_ns=meta["send_time_ns"]) == data
+
+
+def test_struct_packer_matches_vector(vector):
+    meta, data = vector
+    records = [pack_record(_type(r["type"]), **{k: v for k, v in r.items() if k != "type"})
+               for r in meta["records"]]
+    assert encode_packed(records, session_id=meta["session_id"], sequence=meta["sequence"],
+                         send_time_ns=meta["send_time_ns"]) == data
+
+
+def test_struct_packer_refuses_what_make_record_refuses():
+    with pytest.raises(ValueError, match=r"Fill\.execution_id: 49 bytes do not fit in 48"):
+        pack_record(RecordType.FILL, execution_id="x" * 49)
+    with pytest.raises(ValueError, match="Cancel has no field 'price'"):
+        pack_record(RecordType.CANCEL, price=1.0)
 
 
 def test_cpp_decodes_and_reencodes_vector(vector):

@@ -143,11 +143,10 @@ def _roundtrip_client(endpoint: str, count: int, results: Any, ready: Any) -> No
     # Wait for the engine's first answer (its snapshot request): the session is up.
     socket.recv()
     samples = []
-    price = 6000.0
     for i in range(count + 50):
-        price = 6000.25 if price == 6000.0 else 6000.0
+        # At the trigger level: the strategy re-arms after each fire, so every trade fires.
         trade = make_record(RecordType.TRADE, instrument_id=1, time_ns=T0 + i * 1000,
-                            price=price, size=1, aggressor=1)
+                            price=6000.25, size=1, aggressor=1)
         frame = encode_frame([trade], session_id=session, sequence=i + 2, send_time_ns=0)
         start = time.perf_counter_ns()
         socket.send(frame)

@@ -10,8 +10,10 @@ from tickbridge.protocol.codec import (
     decode_frame,
     decode_header,
     encode_frame,
+    encode_packed,
     make_record,
     new_records,
+    pack_record,
 )
 from tickbridge.protocol.enums import (
     Aggressor,
@@ -56,6 +58,8 @@ __all__ = [
     "decode_frame",
     "decode_header",
     "encode_frame",
+    "encode_packed",
     "make_record",
     "new_records",
+    "pack_record",
 ]

@@ -229,4 +229,61 @@ def encode_frame(
 
 
 _KNOWN_DTYPES = frozenset(DTYPES.values())
+
+
+def _struct_of(dtype: np.dtype) -> tuple[struct.Struct, tuple[str, ...], dict[str, int]]:
+    """The same layout as a struct format (reserved fields as pad bytes), the field
+    names it packs, and the text fields' sizes."""
+    codes = {"u1": "B", "<u2": "H", "<u4": "I", "<u8": "Q", "<i8": "q", "<f8": "d"}
+    fmt, names, texts = "<", [], {}
+    for name in dtype.names:
+        kind = dtype.fields[name][0]
+        if name == "reserved":
+            fmt += f"{kind.itemsize}x"
+        elif kind.char == "S":
+            fmt += f"{kind.itemsize}s"
+            names.append(name)
+            texts[name] = kind.itemsize
+        else:
+            fmt += codes[kind.str.replace("|", "")]
+            names.append(name)
+    packer = struct.Struct(fmt)
+    assert packer.size == dtype.itemsize, dtype
+    return packer, tuple(names), texts
+
+
+_PACKERS = {t: _struct_of(d) for t, d in DTYPES.items()}
+
+
+def pack_record(record_type: RecordType, **fields: Any) -> bytes:
+    """One record as bytes, with struct: the fast path for commands and heartbeats (a few
+    microseconds less than make_record per command, which the order round trip feels).
+    Same checks as make_record: unknown fields and text that does not fit are refused."""
+    packer, names, texts = _PACKERS[record_type]
+    values = []
+    for name in names:
+        if name == "type":
+            values.append(int(record_type))
+        elif name == "length":
+            values.append(packer.size)
+        elif name in texts:
+            value = fields.pop(name, b"")
+            data = value.encode() if isinstance(value, str) else bytes(value)
+            if len(data) > texts[name]:
+                raise ValueError(f"{_camel(record_type)}.{name}: {len(data)} bytes do not fit "
+                                 f"in {texts[name]}")
+            values.append(data)
+        else:
+            values.append(fields.pop(name, 0))
+    if fields:
+        raise ValueError(f"{_camel(record_type)} has no field {next(iter(fields))!r}")
+    return packer.pack(*values)
+
+
+def encode_packed(records: list[bytes], *, session_id: int, sequence: int,
+                  send_time_ns: int, flags: int = 0) -> bytes:
+    """A frame from records made by pack_record (one record per item)."""
+    header = _HEADER.pack(MAGIC, VERSION, _HEADER_SIZE, session_id, sequence, send_time_ns,
+                          len(records), flags)
+    return header + b"".join(records)
 _TYPES = {int(t): t for t in RecordType}
