@@ -137,7 +137,7 @@ def test_live_mode_needs_credentials_and_allow_list(tmp_path):
     assert "live_accounts: live mode needs an explicit, non-empty list" in text
     creds = tmp_path / "creds.toml"
     creds.write_text("token = 'x'\n")
-    data.update(credentials_file=str(creds), live_accounts=["SIM101"])
+    data.update(credentials_file=str(creds), live_accounts=["Sim101"])
     config = parse_config(data, environ={})
     assert mode_banner(config).startswith("LIVE MODE")
 
@@ -188,12 +188,12 @@ def test_reload_risk_limits_validates_then_diffs():
 
 def test_hello_mode_refusals(tmp_path):
     paper = default_config()
-    refusal = check_hello(paper, "SIM101", simulated=False)
+    refusal = check_hello(paper, "Sim101", simulated=False)
     assert refusal is not None and refusal.code == "LIVE_ACCOUNT_IN_PAPER_MODE"
-    assert str(refusal) == ("refused account 'SIM101': the shim reports a live account (hello "
+    assert str(refusal) == ("refused account 'Sim101': the shim reports a live account (hello "
                             "simulated=0) but this config runs in paper mode; a paper config "
                             "never trades a live account")
-    assert check_hello(paper, "SIM101", simulated=True) is None
+    assert check_hello(paper, "Sim101", simulated=True) is None
     assert check_hello(paper, "NOPE", simulated=True).code == "UNKNOWN_ACCOUNT"
     creds = tmp_path / "creds"
     creds.write_text("x")

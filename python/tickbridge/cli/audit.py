@@ -13,7 +13,7 @@ import time
 from tickbridge.audit import format_timeline, order_timeline, read_records, verify_chain
 from tickbridge.store.connection import open_reader
 
-DEFAULT_DB = "tickbridge-state.db"
+DEFAULT_DB = "tickbridge-state.sqlite"  # engine.state_store of the default config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -94,6 +94,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     trade = p.add_argument_group("platform")
     trade.add_argument("--account", default="Sim101", help="account name (default Sim101)")
+    trade.add_argument("--live-account", action="store_true",
+                       help="report the account as live in Hello (simulated=0), to test that "
+                            "a paper engine refuses it; fills stay simulated")
+    trade.add_argument("--queue", choices=("displayed", "front"), default="displayed",
+                       help="where a resting limit joins its price level: behind the "
+                            "displayed size (default, conservative) or at the front "
+                            "(optimistic; fills by the volume traded at the price)")
     trade.add_argument("--latency-ms", type=_non_negative_float, default=5.0, metavar="MS",
                        help="simulated time between a command and its effect; a fill in "
                             "this window beats a cancel (default 5)")
@@ -171,7 +178,8 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
     kill = None if args.kill_endpoint.lower() == "none" else args.kill_endpoint
     config = SimConfig(
         engine=args.engine, kill_endpoint=kill,
-        kill_secret=secret, account=args.account,
+        kill_secret=secret, account=args.account, live_account=args.live_account,
+        queue_front=args.queue == "front",
         heartbeat_ms=args.heartbeat_ms, silence_intervals=args.silence_intervals,
         cancel_on_disconnect=not args.no_cancel_on_disconnect, speed=args.speed,
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,

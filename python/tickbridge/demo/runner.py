@@ -1,5 +1,6 @@
 """Runs the platform simulator (a separate process, over ZeroMQ) against an in-process
-engine trading the built-in EMA-cross strategy, and records what a person wants to see."""
+engine built from the embedded default config (paper mode, risk gate, SQLite state store,
+the EMA-cross strategy), and records what a person wants to see."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from tickbridge.engine import Context, Engine, EngineSettings
+from tickbridge.audit import verify_chain
+from tickbridge.config import default_config
+from tickbridge.config.models import TickbridgeConfig
+from tickbridge.engine import Context, Engine
+from tickbridge.engine.build import build_engine
 from tickbridge.engine.events import Bar, FillEvent
+from tickbridge.store.connection import open_reader
 from tickbridge.strategies import EmaCross
 
 
@@ -35,6 +42,9 @@ class DemoResult:
     protocol_errors: int
     anomalies: list[str]
     refusals: int
+    audit_problem: str | None
+    audit_records: int
+    store: Path
     instruments: dict[str, InstrumentSummary]
     prices: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     fills: list[FillEvent] = field(default_factory=list)
@@ -48,6 +58,8 @@ class DemoResult:
         if self.protocol_errors:
             found.append(f"{self.protocol_errors} malformed frames")
         found += [f"state machine: {a}" for a in self.anomalies]
+        if self.audit_problem:
+            found.append(f"audit chain: {self.audit_problem}")
         for s in self.instruments.values():
             if s.platform_position is not None and s.platform_position != s.position:
                 found.append(f"{s.symbol}: engine position {s.position} but the platform "
@@ -62,8 +74,9 @@ class DemoResult:
 class _RecordingEmaCross(EmaCross):
     """The built-in strategy, plus what the chart needs."""
 
-    def __init__(self, result_prices: dict, result_fills: list, equity: list) -> None:
-        super().__init__()
+    def __init__(self, result_prices: dict, result_fills: list, equity: list,
+                 **params: object) -> None:
+        super().__init__(**params)
         self._prices = result_prices
         self._fills = result_fills
         self._equity = equity
@@ -81,22 +94,34 @@ class _RecordingEmaCross(EmaCross):
 
 def run_demo(
     *,
+    store: Path,
+    config: TickbridgeConfig | None = None,
     ticks: int = 1_000_000,
     seed: int = 1,
     bar_seconds: float = 60.0,
     progress: Callable[[Engine, float], None] | None = None,
     timeout: float = 300.0,
 ) -> DemoResult:
+    """``store`` is replaced: each demo starts from an empty state store."""
+    config = config or default_config()
     prices: dict[str, list[tuple[int, float]]] = {}
     fills: list[FillEvent] = []
     equity: list[tuple[int, float]] = []
-    strategy = _RecordingEmaCross(prices, fills, equity)
-    engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", bar_interval_s=bar_seconds),
-                    [strategy])
+    spec = config.strategies[0]
+    strategy = _RecordingEmaCross(prices, fills, equity, **spec.params)
+    strategy.name, strategy.instruments = spec.name, tuple(spec.instruments)
+    for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+        stale.unlink(missing_ok=True)
+    # Ephemeral loopback ports: the demo never collides with a running engine. The risk
+    # gate's clock is the tape's (the bundled session is a past Wednesday's cash open).
+    engine = build_engine(config, clock="market", shim_endpoint="tcp://127.0.0.1:*",
+                          control_endpoint="tcp://127.0.0.1:*", state_store=store,
+                          strategies=[strategy], bar_interval_s=bar_seconds)
     sim = subprocess.Popen(
         [sys.executable, "-m", "tickbridge", "sim", "--engine", engine.endpoint,
          "--kill-endpoint", "none", "--ticks", str(ticks), "--seed", str(seed), "--speed", "0",
-         "--exit-after-end", "1.5", "--status-interval", "0", "--log-level", "WARNING"],
+         "--keep-time", "--account", config.accounts[0].name, "--exit-after-end", "1.5",
+         "--status-interval", "0", "--log-level", "WARNING"],
         stdin=subprocess.DEVNULL,
     )
     started = time.monotonic()
@@ -119,13 +144,18 @@ def run_demo(
         if progress is not None:
             progress(engine, time.monotonic() - started)
         summary = _summarize(engine, prices)
+        engine.close()
+        with open_reader(store) as conn:
+            chain = verify_chain(conn)
         result = DemoResult(
             ticks=engine.ticks, frames=engine.frames, seconds=time.monotonic() - started,
             sim_exit_code=sim_exit, protocol_errors=engine.protocol_errors,
             anomalies=list(engine.router.anomalies), refusals=engine.router.refusals,
-            instruments=summary, prices=prices, fills=fills, equity=equity,
+            audit_problem=None if chain.broken is None else
+            f"broken at record {chain.broken.record_id}: {chain.broken.problem}",
+            audit_records=chain.records,
+            store=store, instruments=summary, prices=prices, fills=fills, equity=equity,
         )
-        engine.close()
     return result
 
 

@@ -51,6 +51,13 @@ def _kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
             "trading_state": engine.trading_state(account).name}
 
 
+def _audit_kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """The kill CLI's direct-path results (the shims' own endpoints), into the chain."""
+    engine.audit("kill_direct", flatten=bool(request.get("flatten")),
+                 account=request.get("account"), outcomes=request.get("outcomes", []))
+    return {"ok": True}
+
+
 def _set_state(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     name = str(request.get("state", "")).upper().replace("-", "_")
     if name == "REDUCING":
@@ -86,6 +93,61 @@ def _submit(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
             "client_order_id_text": f"TB{result:016X}"}
 
 
+def _coid(request: dict[str, Any]) -> int:
+    """A client order id as a number, or as its text form ``TB%016X``."""
+    value = request["client_order_id"]
+    if isinstance(value, str) and value.upper().startswith("TB"):
+        return int(value[2:], 16)
+    return int(value)
+
+
+def _cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        coid = _coid(request)
+    except (KeyError, ValueError) as e:
+        return {"ok": False, "error": f"client_order_id: {e}"}
+    error = engine.router.cancel(coid)
+    return {"ok": error is None, "error": error, "client_order_id": coid}
+
+
+def _replace(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        coid = _coid(request)
+    except (KeyError, ValueError) as e:
+        return {"ok": False, "error": f"client_order_id: {e}"}
+    quantity, price = request.get("quantity"), request.get("price")
+    error = engine.router.replace(coid, None if quantity is None else int(quantity),
+                                  None if price is None else float(price))
+    return {"ok": error is None, "error": error, "client_order_id": coid}
+
+
+def _order(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """One order as the engine knows it: state, quantities, its fills."""
+    try:
+        coid = _coid(request)
+        order = engine.router.book.order(coid)
+    except (KeyError, ValueError) as e:
+        return {"ok": False, "error": f"unknown order: {e}"}
+    fills = engine.router.book.fills(coid)
+    return {"ok": True, "client_order_id": coid, "instrument": order.instrument,
+            "side": order.side.name, "qty": int(order.qty), "filled": int(order.filled_qty),
+            "leaves": int(order.leaves_qty), "price": order.price, "status": order.status.name,
+            "fills": [{"execution_id": f.exec_id, "qty": int(f.qty), "price": f.price}
+                      for f in fills]}
+
+
+def _market(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """The compiled core's market state of one instrument (last trade, quote, counts)."""
+    symbol = str(request.get("symbol", ""))
+    if symbol not in engine.router.symbols():
+        return {"ok": False, "error": f"unknown symbol {symbol!r}; known: "
+                                      f"{', '.join(engine.router.symbols()) or 'none'}"}
+    market = engine.router.market(symbol)
+    return {"ok": True, "symbol": symbol,
+            "market": {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                       for k, v in market.items()}}
+
+
 def _reload_risk(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     if engine.risk is None:
         return {"ok": False, "error": "this engine runs without a risk configuration"}
@@ -106,8 +168,13 @@ def _symbols(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
 _HANDLERS = {
     "status": _status,
     "kill": _kill,
+    "audit_kill": _audit_kill,
     "set_state": _set_state,
     "submit": _submit,
+    "cancel": _cancel,
+    "replace": _replace,
+    "order": _order,
+    "market": _market,
     "reload_risk": _reload_risk,
     "symbols": _symbols,
 }

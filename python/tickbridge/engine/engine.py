@@ -117,8 +117,22 @@ class Engine:
             return
         self._started = True
         self.audit("engine_start", endpoint=self.settings.endpoint, session_id=self.session_id)
+        if self.store is not None:
+            self._audit_kill_journal(self.store)
         for strategy in self.strategies:
             self._call(strategy, "on_start")
+
+    def _audit_kill_journal(self, store: StateStore) -> None:
+        """Kill actions taken while this engine was down go into the audit chain now."""
+        from tickbridge.risk.kill_switch import clear_kill_journal, read_kill_journal
+
+        entries = read_kill_journal(store.path)
+        for entry in entries:
+            log.warning("kill switch used while the engine was down: %s", entry)
+            self.audit("kill", source="kill cli (engine not answering)", **entry)
+        if entries:
+            store.sync().result(timeout=30)
+            clear_kill_journal(store.path)
 
     def close(self) -> None:
         for strategy in self.strategies:
@@ -152,13 +166,17 @@ class Engine:
         if self.control is not None and self.control.socket in ready:
             self.control.poll()
         if self.socket in ready:
-            while handled < 10_000:
+            # Bounded by time, so heartbeats and timers keep their pace under a flood.
+            budget_end = time.monotonic() + 0.02
+            while True:
                 try:
                     identity, frame = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     break
                 self.handle_frame(identity.bytes, frame.buffer)
                 handled += 1
+                if handled % 16 == 0 and time.monotonic() >= budget_end:
+                    break
         self._timers()
         return handled
 
@@ -300,7 +318,7 @@ class Engine:
         log.info("%s defines %s (tick %g, point value %g)", session.name, symbol,
                  instrument.tick_size, instrument.point_value)
         for strategy in self.strategies:
-            if strategy.wants(symbol):
+            if self._wants(strategy, symbol):
                 self._call(strategy, "on_instrument", symbol)
 
     def _on_position(self, session: ShimSession, rec: Any) -> None:
@@ -320,7 +338,7 @@ class Engine:
         is_bar = event[0] == 1
         self.bars += is_bar
         for strategy in self.strategies:
-            if strategy.wants(signal.symbol):
+            if self._wants(strategy, signal.symbol):
                 self._call(strategy, "on_bar" if is_bar else "on_trigger", signal)
 
     def on_external_order(self, session: ShimSession, rec: Any) -> None:
@@ -352,6 +370,13 @@ class Engine:
         for strategy in self.strategies:
             if strategy.name == strategy_name:
                 self._call(strategy, "on_fill", fill)
+
+    def _wants(self, strategy: Strategy, symbol: str) -> bool:
+        """By the platform's symbol (``ESZ6``) or the configured one it maps to (``ES``)."""
+        if strategy.wants(symbol):
+            return True
+        configured = self.risk.map_symbol(symbol) if self.risk is not None else None
+        return configured is not None and strategy.wants(configured)
 
     def _call(self, strategy: Strategy, method: str, *args: Any) -> None:
         try:
@@ -451,7 +476,7 @@ class Engine:
         return mode_banner(self.config)
 
     def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
-        if request.get("cmd") != "status":
+        if request.get("cmd") not in ("status", "audit_kill"):
             self.audit("control_request", request={k: v for k, v in request.items()
                                                    if k != "toml"})
         return handle_control(self, request)
@@ -546,7 +571,9 @@ class Engine:
             if session.outbox:
                 self._flush_outbox(session)
             interval = session.heartbeat_ms / 1000
-            if session.ack_due or now - session.last_tx >= self.settings.heartbeat_ms / 1000:
+            # At the faster of the two intervals: the shim judges our silence by its own.
+            beat = min(interval, self.settings.heartbeat_ms / 1000)
+            if session.ack_due or now - session.last_tx >= beat:
                 self.send(session, [])
             silent = now - session.last_rx
             if not session.lost and silent > interval * self.settings.silence_intervals:

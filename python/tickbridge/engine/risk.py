@@ -46,6 +46,9 @@ class RiskAdapter:
             raise ValueError(f"clock must be 'wall' or 'market', not {self.clock!r}")
         self.gate, self.contracts = build_risk_gate(self.config)
         self._configured = {c.root: symbol for symbol, c in self.contracts.items()}
+        # Built now (pandas-market-calendars takes ~2 s): never on the order path.
+        for symbol, contract in self.contracts.items():
+            self._clocks[symbol] = SessionClock(contract.root)
 
     def map_symbol(self, platform_symbol: str) -> str | None:
         """The configured symbol a platform's symbol trades under, or None (not allowed)."""

@@ -148,8 +148,12 @@ class MatchingEngine:
         is_open: SessionOpen = always_open,
         execution_prefix: str = "X",
         first_platform_order_id: int = 100001,
+        queue_front: bool = False,
     ) -> None:
         self.tick_sizes = dict(tick_sizes)
+        # True: a resting order joins at the front of its price level (an optimistic model,
+        # and the quick way to see partial fills); False: behind the displayed size.
+        self.queue_front = queue_front
         self.latency_ns = int(latency_ns)
         self.is_open = is_open
         self.orders: dict[int, Order] = {}
@@ -444,7 +448,7 @@ class MatchingEngine:
             return self._fill(order, quote.bid, order.remaining, now)
         if order.time_in_force == TimeInForce.FOK:
             return []
-        order.queue_ahead = self._queue_estimate(order, quote)
+        order.queue_ahead = 0.0 if self.queue_front else self._queue_estimate(order, quote)
         return []
 
     @staticmethod

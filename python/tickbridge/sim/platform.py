@@ -81,6 +81,8 @@ class PlatformConfig:
     starting_cash: float = 50_000.0
     quirks: QuirkConfig = field(default_factory=QuirkConfig)
     kill_secret: str | None = None
+    live_account: bool = False  # say "live" in Hello (the fills stay paper)
+    queue_front: bool = False  # resting orders join at the front of their price level
 
 
 class SimulatedPlatform:
@@ -98,7 +100,7 @@ class SimulatedPlatform:
         self.matching = MatchingEngine(
             {i: s.tick_size for i, s in self.instruments.items()},
             latency_ns=self.config.latency_ns, is_open=is_open,
-            execution_prefix=execution_prefix,
+            execution_prefix=execution_prefix, queue_front=self.config.queue_front,
         )
         self.quirks = Quirks(self.config.quirks)
         self.positions = {i: PositionBook() for i in self.instruments}
@@ -109,7 +111,8 @@ class SimulatedPlatform:
     # ---- start-up ------------------------------------------------------------------
     def hello(self, heartbeat_interval_ms: int) -> Records:
         records = [make_record(
-            RecordType.HELLO, platform=int(Platform.SIMULATOR), simulated=1,
+            RecordType.HELLO, platform=int(Platform.SIMULATOR),
+            simulated=0 if self.config.live_account else 1,
             heartbeat_interval_ms=heartbeat_interval_ms, platform_version=VERSION_TEXT,
             account=self.config.account,
         )]

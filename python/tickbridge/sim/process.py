@@ -52,6 +52,8 @@ class SimConfig:
     kill_endpoint: str | None = "tcp://127.0.0.1:5557"  # None: no kill socket
     kill_secret: str | None = None
     account: str = "Sim101"
+    live_account: bool = False  # Hello.simulated=0: tests the engine's paper/live refusal
+    queue_front: bool = False  # resting orders join at the front of their price level
     heartbeat_ms: int = 500
     silence_intervals: int = 3  # engine silent this many heartbeats: it is gone
     cancel_on_disconnect: bool = True
@@ -91,7 +93,8 @@ class Simulator:
             PlatformConfig(
                 account=self.config.account, latency_ns=int(self.config.latency_ms * 1e6),
                 starting_cash=self.config.starting_cash, quirks=self.config.quirks,
-                kill_secret=self.config.kill_secret,
+                kill_secret=self.config.kill_secret, live_account=self.config.live_account,
+                queue_front=self.config.queue_front,
             ),
             is_open=is_open, execution_prefix=f"{self.session_id:016x}",
         )
