@@ -610,7 +610,10 @@ class Engine:
             self._audit_sink(kind, **payload)
         if self.store is not None:
             coid = payload.get("client_order_id")
-            self.store.audit(kind, payload, client_order_id=coid if isinstance(coid, int)
-                             and coid > 0 else None, account=str(payload.get("account") or ""))
+            # Platform-made ids (flatten orders, PLATFORM_ORDER_ID_BIT) stay in the payload
+            # only: the order column holds the engine's ids, 1..2**63-1.
+            ours = isinstance(coid, int) and 0 < coid < 1 << 63
+            self.store.audit(kind, payload, client_order_id=coid if ours else None,
+                             account=str(payload.get("account") or ""))
         if self._audit_sink is None and self.store is None:
             log.debug("audit %s %s", kind, payload)

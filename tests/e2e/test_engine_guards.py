@@ -1,0 +1,64 @@
+"""The engine process against peers it must not trust: a rogue peer sending malformed and
+wrong-version frames next to a good simulator, and a live account offered to a paper
+config."""
+
+from __future__ import annotations
+
+import time
+
+import zmq
+
+from tickbridge.protocol import RecordType, encode_frame, make_record
+
+from .stack import Stack, wait_for
+
+
+def test_a_rogue_peer_is_dropped_and_the_others_are_served(stack: Stack) -> None:
+    stack.start_engine()
+    stack.start_sim(speed=5)
+    stack.wait_trading()
+    good = encode_frame([make_record(RecordType.HEARTBEAT)], session_id=7, sequence=1,
+                        send_time_ns=0)
+    bad_frames = {
+        "bad magic": b"XXXX" + good[4:],
+        "wrong protocol version": good[:4] + b"\x07\x00" + good[6:],
+        "truncated": good[:-3],
+    }
+    context = zmq.Context.instance()
+    for n, (reason, frame) in enumerate(bad_frames.items(), start=1):
+        rogue = context.socket(zmq.DEALER)
+        rogue.setsockopt(zmq.LINGER, 0)
+        rogue.connect(stack.shim)
+        rogue.send(frame)
+        wait_for(lambda n=n: stack.log("engine").count("malformed frame") >= n, 20,
+                 f"the engine to refuse: {reason}")
+        rogue.close()
+    log = stack.log("engine")
+    assert "protocol version 7" in log or "version" in log
+    assert "peer dropped" in log
+    # The simulator is still served: its ticks keep arriving and an order still works.
+    before = stack.status()["ticks"]
+    wait_for(lambda: stack.status()["ticks"] > before, 20, "more ticks from the simulator")
+    coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
+    stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "a fill after the rogue")
+    names = [s["name"] for s in stack.status()["shims"]]
+    assert len(names) == 1 and names[0].startswith("simulator:Sim101")
+    assert stack.engine is not None and stack.engine.poll() is None
+
+
+def test_a_paper_config_refuses_a_live_account_at_hello(stack: Stack) -> None:
+    stack.start_engine()
+    stack.start_sim("--live-account", speed=5)
+    expected = ("refused account 'Sim101': the shim reports a live account (hello "
+                "simulated=0) but this config runs in paper mode")
+    wait_for(lambda: expected in stack.log("engine"), 30, "the refusal")
+    (shim,) = stack.status()["shims"]
+    assert shim["refused"].startswith(expected) and not shim["simulated"]
+    time.sleep(0.5)
+    refused = stack.request("submit", symbol="ESZ6", side="BUY", quantity=1,
+                            order_type="MARKET", source="e2e")
+    assert not refused["ok"]
+    assert stack.status()["positions"] == {}
+    assert stack.stop_sim() == 0
+    # The simulator writes its account after order events: none ever reached it.
+    assert not stack.sim_state.exists() or stack.sim_platform()["orders"] == []
