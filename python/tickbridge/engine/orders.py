@@ -109,6 +109,9 @@ class OrderRouter:
     def add_trigger(self, symbol: str, level: float, above: bool) -> int:
         return self._engine.core.add_trigger(self.instrument(symbol).slot, level, above)
 
+    def clear_triggers(self, symbol: str) -> None:
+        self._engine.core.clear_triggers(self.instrument(symbol).slot)
+
     # -- intents -------------------------------------------------------------------
     def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
                order_type: OrderType, price: float, stop_price: float,

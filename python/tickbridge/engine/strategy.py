@@ -87,6 +87,10 @@ class Context:
         """A one-shot trigger evaluated in the compiled core on every trade."""
         return self._router.add_trigger(symbol, level, above)
 
+    def clear_triggers(self, symbol: str) -> None:
+        """Removes the symbol's triggers that have not fired (re-arm at new levels)."""
+        self._router.clear_triggers(symbol)
+
     def tick_size(self, symbol: str) -> float:
         return self._router.instrument(symbol).tick_size
 
