@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tickbridge.risk.kill_switch import (
         ShimTarget,
+        direct_flatten,
         journal_kill,
         kill_at_shim,
         kill_via_engine,
@@ -75,13 +76,19 @@ def run(args: argparse.Namespace) -> int:
     action = "cancel all and flatten" if args.flatten else "cancel all"
     print(f"KILL: {action}, account {args.account or 'all'}", file=sys.stderr)
     outcomes = []
+    engine = None
     control = args.engine_control or config.engine.control_endpoint
     if control != "none":
-        outcomes.append(kill_via_engine(control, flatten=args.flatten, account=args.account,
-                                        timeout_s=args.timeout))
+        engine = kill_via_engine(control, flatten=args.flatten, account=args.account,
+                                 timeout_s=args.timeout)
+        outcomes.append(engine)
     # The direct path runs whatever the engine said: a hung engine may still answer.
     for target in targets:
-        outcomes.append(kill_at_shim(target, flatten=args.flatten, timeout_s=args.timeout))
+        flatten = args.flatten and direct_flatten(target, engine)
+        outcome = kill_at_shim(target, flatten=flatten, timeout_s=args.timeout)
+        if args.flatten and not flatten and outcome.ok:
+            outcome.detail += " (its flatten came by the engine path)"
+        outcomes.append(outcome)
     print(f"{'path':<7} {'target':<16} {'result':<7} detail")
     for o in outcomes:
         print(f"{o.path:<7} {o.target:<16} {'ok' if o.ok else 'FAILED':<7} {o.detail}")

@@ -47,8 +47,9 @@ def _kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     account = request.get("account")
     reached = engine.kill(flatten=flatten, account=account, source=str(request.get("source",
                                                                                     "control")))
+    accounts = sorted({s.account for s in engine.sessions.values() if s.name in reached})
     return {"ok": True, "flatten": flatten, "account": account, "shims": reached,
-            "trading_state": engine.trading_state(account).name}
+            "accounts": accounts, "trading_state": engine.trading_state(account).name}
 
 
 def _audit_kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:

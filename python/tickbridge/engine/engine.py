@@ -38,8 +38,9 @@ from tickbridge.protocol import (
     RecordType,
     Side,
     SnapshotPart,
-    encode_frame,
-    make_record,
+    SnapshotPhase,
+    encode_packed,
+    pack_record,
 )
 from tickbridge.risk.reasons import TradingState
 from tickbridge.store import StateStore
@@ -258,6 +259,8 @@ class Engine:
             self.router.on_command_answer(session, rtype, rec)
             session.ack_due = True
         elif rtype == RecordType.ORDER_UPDATE:
+            if session.snapshot_orders is not None:
+                session.snapshot_orders.add(int(rec["client_order_id"]))
             self.router.on_order_update(session, rec)
             session.ack_due = True
         elif rtype == RecordType.FILL:
@@ -266,7 +269,10 @@ class Engine:
         elif rtype == RecordType.POSITION:
             self._on_position(session, rec)
             session.ack_due = True
-        elif rtype in (RecordType.ACCOUNT, RecordType.SNAPSHOT_BOUNDARY):
+        elif rtype == RecordType.SNAPSHOT_BOUNDARY:
+            self._on_snapshot_boundary(session, rec)
+            session.ack_due = True
+        elif rtype == RecordType.ACCOUNT:
             session.ack_due = True
         else:
             log.warning("%s sent %s, which only the engine sends; ignored",
@@ -320,6 +326,29 @@ class Engine:
         for strategy in self.strategies:
             if self._wants(strategy, symbol):
                 self._call(strategy, "on_instrument", symbol)
+
+    def _on_snapshot_boundary(self, session: ShimSession, rec: Any) -> None:
+        if int(rec["request_id"]) != session.snapshot_id:
+            return  # an older snapshot's, or one we did not ask for
+        if int(rec["phase"]) == int(SnapshotPhase.BEGIN):
+            session.snapshot_orders = set()
+            return
+        seen, session.snapshot_orders = session.snapshot_orders, None
+        if seen is None:
+            return
+        # Reconciliation, "missing at the platform": a live engine order, sent before the
+        # snapshot was asked for, that the platform does not restate (working or recently
+        # finished) cannot be working there. Policy: mark it canceled, audited.
+        for coid in self.router.live_orders_of(session):
+            order = self.router.book.order(coid)
+            if coid in seen or order.created_ts >= session.snapshot_asked_ns:
+                continue
+            log.warning("%s does not know order %s (%s at the engine); marked canceled",
+                        session.name, coid, order.status.name)
+            self.audit("reconcile_drift", shim=session.name, client_order_id=coid,
+                       drift="missing_at_platform", engine_state=order.status.name,
+                       action="marked canceled")
+            self.router.mark_canceled(coid)
 
     def _on_position(self, session: ShimSession, rec: Any) -> None:
         instrument = session.instruments.get(int(rec["instrument_id"]))
@@ -500,7 +529,7 @@ class Engine:
 
     # -- outbound ------------------------------------------------------------------------
     def send_command(self, session: ShimSession, command: RecordType, request_id: int,
-                     coid: int, record: np.ndarray) -> None:
+                     coid: int, record: bytes) -> None:
         session.pending[request_id] = PendingCommand(request_id, command, coid, time.monotonic())
         self.send(session, [record])
 
@@ -511,19 +540,22 @@ class Engine:
         session.snapshot_requested = now
         request_id = self._next_snapshot_request | (1 << 62)  # apart from order commands
         self._next_snapshot_request += 1
-        record = make_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
+        record = pack_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
                              what=int(SnapshotPart.ALL), fills_since_ns=0)
+        session.snapshot_id, session.snapshot_asked_ns = request_id, time.time_ns()
+        session.snapshot_orders = None
         self.send_command(session, RecordType.SNAPSHOT_REQUEST, request_id, 0, record)
 
-    def send(self, session: ShimSession, records: list[np.ndarray]) -> None:
+    def send(self, session: ShimSession, records: list[bytes]) -> None:
         """Sends now, or queues (bounded) when the peer cannot take it; never drops a
         command silently. A frame with only a heartbeat is not queued: the next one
-        carries the same acknowledgement."""
-        heartbeat = make_record(RecordType.HEARTBEAT, ack_sequence=session.ack_sequence(),
-                                time_ns=time.time_ns())
+        carries the same acknowledgement. Records are packed bytes (pack_record)."""
+        now_ns = time.time_ns()
+        heartbeat = pack_record(RecordType.HEARTBEAT, ack_sequence=session.ack_sequence(),
+                                time_ns=now_ns)
         session.ack_due = False
-        frame = encode_frame([*records, heartbeat], session_id=self.session_id,
-                             sequence=session.next_sequence(), send_time_ns=time.time_ns())
+        frame = encode_packed([*records, heartbeat], session_id=self.session_id,
+                              sequence=session.next_sequence(), send_time_ns=now_ns)
         if session.outbox:
             if records:
                 self._queue(session, frame)

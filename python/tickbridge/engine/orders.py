@@ -24,7 +24,7 @@ from tickbridge.protocol import (
     RejectReason,
     Side,
     TimeInForce,
-    make_record,
+    pack_record,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class OrderRouter:
         self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
         self._next_request = 1
         self._owner: dict[int, str] = {}  # client order id -> strategy name
+        # Adopted orders that ended canceled or expired after fills: (event, fills first).
+        self._adopted_final: dict[int, tuple[Any, int]] = {}
         self.refusals = 0
         self.anomalies: list[str] = []
 
@@ -226,7 +228,8 @@ class OrderRouter:
         coid = int(rec["client_order_id"])
         status = int(rec["status"])
         if not coid or coid not in self.book:
-            self._engine.on_external_order(session, rec)
+            if not self._adopt(session, rec):
+                self._engine.on_external_order(session, rec)
             return
         order = self.book.order(coid)
         event = _STATUS_EVENT.get(OrderStatus(status)) if status in _STATUSES else None
@@ -250,6 +253,10 @@ class OrderRouter:
             return
         result = self.book.fill(coid, execution_id, int(rec["quantity"]), float(rec["price"]),
                                 ts=int(rec["time_ns"]))
+        final = self._adopted_final.get(coid)
+        if final is not None and self.book.order(coid).filled_qty >= final[1]:
+            del self._adopted_final[coid]
+            self._apply(coid, final[0], ts=int(rec["time_ns"]))
         if result.outcome == ob.Outcome.DUPLICATE:
             log.info("fill %s for %s already booked; ignored", execution_id,
                      ob.format_client_order_id(coid))
@@ -270,6 +277,60 @@ class OrderRouter:
         self._engine.notify_fill(self._owner.get(coid), coid, order.instrument, rec, position)
 
     # -- internals -------------------------------------------------------------------
+    def live_orders_of(self, session: ShimSession) -> list[int]:
+        """The engine's non-final orders routed to ``session``."""
+        return [int(o.client_order_id) for o in self.book.orders()
+                if not o.is_terminal and o.instrument in self._routes
+                and self._routes[o.instrument][0] is session]
+
+    def mark_canceled(self, coid: int) -> None:
+        self._apply(coid, ob.OrderEvent.CANCELED, ts=time.time_ns())
+
+    def _adopt(self, session: ShimSession, rec: Any) -> bool:
+        """An order with one of the engine's client order ids that the engine does not
+        know: it was sent, then the engine died before its record was durable (the store
+        writes behind the order path). Taken back from the platform's report; its fills
+        follow in the same snapshot and are booked as usual. Platform-made ids (the top
+        bit set) are never adopted: they are external orders."""
+        coid = int(rec["client_order_id"])
+        instrument = session.instruments.get(int(rec["instrument_id"]))
+        if not coid or coid >> 63 or instrument is None or session.refused:
+            return False
+        status = OrderStatus(int(rec["status"])) if int(rec["status"]) in _STATUSES else None
+        if status is None:
+            return False
+        price = float(rec["price"]) or math.nan
+        stop = float(rec["stop_price"]) or math.nan
+        ts = int(rec["time_ns"])
+        self.book.new_order(
+            session.account, instrument.symbol, ob.Side(int(rec["side"])),
+            int(rec["quantity"]), price, order_type=ob.OrderType(int(rec["order_type"])),
+            time_in_force=ob.TimeInForce(int(rec["time_in_force"])), stop_price=stop, ts=ts,
+            client_order_id=coid)
+        self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=ts)
+        self._engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
+        self._audit("order_adopted", client_order_id=coid, symbol=instrument.symbol,
+                    status=status.name, quantity=int(rec["quantity"]),
+                    filled=int(rec["filled_quantity"]),
+                    reason="an engine order missing locally (not durable before a restart)")
+        log.warning("%s reports order %s (%s) that this engine sent but has no record of; "
+                    "adopted", session.name, ob.format_client_order_id(coid), status.name)
+        if status == OrderStatus.REJECTED:
+            self._apply(coid, ob.OrderEvent.REJECTED, ts)
+            return True
+        self._apply(coid, ob.OrderEvent.SUBMIT_ACKED, ts)
+        if status != OrderStatus.ACKNOWLEDGED:
+            self._apply(coid, ob.OrderEvent.ACCEPTED, ts)
+        final = {OrderStatus.CANCELED: ob.OrderEvent.CANCELED,
+                 OrderStatus.EXPIRED: ob.OrderEvent.EXPIRED}.get(status)
+        if final is not None:
+            filled = int(rec["filled_quantity"])
+            if filled:  # after its fills, which the snapshot sends next
+                self._adopted_final[coid] = (final, filled)
+            else:
+                self._apply(coid, final, ts)
+        return True
+
     def _apply(self, coid: int, event: Any, ts: int) -> None:
         before = self.book.order(coid).status
         result = self.book.apply(coid, event, ts=ts)
@@ -297,7 +358,7 @@ class OrderRouter:
               instrument_id: int, **fields: Any) -> int:
         request_id = self._next_request
         self._next_request += 1
-        record = make_record(command, request_id=request_id, instrument_id=instrument_id,
+        record = pack_record(command, request_id=request_id, instrument_id=instrument_id,
                              **({"client_order_id": coid} if "client_order_id"
                                 in _FIELDS[command] else {}), **fields)
         self._engine.send_command(session, command, request_id, coid, record)

@@ -62,6 +62,11 @@ class ShimSession:
     gaps: int = 0
     duplicates: int = 0
     snapshot_requested: float = 0.0
+    # The snapshot being received: its request id, when it was asked for (wall ns), and
+    # the engine orders the platform restated in it.
+    snapshot_id: int = 0
+    snapshot_asked_ns: int = 0
+    snapshot_orders: set[int] | None = None
 
     @property
     def name(self) -> str:

@@ -286,4 +286,6 @@ def encode_packed(records: list[bytes], *, session_id: int, sequence: int,
     header = _HEADER.pack(MAGIC, VERSION, _HEADER_SIZE, session_id, sequence, send_time_ns,
                           len(records), flags)
     return header + b"".join(records)
+
+
 _TYPES = {int(t): t for t in RecordType}

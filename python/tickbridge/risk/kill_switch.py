@@ -34,6 +34,7 @@ class KillOutcome:
     endpoint: str
     ok: bool
     detail: str
+    accounts: tuple[str, ...] = ()  # engine path: the accounts whose shims it reached
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ShimTarget:
     name: str
     endpoint: str
     secret: str
+    accounts: tuple[str, ...] = ()  # the config's accounts held by this shim
 
 
 def kill_via_engine(endpoint: str, *, flatten: bool, account: str | None,
@@ -57,7 +59,8 @@ def kill_via_engine(endpoint: str, *, flatten: bool, account: str | None,
     shims = ", ".join(reply.get("shims") or []) or "no shims connected"
     return KillOutcome("engine", "engine", endpoint, True,
                        f"trading {reply.get('trading_state')}; cancel-all"
-                       f"{' and flatten' if flatten else ''} sent to {shims}")
+                       f"{' and flatten' if flatten else ''} sent to {shims}",
+                       tuple(reply.get("accounts") or ()))
 
 
 def kill_at_shim(target: ShimTarget, *, flatten: bool, timeout_s: float,
@@ -116,8 +119,18 @@ def shim_targets(config: TickbridgeConfig, account: str | None) -> list[ShimTarg
         wanted = {s.name for s in config.shims}
     else:
         wanted = {a.shim for a in config.accounts if a.name == account and a.shim}
-    return [ShimTarget(s.name, s.kill_endpoint, s.kill_secret.get_secret_value())
+    return [ShimTarget(s.name, s.kill_endpoint, s.kill_secret.get_secret_value(),
+                       tuple(a.name for a in config.accounts if a.shim == s.name))
             for s in config.shims if s.name in wanted]
+
+
+def direct_flatten(target: ShimTarget, engine: KillOutcome | None) -> bool:
+    """Whether the direct Kill to ``target`` should flatten too. Not when the engine has
+    just sent that shim a Flatten: a flatten is not idempotent on a platform (two racing
+    ones each close the position, which reverses it), while cancel-all is. The direct
+    Kill still cancels everything, so the shim is reached by both paths either way."""
+    return not (engine is not None and engine.ok
+                and set(target.accounts) & set(engine.accounts))
 
 
 # -- the journal for when the engine cannot audit ------------------------------------------

@@ -28,7 +28,10 @@ class StateError(ValueError):
     """A state file that does not belong to this simulator set-up."""
 
 
-def save_state(platform: SimulatedPlatform, path: str | os.PathLike[str]) -> None:
+def save_state(platform: SimulatedPlatform, path: str | os.PathLike[str],
+               clock_ns: int | None = None) -> None:
+    """``clock_ns``: the simulated time of the save, so a restart on a --keep-time tape
+    resumes the market after it instead of replaying (time never runs backwards)."""
     path = Path(path)
     fills = b"".join(f.tobytes() for f in platform.fills)
     state: dict[str, Any] = {
@@ -39,6 +42,7 @@ def save_state(platform: SimulatedPlatform, path: str | os.PathLike[str]) -> Non
         "positions": {str(i): [b.quantity, b.average_price, b.realized_pnl]
                       for i, b in platform.positions.items()},
         "fills": base64.b64encode(fills).decode(),
+        "clock_ns": clock_ns,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(state))
@@ -75,6 +79,15 @@ def load_state(platform: SimulatedPlatform, path: str | os.PathLike[str], now: i
     held = ", ".join(f"{platform.instruments[i].symbol} {b.quantity:+d}"
                      for i, b in platform.positions.items())
     return f"restored {len(orders)} orders ({working} working), {len(fills)} fills, {held}"
+
+
+def saved_clock(path: str | os.PathLike[str]) -> int | None:
+    """The simulated time a state file was saved at, if it says."""
+    try:
+        value = json.loads(Path(path).read_text()).get("clock_ns")
+    except (OSError, ValueError):
+        return None
+    return int(value) if value else None
 
 
 def _order_to_json(order: Order) -> dict[str, Any]:

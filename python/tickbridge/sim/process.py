@@ -37,7 +37,7 @@ from tickbridge.protocol import (
 )
 from tickbridge.sim.feed import MarketTape, rebased
 from tickbridge.sim.matching import SessionOpen, always_open
-from tickbridge.sim.persist import load_state, save_state
+from tickbridge.sim.persist import load_state, save_state, saved_clock
 from tickbridge.sim.platform import PlatformConfig, SimulatedPlatform
 from tickbridge.sim.quirks import QuirkConfig
 
@@ -98,9 +98,12 @@ class Simulator:
             ),
             is_open=is_open, execution_prefix=f"{self.session_id:016x}",
         )
+        self._resume_ns: int | None = None
         if self.config.state_path and os.path.exists(self.config.state_path):
             log.info("%s: %s", self.config.state_path,
                      load_state(self.platform, self.config.state_path, self._state_time()))
+            if not self.config.rebase_time:
+                self._resume_ns = saved_clock(self.config.state_path)
         self._context = context or zmq.Context.instance()
         self._stop = threading.Event()
         self.ready = threading.Event()  # sockets bound/connected (tests wait on it)
@@ -243,7 +246,7 @@ class Simulator:
 
     def _save_state(self) -> None:
         if self.config.state_path and self.platform.dirty:
-            save_state(self.platform, self.config.state_path)
+            save_state(self.platform, self.config.state_path, self._now())
             self.platform.dirty = False
 
     def _now(self) -> int:
@@ -269,6 +272,11 @@ class Simulator:
         if self.config.rebase_time:
             self.tape = rebased(self.tape, self._now())
         self._tape_t0 = int(self.tape.ticks.time_ns[0])
+        if self._resume_ns is not None:
+            # A restart on a saved account: the market goes on after the last save.
+            self._pos = int(np.searchsorted(self.tape.ticks.time_ns, self._resume_ns, "right"))
+            self._tape_t0 = max(self._tape_t0, self._resume_ns)
+            log.info("resuming the tape after the saved time: %d ticks skipped", self._pos)
         # --keep-time: the idle clock ran on from the first tick while we waited; step
         # back to the tape's clock (commands made meanwhile just take effect a little
         # later) rather than replaying the waiting time's ticks in one burst.

@@ -46,6 +46,7 @@ class Tx:
         self.last_id, self.last_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
         self.last_digest = bytes.fromhex(self.last_hash)  # the raw bytes the next hash needs
         self.positions: dict[tuple[str, str], PositionRecord | None] = {}
+        self.newest_fill: dict[tuple[str, str], int] = {}  # ts_ns of the newest booked fill
         self.audit_rows: list[tuple[Any, ...]] = []
         self._saved: tuple[int, str] = (self.last_id, self.last_hash)
 
@@ -78,6 +79,7 @@ class Tx:
         self.last_digest = bytes.fromhex(self.last_hash)
         self.audit_rows.clear()
         self.positions.clear()
+        self.newest_fill.clear()
 
     def append_audit(self, wall_ns: int, mono_ns: int, kind: str, client_order_id: int | None,
                      account: str, payload: str) -> int:
@@ -103,6 +105,30 @@ class Tx:
                 " WHERE account = ? AND instrument = ?", key).fetchone()
             self.positions[key] = PositionRecord(account, instrument, *row) if row else None
         return self.positions[key]
+
+    def position_after(self, fill: FillRecord, now: int) -> PositionRecord:
+        """The position with ``fill`` (already inserted) in it. Fills booked in time order
+        move it incrementally; one older than the newest booked (a recovery books what it
+        missed late) makes it recomputed from every fill in time order, because an
+        average price depends on the order of the fills."""
+        key = (fill.account, fill.instrument)
+        newest = self.newest_fill.get(key)
+        if newest is None:
+            row = self.conn.execute("SELECT MAX(ts_ns) FROM fills WHERE account = ? AND"
+                                    " instrument = ? AND execution_id != ?",
+                                    (*key, fill.execution_id)).fetchone()
+            newest = row[0] if row and row[0] is not None else fill.ts_ns
+        self.newest_fill[key] = max(newest, fill.ts_ns)
+        if fill.ts_ns >= newest:
+            return apply_fill(self.position(*key), fill, now)
+        position = None
+        for row in self.conn.execute(
+                "SELECT account, execution_id, client_order_id, instrument, side, quantity,"
+                " price, ts_ns, platform_order_id FROM fills WHERE account = ? AND"
+                " instrument = ? ORDER BY ts_ns, rowid", key):
+            position = apply_fill(position, FillRecord(*row), now)
+        assert position is not None
+        return position
 
     def put_position(self, position: PositionRecord) -> None:
         self.conn.execute(
@@ -271,7 +297,7 @@ class BookFillsOp(Op):
             booked = cur.rowcount == 1
             position = None
             if booked:
-                position = apply_fill(tx.position(f.account, f.instrument), f, now)
+                position = tx.position_after(f, now)
                 tx.put_position(position)
                 tx.conn.execute(
                     "UPDATE orders SET average_fill_price ="
