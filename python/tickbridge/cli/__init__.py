@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from tickbridge import __version__
-from tickbridge.cli import audit, bench, config, contract, demo, sim
+from tickbridge.cli import audit, bench, config, contract, demo, sim, webhook
 
-COMMANDS = (demo, sim, bench, config, contract, audit)
+COMMANDS = (demo, sim, bench, config, contract, audit, webhook)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,71 @@
+"""TradingView symbols to the platform symbols the engine trades.
+
+``ES1!``, ``CME_MINI:ES1!`` and ``MNQZ2026`` are resolved to a contract by
+``tickbridge.contracts`` (today's front month for continuous symbols), then matched to the
+platform symbol of the same contract among those the engine's shims define (``ESZ6`` at
+the simulator, ``ES 12-26`` at NinjaTrader, ``ESZ26-CME`` at Sierra Chart).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+
+from tickbridge.contracts import SymbolError, resolve
+
+
+class SymbolMap:
+    """``fetch`` asks the engine for its platform symbols; the answer is kept ``ttl_s``."""
+
+    def __init__(self, fetch: Callable[[], list[str]], ttl_s: float = 5.0,
+                 today: Callable[[], date] = date.today) -> None:
+        self._fetch = fetch
+        self._ttl_s = ttl_s
+        self._today = today
+        self._lock = threading.Lock()
+        self._symbols: list[str] | None = None
+        self._fetched = 0.0
+
+    def platform_symbols(self, refresh: bool = False) -> list[str] | None:
+        """The engine's symbols, or None when the engine cannot be asked just now."""
+        with self._lock:
+            fresh = time.monotonic() - self._fetched < self._ttl_s
+            if self._symbols is not None and fresh and not refresh:
+                return self._symbols
+        try:
+            symbols = self._fetch()
+        except Exception:
+            with self._lock:  # not asked again before the ttl: a dead engine costs once
+                self._fetched = time.monotonic()
+                return self._symbols  # the last known list (None if never known)
+        with self._lock:
+            self._symbols, self._fetched = list(symbols), time.monotonic()
+        return self._symbols
+
+    def contract_code(self, symbol: str) -> str:
+        """``ESZ26`` for ``CME_MINI:ES1!`` today; SymbolError with suggestions if unknown."""
+        return resolve(symbol, on=self._today()).code
+
+    def to_platform(self, symbol: str, refresh: bool = False) -> str | None:
+        """The engine's platform symbol for ``symbol``; None when the engine's list is not
+        known; SymbolError when the symbol is unknown or the engine does not trade it."""
+        code = self.contract_code(symbol)
+        traded = self.platform_symbols(refresh)
+        if traded is None:
+            return None
+        codes = {}
+        for platform_symbol in traded:
+            try:
+                codes[resolve(platform_symbol, on=self._today()).code] = platform_symbol
+            except SymbolError:
+                continue  # a platform symbol the contract table does not know
+        if code in codes:
+            return codes[code]
+        raise SymbolError(f"{symbol} is {code}, which the engine does not trade (its shims "
+                          f"define {', '.join(traded) or 'nothing yet'})",
+                          [self._tradingview(s) for s in sorted(codes.values())][:3])
+
+    def _tradingview(self, platform_symbol: str) -> str:
+        return resolve(platform_symbol, on=self._today()).format("tradingview")
