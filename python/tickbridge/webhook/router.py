@@ -86,10 +86,14 @@ class AlertRouter:
             except Exception as e:  # one bad alert must not stop the worker
                 log.exception("webhook: routing %s failed", job.alert_id)
                 outcome = Outcome("failed", {"error": f"{type(e).__name__}: {e}"})
-            self._store.finish(job.alert.strategy, job.alert_id, outcome.state, outcome.detail)
-            self._audit("webhook_routed", strategy=job.alert.strategy, alert_id=job.alert_id,
-                        action=job.alert.action, symbol=job.alert.symbol, state=outcome.state,
-                        **outcome.detail)
+            try:
+                self._store.finish(job.alert.strategy, job.alert_id, outcome.state,
+                                   outcome.detail)
+                self._audit("webhook_routed", strategy=job.alert.strategy,
+                            alert_id=job.alert_id, alert=job.alert.describe(),
+                            state=outcome.state, outcome=outcome.detail)
+            except Exception:  # the store or audit failed: logged, the worker goes on
+                log.exception("webhook: recording the outcome of %s failed", job.alert_id)
             self.routed += 1
             log.info("webhook: %s %s -> %s %s", job.alert.strategy, job.alert_id,
                      outcome.state, outcome.detail)

@@ -33,7 +33,7 @@ class WebhookService:
         self.audit_log = StateStore(config.store)
         self.engine = ControlClient(engine_control, timeout_ms=config.engine_timeout_ms)
         quick = ControlClient(engine_control, timeout_ms=SYMBOLS_TIMEOUT_MS)
-        self.symbols = SymbolMap(lambda: _symbols(quick))
+        self.symbols = SymbolMap(lambda patient: _symbols(self.engine if patient else quick))
         self.router = AlertRouter(self.engine, self.symbols, self.store, self.audit,
                                   max_delay_s=config.max_route_delay_s)
         self.engine_control = engine_control

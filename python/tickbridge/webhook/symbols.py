@@ -17,9 +17,10 @@ from tickbridge.contracts import SymbolError, resolve
 
 
 class SymbolMap:
-    """``fetch`` asks the engine for its platform symbols; the answer is kept ``ttl_s``."""
+    """``fetch(patient)`` asks the engine for its platform symbols (``patient``: with the
+    full engine timeout, off the answer path); the answer is kept ``ttl_s``."""
 
-    def __init__(self, fetch: Callable[[], list[str]], ttl_s: float = 5.0,
+    def __init__(self, fetch: Callable[[bool], list[str]], ttl_s: float = 5.0,
                  today: Callable[[], date] = date.today) -> None:
         self._fetch = fetch
         self._ttl_s = ttl_s
@@ -35,7 +36,7 @@ class SymbolMap:
             if self._symbols is not None and fresh and not refresh:
                 return self._symbols
         try:
-            symbols = self._fetch()
+            symbols = self._fetch(refresh)
         except Exception:
             with self._lock:  # not asked again before the ttl: a dead engine costs once
                 self._fetched = time.monotonic()
@@ -50,7 +51,8 @@ class SymbolMap:
 
     def to_platform(self, symbol: str, refresh: bool = False) -> str | None:
         """The engine's platform symbol for ``symbol``; None when the engine's list is not
-        known; SymbolError when the symbol is unknown or the engine does not trade it."""
+        known; SymbolError when the symbol is unknown or the engine does not trade it.
+        ``refresh`` asks the engine now, patiently (the router does, not the answer path)."""
         code = self.contract_code(symbol)
         traded = self.platform_symbols(refresh)
         if traded is None:
