@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tickbridge.config import default_config
 from tickbridge.config.webhook import WebhookConfig
 from tickbridge.webhook import ServerThread, WebhookService, create_app, uvicorn_config
 from tickbridge.webhook.testbed import EngineWithSimulator
@@ -91,7 +93,8 @@ def running_hook(config: WebhookConfig, engine_control: str) -> Iterator[Hook]:
     service.start()
     server = ServerThread(uvicorn_config(create_app(service), config)).start()
     scheme = "https" if config.tls else "http"
-    verify: Any = str(config.tls_cert_file) if config.tls else True
+    verify: Any = (ssl.create_default_context(cafile=str(config.tls_cert_file))
+                   if config.tls else True)
     with httpx.Client(timeout=10.0, verify=verify) as http:
         try:
             yield Hook(f"{scheme}://127.0.0.1:{server.port}", service, http)
@@ -100,9 +103,16 @@ def running_hook(config: WebhookConfig, engine_control: str) -> Iterator[Hook]:
             service.close()
 
 
+# Tests send orders faster than a person would: the rate limits, not the subject here,
+# are raised; every other limit is the default config's.
+RELAXED = {"TICKBRIDGE_RISK__DEFAULT_ACCOUNT__MAX_ORDERS_PER_SECOND": "100",
+           "TICKBRIDGE_RISK__DEFAULT_ACCOUNT__MAX_ORDERS_PER_MINUTE": "1000",
+           "TICKBRIDGE_RISK__DEFAULT_ACCOUNT__MAX_ORDERS_PER_HOUR": "10000"}
+
+
 @pytest.fixture(scope="module")
 def bed() -> Iterator[EngineWithSimulator]:
-    with EngineWithSimulator() as running:
+    with EngineWithSimulator(config=default_config(RELAXED)) as running:
         yield running
 
 

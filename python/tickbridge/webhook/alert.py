@@ -22,6 +22,10 @@ ORDER_TYPES = ("MARKET", "LIMIT", "STOP", "STOP_LIMIT")
 TIFS = ("DAY", "GTC", "IOC", "FOK")
 FIELDS = ("strategy", "secret", "action", "symbol", "exchange", "quantity", "order_type",
           "price", "stop_price", "tif", "alert_id", "timestamp", "comment")
+# Names other bridges and TradingView's own placeholders use: suggested, never guessed.
+_ALIASES = {"qty": "quantity", "contracts": "quantity", "size": "quantity",
+            "ticker": "symbol", "side": "action", "type": "order_type", "id": "alert_id",
+            "time": "timestamp", "timenow": "timestamp", "passphrase": "secret"}
 _TEXT_SPLIT = re.compile(r"[\s,;]+")
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
@@ -59,7 +63,8 @@ def parse_alert(body: bytes, *, strategy: str | None = None) -> Alert:
     fields = _fields(body)
     unknown = [k for k in fields if k not in FIELDS]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], FIELDS, n=1, cutoff=0.6)
+        close = ([_ALIASES[unknown[0]]] if unknown[0] in _ALIASES else
+                 difflib.get_close_matches(unknown[0], FIELDS, n=1, cutoff=0.6))
         hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(FIELDS)})"
         raise AlertError(unknown[0], f"unknown field{hint}")
     named = _text(fields, "strategy", required=strategy is None)

@@ -2,7 +2,7 @@
 loopback, for the webhook's tests and benchmark: the alert's whole path, nothing mocked.
 
 The engine runs the configured risk gate. ``clock="market"`` with the simulator's tape
-kept on its own time (a Wednesday morning in Chicago) makes the session open whatever the
+kept on its own time (a weekday morning in Chicago) makes the session open whatever the
 machine's date; pass ``wall_clock`` and ``clock="wall"`` to put the session check at a
 chosen instant instead.
 """
