@@ -15,6 +15,7 @@ repeat, with ``Idempotent-Replayed: true``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from typing import Any
@@ -89,7 +90,11 @@ async def _receive(request: Request) -> JSONResponse:
     platform_symbol = None
     if alert.symbol:
         try:
-            platform_symbol = await run_in_threadpool(service.symbols.to_platform, alert.symbol)
+            if service.symbols.fresh:  # the usual case: no engine round trip
+                platform_symbol = service.symbols.to_platform(alert.symbol)
+            else:
+                platform_symbol = await run_in_threadpool(service.symbols.to_platform,
+                                                          alert.symbol)
         except SymbolError as e:
             service.audit("webhook_refused", status=422, client=client,
                           strategy=alert.strategy, alert_id=alert.alert_id, reason=str(e))
@@ -101,7 +106,8 @@ async def _receive(request: Request) -> JSONResponse:
         "quantity": alert.quantity, "order_type": alert.order_type,
         "query": f"/alerts/{alert.strategy}/{alert_id}",
     }
-    claim = await run_in_threadpool(service.store.claim, alert.strategy, alert_id, 202, answer)
+    claim = await asyncio.wrap_future(service.store.claim_async(alert.strategy, alert_id, 202,
+                                                                answer))
     if claim.first:
         service.router.enqueue(Job(alert, alert_id))
         service.audit("webhook_alert", client=client, strategy=alert.strategy,

@@ -28,6 +28,12 @@ class SymbolMap:
         self._lock = threading.Lock()
         self._symbols: list[str] | None = None
         self._fetched = 0.0
+        self._codes: dict[tuple[str, date], str] = {}
+
+    @property
+    def fresh(self) -> bool:
+        """The engine's list is known and recent: ``to_platform`` will not ask it."""
+        return self._symbols is not None and time.monotonic() - self._fetched < self._ttl_s
 
     def platform_symbols(self, refresh: bool = False) -> list[str] | None:
         """The engine's symbols, or None when the engine cannot be asked just now."""
@@ -47,7 +53,14 @@ class SymbolMap:
 
     def contract_code(self, symbol: str) -> str:
         """``ESZ26`` for ``CME_MINI:ES1!`` today; SymbolError with suggestions if unknown."""
-        return resolve(symbol, on=self._today()).code
+        key = (symbol, self._today())
+        code = self._codes.get(key)
+        if code is None:
+            code = resolve(symbol, on=key[1]).code
+            if len(self._codes) > 4096:  # bounded: symbols are few, days pass
+                self._codes.clear()
+            self._codes[key] = code
+        return code
 
     def to_platform(self, symbol: str, refresh: bool = False) -> str | None:
         """The engine's platform symbol for ``symbol``; None when the engine's list is not
@@ -60,7 +73,7 @@ class SymbolMap:
         codes = {}
         for platform_symbol in traded:
             try:
-                codes[resolve(platform_symbol, on=self._today()).code] = platform_symbol
+                codes[self.contract_code(platform_symbol)] = platform_symbol
             except SymbolError:
                 continue  # a platform symbol the contract table does not know
         if code in codes:
