@@ -17,7 +17,6 @@ same run: the ratio is the share of a bare endpoint's rate the webhook keeps.
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import tempfile
@@ -52,42 +51,43 @@ def _bare_app() -> Any:
 
 
 def run(quick: bool) -> BenchResult:
-    alerts, concurrency = (200, 8) if quick else (4000, 32)
-    # Most alerts of a burst are refused by the order rate limits (by design): the
-    # engine's warning per refusal is not what this run is about.
-    engine_log = logging.getLogger("tickbridge.engine")
-    level = engine_log.level
-    engine_log.setLevel(logging.ERROR)
-    try:
-        return _run(alerts, concurrency)
-    finally:
-        engine_log.setLevel(level)
-
-
-def _run(alerts: int, concurrency: int) -> BenchResult:
     from tickbridge.config.webhook import WebhookConfig
     from tickbridge.webhook import ServerThread, WebhookService, create_app, uvicorn_config
-    from tickbridge.webhook.testbed import EngineWithSimulator
 
-    with tempfile.TemporaryDirectory() as tmp, EngineWithSimulator() as bed:
-        config = WebhookConfig.model_validate({
-            "port": 0, "store": str(Path(tmp) / "bench.sqlite"),
-            "strategies": {"bench": {"secret": _SECRET}}})
-        service = WebhookService(config, bed.control_endpoint)
-        service.start()
+    alerts, concurrency = (200, 8) if quick else (4000, 32)
+    # The engine and the simulator in their own process, as `tickbridge webhook` runs
+    # beside an engine in production; the webhook's router talks to it over ZeroMQ.
+    bed = subprocess.Popen([sys.executable, "-m", "tickbridge.webhook.testbed"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert bed.stdout is not None
+        control = json.loads(bed.stdout.readline())["control"]
+        with tempfile.TemporaryDirectory() as tmp:
+            config = WebhookConfig.model_validate({
+                "port": 0, "store": str(Path(tmp) / "bench.sqlite"),
+                "strategies": {"bench": {"secret": _SECRET}}})
+            service = WebhookService(config, control)
+            service.start()
+            try:
+                with ServerThread(uvicorn_config(_bare_app(), config)) as bare:
+                    _load(bare.port, "/webhook", 50, 4)  # warm-up
+                    base = _load(bare.port, "/webhook", alerts, concurrency)
+                with ServerThread(uvicorn_config(create_app(service), config)) as hook:
+                    _load(hook.port, "/webhook", 50, 4)
+                    ours = _load(hook.port, "/webhook", alerts, concurrency)
+                    deadline = time.monotonic() + 60
+                    while service.router.backlog and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                routed = service.router.routed
+            finally:
+                service.close()
+    finally:
+        if bed.stdin is not None:
+            bed.stdin.close()
         try:
-            with ServerThread(uvicorn_config(_bare_app(), config)) as bare:
-                _load(bare.port, "/webhook", 50, 4)  # warm-up
-                base = _load(bare.port, "/webhook", alerts, concurrency)
-            with ServerThread(uvicorn_config(create_app(service), config)) as hook:
-                _load(hook.port, "/webhook", 50, 4)
-                ours = _load(hook.port, "/webhook", alerts, concurrency)
-                deadline = time.monotonic() + 60
-                while service.router.backlog and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            routed = service.router.routed
-        finally:
-            service.close()
+            bed.wait(30)
+        except subprocess.TimeoutExpired:
+            bed.kill()
     accepted = ours["statuses"].get("202", 0)
     value = accepted / ours["seconds"]
     baseline = base["statuses"].get("200", 0) / base["seconds"]

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickbridge.contracts import SymbolError
-from tickbridge.engine.control import ControlClient, ControlError
+from tickbridge.engine.control import ControlError
 from tickbridge.webhook.alert import Alert
+from tickbridge.webhook.engine_link import EngineLink
 from tickbridge.webhook.store import AlertStore
 from tickbridge.webhook.symbols import SymbolMap
 
@@ -52,7 +53,7 @@ def source_of(strategy: str) -> str:
 
 
 class AlertRouter:
-    def __init__(self, engine: ControlClient, symbols: SymbolMap, store: AlertStore,
+    def __init__(self, engine: EngineLink, symbols: SymbolMap, store: AlertStore,
                  audit: Audit, max_delay_s: float = 10.0) -> None:
         self._engine = engine
         self._symbols = symbols

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tickbridge.config.webhook import WebhookConfig
-from tickbridge.engine.control import ControlClient, ControlError
+from tickbridge.engine.control import ControlError
 from tickbridge.store import StateStore
 from tickbridge.webhook.auth import SourceAllowList
+from tickbridge.webhook.engine_link import EngineLink
 from tickbridge.webhook.router import AlertRouter
 from tickbridge.webhook.store import AlertStore
 from tickbridge.webhook.symbols import SymbolMap
@@ -31,8 +32,9 @@ class WebhookService:
         # The audit log shares the file: one place for a webhook's whole story, verifiable
         # with `tickbridge audit verify --db FILE` like the engine's.
         self.audit_log = StateStore(config.store)
-        self.engine = ControlClient(engine_control, timeout_ms=config.engine_timeout_ms)
-        quick = ControlClient(engine_control, timeout_ms=SYMBOLS_TIMEOUT_MS)
+        self.engine = EngineLink(engine_control, timeout_ms=config.engine_timeout_ms)
+        quick = EngineLink(engine_control, timeout_ms=SYMBOLS_TIMEOUT_MS)
+        self._quick = quick
         self.symbols = SymbolMap(lambda patient: _symbols(self.engine if patient else quick))
         self.router = AlertRouter(self.engine, self.symbols, self.store, self.audit,
                                   max_delay_s=config.max_route_delay_s)
@@ -53,12 +55,14 @@ class WebhookService:
         self.audit("webhook_stop", routed=self.router.routed)
         self.audit_log.close()
         self.store.close()
+        self.engine.close()
+        self._quick.close()
 
     def audit(self, kind: str, **payload: Any) -> None:
         self.audit_log.audit(kind, payload)
 
 
-def _symbols(client: ControlClient) -> list[str]:
+def _symbols(client: EngineLink) -> list[str]:
     reply = client.request("symbols")
     if not reply.get("ok"):
         raise ControlError(str(reply.get("error")))

@@ -97,3 +97,21 @@ class EngineWithSimulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> int:
+    """``python -m tickbridge.webhook.testbed``: the engine and simulator in a process of
+    their own, as in production (the benchmark); prints the control endpoint as one JSON
+    line, runs until stdin closes."""
+    import json
+    import logging
+
+    logging.getLogger("tickbridge.engine").setLevel(logging.ERROR)  # burst refusals
+    with EngineWithSimulator() as bed:
+        print(json.dumps({"control": bed.control_endpoint}), flush=True)
+        sys.stdin.read()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
