@@ -8,6 +8,7 @@ the simulator, ``ES 12-26`` at NinjaTrader, ``ESZ26-CME`` at Sierra Chart).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -27,20 +28,19 @@ class SymbolMap:
         self._today = today
         self._lock = threading.Lock()
         self._symbols: list[str] | None = None
-        self._fetched = 0.0
+        self._fetched = -math.inf  # never asked
         self._codes: dict[tuple[str, date], str] = {}
 
     @property
     def fresh(self) -> bool:
-        """The engine's list is known and recent: ``to_platform`` will not ask it."""
-        return self._symbols is not None and time.monotonic() - self._fetched < self._ttl_s
+        """Asked within the ttl (answered or not): ``to_platform`` will not ask again."""
+        return time.monotonic() - self._fetched < self._ttl_s
 
     def platform_symbols(self, refresh: bool = False) -> list[str] | None:
         """The engine's symbols, or None when the engine cannot be asked just now."""
         with self._lock:
-            fresh = time.monotonic() - self._fetched < self._ttl_s
-            if self._symbols is not None and fresh and not refresh:
-                return self._symbols
+            if not refresh and time.monotonic() - self._fetched < self._ttl_s:
+                return self._symbols  # None: the engine did not answer a moment ago
         try:
             symbols = self._fetch(refresh)
         except Exception:
