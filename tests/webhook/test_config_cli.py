@@ -76,3 +76,42 @@ def test_cli_help_and_missing_section(tmp_path):
     run = subprocess.run([sys.executable, "-m", "tickbridge", "webhook", "--config", str(path)],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "no [webhook] section" in run.stderr
+
+
+def test_cli_serves_and_stops_cleanly_on_sigterm(tmp_path):
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    from tickbridge.audit import read_records
+    from tickbridge.store.connection import open_reader
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port, dead = s.getsockname()[1], f"tcp://127.0.0.1:{s.getsockname()[1] + 1}"
+    path = tmp_path / "c.toml"
+    path.write_text(f'[[accounts]]\nname = "SIM101"\nmode = "paper"\n\n[webhook]\nport = {port}\n'
+                    f'store = "{tmp_path / "hook.sqlite"}"\nengine_timeout_ms = 200\n\n'
+                    f'[webhook.strategies.trend]\nsecret = "{SECRET}"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "tickbridge", "webhook", "--config",
+                             str(path), "--engine-control", dead, "--log-level", "WARNING"])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+        r = httpx.post(f"http://127.0.0.1:{port}/webhook/trend/{SECRET}",
+                       content=f"action=close symbol=ES1! timestamp={int(time.time())}")
+        assert r.status_code == 202
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    with open_reader(tmp_path / "hook.sqlite") as conn:
+        kinds = [r.kind for r in read_records(conn)]
+    assert kinds == ["webhook_start", "webhook_alert", "webhook_routed", "webhook_stop"]

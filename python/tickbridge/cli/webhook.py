@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 
@@ -70,10 +71,24 @@ def run(args: argparse.Namespace) -> int:
         "webhook on %s://%s:%s for %s; engine control %s; store %s", scheme, hook.host,
         args.port if args.port is not None else hook.port, ", ".join(sorted(hook.strategies)),
         endpoint, hook.store)
+    # uvicorn handles SIGINT/SIGTERM itself, then raises the signal again once it has
+    # stopped serving: make that an exception, so the router drains and the store closes.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server = uvicorn.Server(uvicorn_config(create_app(service), hook, port=args.port,
+                                           log_level=args.log_level.lower()))
     try:
-        server = uvicorn.Server(uvicorn_config(create_app(service), hook, port=args.port,
-                                               log_level=args.log_level.lower()))
         server.run()
-        return 0 if server.started else 1
+    except _Stopped:
+        pass
     finally:
         service.close()
+    return 0 if server.started else 1
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signal.Signals(signum).name)

@@ -46,7 +46,7 @@ class WebhookService:
             log.warning("webhook: %d alerts were accepted but never routed before the last "
                         "stop; marked failed, nothing placed for them", abandoned)
             self.audit("webhook_abandoned", count=abandoned)
-        symbols = self.symbols.platform_symbols(refresh=True)  # the first alert need not ask
+        symbols = self.symbols.platform_symbols()  # so the first alert need not ask
         if symbols is None:
             log.warning("webhook: the engine at %s does not answer (yet); alerts are "
                         "accepted and will fail until it does", self.engine_control)
