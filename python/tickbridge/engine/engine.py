@@ -451,7 +451,9 @@ class Engine:
         return mode_banner(self.config)
 
     def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
-        if request.get("cmd") != "status":
+        # Only requests that change something are audited (control.py); the webhook asks
+        # for symbols every few seconds and for positions before close/reverse.
+        if request.get("cmd") not in ("status", "symbols", "position"):
             self.audit("control_request", request={k: v for k, v in request.items()
                                                    if k != "toml"})
         return handle_control(self, request)
