@@ -15,7 +15,9 @@ from tickbridge.config.models import (
 )
 from tickbridge.config.reload import diff_limits, reload_risk_limits
 from tickbridge.config.render import to_json, to_toml
+from tickbridge.config.webhook import WebhookConfig, WebhookStrategy
 
 __all__ = ["AccountConfig", "ConfigError", "EngineConfig", "InstrumentConfig", "ShimConfig",
-           "StrategyConfig", "TickbridgeConfig", "default_config", "diff_limits", "load_config",
-           "parse_config", "reload_risk_limits", "to_json", "to_toml"]
+           "StrategyConfig", "TickbridgeConfig", "WebhookConfig", "WebhookStrategy",
+           "default_config", "diff_limits", "load_config", "parse_config",
+           "reload_risk_limits", "to_json", "to_toml"]

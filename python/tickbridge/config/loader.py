@@ -27,7 +27,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "TICKBRIDGE_"
-_SECRET_FIELDS = ("kill_secret",)
+_SECRET_FIELDS = ("secret", "hmac_key")  # never echoed in an error
 
 
 class ConfigError(ValueError):

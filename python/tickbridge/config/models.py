@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from tickbridge.config.webhook import WebhookConfig
 from tickbridge.risk.limits import RiskLimits
 
 _ENDPOINT = re.compile(r"^(tcp://(?P<host>[^:/]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
@@ -135,6 +136,7 @@ class TickbridgeConfig(_Strict):
     instruments: list[InstrumentConfig] = Field(default_factory=list)
     strategies: list[StrategyConfig] = Field(default_factory=list)
     risk: RiskLimits = RiskLimits()
+    webhook: WebhookConfig | None = Field(None, description="TradingView alert entry")
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> TickbridgeConfig:

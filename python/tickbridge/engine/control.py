@@ -11,6 +11,9 @@ changes something is audited by the engine.
     {"cmd": "submit", "symbol": "ESZ6", "side": "BUY", "quantity": 1, "order_type": "LIMIT",
      "price": 6000.25, "source": "webhook:alert-17"}
     {"cmd": "reload_risk", "toml": "..."}
+    {"cmd": "symbols"}
+    {"cmd": "position", "symbol": "ESZ6"}
+    {"cmd": "cancel", "source": "webhook:trend", "symbol": "ESZ6"}  (or "client_order_id")
 
 Replies: {"ok": true, ...} or {"ok": false, "error": "what was wrong"}.
 """

@@ -102,15 +102,6 @@ def _coid(request: dict[str, Any]) -> int:
     return int(value)
 
 
-def _cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        coid = _coid(request)
-    except (KeyError, ValueError) as e:
-        return {"ok": False, "error": f"client_order_id: {e}"}
-    error = engine.router.cancel(coid)
-    return {"ok": error is None, "error": error, "client_order_id": coid}
-
-
 def _replace(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     try:
         coid = _coid(request)
@@ -166,6 +157,45 @@ def _symbols(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "symbols": engine.router.symbols()}
 
 
+def _position(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    symbol = str(request.get("symbol", ""))
+    if symbol not in engine.router.symbols():
+        return {"ok": False, "error": f"unknown instrument {symbol!r} (the shims define: "
+                                      f"{', '.join(engine.router.symbols()) or 'none yet'})"}
+    return {"ok": True, "symbol": symbol, "position": engine.router.position(symbol),
+            "working_orders": len(engine.router.working_orders(symbol))}
+
+
+def _cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """Cancels the working orders a source placed (a webhook strategy's), on one symbol or
+    all; a client_order_id cancels that order only."""
+    source = str(request.get("source", "control"))
+    symbol = request.get("symbol")
+    if symbol is not None and str(symbol) not in engine.router.symbols():
+        return {"ok": False, "error": f"unknown instrument {symbol!r}"}
+    if request.get("client_order_id") is not None:
+        try:
+            targets = [_coid(request)]
+        except ValueError as e:
+            return {"ok": False, "error": f"client_order_id: {e}"}
+    else:
+        targets = engine.router.working_orders_of(source, None if symbol is None
+                                                  else str(symbol))
+    canceled, errors = [], []
+    for coid in targets:
+        if coid in engine.router.book and \
+                engine.router.book.order(coid).status.name == "PENDING_CANCEL":
+            continue  # asked already; a second cancel would be refused by the state machine
+        error = engine.router.cancel(coid)
+        if error is None:
+            canceled.append(coid)
+        else:
+            errors.append(f"{coid}: {error}")
+    if errors:
+        return {"ok": False, "canceled": canceled, "error": "; ".join(errors)}
+    return {"ok": True, "canceled": canceled}
+
+
 _HANDLERS = {
     "status": _status,
     "kill": _kill,
@@ -178,4 +208,5 @@ _HANDLERS = {
     "market": _market,
     "reload_risk": _reload_risk,
     "symbols": _symbols,
+    "position": _position,
 }

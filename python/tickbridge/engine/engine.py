@@ -505,7 +505,11 @@ class Engine:
         return mode_banner(self.config)
 
     def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
-        if request.get("cmd") not in ("status", "audit_kill"):
+        # Only requests that change something are audited (the webhook asks for symbols
+        # every few seconds and for positions before close/reverse); audit_kill audits
+        # itself.
+        if request.get("cmd") not in ("status", "symbols", "position", "order", "market",
+                                      "audit_kill"):
             self.audit("control_request", request={k: v for k, v in request.items()
                                                    if k != "toml"})
         return handle_control(self, request)

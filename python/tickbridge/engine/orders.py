@@ -105,6 +105,11 @@ class OrderRouter:
         return [o.client_order_id for o in self.book.orders()
                 if not o.is_terminal and (symbol is None or o.instrument == symbol)]
 
+    def working_orders_of(self, strategy: str, symbol: str | None = None) -> list[int]:
+        """Working orders placed under ``strategy`` (the source a control submit gave)."""
+        return [coid for coid in self.working_orders(symbol)
+                if self._owner.get(coid) == strategy]
+
     def market(self, symbol: str) -> dict[str, float]:
         return self._engine.core.state(self.instrument(symbol).slot)
 

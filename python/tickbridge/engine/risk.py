@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tickbridge.config.models import TickbridgeConfig
@@ -40,6 +41,9 @@ class RiskAdapter:
     clock: str = "wall"
     roots: dict[str, str] = field(default_factory=dict)  # platform symbol -> configured root
     _clocks: dict[str, SessionClock] = field(default_factory=dict)
+    # What "wall" means: UTC nanoseconds now. Injectable so the session calendar can be
+    # exercised at a chosen instant (a test during the CME maintenance break on a Sunday).
+    wall_clock: Callable[[], int] = time.time_ns
 
     def __post_init__(self) -> None:
         if self.clock not in ("wall", "market"):
@@ -92,7 +96,7 @@ class RiskAdapter:
     def now(self, market: dict[str, float]) -> int:
         if self.clock == "market" and market.get("last_time_ns"):
             return int(market["last_time_ns"])
-        return time.time_ns()
+        return self.wall_clock()
 
     def sync_market(self, symbol: str, market: dict[str, float]) -> None:
         if market["trades"]:
