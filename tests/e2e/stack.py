@@ -44,6 +44,7 @@ shim_endpoint = "{shim}"
 control_endpoint = "{control}"
 heartbeat_ms = 200
 state_store = "{store}"
+kill_on_shim_lost = {kill_on_lost}
 
 [[shims]]
 name = "simulator"
@@ -72,7 +73,7 @@ tick_policy = "reject"
 
 [risk.default_account]
 max_position = 4000
-daily_loss_limit = 1000000.0
+daily_loss_limit = {loss_limit}
 on_daily_loss = "reducing_only"
 max_orders_per_second = 50
 max_orders_per_minute = 1000
@@ -81,7 +82,8 @@ max_orders_per_hour = 10000
 
 
 class Stack:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, loss_limit: float = 1_000_000.0,
+                 kill_on_lost: bool = True) -> None:
         self.folder = folder
         self.shim = free_endpoint()
         self.control_endpoint = free_endpoint()
@@ -90,7 +92,8 @@ class Stack:
         self.config = folder / "tickbridge.toml"
         self.config.write_text(CONFIG.format(shim=self.shim, control=self.control_endpoint,
                                              store=self.store, kill=self.kill,
-                                             secret=KILL_SECRET))
+                                             secret=KILL_SECRET, loss_limit=loss_limit,
+                                             kill_on_lost=str(kill_on_lost).lower()))
         self.sim_state = folder / "sim-state.json"
         self.engine: subprocess.Popen | None = None
         self.sim: subprocess.Popen | None = None

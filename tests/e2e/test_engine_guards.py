@@ -4,6 +4,7 @@ config."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import zmq
@@ -62,3 +63,30 @@ def test_a_paper_config_refuses_a_live_account_at_hello(stack: Stack) -> None:
     assert stack.stop_sim() == 0
     # The simulator writes its account after order events: none ever reached it.
     assert not stack.sim_state.exists() or stack.sim_platform()["orders"] == []
+
+
+def test_daily_loss_limit_turns_the_account_reducing_only(tmp_path) -> None:
+    """A loss limit of one dollar: the first adverse tick on an open position breaches
+    it. The engine's timer turns the account reducing-only; a new buy is refused while
+    the sell that closes the position passes."""
+    stack = Stack(tmp_path, loss_limit=1.0)
+    try:
+        stack.start_engine()
+        stack.start_sim(speed=5)
+        stack.wait_trading()
+        coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
+        stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        wait_for(lambda: "daily loss limit: Sim101 is now REDUCING_ONLY" in stack.log("engine"),
+                 90, "the loss limit to be breached")
+        more = stack.request("submit", symbol="ESZ6", side="BUY", quantity=1,
+                             order_type="MARKET", source="e2e")
+        assert not more["ok"] and "reducing" in more["error"].lower(), more
+        close = stack.submit(side="SELL", quantity=1, order_type="MARKET")
+        stack.wait_order(close, lambda o: o["status"] == "FILLED", 30, "the closing sell")
+        assert stack.status()["positions"]["ESZ6"] == 0
+        assert stack.stop_engine() == 0
+        with sqlite3.connect(stack.store) as db:
+            kinds = [k for (k,) in db.execute("SELECT kind FROM audit_log")]
+        assert "daily_loss_limit" in kinds and "risk_refusal" in kinds
+    finally:
+        stack.stop()

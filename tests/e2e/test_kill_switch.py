@@ -107,3 +107,29 @@ def test_kill_with_the_shim_slow_reports_it_and_still_lands(stack: Stack) -> Non
     assert "shim    simulator        FAILED  no answer within 1 s" in result.stdout
     # Both Kill paths were queued by ZeroMQ; once the platform runs again they land.
     _flat_and_idle(stack)
+
+
+def test_a_lost_shim_is_halted_and_its_orders_canceled_through_its_kill_endpoint(
+        stack: Stack) -> None:
+    stack.start_engine()
+    stack.start_sim("--no-cancel-on-disconnect", speed=2)
+    _exposure(stack)
+    assert stack.sim is not None
+    stack.sim.send_signal(signal.SIGSTOP)  # the engine hears nothing: the shim is lost
+    try:
+        wait_for(lambda: "kill on shim lost" in stack.log("engine") or
+                 "trading state ACTIVE -> HALTED (Sim101, by shim lost)" in stack.log("engine"),
+                 20, "the engine to declare the shim lost")
+    finally:
+        stack.sim.send_signal(signal.SIGCONT)
+    # The Kill waited in the shim's socket; the platform cancels as soon as it runs.
+    wait_for(lambda: stack.sim_working() == [], 30, "the working orders canceled")
+    assert stack.sim_positions()["ESZ6"] == 2  # cancel only: positions are the trader's call
+    wait_for(lambda: "kill on shim lost: simulator ok" in stack.log("engine"), 20,
+             "the kill's result")
+    refused = stack.request("submit", symbol="ESZ6", side="BUY", quantity=1,
+                            order_type="MARKET", source="e2e")
+    assert not refused["ok"] and "halted" in refused["error"].lower()
+    assert stack.stop_engine() == 0
+    kills = [p for k, p in _audit(stack.store) if k == "kill"]
+    assert any(p["source"] == "shim lost" and p["ok"] for p in kills)

@@ -64,6 +64,8 @@ class EngineConfig(_Strict):
     curve_authorized_keys_dir: Path | None = None
     heartbeat_ms: int = Field(1000, ge=50, le=60_000)
     state_store: Path = Field(Path("tickbridge-state.sqlite"), description="SQLite file (WAL)")
+    kill_on_shim_lost: bool = Field(True, description="a lost shim: halt its account and "
+                                    "cancel its orders through the shim's kill endpoint")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
 

@@ -12,7 +12,9 @@ import logging
 import math
 import os
 import struct
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +97,7 @@ class Engine:
         self._last_risk_eval = 0.0
         self._states: dict[str | None, TradingState] = {}
         self.kills = 0
+        self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
         if store is not None:
             restored = restore_orders(store, self.router.book)
             if restored:
@@ -598,6 +601,8 @@ class Engine:
         if now - self._last_timer < 0.005:
             return
         self._last_timer = now
+        if self._kill_results:
+            self._drain_kill_results()
         if self.risk is not None and now - self._last_risk_eval >= 0.25:
             self._last_risk_eval = now
             self._evaluate_loss()
@@ -616,6 +621,7 @@ class Engine:
                 session.lost = True
                 log.error("%s: nothing received for %.1f s; shim lost", session.name, silent)
                 self.audit("shim_lost", shim=session.name)
+                self._on_shim_lost(session)
             timeout = self.settings.command_timeout_ms / 1000
             for request_id, pending in list(session.pending.items()):
                 if now - pending.sent_monotonic > timeout:
@@ -625,6 +631,32 @@ class Engine:
                     self.audit("command_timeout", shim=session.name,
                                command=pending.command.name, request_id=request_id)
                     self.request_snapshot(session)
+
+    def _on_shim_lost(self, session: ShimSession) -> None:
+        """The automatic kill of a lost shim: its account halts, and its working orders
+        are canceled through the shim's own kill endpoint (this engine's commands cannot
+        reach it), from a thread so the loop never waits; the result is audited."""
+        if (self.config is None or not self.config.engine.kill_on_shim_lost
+                or session.refused or not session.account):
+            return
+        from tickbridge.risk.kill_switch import kill_at_shim, shim_targets
+
+        targets = shim_targets(self.config, session.account)
+        self.set_trading_state(TradingState.HALTED, session.account, source="shim lost")
+
+        def run() -> None:
+            for target in targets:
+                self._kill_results.append(kill_at_shim(target, flatten=False, timeout_s=3.0))
+
+        threading.Thread(target=run, name="kill-on-shim-lost", daemon=True).start()
+
+    def _drain_kill_results(self) -> None:
+        while self._kill_results:
+            outcome = self._kill_results.popleft()
+            log.error("kill on shim lost: %s %s: %s", outcome.target,
+                      "ok" if outcome.ok else "FAILED", outcome.detail)
+            self.audit("kill", source="shim lost", flatten=False, shim=outcome.target,
+                       ok=outcome.ok, detail=outcome.detail)
 
     def _evaluate_loss(self) -> None:
         assert self.risk is not None
