@@ -97,6 +97,7 @@ class Stack:
         self.sim_state = folder / "sim-state.json"
         self.engine: subprocess.Popen | None = None
         self.sim: subprocess.Popen | None = None
+        self._old_shims: set[str] = set()
         self._logs: list[Any] = []
         self.control = ControlClient(self.control_endpoint, timeout_ms=5000)
 
@@ -109,6 +110,7 @@ class Stack:
                                 env={**os.environ, "TICKBRIDGE_KILL_SECRET": KILL_SECRET})
 
     def start_engine(self) -> None:
+        self._old_shims = set()  # a new engine: every session it has is new
         self.engine = self._spawn("engine", ["run", "--config", str(self.config), "--clock",
                                              "market", "--status-interval", "0"])
         wait_for(self._engine_answers, 30, "the engine's control socket")
@@ -125,6 +127,11 @@ class Stack:
 
     def start_sim(self, *extra: str, speed: float = 5, ticks: int = 2_000_000,
                   latency_ms: float = 5) -> None:
+        # wait_trading waits for this simulator's session, not a predecessor's.
+        try:
+            self._old_shims = {s["name"] for s in self.status()["shims"]}
+        except (ControlError, AssertionError):
+            self._old_shims = set()
         self.sim = self._spawn("sim", [
             "sim", "--engine", self.shim, "--kill-endpoint", self.kill, "--speed", str(speed),
             "--keep-time", "--ticks", str(ticks), "--state", str(self.sim_state),
@@ -164,8 +171,10 @@ class Stack:
         """Until the simulator's hello and definitions are in and the symbol has traded."""
         def ready() -> bool:
             status = self.status()
-            live = [s for s in status["shims"] if not s["lost"] and not s["refused"]]
-            return bool(live) and symbol in live[0]["instruments"] and status["ticks"] > 100
+            live = [s for s in status["shims"] if not s["lost"] and not s["refused"]
+                    and s["name"] not in self._old_shims]
+            return bool(live) and symbol in live[0]["instruments"] and \
+                live[0]["last_sequence"] > 3 and status["ticks"] > 100
         wait_for(ready, timeout, f"the simulator trading {symbol}")
 
     def market(self, symbol: str = "ESZ6") -> dict[str, float]:
