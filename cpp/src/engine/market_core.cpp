@@ -8,9 +8,12 @@ namespace tickbridge::engine {
 
 using protocol::RecordType;
 
+namespace {
+constexpr std::int64_t kDay = 86'400'000'000'000;
+constexpr std::int64_t kShift = 2 * 3'600'000'000'000;  // 22:00 UTC -> midnight
+}  // namespace
+
 std::int64_t trading_day(std::int64_t time_ns) noexcept {
-    constexpr std::int64_t kDay = 86'400'000'000'000;
-    constexpr std::int64_t kShift = 2 * 3'600'000'000'000;  // 22:00 UTC -> midnight
     const std::int64_t t = time_ns + kShift;
     std::int64_t day = t / kDay;
     if (t % kDay < 0) --day;
@@ -83,7 +86,12 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
     }
     const auto aggressor = trade.aggressor <= 2 ? trade.aggressor : std::uint8_t{0};
     const double size = static_cast<double>(trade.size);
-    const std::int64_t day = trading_day(trade.time_ns);
+    if (trade.time_ns >= in.day_end_ns || trade.time_ns < in.day_start_ns) {
+        in.day = trading_day(trade.time_ns);
+        in.day_start_ns = in.day * kDay - kShift;
+        in.day_end_ns = in.day_start_ns + kDay;
+    }
+    const std::int64_t day = in.day;
     // Time bars close on the first tick of a later interval: emit before that tick moves
     // the signals, so a bar carries the values of its own last tick.
     in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {

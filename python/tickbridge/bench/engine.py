@@ -206,7 +206,6 @@ def _echo_roundtrip(count: int) -> list[float]:
     return samples
 
 
-
 def _engine_roundtrip(count: int) -> list[float]:
     from tickbridge.engine import Engine, EngineSettings, Strategy
 

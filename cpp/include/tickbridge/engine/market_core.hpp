@@ -125,6 +125,11 @@ private:
         signals::SessionVwap vwap;
         signals::CumulativeDelta delta;
         std::vector<Trigger> triggers;
+        // The trading day of the last trade and its bounds: a 64-bit division per tick
+        // costs more than the rest of the signals, and the day changes once a day.
+        std::int64_t day = 0;
+        std::int64_t day_start_ns = 1;
+        std::int64_t day_end_ns = 0;
     };
 
     void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
