@@ -7,9 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from tickbridge import __version__
-from tickbridge.cli import audit, bench, config, contract, demo, kill, run, sim, status, webhook
+from tickbridge.cli import (
+    audit,
+    bench,
+    config,
+    contract,
+    demo,
+    kill,
+    replay,
+    run,
+    sim,
+    status,
+    webhook,
+)
 
-COMMANDS = (demo, run, sim, kill, status, webhook, bench, config, contract, audit)
+COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shim-endpoint", help="override engine.shim_endpoint")
     p.add_argument("--control-endpoint", help="override engine.control_endpoint")
     p.add_argument("--state-store", type=Path, help="override engine.state_store")
+    p.add_argument("--capture", type=Path, metavar="FILE",
+                   help="record every frame in and out to FILE, for `tickbridge replay`")
     p.add_argument("--seconds", type=float, help="stop after this long (default: run until "
                                                  "stopped)")
     p.add_argument("--status-interval", type=float, default=10.0,
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         engine = build_engine(config, clock=args.clock, shim_endpoint=args.shim_endpoint,
                               control_endpoint=args.control_endpoint,
-                              state_store=args.state_store)
+                              state_store=args.state_store, capture=args.capture)
     except StrategyLoadError as e:
         print(f"tickbridge run: {e}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tickbridge.capture import FrameRecorder
 from tickbridge.config.models import StrategyConfig, TickbridgeConfig
 from tickbridge.engine.engine import Engine
 from tickbridge.engine.risk import RiskAdapter
@@ -59,6 +60,8 @@ def build_engine(
     state_store: Path | None = None,
     strategies: list[Strategy] | None = None,
     audit: Callable[..., None] | None = None,
+    capture: Path | None = None,
+    order_id_epoch: int | None = None,
     **settings: Any,
 ) -> Engine:
     """Every argument but ``config`` overrides what the config says (tests and the demo
@@ -74,10 +77,14 @@ def build_engine(
     loaded = strategies if strategies is not None else [load_strategy(s)
                                                          for s in config.strategies]
     store = StateStore(state_store or engine_cfg.state_store)
+    recorder = FrameRecorder(capture) if capture is not None else None
     try:
         return Engine(engine_settings, loaded, audit=audit, risk=RiskAdapter(config, clock=clock),
                       store=store, config=config,
-                      control_endpoint=control_endpoint or engine_cfg.control_endpoint)
+                      control_endpoint=control_endpoint or engine_cfg.control_endpoint,
+                      capture=recorder, order_id_epoch=order_id_epoch)
     except Exception:
         store.close()
+        if recorder is not None:
+            recorder.close()
         raise

@@ -23,6 +23,7 @@ import numpy as np
 import zmq
 
 from tickbridge._core.engine import MarketCore
+from tickbridge.capture import Direction, FrameRecorder
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.events import FillEvent, bar_from_event
@@ -82,8 +83,14 @@ class Engine:
         store: StateStore | None = None,
         config: TickbridgeConfig | None = None,
         control_endpoint: str | None = None,
+        capture: FrameRecorder | None = None,
+        order_id_epoch: int | None = None,
     ) -> None:
         self.settings = settings
+        # Every frame in and out, raw, for `tickbridge replay` (not the record of truth).
+        self.capture = capture
+        # Replay: frames go to `replay_out` instead of the socket.
+        self.replay_out: list[tuple[bytes, bytes]] | None = None
         self.risk = risk
         self.store = store
         self.config = config
@@ -97,7 +104,7 @@ class Engine:
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
-        self.router = OrderRouter(self, self.audit)
+        self.router = OrderRouter(self, self.audit, epoch=order_id_epoch)
         self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
                         if control_endpoint else None)
         self._poller = zmq.Poller()
@@ -160,6 +167,8 @@ class Engine:
         if self.control is not None:
             self.control.close()
         self.socket.close(linger=200)
+        if self.capture is not None:
+            self.capture.close()
         if self.store is not None:
             self.store.close()
 
@@ -201,6 +210,8 @@ class Engine:
 
     # -- inbound ---------------------------------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes) -> None:
+        if self.capture is not None:
+            self.capture.record(Direction.IN, frame, identity)
         session = self.sessions.get(identity)
         if session is None:
             session = ShimSession(identity=identity, slot=self.core.add_session())
@@ -578,6 +589,11 @@ class Engine:
         session.ack_due = False
         frame = encode_packed([*records, heartbeat], session_id=self.session_id,
                               sequence=session.next_sequence(), send_time_ns=now_ns)
+        if self.capture is not None:
+            self.capture.record(Direction.OUT, frame, session.identity)
+        if self.replay_out is not None:
+            self.replay_out.append((session.identity, frame))
+            return
         if session.outbox:
             if records:
                 self._queue(session, frame)

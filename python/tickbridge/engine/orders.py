@@ -58,11 +58,14 @@ def _text(value: bytes) -> str:
 
 
 class OrderRouter:
-    def __init__(self, engine: Engine, audit: Callable[..., None]) -> None:
+    def __init__(self, engine: Engine, audit: Callable[..., None],
+                 epoch: int | None = None) -> None:
         self._engine = engine
         self._audit = audit
-        # High 32 bits of every client order id: new at every start, so ids never repeat.
-        self.book = ob.OrderBook(session_epoch=int(time.time()) & 0xFFFFFFFF)
+        # High 32 bits of every client order id: new at every start, so ids never repeat
+        # (a replay passes the captured run's, so it makes the same ids).
+        self.epoch = (int(time.time()) if epoch is None else epoch) & 0xFFFFFFFF
+        self.book = ob.OrderBook(session_epoch=self.epoch)
         self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
         self._next_request = 1
         self._owner: dict[int, str] = {}  # client order id -> strategy name
