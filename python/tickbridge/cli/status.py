@@ -69,8 +69,9 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
         return 0
     print(reply["mode"])
-    print(f"trading state {reply['trading_state']} | ticks {reply['ticks']:,} | "
-          f"frames {reply['frames']:,}")
+    accounts = ", ".join(f"{a} {st}" for a, st in reply.get("accounts", {}).items())
+    print(f"trading state {reply['trading_state']}{f' ({accounts})' if accounts else ''} | "
+          f"ticks {reply['ticks']:,} | frames {reply['frames']:,}")
     print(f"{'shim':<24} {'account':<12} {'kind':<10} {'link':<8} instruments")
     for s in reply["shims"]:
         link = "REFUSED" if s["refused"] else "lost" if s["lost"] else "up"

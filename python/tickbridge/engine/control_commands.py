@@ -27,6 +27,8 @@ def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
         "mode": engine.mode_banner(),
         "session_id": engine.session_id,
         "trading_state": engine.trading_state().name,
+        "accounts": {s.account: engine.trading_state(s.account).name
+                     for s in engine.sessions.values() if s.account},
         "ticks": engine.ticks,
         "frames": engine.frames,
         "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,

@@ -115,6 +115,8 @@ class Engine:
         self._states: dict[str | None, TradingState] = {}
         self.kills = 0
         self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
+        # (account, symbol) -> (platform, engine) position difference last reported
+        self._position_drift: dict[tuple[str, str], tuple[int, int]] = {}
         if store is not None:
             restored = restore_orders(store, self.router.book)
             if restored:
@@ -378,6 +380,28 @@ class Engine:
                        drift="missing_at_platform", engine_state=order.status.name,
                        action="marked canceled")
             self.router.mark_canceled(coid)
+        self._reconcile_positions(session)
+
+    def _reconcile_positions(self, session: ShimSession) -> None:
+        """Reconciliation, "position differs": after a snapshot (its fills booked), the
+        platform's position must equal the engine's. A difference is audited and, by
+        policy, halts the account's trading: the engine's picture of the risk is wrong."""
+        for symbol, theirs in session.platform_positions.items():
+            ours = self.router.position(symbol)
+            key = (session.account, symbol)
+            if ours == theirs or self._position_drift.get(key) == (theirs, ours):
+                if ours == theirs:
+                    self._position_drift.pop(key, None)
+                continue  # in agreement, or this very difference was reported already
+            self._position_drift[key] = (theirs, ours)
+            log.error("%s: %s position %+d at the platform, %+d at the engine; trading "
+                      "halted for %s", session.name, symbol, theirs, ours, session.account)
+            self.audit("reconcile_drift", shim=session.name, symbol=symbol,
+                       drift="position_differs", platform=theirs, engine=ours,
+                       action="halted")
+            if self.trading_state(session.account) != TradingState.HALTED:
+                self.set_trading_state(TradingState.HALTED, session.account,
+                                       source="reconciliation: position differs")
 
     def _on_position(self, session: ShimSession, rec: Any) -> None:
         instrument = session.instruments.get(int(rec["instrument_id"]))
@@ -642,6 +666,10 @@ class Engine:
                 session.ack_due = True
             if session.outbox:
                 self._flush_outbox(session)
+            if (self.settings.snapshot_interval_s > 0 and session.platform is not None
+                    and not session.lost and not session.refused
+                    and now - session.snapshot_requested >= self.settings.snapshot_interval_s):
+                self.request_snapshot(session)  # reconciliation on a timer
             interval = session.heartbeat_ms / 1000
             # At the faster of the two intervals: the shim judges our silence by its own.
             beat = min(interval, self.settings.heartbeat_ms / 1000)

@@ -1,0 +1,64 @@
+"""Drift between the platform and the engine, made the way it happens: behind the
+engine's back while the platform is down (its saved account edited), found by the
+reconciliation that runs at the platform's hello, classified and handled by policy."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tickbridge.protocol import OrderStatus
+
+from .stack import Stack, wait_for
+
+TICK = 0.25
+PLATFORM_ORDER_ID_BIT = 1 << 63
+
+
+def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, kill_on_lost=False)
+    try:
+        stack.start_engine()
+        stack.start_sim("--no-cancel-on-disconnect", speed=2)
+        stack.wait_trading()
+        buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
+        stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        last = float(stack.market()["last_price"])
+        gone, kept = (stack.submit(side="BUY", quantity=1, order_type="LIMIT",
+                                   price=last - offset * TICK) for offset in (100, 120))
+        for coid in (gone, kept):
+            stack.wait_order(coid, lambda o: o["status"] == "WORKING", 30, "resting")
+        assert stack.stop_sim() == 0
+        # Behind the engine's back: the platform forgets one order, grows an order of its
+        # own, and its position changes (a manual trade the engine never heard of).
+        state = json.loads(stack.sim_state.read_text())
+        orders = [o for o in state["orders"] if o["client_order_id"] != gone]
+        template = next(o for o in orders if o["client_order_id"] == kept)
+        orders.append({**template, "client_order_id": PLATFORM_ORDER_ID_BIT | 999,
+                       "platform_order_id": "999999"})
+        state["orders"] = orders
+        state["positions"]["1"][0] += 3
+        stack.sim_state.write_text(json.dumps(state))
+        stack.start_sim("--no-cancel-on-disconnect", speed=2)
+        stack.wait_trading()
+        wait_for(lambda: stack.order(gone)["status"] == "CANCELED", 30,
+                 "the forgotten order marked canceled")
+        wait_for(lambda: stack.status()["accounts"].get("Sim101") == "HALTED", 30,
+                 "trading halted on the position difference")
+        assert stack.order(kept)["status"] == "WORKING"
+        assert stack.status()["positions"]["ESZ6"] == 1  # fills are the truth, not guesses
+        assert stack.stop_engine() == 0
+        with sqlite3.connect(stack.store) as db:
+            rows = [(k, json.loads(p)) for k, p in db.execute(
+                "SELECT kind, payload FROM audit_log ORDER BY id")]
+        drifts = {p["drift"]: p for k, p in rows if k == "reconcile_drift"}
+        assert drifts["missing_at_platform"]["client_order_id"] == gone
+        assert drifts["missing_at_platform"]["action"] == "marked canceled"
+        assert drifts["position_differs"]["platform"] == 4
+        assert drifts["position_differs"]["engine"] == 1
+        external = [p for k, p in rows if k == "external_order"]
+        assert any(p["client_order_id"] == PLATFORM_ORDER_ID_BIT | 999 for p in external)
+        assert OrderStatus(template["status"]) == OrderStatus.WORKING
+    finally:
+        stack.stop()
