@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tickbridge._core.protocol import frame_runs as _frame_runs
 from tickbridge.protocol.enums import RecordType
 from tickbridge.protocol.errors import DecodeErrorCode, ProtocolError
 from tickbridge.protocol.layout import (
@@ -111,7 +112,23 @@ def decode_header(buf: Buffer) -> FrameHeader:
 
 
 def decode_frame(buf: Buffer) -> Frame:
-    """Decodes and validates one frame; raises ProtocolError naming the byte at fault."""
+    """Decodes and validates one frame; raises ProtocolError naming the byte at fault.
+
+    The frame is validated by the compiled codec (one call, whatever the record count);
+    the records become numpy views of the caller's bytes. A frame it refuses goes through
+    the Python decoder below, which raises the same code and offset in its own words."""
+    try:
+        *fields, runs = _frame_runs(buf)
+    except ProtocolError as error:
+        _decode_frame_py(buf)  # raises in the Python decoder's words
+        raise error from None  # (the C++ verdict stands if it does not)
+    return Frame(FrameHeader(*fields), tuple([
+        RecordRun(_RUN_TYPES[rtype][0], offset,
+                  np.frombuffer(buf, _RUN_TYPES[rtype][1], count, offset))
+        for rtype, offset, count in runs]))
+
+
+def _decode_frame_py(buf: Buffer) -> Frame:
     header = decode_header(buf)
     size = len(buf)
     offset = _HEADER_SIZE
@@ -289,3 +306,4 @@ def encode_packed(records: list[bytes], *, session_id: int, sequence: int,
 
 
 _TYPES = {int(t): t for t in RecordType}
+_RUN_TYPES = {int(t): (t, DTYPES[t]) for t in RecordType}
