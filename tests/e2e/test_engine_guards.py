@@ -90,3 +90,35 @@ def test_daily_loss_limit_turns_the_account_reducing_only(tmp_path) -> None:
         assert "daily_loss_limit" in kinds and "risk_refusal" in kinds
     finally:
         stack.stop()
+
+
+def test_risk_limits_reloaded_at_runtime_are_validated_and_audited(stack: Stack) -> None:
+    import subprocess
+    import sys
+
+    stack.start_engine()
+    stack.start_sim(speed=5)
+    stack.wait_trading()
+
+    def reload(text: str) -> subprocess.CompletedProcess[str]:
+        path = stack.folder / "risk.toml"
+        path.write_text(text)
+        return subprocess.run([sys.executable, "-m", "tickbridge", "config", "reload",
+                               str(path), "--config", str(stack.config)],
+                              capture_output=True, text=True, timeout=60)
+
+    bad = reload("[risk.defaults]\nmax_order_qty = -1\nband_ticks = 40\n")
+    assert bad.returncode == 1
+    assert "risk.defaults.max_order_qty: Input should be greater than 0" in bad.stderr
+    assert stack.submit(side="BUY", quantity=3, order_type="MARKET")  # limits unchanged
+    good = reload("[risk.defaults]\nmax_order_qty = 2\nmax_position = 2000\nband_ticks = 400\n"
+                  "max_data_age_ms = 60000\n")
+    assert good.returncode == 0, good.stderr
+    assert "risk.defaults.max_order_qty: 100 -> 2" in good.stdout
+    refused = stack.request("submit", symbol="ESZ6", side="BUY", quantity=3,
+                            order_type="MARKET", source="e2e")
+    assert not refused["ok"] and "3" in refused["error"], refused
+    assert stack.stop_engine() == 0
+    with sqlite3.connect(stack.store) as db:
+        kinds = [k for (k,) in db.execute("SELECT kind FROM audit_log")]
+    assert "config_change_refused" in kinds and "config_change" in kinds

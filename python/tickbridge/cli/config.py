@@ -21,7 +21,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("file", nargs="?", help="config file; the embedded default when omitted")
     show.add_argument("--format", choices=("toml", "json"), default="toml")
     show.set_defaults(handler=run_show)
+    reload = actions.add_parser(
+        "reload", help="send new risk limits to the running engine (validated, audited)",
+        description="Sends FILE's [risk] tables (or a whole config's) to the engine's control "
+                    "socket. The engine validates them against its config first: on any error "
+                    "nothing changes and every error is listed (exit 1); otherwise the new "
+                    "limits apply to the next order and the diff is audited.")
+    reload.add_argument("file", help="TOML with the [risk] tables")
+    reload.add_argument("--config", help="the engine's config, for its control endpoint "
+                                         "(default: the embedded one)")
+    reload.add_argument("--engine-control", metavar="ENDPOINT",
+                        help="override engine.control_endpoint")
+    reload.set_defaults(handler=run_reload)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+
+def run_reload(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tickbridge.engine.control import ControlClient, ControlError
+
+    try:
+        config = load_config(args.config) if args.config else default_config(os.environ)
+        text = Path(args.file).read_text()
+    except (ConfigError, OSError) as e:
+        print(e, file=sys.stderr)
+        return 2
+    endpoint = args.engine_control or config.engine.control_endpoint
+    try:
+        reply = ControlClient(endpoint).request("reload_risk", toml=text, source="config reload")
+    except ControlError as e:
+        print(f"tickbridge config reload: {e}", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(reply.get("error"), file=sys.stderr)
+        return 1
+    changes = reply.get("changes") or []
+    print(f"risk limits reloaded: {len(changes)} change(s)")
+    for line in changes:
+        print(f"  {line}")
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -145,10 +145,15 @@ def _market(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
 def _reload_risk(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     if engine.risk is None:
         return {"ok": False, "error": "this engine runs without a risk configuration"}
-    from tickbridge.config import reload_risk_limits
+    from tickbridge.config import ConfigError, reload_risk_limits
 
-    limits, diff = reload_risk_limits(engine.risk.gate.limits, str(request.get("toml", "")),
-                                      engine.config)
+    try:
+        limits, diff = reload_risk_limits(engine.risk.gate.limits,
+                                          str(request.get("toml", "")), engine.config)
+    except ConfigError as e:  # validated first: nothing applied, the refusal audited
+        engine.audit("config_change_refused", what="risk limits", errors=str(e),
+                     source=str(request.get("source", "control")))
+        return {"ok": False, "error": str(e)}
     engine.risk.gate.replace_limits(limits)
     engine.audit("config_change", what="risk limits", diff=diff,
                  source=str(request.get("source", "control")))
