@@ -25,15 +25,21 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
         stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
         last = float(stack.market()["last_price"])
-        gone, kept = (stack.submit(side="BUY", quantity=1, order_type="LIMIT",
-                                   price=last - offset * TICK) for offset in (100, 120))
-        for coid in (gone, kept):
+        gone, kept, silent = (stack.submit(side="BUY", quantity=1, order_type="LIMIT",
+                                           price=last - offset * TICK)
+                              for offset in (100, 120, 140))
+        for coid in (gone, kept, silent):
             stack.wait_order(coid, lambda o: o["status"] == "WORKING", 30, "resting")
         assert stack.stop_sim() == 0
-        # Behind the engine's back: the platform forgets one order, grows an order of its
-        # own, and its position changes (a manual trade the engine never heard of).
+        # Behind the engine's back: the platform forgets one order, cancels another without
+        # the update ever reaching the engine, grows an order of its own, and its position
+        # changes (a manual trade the engine never heard of).
         state = json.loads(stack.sim_state.read_text())
         orders = [o for o in state["orders"] if o["client_order_id"] != gone]
+        for order in orders:
+            if order["client_order_id"] == silent:
+                order["status"] = int(OrderStatus.CANCELED)
+                order["finished_ns"] = state["clock_ns"]
         template = next(o for o in orders if o["client_order_id"] == kept)
         orders.append({**template, "client_order_id": PLATFORM_ORDER_ID_BIT | 999,
                        "platform_order_id": "999999"})
@@ -47,13 +53,17 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         wait_for(lambda: stack.status()["accounts"].get("Sim101") == "HALTED", 30,
                  "trading halted on the position difference")
         assert stack.order(kept)["status"] == "WORKING"
+        # The dropped update: the snapshot restates the order as canceled; applied.
+        assert stack.order(silent)["status"] == "CANCELED"
         assert stack.status()["positions"]["ESZ6"] == 1  # fills are the truth, not guesses
         assert stack.stop_engine() == 0
         with sqlite3.connect(stack.store) as db:
             rows = [(k, json.loads(p)) for k, p in db.execute(
                 "SELECT kind, payload FROM audit_log ORDER BY id")]
         drifts = {p["drift"]: p for k, p in rows if k == "reconcile_drift"}
-        assert drifts["missing_at_platform"]["client_order_id"] == gone
+        missing = {p["client_order_id"] for k, p in rows
+                   if k == "reconcile_drift" and p["drift"] == "missing_at_platform"}
+        assert missing == {gone}  # the silently canceled one came back as an update
         assert drifts["missing_at_platform"]["action"] == "marked canceled"
         assert drifts["position_differs"]["platform"] == 4
         assert drifts["position_differs"]["engine"] == 1

@@ -10,7 +10,7 @@ from tickbridge.config import ConfigError, default_config, load_config, to_json,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("config", help="check or show a configuration",
+    p = sub.add_parser("config", help="check, show or reload a configuration",
                        description="Validate a TOML config (TICKBRIDGE_* env overrides "
                                    "applied) or print the effective config, secrets masked.")
     actions = p.add_subparsers(dest="config_action", metavar="ACTION")
