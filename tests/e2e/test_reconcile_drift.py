@@ -72,3 +72,33 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         assert OrderStatus(template["status"]) == OrderStatus.WORKING
     finally:
         stack.stop()
+
+
+def test_the_position_policy_is_the_configs(tmp_path: Path) -> None:
+    """`[reconcile] position_differs = "alert"`: the difference is audited, trading goes on."""
+    stack = Stack(tmp_path, kill_on_lost=False)
+    stack.config.write_text(stack.config.read_text() +
+                            '\n[reconcile]\nposition_differs = "alert"\n')
+    try:
+        stack.start_engine()
+        stack.start_sim("--no-cancel-on-disconnect", speed=2)
+        stack.wait_trading()
+        buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
+        stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        assert stack.stop_sim() == 0
+        state = json.loads(stack.sim_state.read_text())
+        state["positions"]["1"][0] -= 2
+        stack.sim_state.write_text(json.dumps(state))
+        stack.start_sim("--no-cancel-on-disconnect", speed=2)
+        stack.wait_trading()
+        wait_for(lambda: "policy: alert" in stack.log("engine"), 30, "the drift reported")
+        assert stack.status()["accounts"]["Sim101"] == "ACTIVE"
+        assert stack.submit(side="SELL", quantity=1, order_type="MARKET")  # still trading
+        assert stack.stop_engine() == 0
+        with sqlite3.connect(stack.store) as db:
+            drifts = [json.loads(p) for (p,) in db.execute(
+                "SELECT payload FROM audit_log WHERE kind = 'reconcile_drift'")]
+        assert drifts and all(d["action"] == "alert" for d in drifts)
+        assert drifts[0]["platform"] == -1 and drifts[0]["engine"] == 1
+    finally:
+        stack.stop()

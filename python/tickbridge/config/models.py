@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from tickbridge.config.webhook import WebhookConfig
+from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.limits import RiskLimits
 
 _ENDPOINT = re.compile(r"^(tcp://(?P<host>[^:/]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
@@ -140,6 +141,8 @@ class TickbridgeConfig(_Strict):
     instruments: list[InstrumentConfig] = Field(default_factory=list)
     strategies: list[StrategyConfig] = Field(default_factory=list)
     risk: RiskLimits = RiskLimits()
+    # What the engine does with each class of drift that reconciliation finds.
+    reconcile: ReconcilePolicy = ReconcilePolicy()
     webhook: WebhookConfig | None = Field(None, description="TradingView alert entry")
 
     @model_validator(mode="after")

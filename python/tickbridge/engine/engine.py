@@ -46,6 +46,7 @@ from tickbridge.protocol import (
     encode_packed,
     pack_record,
 )
+from tickbridge.reconcile.policy import Action, ReconcilePolicy
 from tickbridge.risk.reasons import TradingState
 from tickbridge.store import StateStore
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tickbridge.engine")
 
 _HEADER = struct.Struct("<IHHQQqII")
+_DEFAULT_POLICY = ReconcilePolicy()
 AuditSink = Callable[..., None]
 
 
@@ -374,12 +376,16 @@ class Engine:
             order = self.router.book.order(coid)
             if coid in seen or order.created_ts >= session.snapshot_asked_ns:
                 continue
-            log.warning("%s does not know order %s (%s at the engine); marked canceled",
-                        session.name, coid, order.status.name)
+            action = self.policy.missing_at_platform
+            log.warning("%s does not know order %s (%s at the engine); policy: %s",
+                        session.name, coid, order.status.name, action)
             self.audit("reconcile_drift", shim=session.name, client_order_id=coid,
                        drift="missing_at_platform", engine_state=order.status.name,
-                       action="marked canceled")
-            self.router.mark_canceled(coid)
+                       action="marked canceled" if action == Action.MARK_CANCELED
+                       else str(action))
+            if action == Action.MARK_CANCELED:
+                self.router.mark_canceled(coid)
+            self._drift_action(session, action, "missing at the platform")
         self._reconcile_positions(session)
 
     def _reconcile_positions(self, session: ShimSession) -> None:
@@ -394,14 +400,26 @@ class Engine:
                     self._position_drift.pop(key, None)
                 continue  # in agreement, or this very difference was reported already
             self._position_drift[key] = (theirs, ours)
-            log.error("%s: %s position %+d at the platform, %+d at the engine; trading "
-                      "halted for %s", session.name, symbol, theirs, ours, session.account)
+            action = self.policy.position_differs
+            log.error("%s: %s position %+d at the platform, %+d at the engine; policy: %s",
+                      session.name, symbol, theirs, ours, action)
             self.audit("reconcile_drift", shim=session.name, symbol=symbol,
                        drift="position_differs", platform=theirs, engine=ours,
-                       action="halted")
-            if self.trading_state(session.account) != TradingState.HALTED:
-                self.set_trading_state(TradingState.HALTED, session.account,
-                                       source="reconciliation: position differs")
+                       action="halted" if action == Action.HALT else str(action))
+            self._drift_action(session, action, "position differs")
+
+    @property
+    def policy(self) -> ReconcilePolicy:
+        return self.config.reconcile if self.config is not None else _DEFAULT_POLICY
+
+    def _drift_action(self, session: ShimSession, action: Action, why: str) -> None:
+        """The account-wide part of a drift's policy: halt, or the kill switch."""
+        if action in (Action.HALT, Action.FLATTEN) and \
+                self.trading_state(session.account) != TradingState.HALTED:
+            self.set_trading_state(TradingState.HALTED, session.account,
+                                   source=f"reconciliation: {why}")
+        if action == Action.FLATTEN:
+            self.kill(flatten=True, account=session.account, source=f"reconciliation: {why}")
 
     def _on_position(self, session: ShimSession, rec: Any) -> None:
         instrument = session.instruments.get(int(rec["instrument_id"]))
@@ -425,6 +443,9 @@ class Engine:
 
     def on_external_order(self, session: ShimSession, rec: Any) -> None:
         self.external_orders += 1
+        if self.policy.unknown_external_order != Action.ALERT:
+            self._drift_action(session, self.policy.unknown_external_order,
+                               "unknown external order")
         log.warning("%s reports an order the engine did not make (%s, platform id %s); "
                     "left to reconciliation", session.name,
                     int(rec["client_order_id"]) or "no client order id",

@@ -304,6 +304,8 @@ class OrderRouter:
         instrument = session.instruments.get(int(rec["instrument_id"]))
         if not coid or coid >> 63 or instrument is None or session.refused:
             return False
+        if self._engine.policy.missing_locally != "adopt":
+            return False  # alert: left to the operator, reported as an external order
         status = OrderStatus(int(rec["status"])) if int(rec["status"]) in _STATUSES else None
         if status is None:
             return False
