@@ -6,8 +6,6 @@ the engine's books follow; `tickbridge kill` reaches the study by both paths."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,80 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.acsil.toolchain import Harness
-from tests.e2e.stack import free_endpoint, wait_for
-from tickbridge.engine.control import ControlClient, ControlError
+from tests.e2e.engine_process import EngineProcess
 
 SECRET = "sierra-kill-secret-0123"
 
-CONFIG = """\
-mode = "paper"
-
-[engine]
-shim_endpoint = "{shim}"
-control_endpoint = "{control}"
-heartbeat_ms = 100
-state_store = "{store}"
-
-[[shims]]
-name = "sierra"
-platform = "sierra_chart"
-kill_endpoint = "{kill}"
-kill_secret = "{secret}"
-
-[[accounts]]
-name = "Sim1"
-mode = "paper"
-shim = "sierra"
-
-[[instruments]]
-symbol = "ES"
-
-[risk.defaults]
-max_order_qty = 10
-max_position = 20
-band_ticks = 100000
-max_data_age_ms = 100000000
-"""
-
-
-class Engine:
-    def __init__(self, folder: Path) -> None:
-        self.shim, self.control_endpoint, self.kill = (free_endpoint() for _ in range(3))
-        self.config = folder / "engine.toml"
-        self.config.write_text(CONFIG.format(shim=self.shim, control=self.control_endpoint,
-                                             store=folder / "state.sqlite", kill=self.kill,
-                                             secret=SECRET))
-        self.log = folder / "engine.log"
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tickbridge", "run", "--config", str(self.config),
-                 "--clock", "market", "--status-interval", "0"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.client = ControlClient(self.control_endpoint, timeout_ms=5000)
-        wait_for(self._answers, 30, "the engine's control socket")
-
-    def _answers(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text()
-        try:
-            return bool(ControlClient(self.control_endpoint, timeout_ms=300).request("status"))
-        except ControlError:
-            return False
-
-    def request(self, cmd: str, **fields: object) -> dict:
-        return self.client.request(cmd, **fields)
-
-    def order(self, coid: int) -> dict:
-        return self.request("order", client_order_id=coid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    running = Engine(tmp_path)
+def engine(tmp_path: Path) -> Iterator[EngineProcess]:
+    running = EngineProcess(tmp_path, shim="sierra", platform="sierra_chart", account="Sim1",
+                            secret=SECRET)
     yield running
     running.stop()
 
@@ -105,7 +38,7 @@ def pump_until(harness: Harness, predicate, timeout: float = 20.0, what: str = "
     raise AssertionError(f"not reached while pumping study calls: {what}")
 
 
-def test_the_study_trades_through_the_engine(make_harness, engine: Engine) -> None:
+def test_the_study_trades_through_the_engine(make_harness, engine: EngineProcess) -> None:
     harness = make_harness()
     harness.configure(engine.shim, kill=engine.kill, secret=SECRET, heartbeat_ms=100)
 
@@ -139,9 +72,7 @@ def test_the_study_trades_through_the_engine(make_harness, engine: Engine) -> No
 
     # The kill switch: both paths reach the study (the shim answers its kill endpoint from
     # its socket thread; the study executes on its next call).
-    kill = subprocess.Popen([sys.executable, "-m", "tickbridge", "kill", "--config",
-                             str(engine.config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    kill = engine.kill_command()
     pump_until(harness, lambda: kill.poll() is not None, 60, "the kill command")
     out, err = kill.communicate()
     assert kill.returncode == 0, out + err

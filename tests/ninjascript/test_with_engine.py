@@ -1,0 +1,82 @@
+"""The NinjaTrader strategy (compiled with mcs, run under mono by the test host that plays
+NinjaTrader) against the real engine process, `tickbridge run`, over real sockets: hello
+and market data reach the engine; an order placed through the engine reaches
+SubmitOrderUnmanaged with the engine's client order id as its name, is filled and
+canceled there, and the engine's books follow; `tickbridge kill` reaches it by both paths."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.engine_process import EngineProcess
+from tests.e2e.stack import wait_for
+
+from .conftest import Host
+
+SECRET = "ninja-kill-secret-0123456"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineProcess]:
+    running = EngineProcess(tmp_path, shim="ninja", platform="ninjatrader", account="Sim101",
+                            secret=SECRET)
+    yield running
+    running.stop()
+
+
+def feed_until(host: Host, predicate, timeout: float = 30.0, what: str = "") -> None:
+    """Market data callbacks until the predicate holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        host.command("market")
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not reached while feeding market data: {what}")
+
+
+def order_calls(host: Host, method: str) -> list[dict]:
+    return [c for c in host.calls() if c["method"] == method]
+
+
+def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess) -> None:
+    host = make_host()
+    host.command(f"start engine={engine.shim} kill={engine.kill} secret={SECRET} hb=100 "
+                 "silence=3 depth=0", "started")
+
+    def ready() -> bool:
+        status = engine.request("status")
+        return bool(status["shims"]) and "ES 12-26" in status["shims"][0]["instruments"] \
+            and status["ticks"] > 0
+
+    feed_until(host, ready, what="hello, definition and ticks")
+    (shim,) = engine.request("status")["shims"]
+    assert shim["name"].startswith("ninjatrader:Sim101") and shim["simulated"]
+
+    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=2,
+                           order_type="LIMIT", price=6010.25, source="test")
+    assert reply["ok"], reply
+    coid, text = reply["client_order_id"], reply["client_order_id_text"]
+    wait_for(lambda: engine.order(coid)["status"] == "WORKING", 30, "working")
+    (placed,) = order_calls(host, "SubmitOrderUnmanaged")
+    assert placed["signalName"] == text and placed["quantity"] == 2
+    assert placed["orderAction"] == "Buy" and placed["limitPrice"] == 6010.25
+
+    filled = host.command(f"fill id={coid} qty=1 price=6010.25 first=update", "filled")
+    assert filled["execution_id"]
+    wait_for(lambda: engine.order(coid)["filled"] == 1, 30, "the partial fill at the engine")
+    assert engine.request("status")["positions"]["ES 12-26"] == 1
+
+    assert engine.request("cancel", client_order_id=coid)["ok"]
+    wait_for(lambda: engine.order(coid)["status"] == "CANCELED", 30, "canceled")
+    assert order_calls(host, "CancelOrder")
+
+    kill = engine.kill_command()
+    out, err = kill.communicate(timeout=60)
+    assert kill.returncode == 0, out + err
+    assert "engine  engine           ok" in out and "shim    ninja            ok" in out
+    assert engine.request("status")["accounts"]["Sim101"] == "HALTED"
