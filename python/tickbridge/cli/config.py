@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from tickbridge.config import ConfigError, default_config, load_config, to_json, to_toml
+from tickbridge.config import (
+    ConfigError,
+    config_or_default,
+    load_config,
+    to_json,
+    to_toml,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +47,7 @@ def run_reload(args: argparse.Namespace) -> int:
     from tickbridge.engine.control import ControlClient, ControlError
 
     try:
-        config = load_config(args.config) if args.config else default_config(os.environ)
+        config = config_or_default(args.config)
         text = Path(args.file).read_text()
     except (ConfigError, OSError) as e:
         print(e, file=sys.stderr)
@@ -79,7 +84,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     try:
         # the effective config: env overrides apply to the embedded default too
-        config = load_config(args.file) if args.file else default_config(os.environ)
+        config = config_or_default(args.file)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1

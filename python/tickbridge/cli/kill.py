@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tickbridge.config import ConfigError, default_config, load_config
+from tickbridge.config import ConfigError, config_or_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     try:
-        config = load_config(args.config) if args.config else default_config(os.environ)
+        config = config_or_default(args.config)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2

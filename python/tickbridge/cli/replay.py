@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from tickbridge.config import ConfigError, default_config, load_config
+from tickbridge.config import ConfigError, config_or_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tickbridge replay: {args.capture}: no such capture file", file=sys.stderr)
         return 2
     try:
-        config = load_config(args.config) if args.config else default_config(os.environ)
+        config = config_or_default(args.config)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2

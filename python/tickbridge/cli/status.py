@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from tickbridge.config import ConfigError, default_config, load_config
+from tickbridge.config import ConfigError, config_or_default
 
 STATES = ("active", "reducing-only", "halted")
 
@@ -44,7 +43,7 @@ def _ask(args: argparse.Namespace, cmd: str, **fields: Any) -> dict[str, Any] | 
     from tickbridge.engine.control import ControlClient, ControlError
 
     try:
-        config = load_config(args.config) if args.config else default_config(os.environ)
+        config = config_or_default(args.config)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2

@@ -4,7 +4,13 @@
 ``to_toml`` / ``to_json`` (secrets masked); ``reload_risk_limits(current, new_toml)``.
 """
 
-from tickbridge.config.loader import ConfigError, default_config, load_config, parse_config
+from tickbridge.config.loader import (
+    ConfigError,
+    config_or_default,
+    default_config,
+    load_config,
+    parse_config,
+)
 from tickbridge.config.models import (
     AccountConfig,
     EngineConfig,
@@ -19,5 +25,5 @@ from tickbridge.config.webhook import WebhookConfig, WebhookStrategy
 
 __all__ = ["AccountConfig", "ConfigError", "EngineConfig", "InstrumentConfig", "ShimConfig",
            "StrategyConfig", "TickbridgeConfig", "WebhookConfig", "WebhookStrategy",
-           "default_config", "diff_limits", "load_config", "parse_config",
+           "config_or_default", "default_config", "diff_limits", "load_config", "parse_config",
            "reload_risk_limits", "to_json", "to_toml"]

@@ -253,3 +253,9 @@ def default_config(environ: Mapping[str, str] | None = None) -> TickbridgeConfig
     """The embedded default (paper, simulator, ES and NQ), as the demo runs it."""
     data = tomllib.loads(DEFAULT_CONFIG_TEXT.read_text())
     return parse_config(data, "default config", {} if environ is None else environ)
+
+
+def config_or_default(path: str | Path | None) -> TickbridgeConfig:
+    """``path``'s config, or the embedded default when None; env overrides apply to both
+    (what every command with an optional ``--config`` means)."""
+    return load_config(path) if path else default_config(os.environ)
