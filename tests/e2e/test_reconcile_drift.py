@@ -32,16 +32,20 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
             stack.wait_order(coid, lambda o: o["status"] == "WORKING", 30, "resting")
         assert stack.stop_sim() == 0
         # Behind the engine's back: the platform forgets one order, cancels another without
-        # the update ever reaching the engine, grows an order of its own, and its position
-        # changes (a manual trade the engine never heard of).
+        # the update ever reaching the engine, changes a third's quantity (a modify made
+        # at the platform), grows an order of its own, and its position changes (a manual
+        # trade the engine never heard of).
         state = json.loads(stack.sim_state.read_text())
         orders = [o for o in state["orders"] if o["client_order_id"] != gone]
         for order in orders:
             if order["client_order_id"] == silent:
                 order["status"] = int(OrderStatus.CANCELED)
                 order["finished_ns"] = state["clock_ns"]
+            if order["client_order_id"] == kept:
+                order["quantity"] = 3
         template = next(o for o in orders if o["client_order_id"] == kept)
-        orders.append({**template, "client_order_id": PLATFORM_ORDER_ID_BIT | 999,
+        orders.append({**template, "quantity": 1,
+                       "client_order_id": PLATFORM_ORDER_ID_BIT | 999,
                        "platform_order_id": "999999"})
         state["orders"] = orders
         state["positions"]["1"][0] += 3
@@ -53,6 +57,7 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         wait_for(lambda: stack.status()["accounts"].get("Sim101") == "HALTED", 30,
                  "trading halted on the position difference")
         assert stack.order(kept)["status"] == "WORKING"
+        assert stack.order(kept)["qty"] == 1  # quantity_differs alerts: the engine's kept
         # The dropped update: the snapshot restates the order as canceled; applied.
         assert stack.order(silent)["status"] == "CANCELED"
         assert stack.status()["positions"]["ESZ6"] == 1  # fills are the truth, not guesses
@@ -66,6 +71,15 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         assert missing == {gone}  # the silently canceled one came back as an update
         assert drifts["missing_at_platform"]["action"] == "marked canceled"
         assert drifts["position_differs"]["platform"] == 4
+        # The dropped update, classified: the platform's state taken (default: adopt).
+        assert drifts["state_differs"]["client_order_id"] == silent
+        assert (drifts["state_differs"]["engine"], drifts["state_differs"]["platform"]) == \
+            ("WORKING", "CANCELED")
+        assert drifts["state_differs"]["action"] == "adopt"
+        # The quantity changed at the platform: alerted (default), the engine's kept.
+        assert drifts["quantity_differs"]["client_order_id"] == kept
+        assert (drifts["quantity_differs"]["engine"], drifts["quantity_differs"]["platform"],
+                drifts["quantity_differs"]["action"]) == (1, 3, "alert")
         assert drifts["position_differs"]["engine"] == 1
         external = [p for k, p in rows if k == "external_order"]
         assert any(p["client_order_id"] == PLATFORM_ORDER_ID_BIT | 999 for p in external)
@@ -74,31 +88,44 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         stack.stop()
 
 
-def test_the_position_policy_is_the_configs(tmp_path: Path) -> None:
-    """`[reconcile] position_differs = "alert"`: the difference is audited, trading goes on."""
+def test_the_policy_is_the_configs(tmp_path: Path) -> None:
+    """`position_differs = "alert"`: the difference is audited, trading goes on;
+    `quantity_differs = "adopt"`: the engine takes the platform's working quantity."""
     stack = Stack(tmp_path, kill_on_lost=False)
-    stack.config.write_text(stack.config.read_text() +
-                            '\n[reconcile]\nposition_differs = "alert"\n')
+    stack.config.write_text(stack.config.read_text() + '\n[reconcile]\nposition_differs = '
+                            '"alert"\nquantity_differs = "adopt"\n')
     try:
         stack.start_engine()
         stack.start_sim("--no-cancel-on-disconnect", speed=2)
         stack.wait_trading()
         buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
         stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        resting = stack.submit(side="BUY", quantity=1, order_type="LIMIT",
+                               price=float(stack.market()["last_price"]) - 100 * TICK)
+        stack.wait_order(resting, lambda o: o["status"] == "WORKING", 30, "resting")
         assert stack.stop_sim() == 0
         state = json.loads(stack.sim_state.read_text())
         state["positions"]["1"][0] -= 2
+        for order in state["orders"]:
+            if order["client_order_id"] == resting:
+                order["quantity"] = 2
         stack.sim_state.write_text(json.dumps(state))
         stack.start_sim("--no-cancel-on-disconnect", speed=2)
         stack.wait_trading()
         wait_for(lambda: "policy: alert" in stack.log("engine"), 30, "the drift reported")
+        stack.wait_order(resting, lambda o: o["qty"] == 2, 30, "the platform's quantity adopted")
+        assert stack.order(resting)["status"] == "WORKING"
         assert stack.status()["accounts"]["Sim101"] == "ACTIVE"
         assert stack.submit(side="SELL", quantity=1, order_type="MARKET")  # still trading
         assert stack.stop_engine() == 0
         with sqlite3.connect(stack.store) as db:
             drifts = [json.loads(p) for (p,) in db.execute(
                 "SELECT payload FROM audit_log WHERE kind = 'reconcile_drift'")]
-        assert drifts and all(d["action"] == "alert" for d in drifts)
-        assert drifts[0]["platform"] == -1 and drifts[0]["engine"] == 1
+        by_class = {d["drift"]: d for d in drifts}
+        assert by_class["position_differs"]["action"] == "alert"
+        assert (by_class["position_differs"]["platform"],
+                by_class["position_differs"]["engine"]) == (-1, 1)
+        assert by_class["quantity_differs"]["action"] == "adopt"
+        assert by_class["quantity_differs"]["client_order_id"] == resting
     finally:
         stack.stop()

@@ -36,6 +36,7 @@ from tickbridge.engine.strategy import Context, Strategy
 from tickbridge.engine.transport import bind_router
 from tickbridge.protocol import (
     DTYPES,
+    OrderStatus,
     OrderType,
     Platform,
     ProtocolError,
@@ -57,6 +58,10 @@ log = logging.getLogger("tickbridge.engine")
 
 _HEADER = struct.Struct("<IHHQQqII")
 _DEFAULT_POLICY = ReconcilePolicy()
+_STATUS_NAMES = {int(s): s.name for s in OrderStatus}
+_FINAL = {"FILLED", "CANCELED", "REJECTED", "EXPIRED"}
+# Engine states with no command in flight: a snapshot that disagrees with them is drift.
+_SETTLED = {"ACKNOWLEDGED", "WORKING", "PARTIALLY_FILLED", *_FINAL}
 AuditSink = Callable[..., None]
 
 
@@ -292,12 +297,19 @@ class Engine:
             self.router.on_command_answer(session, rtype, rec)
             session.ack_due = True
         elif rtype == RecordType.ORDER_UPDATE:
+            session.ack_due = True
             if session.snapshot_orders is not None:
                 session.snapshot_orders.add(int(rec["client_order_id"]))
+                if not self._compare_restated(session, rec):
+                    return  # by policy, the platform's version is not taken
             self.router.on_order_update(session, rec)
-            session.ack_due = True
         elif rtype == RecordType.FILL:
-            self.router.on_fill(session, rec)
+            booked = self.router.on_fill(session, rec)
+            if booked and session.snapshot_orders is not None:
+                # Restated by a snapshot and never booked: its Fill event was lost.
+                self.audit("reconcile_drift", shim=session.name, drift="missing_fill",
+                           client_order_id=int(rec["client_order_id"]),
+                           execution_id=_text(rec["execution_id"]), action="adopt")
             session.ack_due = True
         elif rtype == RecordType.POSITION:
             self._on_position(session, rec)
@@ -387,6 +399,49 @@ class Engine:
                 self.router.mark_canceled(coid)
             self._drift_action(session, action, "missing at the platform")
         self._reconcile_positions(session)
+
+    def _compare_restated(self, session: ShimSession, rec: Any) -> bool:
+        """Reconciliation of an order both sides know, as a snapshot restates it: "state
+        differs" (one side finished, the other not, or finished differently) and
+        "quantity differs" (the working quantity). An engine order with a command in
+        flight (submitted, cancel or replace pending) is not compared: its answer is on
+        the way, and guessing its outcome is what DESIGN forbids. Fills are compared by
+        execution id (missing_fill). Returns whether the platform's version is applied."""
+        coid = int(rec["client_order_id"])
+        status = int(rec["status"])
+        if not coid or coid not in self.router.book or status not in _STATUS_NAMES:
+            return True
+        order = self.router.book.order(coid)
+        if order.status.name not in _SETTLED:
+            return True
+        theirs = _STATUS_NAMES[status]
+        theirs_final = theirs in _FINAL
+        # FILLED/PARTIALLY_FILLED move with Fill records, which the snapshot sends next.
+        fill_driven = theirs in ("FILLED", "PARTIALLY_FILLED")
+        if not fill_driven and (order.is_terminal != theirs_final or (
+                theirs_final and order.status.name != theirs)):
+            action = self.policy.state_differs
+            self._report_drift(session, "state_differs", action, client_order_id=coid,
+                               engine=order.status.name, platform=theirs)
+            if action == Action.MARK_CANCELED and not order.is_terminal:
+                self.router.mark_canceled(coid)
+            return action == Action.ADOPT
+        quantity = int(rec["quantity"])
+        if not order.is_terminal and not theirs_final and quantity != int(order.qty):
+            action = self.policy.quantity_differs
+            self._report_drift(session, "quantity_differs", action, client_order_id=coid,
+                               engine=int(order.qty), platform=quantity)
+            if action == Action.ADOPT:
+                self.router.adopt_quantity(coid, quantity)
+        return True
+
+    def _report_drift(self, session: ShimSession, drift: str, action: Action,
+                      **detail: Any) -> None:
+        log.warning("%s: reconciliation: %s %s; policy: %s", session.name, drift,
+                    " ".join(f"{k}={v}" for k, v in detail.items()), action)
+        self.audit("reconcile_drift", shim=session.name, drift=drift, action=str(action),
+                   **detail)
+        self._drift_action(session, action, drift.replace("_", " "))
 
     def _reconcile_positions(self, session: ShimSession) -> None:
         """Reconciliation, "position differs": after a snapshot (its fills booked), the

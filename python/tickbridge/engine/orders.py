@@ -253,12 +253,13 @@ class OrderRouter:
             self._apply(coid, event, ts=int(rec["time_ns"]))
         self._engine.notify_order(self._owner.get(coid), self._order_view(coid, rec))
 
-    def on_fill(self, session: ShimSession, rec: Any) -> None:
+    def on_fill(self, session: ShimSession, rec: Any) -> bool:
+        """Books a fill; True when it was booked now (not a duplicate, not refused)."""
         coid = int(rec["client_order_id"])
         execution_id = _text(rec["execution_id"])
         if not coid or coid not in self.book:
             self._engine.on_external_fill(session, rec)
-            return
+            return False
         result = self.book.fill(coid, execution_id, int(rec["quantity"]), float(rec["price"]),
                                 ts=int(rec["time_ns"]))
         final = self._adopted_final.get(coid)
@@ -268,10 +269,10 @@ class OrderRouter:
         if result.outcome == ob.Outcome.DUPLICATE:
             log.info("fill %s for %s already booked; ignored", execution_id,
                      ob.format_client_order_id(coid))
-            return
+            return False
         if result.outcome == ob.Outcome.REFUSED:
             self._anomaly(result.reason)
-            return
+            return False
         if result.outcome == ob.Outcome.OVERFILL:
             self._anomaly(result.reason or f"overfill on {ob.format_client_order_id(coid)}")
         order = self.book.order(coid)
@@ -283,6 +284,7 @@ class OrderRouter:
                     quantity=int(rec["quantity"]), price=float(rec["price"]),
                     side=Side(int(rec["side"])).name, position=position)
         self._engine.notify_fill(self._owner.get(coid), coid, order.instrument, rec, position)
+        return True
 
     # -- internals -------------------------------------------------------------------
     def live_orders_of(self, session: ShimSession) -> list[int]:
@@ -290,6 +292,18 @@ class OrderRouter:
         return [int(o.client_order_id) for o in self.book.orders()
                 if not o.is_terminal and o.instrument in self._routes
                 and self._routes[o.instrument][0] is session]
+
+    def adopt_quantity(self, coid: int, quantity: int) -> None:
+        """Reconciliation's "adopt" of a working quantity the platform reports: recorded
+        as a replace the platform confirmed (same price), so the history shows it."""
+        order = self.book.order(coid)
+        before = order.status.name
+        result = self.book.replace_sent(coid, quantity, float(order.price), ts=time.time_ns())
+        if result.outcome != ob.Outcome.APPLIED:
+            self._anomaly(result.reason)
+            return
+        self._engine.persist_transition(coid, "REPLACE_SENT", before, time.time_ns())
+        self._apply(coid, ob.OrderEvent.REPLACED, ts=time.time_ns())
 
     def mark_canceled(self, coid: int) -> None:
         self._apply(coid, ob.OrderEvent.CANCELED, ts=time.time_ns())
