@@ -34,6 +34,7 @@ class EngineDouble:
         self.peer: bytes | None = None
         self.records: list[tuple[RecordType, np.void]] = []
         self.frames: list = []
+        self.frame_records: list = []  # (header, [(type, record)]) per frame
 
     def close(self) -> None:
         self.socket.close(linger=0)
@@ -53,7 +54,9 @@ class EngineDouble:
             self.peer = peer
             frame = decode_frame(payload)
             self.frames.append(frame.header)
-            self.records.extend((t, r.copy()) for t, r in frame)
+            records = [(t, r.copy()) for t, r in frame]
+            self.frame_records.append((frame.header, records))
+            self.records.extend(records)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -78,8 +81,9 @@ class EngineDouble:
         assert self.peer is not None
         self.socket.send_multipart([self.peer, payload])
 
-    def heartbeat(self) -> None:
-        self.send(make_record(RecordType.HEARTBEAT, time_ns=time.time_ns()))
+    def heartbeat(self, ack_sequence: int = 0) -> None:
+        self.send(make_record(RecordType.HEARTBEAT, time_ns=time.time_ns(),
+                              ack_sequence=ack_sequence))
 
     def answers(self, request_id: int) -> list[tuple[RecordType, np.void]]:
         return [(t, r) for t, r in self.records

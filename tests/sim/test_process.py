@@ -264,3 +264,50 @@ def test_kill_endpoint_cancels_and_flattens_and_the_engine_sees_it(engine):
         assert engine.answers(50) == []  # the kill's answer went to the kill requester
     finally:
         stop(sim, thread)
+
+
+def _sequences_with(engine: EngineDouble, kind: RecordType) -> list[int]:
+    return [h.sequence for h, records in engine.frame_records
+            if any(t == kind for t, _ in records)]
+
+
+def test_unacknowledged_events_are_resent_after_a_re_hello(engine):
+    """Delivery that loses nothing: the frames with order events the engine has not
+    acknowledged go again, with their original sequence numbers, after the re-hello;
+    acknowledged ones never do."""
+    sim, thread = start(engine, scripted_tape([(0, 6000.25, 1, 1), (5, 6000.25, 1, 1)]),
+                        heartbeat_ms=50, silence_intervals=100)
+    try:
+        engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        engine.heartbeat()
+        engine.send(submit(request_id=1, client_order_id=7, quantity=1, order_type=1))
+        engine.wait_for(lambda: engine.of(RecordType.FILL))
+        engine.pump(0.2)
+        first_hello = _sequences_with(engine, RecordType.HELLO)[0]
+        with_events = [s for s in _sequences_with(engine, RecordType.ORDER_UPDATE) +
+                       _sequences_with(engine, RecordType.FILL)]
+        assert with_events and min(with_events) > first_hello
+        engine.heartbeat(ack_sequence=first_hello)  # only the hello frame is acknowledged
+        engine.session_id += 1  # a restarted engine: it says hello again, then resends
+        engine.sequence = 0
+        engine.heartbeat(ack_sequence=first_hello)
+        engine.wait_for(lambda: len(engine.of(RecordType.FILL)) == 2)
+        engine.pump(0.2)
+        second_hello = _sequences_with(engine, RecordType.HELLO)[1]
+        resent = [s for s in _sequences_with(engine, RecordType.FILL) if s < second_hello]
+        assert len(resent) == 2 and resent[0] == resent[1]  # the same frame, same number
+        fills = engine.of(RecordType.FILL)
+        assert bytes(fills[0]["execution_id"]) == bytes(fills[1]["execution_id"])
+        assert sim.stats["frames_resent"] == len(set(with_events))
+        # Everything acknowledged: the next re-hello resends nothing.
+        engine.heartbeat(ack_sequence=max(h.sequence for h in engine.frames))
+        engine.pump(0.2)
+        engine.session_id += 1
+        engine.sequence = 0
+        engine.heartbeat()
+        engine.wait_for(lambda: len(engine.of(RecordType.HELLO)) == 3)
+        engine.pump(0.3)
+        assert len(engine.of(RecordType.FILL)) == 2
+        assert sim.stats["frames_resent"] == len(set(with_events))
+    finally:
+        stop(sim, thread)

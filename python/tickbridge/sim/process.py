@@ -44,6 +44,11 @@ from tickbridge.sim.quirks import QuirkConfig
 log = logging.getLogger("tickbridge.sim")
 
 NS = 1_000_000_000
+# Frames holding any of these are kept until the engine acknowledges them: order events,
+# positions, answers to commands. Market data is not (a live feed is never replayed).
+_KEPT = frozenset(int(t) for t in (
+    RecordType.ORDER_UPDATE, RecordType.FILL, RecordType.POSITION, RecordType.ACCOUNT,
+    RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY))
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class SimConfig:
     linger_ms: int = 200
     state_path: str | None = None  # persist orders/positions/fills here across restarts
     sndhwm: int = 10_000
+    outbox_max_frames: int = 100_000  # unacknowledged event frames kept for a resend
 
 
 class Simulator:
@@ -109,13 +115,17 @@ class Simulator:
         self.ready = threading.Event()  # sockets bound/connected (tests wait on it)
         self.stats: dict[str, int] = {
             "ticks": 0, "frames_sent": 0, "records_sent": 0, "market_dropped": 0,
-            "engine_frames": 0, "engine_errors": 0, "kill_requests": 0,
+            "engine_frames": 0, "engine_errors": 0, "kill_requests": 0, "frames_resent": 0,
         }
         # outbound state
         self._out: deque[np.ndarray] = deque()
         self._out_count = 0
         self._unsent: bytes | None = None
         self._sequence = 0
+        # Frames with events the engine must not miss, until its ack_sequence covers them;
+        # resent with their original sequence numbers after a re-hello (as the shims do).
+        self._unacked: deque[tuple[int, bytes]] = deque()
+        self._resend_upto = 0  # frames up to this sequence are due for a resend
         self._kill_sequence = 0
         self._last_sent = 0.0
         # engine state
@@ -368,9 +378,35 @@ class Simulator:
             frame = encode_frame(batch, session_id=self.session_id, sequence=self._sequence,
                                  send_time_ns=time.time_ns())
             self.stats["records_sent"] += count
+            if any(int(a["type"][0]) in _KEPT for a in batch if len(a)):
+                self._keep(self._sequence, frame)
             if not self._send(frame):
                 self._unsent = frame
                 return
+        if self._resend_upto:
+            self._resend()
+
+    def _keep(self, sequence: int, frame: bytes) -> None:
+        self._unacked.append((sequence, frame))
+        if len(self._unacked) > self.config.outbox_max_frames:
+            dropped, _ = self._unacked.popleft()
+            log.error("over %d unacknowledged frames: frame %d dropped (the engine must "
+                      "reconcile with a snapshot)", self.config.outbox_max_frames, dropped)
+
+    def _resend(self) -> None:
+        """After a re-hello: the unacknowledged frames sent before it, as they were."""
+        upto, self._resend_upto = self._resend_upto, 0
+        frames = [(seq, frame) for seq, frame in self._unacked if seq <= upto]
+        for _, frame in frames:
+            if self._send(frame):
+                self.stats["frames_resent"] += 1
+        if frames:
+            log.warning("resent %d unacknowledged frames (%d..%d)", len(frames), frames[0][0],
+                        frames[-1][0])
+
+    def _on_engine_ack(self, ack: int) -> None:
+        while self._unacked and self._unacked[0][0] <= ack:
+            self._unacked.popleft()
 
     def _take_batch(self) -> tuple[list[np.ndarray], int]:
         batch: list[np.ndarray] = []
@@ -412,6 +448,9 @@ class Simulator:
                 self._say_hello()
 
     def _say_hello(self) -> None:
+        # A re-hello (engine restarted, reconnected or back from silence) is followed by
+        # every frame it has not acknowledged; the engine books each event once.
+        self._resend_upto = self._sequence
         self._queue(self.platform.hello(self.config.heartbeat_ms))
         self._hello_since_heard = True
 
@@ -446,6 +485,8 @@ class Simulator:
         if self._engine_silent:
             log.warning("engine back after %.1f s of silence", wall - (self._engine_heard or wall))
             self._engine_silent = False
+            if not self._hello_since_heard:
+                self._say_hello()
         self._engine_session = header.session_id
         self._engine_heard = wall
         self._hello_since_heard = False
@@ -463,6 +504,7 @@ class Simulator:
         now = self._now()
         for rtype, rec in frame:
             if rtype == RecordType.HEARTBEAT:
+                self._on_engine_ack(int(rec["ack_sequence"]))
                 continue
             if rtype not in COMMANDS:
                 log.warning("engine frame %d: %s is not a command; ignored",
@@ -549,6 +591,7 @@ class Simulator:
         line = (f"sim: ticks {s['ticks']}/{len(self.tape)} | engine {engine} | "
                 f"orders {len(p.matching.orders)} working {p.working_count()} | "
                 f"fills {len(p.fills)} | {positions} | frames {s['frames_sent']} "
+                f"unacked {len(self._unacked)} resent {s['frames_resent']} "
                 f"dropped {s['market_dropped']} | errors {s['engine_errors']}")
         print(line + (" | stopped" if final else ""), file=sys.stderr, flush=True)
 
