@@ -33,6 +33,7 @@ MarketCore::MarketCore(SignalConfig config) : config_(config) {
 
 std::uint32_t MarketCore::add_session() {
     session_maps_.emplace_back();
+    session_enabled_.push_back(true);
     return static_cast<std::uint32_t>(session_maps_.size() - 1);
 }
 
@@ -64,7 +65,10 @@ std::uint32_t MarketCore::add_trigger(std::uint32_t slot, double level, bool abo
     return next_trigger_++;
 }
 
-void MarketCore::clear_triggers(std::uint32_t slot) { instruments_.at(slot).triggers.clear(); }
+void MarketCore::clear_triggers(std::uint32_t slot) {
+    for (const Trigger& t : instruments_.at(slot).triggers) armed_.erase(t.id);
+    instruments_[slot].triggers.clear();
+}
 
 std::optional<std::uint32_t> MarketCore::resolve(std::uint32_t session,
                                                  std::uint32_t instrument_id) const {
@@ -113,10 +117,15 @@ void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, Inge
             if (t.above ? trade.price >= t.level : trade.price <= t.level) {
                 signals::Bar at{trade.time_ns, trade.price, trade.price, trade.price, trade.price,
                                 size, 1, 0.0, 0.0};
-                out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, t.id, at,
-                                                 m.ema_fast, m.ema_slow, in.vwap.value().vwap,
-                                                 m.delta});
+                const std::uint32_t id = t.id;
                 in.triggers.erase(in.triggers.begin() + static_cast<std::ptrdiff_t>(i));
+                if (armed_.contains(id)) {
+                    fire(id, in, trade, out);  // its news goes out as a FiredOrder
+                } else {
+                    out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, id, at,
+                                                     m.ema_fast, m.ema_slow,
+                                                     in.vwap.value().vwap, m.delta});
+                }
             } else {
                 ++i;
             }
@@ -150,6 +159,8 @@ std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
     if (session >= session_maps_.size()) throw std::out_of_range("unknown engine session slot");
     out.others.clear();
     out.events.clear();
+    out.fired.clear();
+    out.submits.clear();
     out.trades = out.quotes = out.depth = 0;
     out.unknown_instrument = out.out_of_order = out.bad_values = 0;
     return protocol::for_each_record(frame, out.header, [&](const protocol::RecordView& view) {

@@ -112,6 +112,10 @@ class Engine:
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
         self.router = OrderRouter(self, self.audit, epoch=order_id_epoch)
+        # Armed orders are made and checked in the core: it uses the engine's own book
+        # and compiled gate (the pure-Python twin cannot be called from C++).
+        gate = risk.gate.core if risk is not None and not risk.gate.pure_python else None
+        self.core.attach(self.router.book, gate)
         self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
                         if control_endpoint else None)
         self._poller = zmq.Poller()
@@ -129,6 +133,7 @@ class Engine:
             if restored:
                 log.info("restored %d orders from %s", restored, store.path)
         self.sessions: dict[bytes, ShimSession] = {}
+        self._by_slot: dict[int, ShimSession] = {}  # MarketCore session slot -> session
         self.strategies = list(strategies)
         self.contexts = {s.name: Context(self.router, s) for s in self.strategies}
         self.running = True
@@ -225,12 +230,15 @@ class Engine:
         if session is None:
             session = ShimSession(identity=identity, slot=self.core.add_session())
             self.sessions[identity] = session
+            self._by_slot[session.slot] = session
+            self._sync_armed(session)  # disabled until its hello is accepted
             log.info("new peer %s", identity.hex())
         session.last_rx = time.monotonic()
         if session.lost:
             session.lost = False
             log.warning("%s is back", session.name)
             self.audit("shim_back", shim=session.name)
+            self._sync_armed(session)
         if len(frame) >= _HEADER.size:
             _, _, _, peer_session, sequence, _, _, _ = _HEADER.unpack_from(frame)
             if peer_session == session.peer_session_id and session.is_booked(sequence):
@@ -238,10 +246,14 @@ class Engine:
                 session.ack_due = True
                 return
         try:
-            header, others, events, counts = self.core.ingest(session.slot, frame)
+            header, others, events, counts, fired, submits = self.core.ingest(session.slot, frame)
         except ProtocolError as error:
             self._drop(session, error)
             return
+        if fired:
+            if submits:  # first of all: the tick-to-order path
+                self._send_armed(fired, submits)
+            self.router.armed.on_fired(fired)
         peer_session, sequence = header[0], header[1]
         self.frames += 1
         session.frames += 1
@@ -285,6 +297,35 @@ class Engine:
         self.audit("protocol_error", shim=session.name, code=error.code.name,
                    offset=error.offset, reason=str(error))
         self.sessions.pop(session.identity, None)
+        session.lost = True  # gone: nothing more is sent to it from the tick path
+        self._sync_armed(session)
+
+    def _send_armed(self, fired: list[tuple], submits: bytes) -> None:
+        """The Submits the core made for armed orders, one frame per shim they go to."""
+        from tickbridge.engine.armed import SENT, SUBMIT_SIZE
+
+        by_slot: dict[int, list[bytes]] = {}
+        offset = 0
+        for f in fired:
+            if f[1] == SENT:
+                by_slot.setdefault(f[3], []).append(submits[offset:offset + SUBMIT_SIZE])
+                offset += SUBMIT_SIZE
+        for slot, records in by_slot.items():
+            self.send(self._by_slot[slot], records)
+
+    def session_by_slot(self, slot: int) -> ShimSession:
+        return self._by_slot[slot]
+
+    def _sync_armed(self, session: ShimSession) -> None:
+        """Whether the tick path may send this shim's armed orders itself: a shim whose
+        hello was accepted, connected, its account ACTIVE. Otherwise each fire takes the
+        Python checks, which say why (halted, reducing-only, not connected...)."""
+        enabled = (session.platform is not None and not session.lost
+                   and not session.refused and session.account != ""
+                   and self.trading_state(session.account) == TradingState.ACTIVE)
+        if enabled != session.armed_enabled:
+            session.armed_enabled = enabled
+            self.core.set_session_enabled(session.slot, enabled)
 
     def _on_record(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
         if rtype == RecordType.HELLO:
@@ -339,12 +380,14 @@ class Engine:
             refusal = check_hello(self.config, session.account, session.simulated)
             if refusal is not None:
                 session.refused = str(refusal)
+                self._sync_armed(session)
                 log.error("%s refused at hello: %s", session.name, refusal)
                 self.audit("hello_refused", shim=session.name, account=session.account,
                            simulated=session.simulated, code=refusal.code,
                            reason=refusal.message)
                 return
         session.refused = ""
+        self._sync_armed(session)
         self.audit("hello", shim=session.name, platform=session.platform.name
                    if session.platform else platform, account=session.account,
                    simulated=session.simulated, version=session.platform_version)
@@ -529,6 +572,11 @@ class Engine:
             if strategy.name == strategy_name:
                 self._call(strategy, "on_fill", fill)
 
+    def notify_armed(self, strategy_name: str, fired: Any) -> None:
+        for strategy in self.strategies:
+            if strategy.name == strategy_name:
+                self._call(strategy, "on_armed", fired)
+
     def _wants(self, strategy: Strategy, symbol: str) -> bool:
         """By the platform's symbol (``ESZ6``) or the configured one it maps to (``ES``)."""
         if strategy.wants(symbol):
@@ -601,6 +649,8 @@ class Engine:
             self.risk.gate.set_trading_state(state, account)
         else:
             self._states[account] = state
+        for session in self.sessions.values():
+            self._sync_armed(session)
         log.warning("trading state %s -> %s (%s, by %s)", before.name, state.name,
                     account or "all accounts", source)
         self.audit("trading_state", account=account, before=before.name, after=state.name,
@@ -754,6 +804,7 @@ class Engine:
             silent = now - session.last_rx
             if not session.lost and silent > interval * self.settings.silence_intervals:
                 session.lost = True
+                self._sync_armed(session)
                 log.error("%s: nothing received for %.1f s; shim lost", session.name, silent)
                 self.audit("shim_lost", shim=session.name)
                 self._on_shim_lost(session)
@@ -807,6 +858,8 @@ class Engine:
                        pnl=self.risk.gate.account_pnl(account))
             if state == TradingState.HALTED:
                 self.kill(flatten=False, account=account, source="daily loss limit")
+        for session in self.sessions.values():
+            self._sync_armed(session)  # the gate's states move with the loss limit too
 
     # -- audit ---------------------------------------------------------------------------
     def audit(self, kind: str, **payload: Any) -> None:

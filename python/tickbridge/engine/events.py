@@ -1,4 +1,5 @@
-"""What strategies are called with: closed bars, fired triggers, order updates, fills."""
+"""What strategies are called with: closed bars, fired triggers and armed orders, order
+updates, fills."""
 
 from __future__ import annotations
 
@@ -60,6 +61,20 @@ class FillEvent:
     execution_id: str
     time_ns: int
     position: int  # net position in the instrument after this fill
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedFired:
+    """An armed order's trigger fired: the order went out (client_order_id) or was
+    refused (reason). ``compiled``: sent from the tick path, not the Python checks."""
+
+    arm_id: int
+    symbol: str
+    time_ns: int  # the trade that fired it
+    price: float  # that trade's price
+    client_order_id: int | None
+    reason: str = ""
+    compiled: bool = False
 
 
 def bar_from_event(event: tuple) -> Bar | TriggerFired:

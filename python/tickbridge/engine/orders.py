@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tickbridge import orders as ob
+from tickbridge.engine.armed import ArmedOrders, ArmSpec
 from tickbridge.protocol import (
     DTYPES,
     OrderStatus,
@@ -67,7 +68,7 @@ class OrderRouter:
         self.epoch = (int(time.time()) if epoch is None else epoch) & 0xFFFFFFFF
         self.book = ob.OrderBook(session_epoch=self.epoch)
         self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
-        self._next_request = 1
+        self.armed = ArmedOrders(engine)
         self._owner: dict[int, str] = {}  # client order id -> strategy name
         # Adopted orders that ended canceled or expired after fills: (event, fills first).
         self._adopted_final: dict[int, tuple[Any, int]] = {}
@@ -121,6 +122,13 @@ class OrderRouter:
 
     def clear_triggers(self, symbol: str) -> None:
         self._engine.core.clear_triggers(self.instrument(symbol).slot)
+        self.armed.forget_symbol(symbol)
+
+    def arm(self, spec: ArmSpec) -> int | str:
+        result = self.armed.arm(spec)
+        if isinstance(result, str):
+            self._refuse(spec.strategy, spec.symbol, "NOT_ARMED", result)
+        return result
 
     # -- intents -------------------------------------------------------------------
     def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
@@ -380,8 +388,7 @@ class OrderRouter:
 
     def _send(self, session: ShimSession, command: RecordType, coid: int,
               instrument_id: int, **fields: Any) -> int:
-        request_id = self._next_request
-        self._next_request += 1
+        request_id = self._engine.core.take_request_id()  # shared with the tick path
         record = pack_record(command, request_id=request_id, instrument_id=instrument_id,
                              **({"client_order_id": coid} if "client_order_id"
                                 in _FIELDS[command] else {}), **fields)

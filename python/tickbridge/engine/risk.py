@@ -77,7 +77,10 @@ class RiskAdapter:
         return configured
 
     def check(self, account: str, platform_symbol: str, side: Side, quantity: int,
-              order_type: OrderType, price: float, market: dict[str, float]) -> RiskCheck:
+              order_type: OrderType, price: float, market: dict[str, float],
+              commit: bool = True) -> RiskCheck:
+        """``commit=False``: the answer only, nothing booked (the wording of a refusal
+        the compiled tick path made)."""
         symbol = self.map_symbol(platform_symbol)
         if symbol is None:
             return RiskCheck(RiskReason.NOT_ALLOWED,
@@ -89,9 +92,16 @@ class RiskAdapter:
         check_price = market["last_price"] if math.isnan(price) else price
         decision = self.gate.check(account, symbol, int(side), int(quantity),
                                    0.0 if math.isnan(check_price) else check_price, now,
-                                   session_open, order_type=int(order_type))
+                                   session_open, order_type=int(order_type), commit=commit)
         sent_price = price if math.isnan(price) else decision.price
         return RiskCheck(decision.reason, decision.message, sent_price)
+
+    def session_window(self, platform_symbol: str, market: dict[str, float]
+                       ) -> tuple[int, int] | None:
+        """The exchange session open now, [open, close) UTC ns; None when closed or the
+        symbol is not configured."""
+        symbol = self.map_symbol(platform_symbol)
+        return None if symbol is None else self._clocks[symbol].window(self.now(market))
 
     def now(self, market: dict[str, float]) -> int:
         if self.clock == "market" and market.get("last_time_ns"):

@@ -50,6 +50,7 @@ class ShimSession:
     ack_due: bool = False
     lost: bool = False
     refused: str = ""  # why the hello was refused; such a shim is never traded
+    armed_enabled: bool = True  # the core's flag: its armed orders go from the tick path
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)
     instruments: dict[int, Instrument] = field(default_factory=dict)

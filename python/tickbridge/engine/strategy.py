@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tickbridge.protocol import OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
-    from tickbridge.engine.events import Bar, FillEvent, OrderUpdate, TriggerFired
+    from tickbridge.engine.events import ArmedFired, Bar, FillEvent, OrderUpdate, TriggerFired
     from tickbridge.engine.orders import OrderRouter
 
 
@@ -35,6 +35,7 @@ class Strategy:
     def on_instrument(self, ctx: Context, symbol: str) -> None: ...
     def on_bar(self, ctx: Context, bar: Bar) -> None: ...
     def on_trigger(self, ctx: Context, event: TriggerFired) -> None: ...
+    def on_armed(self, ctx: Context, fired: ArmedFired) -> None: ...
     def on_order(self, ctx: Context, update: OrderUpdate) -> None: ...
     def on_fill(self, ctx: Context, fill: FillEvent) -> None: ...
     def on_stop(self, ctx: Context) -> None: ...
@@ -88,21 +89,44 @@ class Context:
         return self._router.add_trigger(symbol, level, above)
 
     def clear_triggers(self, symbol: str) -> None:
-        """Removes the symbol's triggers that have not fired (re-arm at new levels)."""
+        """Removes the symbol's triggers and armed orders that have not fired."""
         self._router.clear_triggers(symbol)
+
+    def arm(self, symbol: str, level: float, *, above: bool, side: Side | str,
+            quantity: int, price: float | None = None, stop_price: float | None = None,
+            tif: TimeInForce = TimeInForce.DAY) -> int | None:
+        """An order sent the moment a trade prints at or beyond ``level`` (``above``: at
+        or above), from the compiled tick path: the order book and the risk gate act in
+        C++ and the Submit leaves before any Python runs. One-shot; ``on_armed`` is called
+        after it fired (re-arm there). The order type follows from the prices as in
+        ``buy``. Returns the arm id, or None (``last_refusal`` says why)."""
+        from tickbridge.engine.armed import ArmSpec
+
+        side = Side[side.upper()] if isinstance(side, str) else Side(side)
+        result = self._router.arm(ArmSpec(
+            strategy=self._strategy.name, symbol=symbol, side=side, quantity=quantity,
+            order_type=_order_type(price, stop_price),
+            price=math.nan if price is None else float(price),
+            stop_price=math.nan if stop_price is None else float(stop_price), tif=tif,
+            level=float(level), above=above))
+        if isinstance(result, str):
+            self.last_refusal = result
+            return None
+        return result
+
+    def disarm(self, arm_id: int) -> bool:
+        """Removes an armed order that has not fired; False when there is none."""
+        return self._router.armed.disarm(arm_id)
 
     def tick_size(self, symbol: str) -> float:
         return self._router.instrument(symbol).tick_size
 
     def _order(self, symbol: str, side: Side, quantity: int, price: float | None,
                stop_price: float | None, tif: TimeInForce) -> int | None:
-        if stop_price is not None:
-            order_type = OrderType.STOP if price is None else OrderType.STOP_LIMIT
-        else:
-            order_type = OrderType.MARKET if price is None else OrderType.LIMIT
         result = self._router.submit(
             strategy=self._strategy.name, symbol=symbol, side=side, quantity=quantity,
-            order_type=order_type, price=math.nan if price is None else price,
+            order_type=_order_type(price, stop_price),
+            price=math.nan if price is None else price,
             stop_price=math.nan if stop_price is None else stop_price, tif=tif,
         )
         if isinstance(result, str):
@@ -115,3 +139,9 @@ class Context:
             self.last_refusal = outcome
             return False
         return True
+
+
+def _order_type(price: float | None, stop_price: float | None) -> OrderType:
+    if stop_price is not None:
+        return OrderType.STOP if price is None else OrderType.STOP_LIMIT
+    return OrderType.MARKET if price is None else OrderType.LIMIT

@@ -89,3 +89,8 @@ class SessionClock:
                 self._valid_from = int(s.closes[i]) if i >= 0 else -(2**63)
                 self._valid_until = int(s.opens[i + 1]) if i + 1 < len(s.opens) else 2**63 - 1
         return self._open
+
+    def window(self, now_ns: int) -> tuple[int, int] | None:
+        """The open session around ``now_ns`` as [open, close) UTC ns, or None if closed
+        (for the compiled tick path, which then needs no calendar)."""
+        return (self._valid_from, self._valid_until) if self.is_open(now_ns) else None

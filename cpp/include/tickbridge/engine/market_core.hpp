@@ -9,12 +9,21 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "tickbridge/engine/armed_orders.hpp"
 #include "tickbridge/protocol.hpp"
 #include "tickbridge/signals/bars.hpp"
 #include "tickbridge/signals/indicators.hpp"
 #include "tickbridge/signals/orderflow.hpp"
+
+namespace tickbridge::orders {
+class OrderBook;
+}
+namespace tickbridge::risk {
+class RiskGate;
+}
 
 namespace tickbridge::engine {
 
@@ -87,6 +96,8 @@ struct IngestResult {
     std::uint32_t unknown_instrument = 0;  // market data for an undefined instrument id
     std::uint32_t out_of_order = 0;        // trades older than the instrument's last
     std::uint32_t bad_values = 0;          // non-finite prices
+    std::vector<FiredOrder> fired;         // armed orders whose trigger fired, in order
+    std::vector<std::byte> submits;        // the Submit records of the Sent ones, packed
 };
 
 class MarketCore {
@@ -101,7 +112,17 @@ public:
     std::optional<std::uint32_t> slot_of(const std::string& symbol) const;
 
     std::uint32_t add_trigger(std::uint32_t slot, double level, bool above);
-    void clear_triggers(std::uint32_t slot);
+    void clear_triggers(std::uint32_t slot);  // armed orders on the slot too
+
+    // Armed orders (armed_orders.hpp). The book and the gate are the engine's, not owned;
+    // the gate may be null (no risk configuration).
+    void attach(orders::OrderBook* book, risk::RiskGate* gate) noexcept;
+    std::uint32_t arm(std::uint32_t slot, double level, bool above, ArmedOrder order);
+    bool disarm(std::uint32_t trigger_id);
+    std::size_t armed_count() const noexcept { return armed_.size(); }
+    void set_session_enabled(std::uint32_t session, bool enabled);
+    // Request ids of every command, whether sent from the tick path or from Python.
+    std::uint64_t take_request_id() noexcept { return next_request_id_++; }
 
     // Validates the frame whole (nothing applied when it is malformed), then applies it.
     // Reuses `out`'s buffers: a steady stream does not allocate.
@@ -133,6 +154,8 @@ private:
     };
 
     void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
+    void fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
+              IngestResult& out);
     void on_quote(std::uint32_t slot, const protocol::Quote& quote);
     std::optional<std::uint32_t> resolve(std::uint32_t session, std::uint32_t instrument_id) const;
 
@@ -140,6 +163,11 @@ private:
     std::vector<Instrument> instruments_;
     std::vector<std::vector<std::int32_t>> session_maps_;  // session -> instrument id -> slot or -1
     std::uint32_t next_trigger_ = 1;
+    std::unordered_map<std::uint32_t, ArmedOrder> armed_;  // by trigger id
+    std::vector<bool> session_enabled_;
+    orders::OrderBook* book_ = nullptr;  // not owned
+    risk::RiskGate* gate_ = nullptr;     // not owned
+    std::uint64_t next_request_id_ = 1;
 };
 
 }  // namespace tickbridge::engine

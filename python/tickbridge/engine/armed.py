@@ -1,0 +1,184 @@
+"""Orders armed on a price trigger, sent from the compiled tick path when it fires.
+
+The trigger, the order it sends and the pre-trade check live in the C++ core
+(cpp/include/tickbridge/engine/armed_orders.hpp): the Submit leaves before any Python
+runs. This module arms them with everything checked that can be checked at arm time
+(instrument, quantity, tick grid, the gate's ids, the exchange session window), and books
+each fire after the send: the pending command, the store, the audit record, the
+strategy's ``on_armed``. A fire the core could not decide (deferred) goes through the
+engine's full Python checks, exactly as ``ctx.buy``/``ctx.sell`` would.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tickbridge.engine.events import ArmedFired
+from tickbridge.engine.session import PendingCommand
+from tickbridge.protocol import OrderType, RecordType, Side, TimeInForce
+from tickbridge.risk.reasons import RiskReason
+
+if TYPE_CHECKING:
+    from tickbridge.engine.engine import Engine
+
+log = logging.getLogger("tickbridge.engine")
+
+SENT, DEFERRED, REFUSED = 0, 1, 2
+SUBMIT_SIZE = 56  # bytes of one Submit record
+_NEVER = (0, 0)  # an empty session window: every fire goes to the Python checks
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    strategy: str
+    symbol: str
+    side: Side
+    quantity: int
+    order_type: OrderType
+    price: float  # NaN for market and stop orders
+    stop_price: float  # NaN unless a stop
+    tif: TimeInForce
+    level: float
+    above: bool
+
+
+class ArmedOrders:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._specs: dict[int, ArmSpec] = {}
+        self.sent = 0  # fired from the tick path
+        self.deferred = 0  # fired, then routed through the Python checks
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def arm(self, spec: ArmSpec) -> int | str:
+        """The armed order's id, or why it cannot be armed (nothing armed then)."""
+        engine, router = self._engine, self._engine.router
+        route = router._routes.get(spec.symbol)
+        if route is None:
+            return f"unknown instrument {spec.symbol!r}"
+        session, instrument = route
+        problem = _static_problem(spec, instrument.tick_size)
+        if problem:
+            return problem
+        if not math.isfinite(spec.level):
+            return f"trigger level {spec.level} is not a finite price"
+        risk_ids, window = self._risk_ids(spec.symbol, session.account, instrument.slot)
+        arm_id = engine.core.arm(
+            instrument.slot, spec.level, spec.above, session=session.slot,
+            instrument_id=instrument.instrument_id, account=session.account,
+            symbol=spec.symbol, side=int(spec.side), order_type=int(spec.order_type),
+            time_in_force=int(spec.tif), quantity=int(spec.quantity), price=spec.price,
+            stop_price=spec.stop_price, checked=risk_ids is not None,
+            risk_account=risk_ids[0] if risk_ids else 0,
+            risk_instrument=risk_ids[1] if risk_ids else 0,
+            open_from_ns=window[0], open_until_ns=window[1],
+            market_clock=engine.risk is not None and engine.risk.clock == "market")
+        self._specs[arm_id] = spec
+        engine.audit("order_armed", arm_id=arm_id, strategy=spec.strategy, symbol=spec.symbol,
+                     side=spec.side.name, quantity=spec.quantity,
+                     order_type=spec.order_type.name, price=_json(spec.price),
+                     stop_price=_json(spec.stop_price), level=spec.level, above=spec.above)
+        return arm_id
+
+    def disarm(self, arm_id: int) -> bool:
+        if self._specs.pop(arm_id, None) is None:
+            return False
+        self._engine.core.disarm(arm_id)
+        self._engine.audit("order_disarmed", arm_id=arm_id)
+        return True
+
+    def forget_symbol(self, symbol: str) -> None:
+        """The core dropped the symbol's armed orders (clear_triggers)."""
+        for arm_id in [i for i, s in self._specs.items() if s.symbol == symbol]:
+            del self._specs[arm_id]
+
+    def _risk_ids(self, symbol: str, account: str, slot: int
+                  ) -> tuple[tuple[int, int] | None, tuple[int, int]]:
+        """The gate's (account, instrument) ids and the session window; None ids when the
+        gate does not know them (every fire then takes the Python path, which refuses)."""
+        risk = self._engine.risk
+        if risk is None:
+            return (0, 0), (-(2**63), 2**63 - 1)
+        configured = risk.map_symbol(symbol)
+        gate = risk.gate
+        if configured is None or account not in gate.account_ids or gate.pure_python:
+            return None, _NEVER
+        window = risk.session_window(symbol, self._engine.core.state(slot)) or _NEVER
+        return (gate.account_ids[account], gate.instrument_ids[configured]), window
+
+    # -- after a fire ------------------------------------------------------------------
+    def on_fired(self, fired: list[tuple]) -> None:
+        """Books the fires of one frame, after the Sent ones' Submits have gone out."""
+        engine, router = self._engine, self._engine.router
+        for (arm_id, outcome, risk_reason, slot, coid, request_id, price, ts, trade_ns,
+             trade_price) in fired:
+            spec = self._specs.pop(arm_id, None)
+            if spec is None:
+                continue  # disarmed in the same frame
+            reason = ""
+            if outcome == SENT:
+                self.sent += 1
+                session = engine.session_by_slot(slot)
+                session.pending[request_id] = PendingCommand(
+                    request_id, RecordType.SUBMIT, coid, time.monotonic())
+                router._owner[coid] = spec.strategy
+                engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
+                engine.audit("order_submit", client_order_id=coid, strategy=spec.strategy,
+                             symbol=spec.symbol, side=spec.side.name, quantity=spec.quantity,
+                             order_type=spec.order_type.name, price=_json(price),
+                             stop_price=_json(spec.stop_price), armed=arm_id)
+                result: int | str = coid
+            elif outcome == REFUSED:
+                reason = self._refusal_text(spec, RiskReason(risk_reason))
+                result = router._refuse(spec.strategy, spec.symbol,
+                                        RiskReason(risk_reason).name, reason)
+            else:
+                self.deferred += 1
+                result = router.submit(
+                    strategy=spec.strategy, symbol=spec.symbol, side=spec.side,
+                    quantity=spec.quantity, order_type=spec.order_type, price=spec.price,
+                    stop_price=spec.stop_price, tif=spec.tif)
+            if isinstance(result, str):
+                reason = result
+            engine.notify_armed(spec.strategy, ArmedFired(
+                arm_id=arm_id, symbol=spec.symbol, time_ns=trade_ns, price=trade_price,
+                client_order_id=result if isinstance(result, int) else None, reason=reason,
+                compiled=outcome == SENT))
+
+    def _refusal_text(self, spec: ArmSpec, reason: RiskReason) -> str:
+        """The gate's own sentence, from a what-if check of the same order."""
+        engine = self._engine
+        if engine.risk is None:
+            return reason.name
+        market = engine.core.state(engine.router.instrument(spec.symbol).slot)
+        session = engine.router._routes[spec.symbol][0]
+        check = engine.risk.check(session.account, spec.symbol, spec.side, spec.quantity,
+                                  spec.order_type, spec.price, market, commit=False)
+        return check.message or reason.name
+
+
+def _static_problem(spec: ArmSpec, tick_size: float) -> str:
+    from tickbridge.engine.orders import _on_grid
+
+    if int(spec.quantity) != spec.quantity or spec.quantity <= 0:
+        return f"quantity {spec.quantity} must be a positive whole number"
+    needs_price = spec.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_stop = spec.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if needs_price and math.isnan(spec.price):
+        return f"a {spec.order_type.name} order needs a price"
+    if needs_stop and math.isnan(spec.stop_price):
+        return f"a {spec.order_type.name} order needs a stop price"
+    for name, value in (("price", spec.price), ("stop price", spec.stop_price)):
+        if not math.isnan(value) and not _on_grid(value, tick_size):
+            return f"{name} {value} is not on the {spec.symbol} tick grid ({tick_size})"
+    return ""
+
+
+def _json(value: float) -> Any:
+    return None if math.isnan(value) else value
