@@ -120,8 +120,7 @@ void bind_engine(py::module_& root) {
                  a.market_clock = market_clock;
                  return self.core.arm(slot, level, above, std::move(a));
              },
-             py::arg("slot"), py::arg("level"), py::arg("above"), py::kw_only(),
-             py::arg("session"), py::arg("instrument_id"), py::arg("account"),
+             py::arg("slot"), py::arg("level"), py::arg("above"), py::arg("session"), py::arg("instrument_id"), py::arg("account"),
              py::arg("symbol"), py::arg("side"), py::arg("order_type"),
              py::arg("time_in_force"), py::arg("quantity"), py::arg("price"),
              py::arg("stop_price"), py::arg("checked") = true, py::arg("risk_account") = 0,

@@ -49,7 +49,10 @@ class ArmSpec:
 class ArmedOrders:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._specs: dict[int, ArmSpec] = {}
+        # arm id -> (spec, the core.arm arguments); the ones that fired in the frame
+        # being booked stay re-armable until the next frame's fires.
+        self._specs: dict[int, tuple[ArmSpec, tuple]] = {}
+        self._fired: dict[int, tuple[ArmSpec, tuple]] = {}
         self.sent = 0  # fired from the tick path
         self.deferred = 0  # fired, then routed through the Python checks
 
@@ -69,21 +72,31 @@ class ArmedOrders:
         if not math.isfinite(spec.level):
             return f"trigger level {spec.level} is not a finite price"
         risk_ids, window = self._risk_ids(spec.symbol, session.account, instrument.slot)
-        arm_id = engine.core.arm(
-            instrument.slot, spec.level, spec.above, session=session.slot,
-            instrument_id=instrument.instrument_id, account=session.account,
-            symbol=spec.symbol, side=int(spec.side), order_type=int(spec.order_type),
-            time_in_force=int(spec.tif), quantity=int(spec.quantity), price=spec.price,
-            stop_price=spec.stop_price, checked=risk_ids is not None,
-            risk_account=risk_ids[0] if risk_ids else 0,
-            risk_instrument=risk_ids[1] if risk_ids else 0,
-            open_from_ns=window[0], open_until_ns=window[1],
-            market_clock=engine.risk is not None and engine.risk.clock == "market")
-        self._specs[arm_id] = spec
-        engine.audit("order_armed", arm_id=arm_id, strategy=spec.strategy, symbol=spec.symbol,
-                     side=spec.side.name, quantity=spec.quantity,
-                     order_type=spec.order_type.name, price=_json(spec.price),
-                     stop_price=_json(spec.stop_price), level=spec.level, above=spec.above)
+        # Positional, in the binding's order: a re-arm repeats the call as it is.
+        args = (instrument.slot, spec.level, spec.above, session.slot,
+                instrument.instrument_id, session.account, spec.symbol, int(spec.side),
+                int(spec.order_type), int(spec.tif), int(spec.quantity), spec.price,
+                spec.stop_price, risk_ids is not None, risk_ids[0] if risk_ids else 0,
+                risk_ids[1] if risk_ids else 0, window[0], window[1],
+                engine.risk is not None and engine.risk.clock == "market")
+        return self._arm(spec, args, rearm_of=None)
+
+    def rearm(self, arm_id: int) -> int | str:
+        """The same order on the same trigger again, for an armed order that has just
+        fired (from ``on_armed``): nothing is looked up or checked twice."""
+        armed = self._fired.get(arm_id)
+        if armed is None:
+            return f"armed order {arm_id} has not just fired"
+        return self._arm(*armed, rearm_of=arm_id)
+
+    def _arm(self, spec: ArmSpec, args: tuple, rearm_of: int | None) -> int:
+        arm_id = self._engine.core.arm(*args)
+        self._specs[arm_id] = (spec, args)
+        self._engine.audit(
+            "order_armed", arm_id=arm_id, rearm_of=rearm_of, strategy=spec.strategy,
+            symbol=spec.symbol, side=spec.side.name, quantity=spec.quantity,
+            order_type=spec.order_type.name, price=_json(spec.price),
+            stop_price=_json(spec.stop_price), level=spec.level, above=spec.above)
         return arm_id
 
     def disarm(self, arm_id: int) -> bool:
@@ -95,7 +108,7 @@ class ArmedOrders:
 
     def forget_symbol(self, symbol: str) -> None:
         """The core dropped the symbol's armed orders (clear_triggers)."""
-        for arm_id in [i for i, s in self._specs.items() if s.symbol == symbol]:
+        for arm_id in [i for i, (s, _) in self._specs.items() if s.symbol == symbol]:
             del self._specs[arm_id]
 
     def _risk_ids(self, symbol: str, account: str, slot: int
@@ -116,11 +129,14 @@ class ArmedOrders:
     def on_fired(self, fired: list[tuple]) -> None:
         """Books the fires of one frame, after the Sent ones' Submits have gone out."""
         engine, router = self._engine, self._engine.router
+        self._fired.clear()
         for (arm_id, outcome, risk_reason, slot, coid, request_id, price, ts, trade_ns,
              trade_price) in fired:
-            spec = self._specs.pop(arm_id, None)
-            if spec is None:
+            armed = self._specs.pop(arm_id, None)
+            if armed is None:
                 continue  # disarmed in the same frame
+            self._fired[arm_id] = armed
+            spec = armed[0]
             reason = ""
             if outcome == SENT:
                 self.sent += 1

@@ -109,10 +109,12 @@ class Context:
             price=math.nan if price is None else float(price),
             stop_price=math.nan if stop_price is None else float(stop_price), tif=tif,
             level=float(level), above=above))
-        if isinstance(result, str):
-            self.last_refusal = result
-            return None
-        return result
+        return self._result_id(result)
+
+    def rearm(self, fired: ArmedFired) -> int | None:
+        """From ``on_armed``: the order that just fired, armed again on the same trigger
+        (the cheap way to keep an armed order standing)."""
+        return self._result_id(self._router.armed.rearm(fired.arm_id))
 
     def disarm(self, arm_id: int) -> bool:
         """Removes an armed order that has not fired; False when there is none."""
@@ -129,6 +131,9 @@ class Context:
             price=math.nan if price is None else price,
             stop_price=math.nan if stop_price is None else stop_price, tif=tif,
         )
+        return self._result_id(result)
+
+    def _result_id(self, result: int | str) -> int | None:
         if isinstance(result, str):
             self.last_refusal = result
             return None
