@@ -70,13 +70,6 @@ void MarketCore::clear_triggers(std::uint32_t slot) {
     instruments_[slot].triggers.clear();
 }
 
-std::optional<std::uint32_t> MarketCore::resolve(std::uint32_t session,
-                                                 std::uint32_t instrument_id) const {
-    const auto& map = session_maps_[session];
-    if (instrument_id >= map.size() || map[instrument_id] < 0) return std::nullopt;
-    return static_cast<std::uint32_t>(map[instrument_id]);
-}
-
 void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out) {
     Instrument& in = instruments_[slot];
     MarketState& m = in.market;
@@ -163,20 +156,31 @@ std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
     out.submits.clear();
     out.trades = out.quotes = out.depth = 0;
     out.unknown_instrument = out.out_of_order = out.bad_values = 0;
+    // A frame is mostly runs of one instrument: the last lookup is kept.
+    const auto& map = session_maps_[session];
+    std::uint32_t last_id = 0xFFFF'FFFF;
+    std::int32_t last_slot = -1;
+    const auto resolve = [&](std::uint32_t instrument_id) {
+        if (instrument_id != last_id) {
+            last_id = instrument_id;
+            last_slot = instrument_id < map.size() ? map[instrument_id] : -1;
+        }
+        return last_slot;
+    };
     return protocol::for_each_record(frame, out.header, [&](const protocol::RecordView& view) {
         switch (view.type) {
             case RecordType::Trade: {
                 ++out.trades;
-                if (auto slot = resolve(session, view.instrument_id))
-                    on_trade(*slot, view.as<protocol::Trade>(), out);
+                if (const auto slot = resolve(view.instrument_id); slot >= 0)
+                    on_trade(static_cast<std::uint32_t>(slot), view.as<protocol::Trade>(), out);
                 else
                     ++out.unknown_instrument;
                 break;
             }
             case RecordType::Quote: {
                 ++out.quotes;
-                if (auto slot = resolve(session, view.instrument_id))
-                    on_quote(*slot, view.as<protocol::Quote>());
+                if (const auto slot = resolve(view.instrument_id); slot >= 0)
+                    on_quote(static_cast<std::uint32_t>(slot), view.as<protocol::Quote>());
                 else
                     ++out.unknown_instrument;
                 break;

@@ -157,7 +157,6 @@ private:
     void fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
               IngestResult& out);
     void on_quote(std::uint32_t slot, const protocol::Quote& quote);
-    std::optional<std::uint32_t> resolve(std::uint32_t session, std::uint32_t instrument_id) const;
 
     SignalConfig config_;
     std::vector<Instrument> instruments_;
