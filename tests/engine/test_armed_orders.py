@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pytest
 import tomllib
 
 from tickbridge.config.models import TickbridgeConfig
@@ -33,6 +34,18 @@ def _fire(engine, shim, prices):
     return pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT), timeout=1.0)
 
 
+@pytest.fixture
+def armed(audit_log):
+    """(engine, scripted shim after its hello, an Armed strategy)."""
+    strategy = Armed()
+    engine = _engine(strategy, audit_log)
+    shim = ScriptedShim(engine.endpoint)
+    _ready(engine, shim)
+    yield engine, shim, strategy
+    shim.close()
+    engine.close()
+
+
 def _engine(strategy, audit_log, **kwargs):
     settings = EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=100,
                               command_timeout_ms=2000)
@@ -42,77 +55,56 @@ def _engine(strategy, audit_log, **kwargs):
     return engine
 
 
-def test_the_trigger_sends_the_order_from_the_compiled_path(audit_log):
-    strategy = Armed()
-    engine = _engine(strategy, audit_log)
-    shim = ScriptedShim(engine.endpoint)
-    try:
-        _ready(engine, shim)
-        arm_id = strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=2,
-                                  price=6001.0)
-        assert arm_id, strategy.ctx.last_refusal
-        assert not of(_fire(engine, shim, [6000.0, 6000.5]), RecordType.SUBMIT)  # not yet
-        (submit,) = of(_fire(engine, shim, [6000.75, 6001.0, 6001.25]), RecordType.SUBMIT)
-        (fired,) = strategy.of("armed")
-        assert fired.compiled and fired.arm_id == arm_id and fired.price == 6001.0
-        coid = fired.client_order_id
-        assert (int(submit["client_order_id"]), int(submit["quantity"]), submit["price"],
-                int(submit["side"]), int(submit["order_type"])) == (coid, 2, 6001.0, 1, 2)
-        order = engine.router.book.order(coid)
-        assert order.status == S.SUBMITTED and int(order.qty) == 2
-        session = next(iter(engine.sessions.values()))
-        assert [p.client_order_id for p in session.pending.values()
-                if p.command == RecordType.SUBMIT] == [coid]
-        (audited,) = [p for k, p in audit_log if k == "order_submit"]
-        assert audited["armed"] == arm_id and audited["client_order_id"] == coid
-        # One-shot: later trades through the level send nothing more.
-        assert not of(_fire(engine, shim, [6002.0, 6003.0]), RecordType.SUBMIT)
-        assert engine.core.armed_count == 0
-    finally:
-        shim.close()
-        engine.close()
+def test_the_trigger_sends_the_order_from_the_compiled_path(armed, audit_log):
+    engine, shim, strategy = armed
+    arm_id = strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=2,
+                              price=6001.0)
+    assert arm_id, strategy.ctx.last_refusal
+    assert not of(_fire(engine, shim, [6000.0, 6000.5]), RecordType.SUBMIT)  # not yet
+    (submit,) = of(_fire(engine, shim, [6000.75, 6001.0, 6001.25]), RecordType.SUBMIT)
+    (fired,) = strategy.of("armed")
+    assert fired.compiled and fired.arm_id == arm_id and fired.price == 6001.0
+    coid = fired.client_order_id
+    assert (int(submit["client_order_id"]), int(submit["quantity"]), submit["price"],
+            int(submit["side"]), int(submit["order_type"])) == (coid, 2, 6001.0, 1, 2)
+    order = engine.router.book.order(coid)
+    assert order.status == S.SUBMITTED and int(order.qty) == 2
+    session = next(iter(engine.sessions.values()))
+    assert [p.client_order_id for p in session.pending.values()
+            if p.command == RecordType.SUBMIT] == [coid]
+    (audited,) = [p for k, p in audit_log if k == "order_submit"]
+    assert audited["armed"] == arm_id and audited["client_order_id"] == coid
+    # One-shot: later trades through the level send nothing more.
+    assert not of(_fire(engine, shim, [6002.0, 6003.0]), RecordType.SUBMIT)
+    assert engine.core.armed_count == 0
 
 
-def test_a_halted_account_takes_the_python_checks(audit_log):
-    strategy = Armed()
-    engine = _engine(strategy, audit_log)
-    shim = ScriptedShim(engine.endpoint)
-    try:
-        _ready(engine, shim)
-        strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
-        engine.set_trading_state(TradingState.HALTED, "Sim101", source="test")
-        assert not of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
-        (fired,) = strategy.of("armed")
-        assert fired.client_order_id is None and not fired.compiled
-        assert "halted" in fired.reason
-        assert [p["reason"] for k, p in audit_log if k == "risk_refusal"] == ["TRADING_HALTED"]
-        # Active again: the next armed order goes from the compiled path.
-        engine.set_trading_state(TradingState.ACTIVE, "Sim101", source="test")
-        strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
-        assert of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
-        assert strategy.of("armed")[-1].compiled
-    finally:
-        shim.close()
-        engine.close()
+def test_a_halted_account_takes_the_python_checks(armed, audit_log):
+    engine, shim, strategy = armed
+    strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
+    engine.set_trading_state(TradingState.HALTED, "Sim101", source="test")
+    assert not of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+    (fired,) = strategy.of("armed")
+    assert fired.client_order_id is None and not fired.compiled
+    assert "halted" in fired.reason
+    assert [p["reason"] for k, p in audit_log if k == "risk_refusal"] == ["TRADING_HALTED"]
+    # Active again: the next armed order goes from the compiled path.
+    engine.set_trading_state(TradingState.ACTIVE, "Sim101", source="test")
+    strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
+    assert of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+    assert strategy.of("armed")[-1].compiled
 
 
-def test_disarm_and_clear_triggers_leave_nothing_to_fire(audit_log):
-    strategy = Armed()
-    engine = _engine(strategy, audit_log)
-    shim = ScriptedShim(engine.endpoint)
-    try:
-        _ready(engine, shim)
-        first = strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=1,
-                                 price=6000.0)
-        strategy.ctx.arm("ESZ6", 5999.0, above=False, side="SELL", quantity=1, price=6000.0)
-        assert strategy.ctx.disarm(first) and not strategy.ctx.disarm(first)
-        strategy.ctx.clear_triggers("ESZ6")
-        assert engine.core.armed_count == 0 and len(engine.router.armed) == 0
-        assert not of(_fire(engine, shim, [6002.0, 5998.0]), RecordType.SUBMIT)
-        assert not strategy.of("armed")
-    finally:
-        shim.close()
-        engine.close()
+def test_disarm_and_clear_triggers_leave_nothing_to_fire(armed):
+    engine, shim, strategy = armed
+    first = strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=1,
+                             price=6000.0)
+    strategy.ctx.arm("ESZ6", 5999.0, above=False, side="SELL", quantity=1, price=6000.0)
+    assert strategy.ctx.disarm(first) and not strategy.ctx.disarm(first)
+    strategy.ctx.clear_triggers("ESZ6")
+    assert engine.core.armed_count == 0 and len(engine.router.armed) == 0
+    assert not of(_fire(engine, shim, [6002.0, 5998.0]), RecordType.SUBMIT)
+    assert not strategy.of("armed")
 
 
 def test_what_cannot_be_armed_is_refused_with_the_reason(engine, shim, strategy):

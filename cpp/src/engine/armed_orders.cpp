@@ -90,19 +90,13 @@ void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const prot
         }
         if (!std::isnan(a.price)) price = checked_price;
     }
-    orders::NewOrderRequest request;
-    request.account = a.account;
-    request.instrument = a.symbol;
-    request.side = a.side;
-    request.order_type = a.order_type;
-    request.time_in_force = a.time_in_force;
-    request.qty = a.quantity;
-    request.price = price;
-    request.stop_price = a.stop_price;
-    request.ts = wall;
     std::uint64_t coid = 0;
     try {
-        coid = book_->new_order(request).client_order_id;
+        coid = book_->new_order({.account = a.account, .instrument = a.symbol, .side = a.side,
+                                 .order_type = a.order_type, .time_in_force = a.time_in_force,
+                                 .qty = a.quantity, .price = price, .stop_price = a.stop_price,
+                                 .ts = wall, .client_order_id = std::nullopt})
+                   .client_order_id;
     } catch (const std::invalid_argument&) {
         if (gate_ != nullptr)  // the reservation the check made is given back
             gate_->on_order_done(a.risk_account, a.risk_instrument, a.side, a.quantity);
