@@ -83,6 +83,8 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         assert drifts["position_differs"]["engine"] == 1
         external = [p for k, p in rows if k == "external_order"]
         assert any(p["client_order_id"] == PLATFORM_ORDER_ID_BIT | 999 for p in external)
+        assert drifts["unknown_external_order"]["platform_order_id"] == "999999"
+        assert drifts["unknown_external_order"]["action"] == "alert"
         assert OrderStatus(template["status"]) == OrderStatus.WORKING
     finally:
         stack.stop()

@@ -180,3 +180,23 @@ def test_unanswered_command_raises_doubt(engine, shim, strategy, audit_log):
     got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=2)
     assert of(got, RecordType.SNAPSHOT_REQUEST)
     assert any(k == "command_timeout" and p["command"] == "SUBMIT" for k, p in audit_log)
+
+
+def test_a_reject_for_an_unknown_order_asks_for_a_snapshot(engine, shim, strategy):
+    """DESIGN's "after any doubt": the platform does not know an order the engine does."""
+    _ready(engine, shim)
+    (hello_snapshot,) = of(shim.received, RecordType.SNAPSHOT_REQUEST)
+    coid, submit = _submit(engine, shim, strategy, 1, 6000.25)
+    _answer(shim, _ack(submit), _update(coid, OrderStatus.WORKING),
+            make_record(RecordType.COMMAND_ACK, request_id=int(hello_snapshot["request_id"]),
+                        command_type=int(RecordType.SNAPSHOT_REQUEST)))  # no other doubt
+    pump(engine, shim, timeout=0.6)  # past the hello's snapshot request (one per 0.5 s)
+    assert strategy.ctx.cancel(coid)
+    (cancel,) = of(pump(engine, shim, until=lambda r: of(r, RecordType.CANCEL)),
+                   RecordType.CANCEL)
+    _answer(shim, make_record(RecordType.COMMAND_REJECT, request_id=int(cancel["request_id"]),
+                              client_order_id=coid, command_type=int(RecordType.CANCEL),
+                              reason=int(RejectReason.UNKNOWN_ORDER), text="no such order"))
+    got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST),
+               timeout=0.5)  # well inside the 2 s command timeout
+    assert of(got, RecordType.SNAPSHOT_REQUEST)

@@ -574,6 +574,10 @@ class Engine:
         self.audit("external_order", shim=session.name,
                    platform_order_id=_text(rec["platform_order_id"]),
                    client_order_id=int(rec["client_order_id"]) or None)
+        if session.snapshot_orders is not None:  # found by reconciliation: classified
+            self.audit("reconcile_drift", shim=session.name, drift="unknown_external_order",
+                       platform_order_id=_text(rec["platform_order_id"]),
+                       action=str(self.policy.unknown_external_order))
 
     def on_external_fill(self, session: ShimSession, rec: Any) -> None:
         log.warning("%s reports fill %s for an order the engine did not make", session.name,

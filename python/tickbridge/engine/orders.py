@@ -232,6 +232,10 @@ class OrderRouter:
                         command=command.name if command else None,
                         reason=reason.name if reason else int(rec["reason"]), text=text)
             event = _COMMAND_EVENT_ON_REJECT.get(command) if command else None
+            if reason == RejectReason.UNKNOWN_ORDER:
+                # The platform does not know an order the engine does: a doubt, settled
+                # by reconciliation (missing at the platform, or a state that differs).
+                self._engine.request_snapshot(session)
         else:
             event = _COMMAND_EVENT_ON_ACK.get(command) if command else None
         if pending is None:
