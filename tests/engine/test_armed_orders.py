@@ -34,11 +34,12 @@ def _fire(engine, shim, prices):
     return pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT), timeout=1.0)
 
 
-@pytest.fixture
-def armed(audit_log):
-    """(engine, scripted shim after its hello, an Armed strategy)."""
+@pytest.fixture(params=[0, 500], ids=["sleeping", "busy-poll"])
+def armed(request, audit_log):
+    """(engine, scripted shim after its hello, an Armed strategy); the engine's loop
+    sleeping in the kernel between frames, or busy-polling (engine.busy_poll_us)."""
     strategy = Armed()
-    engine = _engine(strategy, audit_log)
+    engine = _engine(strategy, audit_log, busy_poll_us=request.param)
     shim = ScriptedShim(engine.endpoint)
     _ready(engine, shim)
     yield engine, shim, strategy
@@ -46,9 +47,9 @@ def armed(audit_log):
     engine.close()
 
 
-def _engine(strategy, audit_log, **kwargs):
+def _engine(strategy, audit_log, busy_poll_us: int = 0, **kwargs):
     settings = EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=100,
-                              command_timeout_ms=2000)
+                              command_timeout_ms=2000, busy_poll_us=busy_poll_us)
     engine = Engine(settings, [strategy], audit=lambda k, **p: audit_log.append((k, p)),
                     **kwargs)
     engine.start()
