@@ -62,7 +62,7 @@ class ArmedOrders:
     def arm(self, spec: ArmSpec) -> int | str:
         """The armed order's id, or why it cannot be armed (nothing armed then)."""
         engine, router = self._engine, self._engine.router
-        route = router._routes.get(spec.symbol)
+        route = router.route(spec.symbol)
         if route is None:
             return f"unknown instrument {spec.symbol!r}"
         session, instrument = route
@@ -143,7 +143,7 @@ class ArmedOrders:
                 session = engine.session_by_slot(slot)
                 session.pending[request_id] = PendingCommand(
                     request_id, RecordType.SUBMIT, coid, time.monotonic())
-                router._owner[coid] = spec.strategy
+                router.own(coid, spec.strategy)
                 engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
                 engine.audit("order_submit", client_order_id=coid, strategy=spec.strategy,
                              symbol=spec.symbol, side=spec.side.name, quantity=spec.quantity,
@@ -152,7 +152,7 @@ class ArmedOrders:
                 result: int | str = coid
             elif outcome == REFUSED:
                 reason = self._refusal_text(spec, RiskReason(risk_reason))
-                result = router._refuse(spec.strategy, spec.symbol,
+                result = router.refuse(spec.strategy, spec.symbol,
                                         RiskReason(risk_reason).name, reason)
             else:
                 self.deferred += 1
@@ -172,10 +172,13 @@ class ArmedOrders:
         engine = self._engine
         if engine.risk is None:
             return reason.name
-        market = engine.core.state(engine.router.instrument(spec.symbol).slot)
-        session = engine.router._routes[spec.symbol][0]
+        route = engine.router.route(spec.symbol)
+        if route is None:
+            return reason.name
+        session, instrument = route
         check = engine.risk.check(session.account, spec.symbol, spec.side, spec.quantity,
-                                  spec.order_type, spec.price, market, commit=False)
+                                  spec.order_type, spec.price,
+                                  engine.core.state(instrument.slot), commit=False)
         return check.message or reason.name
 
 

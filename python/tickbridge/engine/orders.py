@@ -91,6 +91,14 @@ class OrderRouter:
     def symbols(self) -> list[str]:
         return sorted(self._routes)
 
+    def route(self, symbol: str) -> tuple[ShimSession, Instrument] | None:
+        """The shim session that trades ``symbol`` and its instrument, or None."""
+        return self._routes.get(symbol)
+
+    def own(self, coid: int, strategy: str) -> None:
+        """``strategy`` placed order ``coid`` (its updates and fills go to it)."""
+        self._owner[coid] = strategy
+
     # -- state for strategies ------------------------------------------------------
     def position(self, symbol: str) -> int:
         session, _ = self._routes[symbol]
@@ -127,7 +135,7 @@ class OrderRouter:
     def arm(self, spec: ArmSpec) -> int | str:
         result = self.armed.arm(spec)
         if isinstance(result, str):
-            self._refuse(spec.strategy, spec.symbol, "NOT_ARMED", result)
+            self.refuse(spec.strategy, spec.symbol, "NOT_ARMED", result)
         return result
 
     # -- intents -------------------------------------------------------------------
@@ -137,13 +145,13 @@ class OrderRouter:
         """The client order id, or the reason the order was refused."""
         route = self._routes.get(symbol)
         if route is None:
-            return self._refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
+            return self.refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
         session, instrument = route
         reason, price = self._engine.pre_trade_check(session, instrument, side, quantity,
                                                      order_type, price, stop_price)
         if reason is not None:
-            return self._refuse(strategy, symbol, *reason)
+            return self.refuse(strategy, symbol, *reason)
         now = time.time_ns()
         order = self.book.new_order(
             session.account, symbol, ob.Side(int(side)), int(quantity), price,
@@ -399,7 +407,8 @@ class OrderRouter:
         self._engine.send_command(session, command, request_id, coid, record)
         return request_id
 
-    def _refuse(self, strategy: str, symbol: str, code: str, text: str) -> str:
+    def refuse(self, strategy: str, symbol: str, code: str, text: str) -> str:
+        """An order refused before it left the engine: counted, logged and audited."""
         self.refusals += 1
         log.warning("order refused for %s on %s: %s", strategy, symbol, text)
         self._audit("risk_refusal", strategy=strategy, symbol=symbol, reason=code, text=text)
