@@ -242,3 +242,13 @@ def test_package_data_files_exist():
     root = Path(__file__).resolve().parents[2] / "python" / "tickbridge"
     assert (root / "config" / "default.toml").is_file()
     assert (root / "contracts" / "contracts.toml").is_file()
+
+
+def test_busy_poll_out_of_range_is_refused_naming_the_field(tmp_path):
+    path = tmp_path / "busy.toml"
+    default = (Path(__file__).parents[2] / "python/tickbridge/config/default.toml").read_text()
+    path.write_text(default.replace("[engine]\n", "[engine]\nbusy_poll_us = -5\n", 1))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert any(e.startswith("engine.busy_poll_us") for e in info.value.errors), \
+        info.value.errors

@@ -16,14 +16,20 @@ TICK = 0.25
 PLATFORM_ORDER_ID_BIT = 1 << 63
 
 
+def _trading_long_one(stack: Stack) -> None:
+    """Engine and simulator up (the simulator keeps its orders when the engine goes),
+    one ES contract bought and filled."""
+    stack.start_engine()
+    stack.start_sim("--no-cancel-on-disconnect", speed=2)
+    stack.wait_trading()
+    buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
+    stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+
+
 def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> None:
     stack = Stack(tmp_path, kill_on_lost=False)
     try:
-        stack.start_engine()
-        stack.start_sim("--no-cancel-on-disconnect", speed=2)
-        stack.wait_trading()
-        buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
-        stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        _trading_long_one(stack)
         last = float(stack.market()["last_price"])
         gone, kept, silent = (stack.submit(side="BUY", quantity=1, order_type="LIMIT",
                                            price=last - offset * TICK)
@@ -97,11 +103,7 @@ def test_the_policy_is_the_configs(tmp_path: Path) -> None:
     stack.config.write_text(stack.config.read_text() + '\n[reconcile]\nposition_differs = '
                             '"alert"\nquantity_differs = "adopt"\n')
     try:
-        stack.start_engine()
-        stack.start_sim("--no-cancel-on-disconnect", speed=2)
-        stack.wait_trading()
-        buy = stack.submit(side="BUY", quantity=1, order_type="MARKET")
-        stack.wait_order(buy, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        _trading_long_one(stack)
         resting = stack.submit(side="BUY", quantity=1, order_type="LIMIT",
                                price=float(stack.market()["last_price"]) - 100 * TICK)
         stack.wait_order(resting, lambda o: o["status"] == "WORKING", 30, "resting")

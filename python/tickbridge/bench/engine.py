@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import statistics
+import threading
 import time
 from typing import Any
 
@@ -198,8 +199,6 @@ def _serve_echo(socket: zmq.Socket) -> None:
 
 
 def _roundtrip(per_block: int, busy_poll_us: int) -> tuple[list[float], list[float]]:
-    import threading
-
     from tickbridge.engine import Engine, EngineSettings, Strategy
 
     class Trigger(Strategy):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tickbridge.engine.events import ArmedFired
+from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.session import PendingCommand
 from tickbridge.protocol import OrderType, RecordType, Side, TimeInForce
 from tickbridge.risk.reasons import RiskReason
@@ -66,9 +67,12 @@ class ArmedOrders:
         if route is None:
             return f"unknown instrument {spec.symbol!r}"
         session, instrument = route
-        problem = _static_problem(spec, instrument.tick_size)
-        if problem:
-            return problem
+        problem = order_problem(spec.symbol, instrument.tick_size, spec.quantity,
+                                spec.order_type, spec.price, spec.stop_price)
+        if problem is None and engine.risk is None:  # else the gate's tick policy decides
+            problem = off_grid("price", spec.price, spec.symbol, instrument.tick_size)
+        if problem is not None:
+            return problem[1]
         if not math.isfinite(spec.level):
             return f"trigger level {spec.level} is not a finite price"
         risk_ids, window = self._risk_ids(spec.symbol, session.account, instrument.slot)
@@ -180,23 +184,6 @@ class ArmedOrders:
                                   spec.order_type, spec.price,
                                   engine.core.state(instrument.slot), commit=False)
         return check.message or reason.name
-
-
-def _static_problem(spec: ArmSpec, tick_size: float) -> str:
-    from tickbridge.engine.orders import _on_grid
-
-    if int(spec.quantity) != spec.quantity or spec.quantity <= 0:
-        return f"quantity {spec.quantity} must be a positive whole number"
-    needs_price = spec.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    needs_stop = spec.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
-    if needs_price and math.isnan(spec.price):
-        return f"a {spec.order_type.name} order needs a price"
-    if needs_stop and math.isnan(spec.stop_price):
-        return f"a {spec.order_type.name} order needs a stop price"
-    for name, value in (("price", spec.price), ("stop price", spec.stop_price)):
-        if not math.isnan(value) and not _on_grid(value, tick_size):
-            return f"{name} {value} is not on the {spec.symbol} tick grid ({tick_size})"
-    return ""
 
 
 def _json(value: float) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
 import os
 import struct
 import threading
@@ -24,10 +23,12 @@ import zmq
 
 from tickbridge._core.engine import MarketCore
 from tickbridge.capture import Direction, FrameRecorder
+from tickbridge.engine.armed import SENT, SUBMIT_SIZE
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.events import FillEvent, bar_from_event
-from tickbridge.engine.orders import OrderRouter, _on_grid
+from tickbridge.engine.order_checks import off_grid, order_problem
+from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
@@ -331,8 +332,6 @@ class Engine:
 
     def _send_armed(self, fired: list[tuple], submits: bytes) -> None:
         """The Submits the core made for armed orders, one frame per shim they go to."""
-        from tickbridge.engine.armed import SENT, SUBMIT_SIZE
-
         by_slot: dict[int, list[bytes]] = {}
         offset = 0
         for f in fired:
@@ -634,16 +633,10 @@ class Engine:
                                        f"{session.refused}"), price
         if session.lost:
             return ("NOT_CONNECTED", f"{session.name} is not connected"), price
-        if int(quantity) != quantity or quantity <= 0:
-            return ("INVALID_QUANTITY",
-                    f"quantity {quantity} must be a positive whole number"), price
-        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and math.isnan(price):
-            return ("NO_PRICE", f"a {order_type.name} order needs a price"), price
-        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and math.isnan(stop_price):
-            return ("NO_PRICE", f"a {order_type.name} order needs a stop price"), price
-        if not math.isnan(stop_price) and not _on_grid(stop_price, instrument.tick_size):
-            return ("OFF_TICK", f"stop price {stop_price} is not on the {instrument.symbol} "
-                                f"tick grid ({instrument.tick_size})"), price
+        problem = order_problem(instrument.symbol, instrument.tick_size, quantity, order_type,
+                                price, stop_price)
+        if problem is not None:
+            return problem, price
         market = self.core.state(instrument.slot)
         if self.risk is not None:
             decision = self.risk.check(session.account, instrument.symbol, side, int(quantity),
@@ -663,10 +656,7 @@ class Engine:
                 return ("REDUCING_ONLY", f"reducing-only: {side.name} {quantity} would not "
                                          f"reduce the {instrument.symbol} position "
                                          f"{position}"), price
-        if not math.isnan(price) and not _on_grid(price, instrument.tick_size):
-            return ("OFF_TICK", f"price {price} is not on the {instrument.symbol} tick grid "
-                                f"({instrument.tick_size})"), price
-        return None, price
+        return off_grid("price", price, instrument.symbol, instrument.tick_size), price
 
     # -- trading state and the kill switch ------------------------------------------------
     def trading_state(self, account: str | None = None) -> TradingState:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickbridge import orders as ob
 from tickbridge.engine.armed import ArmedOrders, ArmSpec
+from tickbridge.engine.order_checks import on_grid
 from tickbridge.protocol import (
     DTYPES,
     OrderStatus,
@@ -192,7 +193,7 @@ class OrderRouter:
             return order
         new_qty = int(order.qty if quantity is None else quantity)
         new_price = float(order.price if price is None else price)
-        if price is not None and not _on_grid(new_price, instrument.tick_size):
+        if price is not None and not on_grid(new_price, instrument.tick_size):
             return f"price {new_price} is not on the {instrument.symbol} tick grid " \
                    f"({instrument.tick_size})"
         before = order.status.name
@@ -430,13 +431,6 @@ class OrderRouter:
             filled_quantity=int(order.filled_qty), average_fill_price=order.avg_fill_price,
             price=float(order.price), reason=_text(rec["text"]),
         )
-
-
-def _on_grid(price: float, tick_size: float) -> bool:
-    if tick_size <= 0:
-        return True
-    ticks = price / tick_size
-    return abs(ticks - round(ticks)) <= 1e-9 * max(1.0, abs(ticks))
 
 
 _COMMANDS = {int(t) for t in RecordType}
