@@ -3,7 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "errors.hpp"
-#include "tickbridge/engine/market_core.hpp"
+#include "market_core_glue.hpp"
 #include "tickbridge/orders/order_book.hpp"
 #include "tickbridge/risk/gate.hpp"
 
@@ -11,15 +11,6 @@ namespace py = pybind11;
 using namespace tickbridge::engine;
 
 namespace {
-
-// The core plus a reused result, so ingesting a frame allocates nothing in C++; and the
-// Python objects of the book and gate it was attached to, kept alive as long as it is.
-struct PyMarketCore {
-    MarketCore core;
-    IngestResult result;
-    py::object book;
-    py::object gate;
-};
 
 py::tuple fired_tuple(const FiredOrder& f) {
     return py::make_tuple(f.trigger_id, static_cast<int>(f.outcome), f.risk_reason, f.session,
@@ -57,6 +48,26 @@ py::dict state_dict(const MarketState& m) {
 }
 
 }  // namespace
+
+py::tuple ingest_result_tuple(const PyMarketCore& self) {
+    const auto& r = self.result;
+    py::list others;
+    for (const auto& o : r.others) others.append(py::make_tuple(static_cast<int>(o.type), o.offset));
+    py::list events;
+    for (const auto& e : r.events) events.append(event_tuple(e, self.core));
+    py::list fired;
+    for (const auto& f : r.fired) fired.append(fired_tuple(f));
+    return py::make_tuple(
+        py::make_tuple(r.header.session_id, r.header.sequence, r.header.send_time_ns,
+                       r.header.record_count),
+        others, events,
+        py::make_tuple(r.trades, r.quotes, r.depth, r.unknown_instrument, r.out_of_order,
+                       r.bad_values),
+        fired,
+        py::bytes(reinterpret_cast<const char*>(r.submits.data()), r.submits.size()));
+}
+
+void bind_frame_pump(py::module_& m);
 
 void bind_engine(py::module_& root) {
     auto m = root.def_submodule("engine", "the engine's compiled tick path");
@@ -153,20 +164,9 @@ void bind_engine(py::module_& root) {
                 error = self.core.ingest(session, frame, self.result);
             }
             if (error) raise_protocol_error(*error);
-            const auto& r = self.result;
-            py::list others;
-            for (const auto& o : r.others) others.append(py::make_tuple(static_cast<int>(o.type), o.offset));
-            py::list events;
-            for (const auto& e : r.events) events.append(event_tuple(e, self.core));
-            py::list fired;
-            for (const auto& f : r.fired) fired.append(fired_tuple(f));
-            return py::make_tuple(
-                py::make_tuple(r.header.session_id, r.header.sequence, r.header.send_time_ns,
-                               r.header.record_count),
-                others, events,
-                py::make_tuple(r.trades, r.quotes, r.depth, r.unknown_instrument, r.out_of_order,
-                               r.bad_values),
-                fired,
-                py::bytes(reinterpret_cast<const char*>(r.submits.data()), r.submits.size()));
-        });
+            return ingest_result_tuple(self);
+        })
+        .def("next_tx_sequence",
+             [](PyMarketCore& self, std::uint32_t session) { return self.core.next_tx_sequence(session); });
+    bind_frame_pump(m);
 }

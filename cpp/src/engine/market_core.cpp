@@ -34,6 +34,7 @@ MarketCore::MarketCore(SignalConfig config) : config_(config) {
 std::uint32_t MarketCore::add_session() {
     session_maps_.emplace_back();
     session_enabled_.push_back(true);
+    tx_sequence_.push_back(0);
     return static_cast<std::uint32_t>(session_maps_.size() - 1);
 }
 

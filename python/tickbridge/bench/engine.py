@@ -138,8 +138,14 @@ def run_ingest(quick: bool) -> BenchResult:
 BLOCKS, WARMUP = 10, 50
 
 
+def _pause(gap_us: int) -> None:
+    end = time.perf_counter_ns() + gap_us * 1000
+    while time.perf_counter_ns() < end:
+        pass
+
+
 def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
-                      results: Any, ready: Any) -> None:
+                      gap_us: int, results: Any, ready: Any) -> None:
     """Child process: per block, `per_block` echoes, then `per_block` trades that each
     trigger an order, timed from the send to the frame with the Submit."""
     context = zmq.Context()
@@ -163,6 +169,7 @@ def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
             echo.recv()
             if block:
                 theirs.append((time.perf_counter_ns() - start) / 1000)
+            _pause(gap_us)
         for _ in range(per_block if block else WARMUP):
             sequence += 1
             # At the trigger level: the strategy's armed order re-arms, so every trade fires.
@@ -180,6 +187,7 @@ def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
                     break
             if block:
                 ours.append((time.perf_counter_ns() - start) / 1000)
+            _pause(gap_us)
     echo.send(b"")  # tells the echo thread to stop
     results.put((ours, theirs))
     engine.close(0)
@@ -187,18 +195,25 @@ def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
     context.term()
 
 
-def _serve_echo(socket: zmq.Socket) -> None:
+def _serve_echo(socket: zmq.Socket, spin_us: int) -> None:
     """Thread: a bare ROUTER echo with a reply of the engine's size (a Submit plus a
-    heartbeat in one frame). Blocked in recv (GIL released) while the engine runs."""
+    heartbeat in one frame). It waits as the engine does: spinning for spin_us after each
+    message (busy_poll_us), then blocked in recv (GIL released) while the engine runs."""
     reply = bytes(40 + 56 + 24)
+    last = 0
     while True:
+        spin_end = last + spin_us * 1000
+        while time.perf_counter_ns() < spin_end and not socket.get(zmq.EVENTS) & zmq.POLLIN:
+            pass
         identity, payload = socket.recv_multipart()
         if not payload:
             return
         socket.send_multipart([identity, reply])
+        last = time.perf_counter_ns()
 
 
-def _roundtrip(per_block: int, busy_poll_us: int) -> tuple[list[float], list[float]]:
+def _roundtrip(per_block: int, busy_poll_us: int, gap_us: int = 0
+               ) -> tuple[list[float], list[float]]:
     from tickbridge.engine import Engine, EngineSettings, Strategy
 
     class Trigger(Strategy):
@@ -220,13 +235,13 @@ def _roundtrip(per_block: int, busy_poll_us: int) -> tuple[list[float], list[flo
     engine.start()
     echo = zmq.Context.instance().socket(zmq.ROUTER)
     port = echo.bind_to_random_port("tcp://127.0.0.1")
-    echo_thread = threading.Thread(target=_serve_echo, args=(echo,), daemon=True)
+    echo_thread = threading.Thread(target=_serve_echo, args=(echo, busy_poll_us), daemon=True)
     echo_thread.start()
     ctx = mp.get_context("spawn")
     results, ready = ctx.Queue(), ctx.Event()
     process = ctx.Process(target=_roundtrip_client, daemon=True,
                           args=(engine.endpoint, f"tcp://127.0.0.1:{port}", per_block,
-                                results, ready))
+                                gap_us, results, ready))
     process.start()
     ready.set()
     samples = None

@@ -72,6 +72,9 @@ class EngineConfig(_Strict):
     busy_poll_us: int = Field(0, ge=0, le=1_000_000, description="after each frame, spin "
                               "this long before sleeping: lower tick-to-order latency for "
                               "one busy core (0: off)")
+    compiled_receive: bool = Field(True, description="frames read, ingested and armed "
+                                   "orders sent by compiled code without the interpreter "
+                                   "(false: the same in Python)")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
 

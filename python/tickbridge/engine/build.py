@@ -73,7 +73,8 @@ def build_engine(
         insecure_bind=engine_cfg.insecure_bind,
         curve_secret_key_file=engine_cfg.curve_secret_key_file,
         **{"snapshot_interval_s": engine_cfg.snapshot_interval_s,
-           "busy_poll_us": engine_cfg.busy_poll_us, **settings},
+           "busy_poll_us": engine_cfg.busy_poll_us,
+           "compiled_receive": engine_cfg.compiled_receive, **settings},
     )
     loaded = strategies if strategies is not None else [load_strategy(s)
                                                          for s in config.strategies]

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from errno import EAGAIN
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
 from tickbridge.engine.settings import EngineSettings
 from tickbridge.engine.strategy import Context, Strategy
-from tickbridge.engine.transport import bind_router
+from tickbridge.engine.transport import bind_router, frame_pump
 from tickbridge.protocol import (
     DTYPES,
     FRAME_HEADER,
@@ -120,11 +121,15 @@ class Engine:
         # and compiled gate (the pure-Python twin cannot be called from C++).
         gate = risk.gate.core if risk is not None and not risk.gate.pure_python else None
         self.core.attach(self.router.book, gate)
+        # The compiled receive path (frame_pump.cpp); None: frames are read in Python.
+        self._pump = (frame_pump(self.core, self.socket, self.session_id)
+                      if settings.compiled_receive else None)
         self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
                         if control_endpoint else None)
         self._rcvtimeo = -1  # the shim socket's RCVTIMEO as last set (poll's wait)
         self._spin_s = settings.busy_poll_us / 1e6
         self._last_frame = 0.0  # perf_counter of the last frame handled
+        self._budget_end = 0.0  # monotonic end of the current run of frames
         self._last_risk_eval = 0.0
         self._states: dict[str | None, TradingState] = {}
         self.kills = 0
@@ -183,6 +188,7 @@ class Engine:
         self.audit("engine_stop", frames=self.frames, ticks=self.ticks)
         if self.control is not None:
             self.control.close()
+        self._pump = None  # it uses the socket: gone first
         self.socket.close(linger=200)
         if self.capture is not None:
             self.capture.close()
@@ -214,6 +220,8 @@ class Engine:
         control = self.control
         if control is not None and control.socket.get(zmq.EVENTS) & zmq.POLLIN:
             control.poll()
+        if self._pump is not None:
+            return self._poll_pump(self._pump, timeout_ms)
         socket = self.socket
         if timeout_ms and self._spin_s:
             # Busy-poll (settings.busy_poll_us) for a while after the last frame only:
@@ -228,7 +236,6 @@ class Engine:
             socket.setsockopt(zmq.RCVTIMEO, timeout_ms)
             self._rcvtimeo = timeout_ms
         handled = 0
-        budget_end = 0.0
         while True:
             try:  # [identity, frame]: two receives, less Python than recv_multipart
                 identity = socket.recv()
@@ -244,16 +251,45 @@ class Engine:
             # More queued? (ZMQ_EVENTS: cheaper than a receive that raises Again.)
             if not socket.get(zmq.EVENTS) & zmq.POLLIN:
                 break
-            # Bounded by time, so heartbeats and timers keep their pace under a flood.
-            if handled == 1:
-                budget_end = time.monotonic() + 0.02
-            elif handled % 16 == 0 and time.monotonic() >= budget_end:
+            if not self._within_budget(handled):
                 break
         self._timers()
         return handled
 
+    def _poll_pump(self, pump: Any, timeout_ms: int) -> int:
+        """poll() through the compiled receive path: it waits (spinning first, like the
+        Python loop), reads, ingests and sends armed Submits without the GIL."""
+        spin_us = 0
+        if timeout_ms and self._spin_s:
+            spin_us = int(max(0.0, min(self._last_frame + self._spin_s - time.perf_counter(),
+                                       timeout_ms / 1000)) * 1e6)
+        handled = 0
+        while True:
+            got = pump.pump(timeout_ms if not handled else 0, spin_us if not handled else 0)
+            if got is None:
+                break
+            self.handle_frame(*got)
+            handled += 1
+            self._last_frame = time.perf_counter()
+            if not self._within_budget(handled):
+                break
+        self._timers()
+        return handled
+
+    def _within_budget(self, handled: int) -> bool:
+        """Frames are handled in a run bounded by time, so heartbeats and timers keep
+        their pace under a flood."""
+        if handled == 1:
+            self._budget_end = time.monotonic() + 0.02
+        elif handled % 16 == 0 and time.monotonic() >= self._budget_end:
+            return False
+        return True
+
     # -- inbound ---------------------------------------------------------------------
-    def handle_frame(self, identity: bytes, frame: memoryview | bytes) -> None:
+    def handle_frame(self, identity: bytes, frame: memoryview | bytes,
+                     pumped: tuple | None = None) -> None:
+        """One frame from a peer. `pumped`: what the compiled receive path already did
+        with it (the ingest result or its error, and the Submits it sent), else None."""
         if self.capture is not None:
             self.capture.record(Direction.IN, frame, identity)
         session = self.sessions.get(identity)
@@ -261,6 +297,8 @@ class Engine:
             session = ShimSession(identity=identity, slot=self.core.add_session())
             self.sessions[identity] = session
             self._by_slot[session.slot] = session
+            if self._pump is not None:
+                self._pump.add_peer(identity, session.slot)
             self._sync_armed(session)  # disabled until its hello is accepted
             log.info("new peer %s", identity.hex())
         session.last_rx = time.monotonic()
@@ -269,19 +307,29 @@ class Engine:
             log.warning("%s is back", session.name)
             self.audit("shim_back", shim=session.name)
             self._sync_armed(session)
-        if len(frame) >= _HEADER_SIZE:
-            peer_session, sequence = _SESSION_SEQUENCE.unpack_from(frame, 8)
-            if peer_session == session.peer_session_id and session.is_booked(sequence):
-                session.duplicates += 1  # a resend of what we booked: ack it again, apply nothing
-                session.ack_due = True
+        sent = None
+        if pumped is None:
+            if len(frame) >= _HEADER_SIZE:
+                peer_session, sequence = _SESSION_SEQUENCE.unpack_from(frame, 8)
+                if peer_session == session.peer_session_id and session.is_booked(sequence):
+                    session.duplicates += 1  # a resend of what we booked: ack it, apply nothing
+                    session.ack_due = True
+                    return
+            try:
+                result = self.core.ingest(session.slot, frame)
+            except ProtocolError as error:
+                self._drop(session, error)
                 return
-        try:
-            header, others, events, counts, fired, submits = self.core.ingest(session.slot, frame)
-        except ProtocolError as error:
-            self._drop(session, error)
-            return
+        else:
+            result, error, sent = pumped
+            if error is not None:
+                self._drop(session, error)
+                return
+        header, others, events, counts, fired, submits = result
         if fired:
-            if submits:  # first of all: the tick-to-order path
+            if sent is not None:  # the compiled receive path sent them already
+                self._sent_directly(sent)
+            elif submits:  # first of all: the tick-to-order path
                 self._send_armed(fired, submits)
             self.router.armed.on_fired(fired)
         peer_session, sequence = header[0], header[1]
@@ -319,6 +367,30 @@ class Engine:
                 session.platform.name if session.platform else "UNKNOWN", sequence))
         for event in events:
             self._on_signal(event)
+        if self._pump is not None:
+            self._sync_pump(session, pumped is not None, header[0], header[1])
+
+    def _sync_pump(self, session: ShimSession, pumped: bool, peer_session: int,
+                   sequence: int) -> None:
+        """The compiled receive path ingests only the next frame of the peer session it
+        was told of; it is told again whenever the engine's view moved otherwise."""
+        if pumped:
+            session.pump_view = (peer_session, sequence)  # what the pump now holds
+        view = (session.peer_session_id, session.last_sequence)
+        if view != session.pump_view and session.identity in self.sessions:
+            self._pump.set_peer(session.slot, *view)
+            session.pump_view = view
+
+    def _sent_directly(self, sent: list[tuple[int, bytes, int]]) -> None:
+        """Accounts for the frames the compiled receive path sent (or could not)."""
+        for slot, frame, errno in sent:
+            session = self._by_slot[slot]
+            if self.capture is not None:
+                self.capture.record(Direction.OUT, frame, session.identity)
+            if errno == 0:
+                session.last_tx = time.monotonic()
+            else:
+                self._send_failed(session, frame, errno != EAGAIN, os.strerror(errno))
 
     def _drop(self, session: ShimSession, error: ProtocolError) -> None:
         self.protocol_errors += 1
@@ -327,6 +399,8 @@ class Engine:
         self.audit("protocol_error", shim=session.name, code=error.code.name,
                    offset=error.offset, reason=str(error))
         self.sessions.pop(session.identity, None)
+        if self._pump is not None:
+            self._pump.remove_peer(session.identity)
         session.lost = True  # gone: nothing more is sent to it from the tick path
         self._sync_armed(session)
 
@@ -761,7 +835,8 @@ class Engine:
                                     session.ack_sequence(), now_ns)
         session.ack_due = False
         frame = encode_packed([*records, heartbeat], session_id=self.session_id,
-                              sequence=session.next_sequence(), send_time_ns=now_ns)
+                              sequence=self.core.next_tx_sequence(session.slot),
+                              send_time_ns=now_ns)
         if self.capture is not None:
             self.capture.record(Direction.OUT, frame, session.identity)
         if self.replay_out is not None:
@@ -782,17 +857,27 @@ class Engine:
             if records:
                 self._queue(session, frame)
         except zmq.ZMQError as e:  # EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY)
-            session.last_tx = time.monotonic()
             if records:
-                log.error("%s: cannot send a command (%s); queued until it is back",
-                          session.name, e.strerror)
-                self._queue(session, frame)
+                self._send_failed(session, frame, True, e.strerror)
+            else:
+                session.last_tx = time.monotonic()
+
+    def _send_failed(self, session: ShimSession, frame: bytes, gone: bool, why: str) -> None:
+        """A frame with commands the socket did not take: queued, sent when it can be.
+        `gone`: the peer is unroutable (not merely busy)."""
+        if gone:
+            session.last_tx = time.monotonic()
+            log.error("%s: cannot send a command (%s); queued until it is back",
+                      session.name, why)
+        self._queue(session, frame)
 
     def _queue(self, session: ShimSession, frame: bytes) -> None:
         if len(session.outbox) >= self.settings.outbox_limit:
             raise RuntimeError(f"{session.name}: outbox full ({self.settings.outbox_limit} "
                                "frames unsent); the shim is not taking commands")
         session.outbox.append(frame)
+        if self._pump is not None:  # nothing may overtake what is queued
+            self._pump.set_direct(session.slot, False)
 
     def _flush_outbox(self, session: ShimSession) -> None:
         while session.outbox:
@@ -802,6 +887,8 @@ class Engine:
                 return
             session.outbox.popleft()
             session.last_tx = time.monotonic()
+        if self._pump is not None:
+            self._pump.set_direct(session.slot, True)
 
     def _timers(self) -> None:
         now = time.monotonic()
@@ -831,6 +918,9 @@ class Engine:
             if not session.lost and silent > interval * self.settings.silence_intervals:
                 session.lost = True
                 self._sync_armed(session)
+                if self._pump is not None:  # its next frame: Python's, to see it back first
+                    self._pump.set_peer(session.slot, 0, 0)
+                    session.pump_view = (0, 0)
                 log.error("%s: nothing received for %.1f s; shim lost", session.name, silent)
                 self.audit("shim_lost", shim=session.name)
                 self._on_shim_lost(session)

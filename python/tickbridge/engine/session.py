@@ -44,7 +44,8 @@ class ShimSession:
     booked: set[int] = field(default_factory=set)
     booked_order: deque[int] = field(default_factory=deque)
     booked_floor: int = 0
-    tx_sequence: int = 0  # our frames to it
+    # (peer session, last sequence) as the compiled receive path was last told it.
+    pump_view: tuple[int, int] = (0, 0)
     last_rx: float = field(default_factory=time.monotonic)
     last_tx: float = 0.0
     ack_due: bool = False
@@ -105,7 +106,3 @@ class ShimSession:
         if self.unsynced:
             return min(min(self.unsynced) - 1, self.last_sequence)
         return self.last_sequence
-
-    def next_sequence(self) -> int:
-        self.tx_sequence += 1
-        return self.tx_sequence

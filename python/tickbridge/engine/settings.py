@@ -27,4 +27,7 @@ class EngineSettings:
     # frame that comes soon finds the loop awake and its caches warm (tens of us on the
     # tick-to-order path), for one core kept busy while the market is. 0: never spin.
     busy_poll_us: int = 0
+    # Frames read, ingested and armed Submits sent by compiled code (frame_pump.cpp)
+    # when pyzmq's libzmq can be found; False: the same in Python (slower, same results).
+    compiled_receive: bool = True
     extra: dict = field(default_factory=dict)

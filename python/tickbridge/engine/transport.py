@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import zmq
@@ -69,3 +70,20 @@ def bind_router(
         socket.close(0)
         raise BindRefused(f"cannot bind {endpoint}: {e.strerror}") from e
     return socket
+
+
+def frame_pump(core: Any, socket: zmq.Socket, session_id: int) -> Any | None:
+    """The compiled receive path on this socket, or None (warned) when it cannot be had:
+    built without zmq.h, or pyzmq's libzmq not found in the process (not Linux, or
+    linked statically into pyzmq). The engine then reads frames in Python."""
+    from tickbridge._core.engine import FramePump
+
+    if FramePump is None:
+        log.warning("compiled receive path not built (no zmq.h at build time): frames "
+                    "are read in Python")
+        return None
+    try:
+        return FramePump(core, socket.underlying, session_id, *zmq.zmq_version_info())
+    except RuntimeError as error:
+        log.warning("compiled receive path unavailable (%s): frames are read in Python", error)
+        return None

@@ -123,6 +123,9 @@ public:
     void set_session_enabled(std::uint32_t session, bool enabled);
     // Request ids of every command, whether sent from the tick path or from Python.
     std::uint64_t take_request_id() noexcept { return next_request_id_++; }
+    // The sequence of the next frame to a session: one counter, whether the frame goes
+    // from the compiled receive path or from Python.
+    std::uint64_t next_tx_sequence(std::uint32_t session) { return ++tx_sequence_.at(session); }
 
     // Validates the frame whole (nothing applied when it is malformed), then applies it.
     // Reuses `out`'s buffers: a steady stream does not allocate.
@@ -164,6 +167,7 @@ private:
     std::uint32_t next_trigger_ = 1;
     std::unordered_map<std::uint32_t, ArmedOrder> armed_;  // by trigger id
     std::vector<bool> session_enabled_;
+    std::vector<std::uint64_t> tx_sequence_;  // per session: the last frame sent to it
     orders::OrderBook* book_ = nullptr;  // not owned
     risk::RiskGate* gate_ = nullptr;     // not owned
     std::uint64_t next_request_id_ = 1;
