@@ -33,6 +33,7 @@ class ScriptedShim:
         self.simulated = simulated
         self.received: list[tuple[RecordType, Any]] = []
         self.engine_session: int | None = None
+        self.engine_sequences: list[int] = []  # of every frame received from the engine
         self.last_ack = 0
 
     def close(self) -> None:
@@ -79,6 +80,7 @@ class ScriptedShim:
                 break
             frame = decode_frame(self.socket.recv())
             self.engine_session = frame.header.session_id
+            self.engine_sequences.append(frame.header.sequence)
             for rtype, record in frame:
                 if rtype == RecordType.HEARTBEAT:
                     self.last_ack = int(record["ack_sequence"])

@@ -34,12 +34,17 @@ def _fire(engine, shim, prices):
     return pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT), timeout=1.0)
 
 
-@pytest.fixture(params=[0, 500], ids=["sleeping", "busy-poll"])
+@pytest.fixture(params=[(0, True), (500, True), (0, False)],
+                ids=["sleeping", "busy-poll", "python-receive"])
 def armed(request, audit_log):
     """(engine, scripted shim after its hello, an Armed strategy); the engine's loop
-    sleeping in the kernel between frames, or busy-polling (engine.busy_poll_us)."""
+    sleeping in the kernel between frames, or busy-polling (engine.busy_poll_us); frames
+    read by the compiled receive path, or by Python (engine.compiled_receive false)."""
     strategy = Armed()
-    engine = _engine(strategy, audit_log, busy_poll_us=request.param)
+    busy_poll_us, compiled_receive = request.param
+    engine = _engine(strategy, audit_log, busy_poll_us=busy_poll_us,
+                     compiled_receive=compiled_receive)
+    assert engine.receive_path == ("compiled" if compiled_receive else "python")
     shim = ScriptedShim(engine.endpoint)
     _ready(engine, shim)
     yield engine, shim, strategy
@@ -47,9 +52,11 @@ def armed(request, audit_log):
     engine.close()
 
 
-def _engine(strategy, audit_log, busy_poll_us: int = 0, **kwargs):
+def _engine(strategy, audit_log, busy_poll_us: int = 0, compiled_receive: bool = True,
+            **kwargs):
     settings = EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=100,
-                              command_timeout_ms=2000, busy_poll_us=busy_poll_us)
+                              command_timeout_ms=2000, busy_poll_us=busy_poll_us,
+                              compiled_receive=compiled_receive)
     engine = Engine(settings, [strategy], audit=lambda k, **p: audit_log.append((k, p)),
                     **kwargs)
     engine.start()
@@ -73,6 +80,10 @@ def test_the_trigger_sends_the_order_from_the_compiled_path(armed, audit_log):
     session = next(iter(engine.sessions.values()))
     assert [p.client_order_id for p in session.pending.values()
             if p.command == RecordType.SUBMIT] == [coid]
+    # Frames from the tick path and from Python share one sequence: none missing.
+    pump(engine, shim, timeout=0.3)
+    seen = shim.engine_sequences
+    assert seen == list(range(1, len(seen) + 1))
     (audited,) = [p for k, p in audit_log if k == "order_submit"]
     assert audited["armed"] == arm_id and audited["client_order_id"] == coid
     # One-shot: later trades through the level send nothing more.

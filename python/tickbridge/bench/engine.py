@@ -138,14 +138,8 @@ def run_ingest(quick: bool) -> BenchResult:
 BLOCKS, WARMUP = 10, 50
 
 
-def _pause(gap_us: int) -> None:
-    end = time.perf_counter_ns() + gap_us * 1000
-    while time.perf_counter_ns() < end:
-        pass
-
-
 def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
-                      gap_us: int, results: Any, ready: Any) -> None:
+                      results: Any, ready: Any) -> None:
     """Child process: per block, `per_block` echoes, then `per_block` trades that each
     trigger an order, timed from the send to the frame with the Submit."""
     context = zmq.Context()
@@ -169,7 +163,6 @@ def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
             echo.recv()
             if block:
                 theirs.append((time.perf_counter_ns() - start) / 1000)
-            _pause(gap_us)
         for _ in range(per_block if block else WARMUP):
             sequence += 1
             # At the trigger level: the strategy's armed order re-arms, so every trade fires.
@@ -187,7 +180,6 @@ def _roundtrip_client(engine_endpoint: str, echo_endpoint: str, per_block: int,
                     break
             if block:
                 ours.append((time.perf_counter_ns() - start) / 1000)
-            _pause(gap_us)
     echo.send(b"")  # tells the echo thread to stop
     results.put((ours, theirs))
     engine.close(0)
@@ -212,7 +204,7 @@ def _serve_echo(socket: zmq.Socket, spin_us: int) -> None:
         last = time.perf_counter_ns()
 
 
-def _roundtrip(per_block: int, busy_poll_us: int, gap_us: int = 0
+def _roundtrip(per_block: int, busy_poll_us: int, compiled_receive: bool = True
                ) -> tuple[list[float], list[float]]:
     from tickbridge.engine import Engine, EngineSettings, Strategy
 
@@ -230,7 +222,8 @@ def _roundtrip(per_block: int, busy_poll_us: int, gap_us: int = 0
             ctx.rearm(fired)
 
     engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000,
-                                   command_timeout_ms=600_000, busy_poll_us=busy_poll_us),
+                                   command_timeout_ms=600_000, busy_poll_us=busy_poll_us,
+                                   compiled_receive=compiled_receive),
                     [Trigger()])
     engine.start()
     echo = zmq.Context.instance().socket(zmq.ROUTER)
@@ -241,7 +234,7 @@ def _roundtrip(per_block: int, busy_poll_us: int, gap_us: int = 0
     results, ready = ctx.Queue(), ctx.Event()
     process = ctx.Process(target=_roundtrip_client, daemon=True,
                           args=(engine.endpoint, f"tcp://127.0.0.1:{port}", per_block,
-                                gap_us, results, ready))
+                                results, ready))
     process.start()
     ready.set()
     samples = None
@@ -275,6 +268,7 @@ def run_roundtrip(quick: bool) -> BenchResult:
     per_block = 20 if quick else 500
     ours, echo = _roundtrip(per_block, BUSY_POLL_US)
     asleep, echo_asleep = _roundtrip(per_block, 0)
+    in_python, echo_python = _roundtrip(per_block, BUSY_POLL_US, compiled_receive=False)
     p50, p99 = _percentile(ours, 50), _percentile(ours, 99)
     b50, b99 = _percentile(echo, 50), _percentile(echo, 99)
     return BenchResult(
@@ -290,6 +284,10 @@ def run_roundtrip(quick: bool) -> BenchResult:
                    _percentile(asleep, 50) - _percentile(echo_asleep, 50),
                "no_busy_poll_p99_over_echo":
                    _percentile(asleep, 99) / _percentile(echo_asleep, 99),
+               "python_receive_p50_over_echo_us":
+                   _percentile(in_python, 50) - _percentile(echo_python, 50),
+               "python_receive_p99_over_echo":
+                   _percentile(in_python, 99) / _percentile(echo_python, 99),
                "samples": len(ours), "blocks": BLOCKS, "mean_us": statistics.fmean(ours),
                "pid": os.getpid()},
     )

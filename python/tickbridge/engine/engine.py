@@ -154,6 +154,11 @@ class Engine:
         self._started = False
         self._last_timer = 0.0
 
+    @property
+    def receive_path(self) -> str:
+        """'compiled' (frame_pump.cpp reads, ingests and sends armed orders) or 'python'."""
+        return "python" if self._pump is None else "compiled"
+
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         if self._started:
