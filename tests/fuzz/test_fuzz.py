@@ -35,7 +35,7 @@ def test_libfuzzer_cpp_decoder(tmp_path):
     )
     run = subprocess.run(
         [str(binary), f"-max_total_time={SECONDS}", "-print_final_stats=1",
-         str(_corpus(tmp_path))],
+         f"-artifact_prefix={tmp_path}/", str(_corpus(tmp_path))],
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stderr[-4000:]
@@ -45,7 +45,8 @@ def test_libfuzzer_cpp_decoder(tmp_path):
 def test_atheris_python_and_cpp_decoders(tmp_path):
     run = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "fuzz" / "atheris_decode.py"),
-         f"-max_total_time={SECONDS}", "-print_final_stats=1", str(_corpus(tmp_path))],
+         f"-max_total_time={SECONDS}", "-print_final_stats=1",
+         f"-artifact_prefix={tmp_path}/", str(_corpus(tmp_path))],
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stderr[-4000:]

@@ -264,7 +264,8 @@ BUSY_POLL_US = 1000  # the engine's latency set-up: engine.busy_poll_us in the c
 
 def run_roundtrip(quick: bool) -> BenchResult:
     """The headline is the engine as set up for latency (busy_poll_us); the same run
-    without busy-polling (the default) is reported beside it."""
+    without busy-polling (the default), and one with frames read in Python
+    (compiled_receive off), are reported beside it."""
     per_block = 20 if quick else 500
     ours, echo = _roundtrip(per_block, BUSY_POLL_US)
     asleep, echo_asleep = _roundtrip(per_block, 0)
