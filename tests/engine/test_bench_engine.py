@@ -3,7 +3,7 @@ assertions: the figures are the benchmark's business, the shape is the test's)."
 
 from __future__ import annotations
 
-from tickbridge.bench.engine import BLOCKS, run_ingest, run_roundtrip
+from tickbridge.bench.engine import BLOCKS, ROUNDS, run_ingest, run_roundtrip
 
 
 def test_roundtrip_reports_both_sides_from_the_armed_path() -> None:
@@ -21,3 +21,6 @@ def test_ingest_reports_a_ratio_against_the_bare_socket() -> None:
     assert result.value > 0 and result.baseline_value > 0
     assert result.ratio == result.value / result.baseline_value
     assert result.extra["bars_closed"] > 0
+    extra = result.extra
+    assert len(extra["baseline_runs"]) == len(extra["engine_runs"]) == ROUNDS
+    assert sorted(extra["engine_runs"])[ROUNDS // 2] == result.value

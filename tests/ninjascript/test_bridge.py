@@ -316,7 +316,11 @@ def test_resend_to_a_restarted_engine(make_host, engine):
     submit(first, 1, 0xE1)
     answer(first, 1)
     host.command("fill id=225 qty=2 price=6010.25 first=order", "filled")
-    first.wait_type("Fill", client_order_id=0xE1)
+    fill = first.wait_type("Fill", client_order_id=0xE1)
+    # The fill's Position too, before the engine goes: a frame still in flight would reach
+    # the next engine first, and this peer acknowledges the highest sequence it saw.
+    first.wait_for(lambda r: r["type"] == "Position" and r["_sequence"] >= fill["_sequence"],
+                   what="the fill's Position")
     kept = {r["_sequence"] for r in first.records()
             if r["type"] in ("OrderUpdate", "Fill", "CommandAck", "Position")}
     first.close()
