@@ -100,12 +100,21 @@ public:
 
     void set_direct(std::uint32_t slot, bool direct) { peers_.at(slot).direct = direct; }
 
-    // None when nothing arrived in time; else (identity, frame, pumped): pumped is None
-    // when Python must read the frame itself, else (ingest result or None, ProtocolError
-    // or None, [(slot, frame sent, errno)] or None when Python must send the Submits).
+    // Up to `frames` market-only frames in a row (nothing in them for Python) are taken
+    // without returning, while more are queued; 0: every frame returns (a capture needs
+    // each one).
+    void set_absorb(std::uint32_t frames) { absorb_max_ = frames; }
+
+    // None when nothing arrived in time; else (identity, frame, pumped, absorbed):
+    // - pumped is None when Python must read the frame itself, else (ingest result or
+    //   None, ProtocolError or None, [(slot, frame sent, errno)] or None when Python must
+    //   send the Submits);
+    // - absorbed is None, or (slot, frames, ticks, last sequence) of the market-only
+    //   frames of one session taken before this one (set_absorb), for Python to book
+    //   first. Identity and frame are None when nothing followed them.
     py::object pump(int timeout_ms, int spin_us) {
-        auto identity = std::make_unique<ReceivedFrame>(api_);
-        auto frame = std::make_unique<ReceivedFrame>(api_);
+        std::unique_ptr<ReceivedFrame> identity;
+        std::unique_ptr<ReceivedFrame> frame;
         bool got = false;
         bool whole = true;  // exactly [identity, frame]
         bool ingested = false;
@@ -113,6 +122,7 @@ public:
         std::optional<tickbridge::protocol::DecodeError> error;
         std::vector<DirectSend> sent;
         bool sent_directly = false;
+        Absorbed absorbed;
         {
             py::gil_scoped_release release;
             spin(spin_us);
@@ -123,9 +133,13 @@ public:
                 api_.setsockopt(socket_, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
                 rcvtimeo_ = timeout_ms;
             }
-            if (api_.msg_recv(identity->msg(), socket_, flags) < 0) {
-                recv_error = errno;
-            } else {
+            for (;;) {
+                identity = std::make_unique<ReceivedFrame>(api_);
+                frame = std::make_unique<ReceivedFrame>(api_);
+                if (api_.msg_recv(identity->msg(), socket_, flags) < 0) {
+                    recv_error = errno;
+                    break;
+                }
                 got = true;
                 // The rest of a message arrives with its first part: no waiting below.
                 whole = identity->more() && api_.msg_recv(frame->msg(), socket_, 0) >= 0;
@@ -136,23 +150,33 @@ public:
                     }
                 }
                 if (whole) ingested = ingest(*identity, *frame, error, sent, sent_directly);
+                if (!ingested || error || !absorb(absorbed)) break;
+                got = ingested = false;  // taken: read the next one, which is queued
+                flags = ZMQ_DONTWAIT;
             }
         }
+        py::object absorbed_tuple = py::none();
+        if (absorbed.frames > 0)
+            absorbed_tuple = py::make_tuple(absorbed.slot, absorbed.frames, absorbed.ticks,
+                                            absorbed.last_sequence);
         if (!got) {
-            if (recv_error == EAGAIN || recv_error == EINTR) return py::none();
-            throw std::runtime_error(std::string("receive on the shim socket: ") +
-                                     api_.strerror(recv_error));
+            if (recv_error != EAGAIN && recv_error != EINTR)
+                throw std::runtime_error(std::string("receive on the shim socket: ") +
+                                         api_.strerror(recv_error));
+            if (absorbed.frames == 0) return py::none();
+            return py::make_tuple(py::none(), py::none(), py::none(), absorbed_tuple);
         }
         const auto id = identity->bytes();
         py::bytes id_bytes(reinterpret_cast<const char*>(id.data()), id.size());
-        if (!whole) return py::make_tuple(id_bytes, py::bytes(), py::none());
+        if (!whole) return py::make_tuple(id_bytes, py::bytes(), py::none(), absorbed_tuple);
         py::object owner = py::cast(std::move(frame));
         py::object view = py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr()));
         if (!view) throw py::error_already_set();
-        if (!ingested) return py::make_tuple(id_bytes, view, py::none());
+        if (!ingested) return py::make_tuple(id_bytes, view, py::none(), absorbed_tuple);
         if (error)
             return py::make_tuple(id_bytes, view,
-                                  py::make_tuple(py::none(), protocol_error_object(*error), py::none()));
+                                  py::make_tuple(py::none(), protocol_error_object(*error), py::none()),
+                                  absorbed_tuple);
         py::object sends = py::none();
         if (sent_directly) {
             py::list list;
@@ -163,7 +187,8 @@ public:
             sends = list;
         }
         return py::make_tuple(id_bytes, view,
-                              py::make_tuple(ingest_result_tuple(core_), py::none(), sends));
+                              py::make_tuple(ingest_result_tuple(core_), py::none(), sends),
+                              absorbed_tuple);
     }
 
 private:
@@ -177,6 +202,34 @@ private:
             if (api_.getsockopt(socket_, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN))
                 return;
         } while (std::chrono::steady_clock::now() < end);
+    }
+
+    struct Absorbed {
+        std::uint32_t slot = 0;
+        std::uint32_t frames = 0;
+        std::uint64_t ticks = 0;
+        std::uint64_t last_sequence = 0;
+    };
+
+    // The frame just ingested is counted instead of returned when nothing in it is for
+    // Python (no order events, hello, bars, fired triggers or orders, undefined
+    // instruments), it is of the same session as those counted before, and another
+    // message is already queued. Without the GIL.
+    bool absorb(Absorbed& absorbed) {
+        const auto& r = core_.result;
+        if (absorbed.frames >= absorb_max_ || !r.others.empty() || !r.events.empty() ||
+            !r.fired.empty() || r.unknown_instrument != 0)
+            return false;
+        if (absorbed.frames > 0 && absorbed.slot != last_slot_) return false;
+        int events = 0;
+        std::size_t size = sizeof events;
+        if (api_.getsockopt(socket_, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+            return false;
+        absorbed.slot = last_slot_;
+        ++absorbed.frames;
+        absorbed.ticks += r.trades + r.quotes;
+        absorbed.last_sequence = r.header.sequence;
+        return true;
     }
 
     // Runs without the GIL. True when the frame was ingested here.
@@ -197,6 +250,7 @@ private:
         // needs the engine's bookkeeping first, so Python reads those itself.
         if (peer_session != peer.peer_session || sequence != peer.last_sequence + 1) return false;
         error = core_.core.ingest(it->second, bytes, core_.result);
+        last_slot_ = it->second;
         if (error) return true;
         peer.last_sequence = sequence;
         if (!core_.result.submits.empty()) sent_directly = send_submits(sent);
@@ -246,6 +300,8 @@ private:
     std::vector<Peer> peers_;  // by session slot
     std::unordered_map<std::string, std::uint32_t> slots_;  // identity -> session slot
     int rcvtimeo_ = -2;        // what the socket's ZMQ_RCVTIMEO was last set to
+    std::uint32_t absorb_max_ = 0;
+    std::uint32_t last_slot_ = 0;  // of the frame last ingested
 };
 
 }  // namespace
@@ -266,6 +322,7 @@ void bind_frame_pump(py::module_& m) {
         .def("set_peer", &FramePump::set_peer, py::arg("slot"), py::arg("peer_session"),
              py::arg("last_sequence"))
         .def("set_direct", &FramePump::set_direct, py::arg("slot"), py::arg("direct"))
+        .def("set_absorb", &FramePump::set_absorb, py::arg("frames"))
         .def("pump", &FramePump::pump, py::arg("timeout_ms"), py::arg("spin_us") = 0);
 }
 

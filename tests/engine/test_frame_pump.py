@@ -43,12 +43,14 @@ def wire():
 
 
 def _trades(sequence: int, *prices: float, session: int = 5) -> bytes:
-    records = [make_record(RecordType.TRADE, instrument_id=1, time_ns=T0 + i, price=p, size=1,
+    records = [make_record(RecordType.TRADE, instrument_id=1, time_ns=T0 + sequence * 1000 + i,
+                           price=p, size=1,
                            aggressor=1) for i, p in enumerate(prices)]
     return encode_frame(records, session_id=session, sequence=sequence, send_time_ns=0)
 
 
 def _next(frames: FramePump, timeout_ms: int = 2000):
+    """The next (identity, frame, pumped, absorbed)."""
     got = frames.pump(timeout_ms)
     assert got is not None, "nothing received"
     return got
@@ -65,7 +67,7 @@ def test_nothing_arrived_returns_none_after_the_timeout(wire):
 def test_an_unknown_peer_or_session_is_left_to_python(wire):
     core, frames, dealer, slot = wire
     dealer.send(_trades(1, 6000.0))
-    identity, frame, pumped = _next(frames)
+    identity, frame, pumped, _ = _next(frames)
     assert identity == b"shim-1" and pumped is None  # not registered: Python reads it
     assert bytes(frame) == _trades(1, 6000.0)
     frames.add_peer(b"shim-1", slot)
@@ -79,7 +81,7 @@ def test_the_next_frame_of_the_known_session_is_ingested_and_no_other(wire):
     frames.add_peer(b"shim-1", slot)
     frames.set_peer(slot, 5, 1)
     dealer.send(_trades(2, 6000.0, 6000.25))
-    _, _, (result, error, sent) = _next(frames)
+    _, _, (result, error, sent), _ = _next(frames)
     assert error is None and sent is None
     header, counts = result[0], result[3]
     assert header[:2] == (5, 2) and counts[0] == 2 and core.state(0)["last_price"] == 6000.25
@@ -102,7 +104,7 @@ def test_a_malformed_next_frame_comes_back_as_the_protocol_error(wire):
     bad = bytearray(_trades(2, 6000.0))
     bad[40:42] = (999).to_bytes(2, "little")  # the record's type
     dealer.send(bytes(bad))
-    _, _, (result, error, sent) = _next(frames)
+    _, _, (result, error, sent), _ = _next(frames)
     assert result is None and sent is None
     assert isinstance(error, ProtocolError) and error.code == DecodeErrorCode.UNKNOWN_RECORD_TYPE
     assert error.offset == 40
@@ -113,9 +115,30 @@ def test_a_multipart_message_comes_back_empty(wire):
     _, frames, dealer, slot = wire
     frames.add_peer(b"shim-1", slot)
     dealer.send_multipart([_trades(1, 1.0), b"more", b"parts"])
-    assert _next(frames) == (b"shim-1", b"", None)  # refused as truncated by the engine
+    assert _next(frames) == (b"shim-1", b"", None, None)  # refused as truncated by the engine
     dealer.send(_trades(1, 1.0))
     assert bytes(_next(frames)[1]) == _trades(1, 1.0)  # the next message reads whole
+
+
+def test_market_only_frames_queued_in_a_row_are_taken_without_returning(wire):
+    core, frames, dealer, slot = wire
+    frames.add_peer(b"shim-1", slot)
+    frames.set_peer(slot, 5, 1)
+    frames.set_absorb(3)
+    for sequence in range(2, 8):  # six frames of two ticks, all queued before the pump runs
+        dealer.send(_trades(sequence, 6000.0, 6000.25))
+    time.sleep(0.3)  # all six in the socket's queue
+    got = _next(frames)
+    # Three taken (sequences 2-4), the fourth returned as usual with what was taken.
+    assert got[3] == (slot, 3, 6, 4)
+    assert got[2][0][0][:2] == (5, 5)
+    got = _next(frames)  # 6 taken; 7, with nothing queued after it, returned
+    assert got[3] == (slot, 1, 2, 6) and got[2][0][0][:2] == (5, 7)
+    assert core.state(0)["trades"] == 12
+    frames.set_absorb(0)
+    dealer.send(_trades(8, 6000.5))
+    dealer.send(_trades(9, 6000.5))
+    assert _next(frames)[3] is None and _next(frames)[3] is None  # each one returned
 
 
 class _Trigger:

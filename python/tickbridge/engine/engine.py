@@ -61,6 +61,9 @@ log = logging.getLogger("tickbridge.engine")
 
 _HEADER_SIZE = FRAME_HEADER.itemsize
 _SESSION_SEQUENCE = struct.Struct("<QQ")  # its session_id and sequence, at byte 8
+# Market-only frames the compiled receive path may take in a row without returning to
+# Python (bounded, so the loop still looks at its timers and control socket).
+ABSORB_FRAMES = 16
 _HEARTBEAT = struct.Struct("<HHIQq")  # the Heartbeat record (protocol/layout.py)
 _DEFAULT_POLICY = ReconcilePolicy()
 _STATUS_NAMES = {int(s): s.name for s in OrderStatus}
@@ -124,6 +127,8 @@ class Engine:
         # The compiled receive path (frame_pump.cpp); None: frames are read in Python.
         self._pump = (frame_pump(self.core, self.socket, self.session_id)
                       if settings.compiled_receive else None)
+        if self._pump is not None and capture is None:  # a capture records every frame
+            self._pump.set_absorb(ABSORB_FRAMES)
         self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
                         if control_endpoint else None)
         self._rcvtimeo = -1  # the shim socket's RCVTIMEO as last set (poll's wait)
@@ -273,13 +278,30 @@ class Engine:
             got = pump.pump(timeout_ms if not handled else 0, spin_us if not handled else 0)
             if got is None:
                 break
-            self.handle_frame(*got)
+            identity, frame, pumped, absorbed = got
+            if absorbed is not None:
+                self._absorbed(*absorbed)
+            if identity is not None:
+                self.handle_frame(identity, frame, pumped)
             handled += 1
             self._last_frame = time.perf_counter()
             if not self._within_budget(handled):
                 break
         self._timers()
         return handled
+
+    def _absorbed(self, slot: int, frames: int, ticks: int, last_sequence: int) -> None:
+        """Market-only frames the compiled receive path took in a row (nothing in them
+        for Python): booked as handle_frame would have, one by one."""
+        session = self._by_slot[slot]
+        session.last_rx = time.monotonic()
+        for sequence in range(last_sequence - frames + 1, last_sequence + 1):
+            session.book(sequence)
+        session.pump_view = (session.peer_session_id, session.last_sequence)
+        self.frames += frames
+        session.frames += frames
+        self.ticks += ticks
+        session.ticks += ticks
 
     def _within_budget(self, handled: int) -> bool:
         """Frames are handled in a run bounded by time, so heartbeats and timers keep
