@@ -911,8 +911,8 @@ std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, Fram
                         std::to_string(sizeof(FrameHeader)) + ")");
 
     std::size_t offset = sizeof(FrameHeader);
-    std::uint16_t run_type = 0xFFFF;  // no record type
-    std::uint16_t run_length = 0;
+    std::uint16_t run_type = 0;
+    std::uint16_t run_length = 0;  // 0: no run yet (a checked record is never empty)
     for (std::uint32_t i = 0; i < header.record_count; ++i) {
         // Made only on failure: this loop runs once per tick on the hot path.
         const auto which = [i] { return "record " + std::to_string(i) + ": "; };
@@ -928,7 +928,8 @@ std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, Fram
         std::memcpy(&rh, frame.data() + offset, sizeof rh);
         // A run of one type (ticks): the length checked for the previous record holds.
         // The next offset then does not wait for this record's length to load.
-        if (rh.type == run_type && rh.length == run_length && size - offset >= run_length) {
+        if (run_length != 0 && rh.type == run_type && rh.length == run_length &&
+            size - offset >= run_length) {
             offset += run_length;
             continue;
         }
