@@ -40,6 +40,7 @@ class ShimLink:
     booked: dict[int, list[tuple[RecordType, np.void]]] = field(default_factory=dict)
     duplicate_frames: int = 0
     hellos: int = 0
+    greeted_session: int = 0  # the engine session id current when its last Hello arrived
 
     def contiguous_ack(self) -> int:
         sequence = 0
@@ -128,6 +129,13 @@ class EnginePeer:
         return record
 
     # ---- what arrived ---------------------------------------------------------------------
+    def greeted(self) -> bool:
+        """Every known shim has said Hello to this engine session (after a restart, a
+        command sent before that has no route and is dropped, as by the real engine)."""
+        with self._lock:
+            return bool(self.links) and all(
+                link.greeted_session == self.session_id for link in self.links.values())
+
     def link(self) -> ShimLink:
         with self._lock:
             assert len(self.links) == 1, f"expected one shim, have {len(self.links)}"
@@ -207,4 +215,5 @@ class EnginePeer:
         link.booked[header.sequence] = records
         if any(t == RecordType.HELLO for t, _ in records):
             link.hellos += 1
+            link.greeted_session = self.session_id
             socket.send_multipart([identity, self._frame([self._heartbeat(link)])])

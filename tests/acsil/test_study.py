@@ -69,6 +69,10 @@ def answered(peer: EnginePeer, request_id: int):
     return lambda: len(answers(peer, request_id)) >= 1
 
 
+def market_entries(peer: EnginePeer) -> int:
+    return len(peer.events(RecordType.TRADE)) + len(peer.events(RecordType.QUOTE))
+
+
 def order_id_of(harness: Harness, client_order_id: int) -> int:
     for line in harness("orders"):
         if f"tag={tag(client_order_id)}" in line:
@@ -107,15 +111,20 @@ def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconn
             fills_made += 2
             harness("call")
         if step == 20:
-            # The engine restarts while the chart keeps updating.
+            # The engine restarts while the chart keeps updating. Market data already
+            # sent to an engine that dies unread is gone by design (only order events are
+            # kept for resend), so the restart comes once the engine has read all of it.
+            pump_until(harness, lambda sent=(step + 1) * 37: market_entries(peer) >= sent)
             peer.restart(down_for=0.3)
             for _ in range(5):
                 harness("ts 37")
                 harness("call")
+            # Commands go to a shim once it has said Hello to this engine, as the real
+            # engine does: before that the peer's ROUTER knows no route and drops them.
+            pump_until(harness, peer.greeted)
     total_entries = 45 * 37
     pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= fills_made
-               and len(peer.events(RecordType.TRADE)) + len(peer.events(RecordType.QUOTE))
-               >= total_entries, timeout=10)
+               and market_entries(peer) >= total_entries, timeout=10)
 
     link = peer.link()
     assert link.hellos >= 2, "a restarted engine must get Hello again"
@@ -391,7 +400,7 @@ def test_background_thread_is_gone_after_the_last_call(make_harness, peer):
     harness("sleep 100")
     assert harness.threads() == running
     harness("last")
-    assert harness.threads() == 1, harness.thread_names()
+    assert harness.threads_left() == ["harness"]
     rc, err = harness.close()
     assert rc == 0, err
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,6 +161,18 @@ class Harness:
     def thread_names(self) -> list[str]:
         (line,) = self("threads")
         return line.split(maxsplit=2)[2].split(",")
+
+    def threads_left(self, timeout: float = 2.0) -> list[str]:
+        """Thread names once no socket thread (ours or ZeroMQ's) is listed, or at timeout.
+        A joined thread stays in /proc/self/task for a moment after the join returns
+        (longer on a loaded machine): the kernel reaps it just after it wakes the joiner."""
+        deadline = time.monotonic() + timeout
+        while True:
+            names = self.thread_names()
+            busy = [n for n in names if n == "tickbridge-shim" or n.startswith("ZMQbg")]
+            if not busy or time.monotonic() >= deadline:
+                return names
+            time.sleep(0.01)
 
     def stderr(self) -> str:
         if self.process.poll() is None:
