@@ -73,7 +73,7 @@ void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const prot
     double price = a.price;
     if (gate_ != nullptr) {
         // The gate's reference prices, as the Python path syncs them at check time.
-        const MarketState& m = in.market;
+        const MarketState& m = in.tick.market;
         gate_->on_trade(a.risk_instrument, m.last_price, m.last_time_ns);
         if (m.quotes > 0 && std::isfinite(m.bid) && std::isfinite(m.ask))
             gate_->on_quote(a.risk_instrument, m.bid, m.ask, m.quote_time_ns);

@@ -20,9 +20,8 @@ std::int64_t trading_day(std::int64_t time_ns) noexcept {
     return day;
 }
 
-MarketCore::Instrument::Instrument(std::string sym, const SignalConfig& config)
-    : symbol(std::move(sym)),
-      bars(signals::BarBuilder::time(config.bar_interval_ns)),
+MarketCore::TickState::TickState(const SignalConfig& config)
+    : bars(signals::BarBuilder::time(config.bar_interval_ns)),
       ema_fast(signals::Ema::from_period(config.ema_fast_period)),
       ema_slow(signals::Ema::from_period(config.ema_slow_period)),
       vwap(config.vwap_band_mult) {}
@@ -71,66 +70,100 @@ void MarketCore::clear_triggers(std::uint32_t slot) {
     instruments_[slot].triggers.clear();
 }
 
-void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out) {
-    Instrument& in = instruments_[slot];
-    MarketState& m = in.market;
-    if (!std::isfinite(trade.price)) {
+// Inline, so that the run loop below compiles it against its local TickState.
+inline bool MarketCore::apply_trade(TickState& tick, std::uint32_t slot,
+                                    const protocol::Trade& trade, IngestResult& out) {
+    MarketState& m = tick.market;
+    if (!std::isfinite(trade.price)) [[unlikely]] {
         ++out.bad_values;
-        return;
+        return false;
     }
-    if (m.trades > 0 && trade.time_ns < m.last_time_ns) {
+    if (m.trades > 0 && trade.time_ns < m.last_time_ns) [[unlikely]] {
         ++out.out_of_order;  // bars need time order; the tick is counted, not applied
-        return;
+        return false;
     }
     const auto aggressor = trade.aggressor <= 2 ? trade.aggressor : std::uint8_t{0};
     const double size = static_cast<double>(trade.size);
-    if (trade.time_ns >= in.day_end_ns || trade.time_ns < in.day_start_ns) {
-        in.day = trading_day(trade.time_ns);
-        in.day_start_ns = in.day * kDay - kShift;
-        in.day_end_ns = in.day_start_ns + kDay;
+    if (trade.time_ns >= tick.day_end_ns || trade.time_ns < tick.day_start_ns) [[unlikely]] {
+        tick.day = trading_day(trade.time_ns);
+        tick.day_start_ns = tick.day * kDay - kShift;
+        tick.day_end_ns = tick.day_start_ns + kDay;
     }
-    const std::int64_t day = in.day;
+    const std::int64_t day = tick.day;
     // Time bars close on the first tick of a later interval: emit before that tick moves
     // the signals, so a bar carries the values of its own last tick.
-    in.bars.update(trade.time_ns, trade.price, size, aggressor, day, [&](const signals::Bar& bar) {
-        out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar, m.ema_fast,
-                                         m.ema_slow, in.vwap.value().vwap, m.delta});
-    });
+    tick.bars.update(trade.time_ns, trade.price, size, aggressor, day,
+                     [&](const signals::Bar& bar) {
+                         out.events.push_back(SignalEvent{EventKind::BarClosed, slot, 0, bar,
+                                                          m.ema_fast, m.ema_slow,
+                                                          tick.vwap.value().vwap, m.delta});
+                     });
     m.last_time_ns = trade.time_ns;
     m.last_price = trade.price;
     m.last_size = trade.size;
     ++m.trades;
     m.volume += size;
-    m.ema_fast = in.ema_fast.update(trade.price);
-    m.ema_slow = in.ema_slow.update(trade.price);
-    in.vwap.add(trade.price, size, day);
-    m.delta = in.delta.update(size, aggressor, day);
-    if (!in.triggers.empty()) {
-        for (std::size_t i = 0; i < in.triggers.size();) {
-            const Trigger& t = in.triggers[i];
-            if (t.above ? trade.price >= t.level : trade.price <= t.level) {
-                signals::Bar at{trade.time_ns, trade.price, trade.price, trade.price, trade.price,
-                                size, 1, 0.0, 0.0};
-                const std::uint32_t id = t.id;
-                in.triggers.erase(in.triggers.begin() + static_cast<std::ptrdiff_t>(i));
-                if (armed_.contains(id)) {
-                    fire(id, in, trade, out);  // its news goes out as a FiredOrder
-                } else {
-                    out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, id, at,
-                                                     m.ema_fast, m.ema_slow,
-                                                     in.vwap.value().vwap, m.delta});
-                }
+    m.ema_fast = tick.ema_fast.update(trade.price);
+    m.ema_slow = tick.ema_slow.update(trade.price);
+    tick.vwap.add(trade.price, size, day);
+    m.delta = tick.delta.update(size, aggressor, day);
+    return true;
+}
+
+std::size_t MarketCore::apply_trade_run(std::uint32_t slot, std::span<const std::byte> frame,
+                                        std::size_t offset, std::uint32_t& index,
+                                        IngestResult& out) {
+    Instrument& in = instruments_[slot];
+    TickState tick = in.tick;
+    const std::uint32_t count = out.header.record_count;
+    protocol::RecordHeader first;
+    std::memcpy(&first, frame.data() + offset, sizeof first);
+    while (index < count) {
+        protocol::RecordHeader rh;
+        std::memcpy(&rh, frame.data() + offset, sizeof rh);
+        if (rh.type != first.type || rh.instrument_id != first.instrument_id) break;
+        protocol::Trade trade;
+        std::memcpy(&trade, frame.data() + offset, sizeof trade);
+        ++out.trades;
+        apply_trade(tick, slot, trade, out);
+        offset += rh.length;
+        ++index;
+    }
+    // The kernels' own checks cannot throw here (apply_trade refuses what they would), so
+    // the copy always comes back.
+    in.tick = tick;
+    return offset;
+}
+
+void MarketCore::on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out) {
+    Instrument& in = instruments_[slot];
+    if (!apply_trade(in.tick, slot, trade, out)) return;
+    const MarketState& m = in.tick.market;
+    for (std::size_t i = 0; i < in.triggers.size();) {
+        const Trigger& t = in.triggers[i];
+        if (t.above ? trade.price >= t.level : trade.price <= t.level) {
+            const double size = static_cast<double>(trade.size);
+            signals::Bar at{trade.time_ns, trade.price, trade.price, trade.price, trade.price,
+                            size, 1, 0.0, 0.0};
+            const std::uint32_t id = t.id;
+            in.triggers.erase(in.triggers.begin() + static_cast<std::ptrdiff_t>(i));
+            if (armed_.contains(id)) {
+                fire(id, in, trade, out);  // its news goes out as a FiredOrder
             } else {
-                ++i;
+                out.events.push_back(SignalEvent{EventKind::TriggerFired, slot, id, at,
+                                                 m.ema_fast, m.ema_slow,
+                                                 in.tick.vwap.value().vwap, m.delta});
             }
+        } else {
+            ++i;
         }
     }
 }
 
 MarketState MarketCore::state(std::uint32_t slot) const {
-    const Instrument& in = instruments_.at(slot);
-    MarketState m = in.market;
-    const auto v = in.vwap.value();
+    const TickState& tick = instruments_.at(slot).tick;
+    MarketState m = tick.market;
+    const auto v = tick.vwap.value();
     m.vwap = v.vwap;
     m.vwap_upper = v.upper;
     m.vwap_lower = v.lower;
@@ -138,7 +171,7 @@ MarketState MarketCore::state(std::uint32_t slot) const {
 }
 
 void MarketCore::on_quote(std::uint32_t slot, const protocol::Quote& quote) {
-    MarketState& m = instruments_[slot].market;
+    MarketState& m = instruments_[slot].tick.market;
     m.quote_time_ns = quote.time_ns;
     m.bid = quote.bid_price;
     m.ask = quote.ask_price;
@@ -168,31 +201,40 @@ std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
         }
         return last_slot;
     };
-    return protocol::for_each_record(frame, out.header, [&](const protocol::RecordView& view) {
-        switch (view.type) {
-            case RecordType::Trade: {
-                ++out.trades;
-                if (const auto slot = resolve(view.instrument_id); slot >= 0)
-                    on_trade(static_cast<std::uint32_t>(slot), view.as<protocol::Trade>(), out);
-                else
-                    ++out.unknown_instrument;
-                break;
-            }
-            case RecordType::Quote: {
+    if (auto error = protocol::validate_frame(frame, out.header)) return error;
+    std::size_t offset = sizeof(protocol::FrameHeader);
+    for (std::uint32_t i = 0; i < out.header.record_count;) {
+        protocol::RecordHeader rh;
+        std::memcpy(&rh, frame.data() + offset, sizeof rh);
+        const auto type = static_cast<RecordType>(rh.type);
+        if (type == RecordType::Trade || type == RecordType::Quote) {
+            const auto slot = resolve(rh.instrument_id);
+            if (slot < 0) {
+                ++(type == RecordType::Trade ? out.trades : out.quotes);
+                ++out.unknown_instrument;
+            } else if (type == RecordType::Quote) {
                 ++out.quotes;
-                if (const auto slot = resolve(view.instrument_id); slot >= 0)
-                    on_quote(static_cast<std::uint32_t>(slot), view.as<protocol::Quote>());
-                else
-                    ++out.unknown_instrument;
-                break;
+                protocol::Quote quote;
+                std::memcpy(&quote, frame.data() + offset, sizeof quote);
+                on_quote(static_cast<std::uint32_t>(slot), quote);
+            } else if (instruments_[static_cast<std::size_t>(slot)].triggers.empty()) {
+                offset = apply_trade_run(static_cast<std::uint32_t>(slot), frame, offset, i, out);
+                continue;
+            } else {
+                ++out.trades;
+                protocol::Trade trade;
+                std::memcpy(&trade, frame.data() + offset, sizeof trade);
+                on_trade(static_cast<std::uint32_t>(slot), trade, out);
             }
-            case RecordType::Depth:
-                ++out.depth;  // depth is forwarded by the shims; the engine keeps no book yet
-                break;
-            default:
-                out.others.push_back(OtherRecord{view.type, static_cast<std::uint32_t>(view.offset)});
+        } else if (type == RecordType::Depth) {
+            ++out.depth;  // depth is forwarded by the shims; the engine keeps no book yet
+        } else {
+            out.others.push_back(OtherRecord{type, static_cast<std::uint32_t>(offset)});
         }
-    });
+        offset += rh.length;
+        ++i;
+    }
+    return std::nullopt;
 }
 
 }  // namespace tickbridge::engine

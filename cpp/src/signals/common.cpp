@@ -20,4 +20,9 @@ void throw_negative(const char* field, double value) {
     throw_input_error(field, "is negative (" + std::to_string(value) + ")");
 }
 
+void throw_ts_backwards(std::int64_t ts, std::int64_t last_ts) {
+    throw_input_error("ts", "goes backwards (" + std::to_string(ts) + " after " +
+                                std::to_string(last_ts) + "); ticks must be in time order");
+}
+
 }  // namespace tickbridge::signals

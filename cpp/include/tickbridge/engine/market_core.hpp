@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tickbridge/engine/armed_orders.hpp"
@@ -139,16 +140,17 @@ public:
     std::size_t instrument_count() const noexcept { return instruments_.size(); }
 
 private:
-    struct Instrument {
-        Instrument(std::string sym, const SignalConfig& config);
-        std::string symbol;
+    // What one trade updates. A run of trades works on a local copy of it, which the
+    // compiler keeps in registers; through the Instrument, each field would be stored and
+    // loaded again per tick, since the frame's bytes may alias it.
+    struct TickState {
+        explicit TickState(const SignalConfig& config);
         MarketState market;
         signals::BarBuilder bars;
         signals::Ema ema_fast;
         signals::Ema ema_slow;
         signals::SessionVwap vwap;
         signals::CumulativeDelta delta;
-        std::vector<Trigger> triggers;
         // The trading day of the last trade and its bounds: a 64-bit division per tick
         // costs more than the rest of the signals, and the day changes once a day.
         std::int64_t day = 0;
@@ -156,6 +158,21 @@ private:
         std::int64_t day_end_ns = 0;
     };
 
+    struct Instrument {
+        Instrument(std::string sym, const SignalConfig& config)
+            : symbol(std::move(sym)), tick(config) {}
+        std::string symbol;
+        TickState tick;
+        std::vector<Trigger> triggers;
+    };
+
+    // Applies one trade to `tick`; false when it was refused (counted in `out`).
+    static bool apply_trade(TickState& tick, std::uint32_t slot, const protocol::Trade& trade,
+                            IngestResult& out);
+    // The trades of one instrument in a row from `offset`, on a local TickState; returns
+    // the offset after them and advances `index`.
+    std::size_t apply_trade_run(std::uint32_t slot, std::span<const std::byte> frame,
+                                std::size_t offset, std::uint32_t& index, IngestResult& out);
     void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
     void fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
               IngestResult& out);

@@ -52,11 +52,7 @@ public:
         require_finite(price, "price");
         require_non_negative(volume, "volume");
         require_side(side);
-        if (started_ && ts < last_ts_) [[unlikely]] {
-            throw_input_error("ts", "goes backwards (" + std::to_string(ts) + " after " +
-                                        std::to_string(last_ts_) +
-                                        "); ticks must be in time order");
-        }
+        if (started_ && ts < last_ts_) [[unlikely]] throw_ts_backwards(ts, last_ts_);
         started_ = true;
         last_ts_ = ts;
 

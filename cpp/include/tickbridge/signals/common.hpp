@@ -24,6 +24,7 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 [[noreturn]] void throw_not_finite(const char* field, double value);
 [[noreturn]] void throw_bad_side(std::uint8_t side);
 [[noreturn]] void throw_negative(const char* field, double value);
+[[noreturn]] void throw_ts_backwards(std::int64_t ts, std::int64_t last_ts);
 
 inline void require_finite(double value, const char* field) {
     if (!std::isfinite(value)) [[unlikely]] throw_not_finite(field, value);
