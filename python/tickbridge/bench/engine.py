@@ -72,7 +72,17 @@ def _run_sender(endpoint: str, frames: int) -> tuple[mp.Process, Any]:
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
     process = ctx.Process(target=_sender, args=(endpoint, frames, ready), daemon=True)
-    process.start()
+    # The child's OpenBLAS would start a thread per core, which spins for a while after
+    # numpy made the frames: on two vCPUs that took a core from whichever side ran.
+    saved = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        process.start()
+    finally:
+        if saved is None:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = saved
     return process, ready
 
 
