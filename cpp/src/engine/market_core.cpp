@@ -110,18 +110,17 @@ inline bool MarketCore::apply_trade(TickState& tick, std::uint32_t slot,
     return true;
 }
 
-std::size_t MarketCore::apply_trade_run(std::uint32_t slot, std::span<const std::byte> frame,
-                                        std::size_t offset, std::uint32_t& index,
-                                        IngestResult& out) {
+std::size_t MarketCore::apply_trade_run(std::uint32_t slot, std::uint32_t instrument_id,
+                                        std::span<const std::byte> frame, std::size_t offset,
+                                        std::uint32_t& index, IngestResult& out) {
     Instrument& in = instruments_[slot];
     TickState tick = in.tick;
-    const std::uint32_t count = out.header.record_count;
-    protocol::RecordHeader first;
-    std::memcpy(&first, frame.data() + offset, sizeof first);
-    while (index < count) {
+    while (index < out.header.record_count) {
         protocol::RecordHeader rh;
         std::memcpy(&rh, frame.data() + offset, sizeof rh);
-        if (rh.type != first.type || rh.instrument_id != first.instrument_id) break;
+        if (rh.type != static_cast<std::uint16_t>(RecordType::Trade) ||
+            rh.instrument_id != instrument_id)
+            break;
         protocol::Trade trade;
         std::memcpy(&trade, frame.data() + offset, sizeof trade);
         ++out.trades;
@@ -218,7 +217,8 @@ std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
                 std::memcpy(&quote, frame.data() + offset, sizeof quote);
                 on_quote(static_cast<std::uint32_t>(slot), quote);
             } else if (instruments_[static_cast<std::size_t>(slot)].triggers.empty()) {
-                offset = apply_trade_run(static_cast<std::uint32_t>(slot), frame, offset, i, out);
+                offset = apply_trade_run(static_cast<std::uint32_t>(slot), rh.instrument_id,
+                                         frame, offset, i, out);
                 continue;
             } else {
                 ++out.trades;

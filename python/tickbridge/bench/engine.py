@@ -14,6 +14,7 @@ import statistics
 import threading
 import time
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import zmq
@@ -74,15 +75,8 @@ def _run_sender(endpoint: str, frames: int) -> tuple[mp.Process, Any]:
     process = ctx.Process(target=_sender, args=(endpoint, frames, ready), daemon=True)
     # The child's OpenBLAS would start a thread per core, which spins for a while after
     # numpy made the frames: on two vCPUs that took a core from whichever side ran.
-    saved = os.environ.get("OPENBLAS_NUM_THREADS")
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    try:
+    with mock.patch.dict(os.environ, OPENBLAS_NUM_THREADS="1"):  # restored after
         process.start()
-    finally:
-        if saved is None:
-            del os.environ["OPENBLAS_NUM_THREADS"]
-        else:
-            os.environ["OPENBLAS_NUM_THREADS"] = saved
     return process, ready
 
 

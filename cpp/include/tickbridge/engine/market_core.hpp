@@ -169,10 +169,11 @@ private:
     // Applies one trade to `tick`; false when it was refused (counted in `out`).
     static bool apply_trade(TickState& tick, std::uint32_t slot, const protocol::Trade& trade,
                             IngestResult& out);
-    // The trades of one instrument in a row from `offset`, on a local TickState; returns
+    // The trades of `instrument_id` in a row from `offset`, on a local TickState; returns
     // the offset after them and advances `index`.
-    std::size_t apply_trade_run(std::uint32_t slot, std::span<const std::byte> frame,
-                                std::size_t offset, std::uint32_t& index, IngestResult& out);
+    std::size_t apply_trade_run(std::uint32_t slot, std::uint32_t instrument_id,
+                                std::span<const std::byte> frame, std::size_t offset,
+                                std::uint32_t& index, IngestResult& out);
     void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
     void fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
               IngestResult& out);
