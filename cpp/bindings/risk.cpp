@@ -150,6 +150,7 @@ void bind_risk(py::module_& root) {
         })
         .def("set_position", &RiskGate::set_position)
         .def("set_working", &RiskGate::set_working)
+        .def("note_sent", &RiskGate::note_sent)
         .def("set_trading_state", &RiskGate::set_trading_state)
         .def("trading_state", &RiskGate::trading_state)
         .def("set_account_state", &RiskGate::set_account_state)

@@ -64,15 +64,15 @@ symbol = "ES"
 symbol = "NQ"
 
 [risk.defaults]
-max_order_qty = 100
-max_position = 2000
+max_order_qty = {max_order_qty}
+max_position = {max_position}
 band_ticks = 400
 band_basis = "last_trade"
 max_data_age_ms = 60000
 tick_policy = "reject"
 
 [risk.default_account]
-max_position = 4000
+max_position = {account_max_position}
 daily_loss_limit = {loss_limit}
 on_daily_loss = "reducing_only"
 max_orders_per_second = 50
@@ -83,7 +83,8 @@ max_orders_per_hour = 10000
 
 class Stack:
     def __init__(self, folder: Path, loss_limit: float = 1_000_000.0,
-                 kill_on_lost: bool = True) -> None:
+                 kill_on_lost: bool = True, max_position: int = 2000,
+                 max_order_qty: int = 100) -> None:
         self.folder = folder
         self.shim = free_endpoint()
         self.control_endpoint = free_endpoint()
@@ -93,7 +94,10 @@ class Stack:
         self.config.write_text(CONFIG.format(shim=self.shim, control=self.control_endpoint,
                                              store=self.store, kill=self.kill,
                                              secret=KILL_SECRET, loss_limit=loss_limit,
-                                             kill_on_lost=str(kill_on_lost).lower()))
+                                             kill_on_lost=str(kill_on_lost).lower(),
+                                             max_position=max_position,
+                                             max_order_qty=max_order_qty,
+                                             account_max_position=2 * max_position))
         self.sim_state = folder / "sim-state.json"
         self.engine: subprocess.Popen | None = None
         self.sim: subprocess.Popen | None = None

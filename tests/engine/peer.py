@@ -12,6 +12,7 @@ import zmq
 from tickbridge.protocol import (
     Platform,
     RecordType,
+    SnapshotPhase,
     decode_frame,
     encode_frame,
     make_record,
@@ -60,6 +61,14 @@ class ScriptedShim:
                                        exchange="CME"))
         self.send(records)
 
+    def answer_snapshot(self, request_id: int, records: list[np.ndarray] = ()) -> None:
+        """A snapshot of `records` (orders, fills, positions; none: a flat account)."""
+        begin = make_record(RecordType.SNAPSHOT_BOUNDARY, request_id=request_id,
+                            phase=int(SnapshotPhase.BEGIN), record_count=len(records))
+        end = make_record(RecordType.SNAPSHOT_BOUNDARY, request_id=request_id,
+                          phase=int(SnapshotPhase.END), record_count=len(records))
+        self.send([begin, *records, end])
+
     def trades(self, prices: list[float], *, start_ns: int = T0, step_ns: int = 1_000_000_000,
                instrument_id: int = 1) -> None:
         trades = new_records(RecordType.TRADE, len(prices))
@@ -100,6 +109,17 @@ def pump(engine: Any, shim: ScriptedShim, *, until: Any = None, timeout: float =
         if until is not None and until(got):
             break
     return got
+
+
+def confirm(engine: Any, shim: ScriptedShim, timeout: float = 2.0) -> None:
+    """Answers the snapshot the engine asks for after the hello (a flat account): an
+    engine with a risk gate refuses a shim's orders until its snapshot is in."""
+    got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST),
+               timeout=timeout)
+    (request, *_) = of(got, RecordType.SNAPSHOT_REQUEST)
+    shim.answer_snapshot(int(request["request_id"]))
+    pump(engine, shim, until=lambda _: all(s.confirmed for s in engine.sessions.values()),
+         timeout=timeout)
 
 
 def of(records: list, rtype: RecordType) -> list:

@@ -16,7 +16,7 @@ from tickbridge.protocol import RecordType
 from tickbridge.risk.reasons import TradingState
 
 from .conftest import Recorder
-from .peer import ScriptedShim, of, pump
+from .peer import ScriptedShim, confirm, of, pump
 
 
 class Armed(Recorder):
@@ -26,7 +26,7 @@ class Armed(Recorder):
 
 def _ready(engine, shim):
     shim.hello()
-    pump(engine, shim, timeout=0.3)
+    confirm(engine, shim)
 
 
 def _fire(engine, shim, prices):

@@ -257,6 +257,13 @@ void RiskGate::set_working(std::uint32_t account_id, std::uint32_t instrument_id
     book.working_sell = working_sell;
 }
 
+void RiskGate::note_sent(std::uint32_t account_id, std::int64_t time_ns) {
+    auto& account = account_at(account_id);
+    if (account.limits.max_orders_per_second > 0) account.sent_second.push_back(time_ns);
+    if (account.limits.max_orders_per_minute > 0) account.sent_minute.push_back(time_ns);
+    if (account.limits.max_orders_per_hour > 0) account.sent_hour.push_back(time_ns);
+}
+
 const PositionBook& RiskGate::book(std::uint32_t account_id, std::uint32_t instrument_id) const {
     const auto& account = account_at(account_id);
     if (instrument_id >= account.books.size())
@@ -267,9 +274,7 @@ const PositionBook& RiskGate::book(std::uint32_t account_id, std::uint32_t instr
 void RiskGate::commit_order(AccountState& account, const Order& order, std::int64_t now_ns) {
     auto& book = account.books[order.instrument_id];
     (order.side == Side::Buy ? book.working_buy : book.working_sell) += order.qty;
-    if (account.limits.max_orders_per_second > 0) account.sent_second.push_back(now_ns);
-    if (account.limits.max_orders_per_minute > 0) account.sent_minute.push_back(now_ns);
-    if (account.limits.max_orders_per_hour > 0) account.sent_hour.push_back(now_ns);
+    note_sent(order.account_id, now_ns);
 }
 
 Decision RiskGate::check(const Order& order, std::int64_t now_ns, bool session_open, bool commit) {

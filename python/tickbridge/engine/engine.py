@@ -31,6 +31,13 @@ from tickbridge.engine.events import FillEvent, bar_from_event
 from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
+from tickbridge.engine.recovery import (
+    RecoveredSafety,
+    restore_gate,
+    restore_trading_states,
+    resync_working,
+    trading_day_start_ns,
+)
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
 from tickbridge.engine.settings import EngineSettings
@@ -141,10 +148,22 @@ class Engine:
         self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
         # (account, symbol) -> (platform, engine) position difference last reported
         self._position_drift: dict[tuple[str, str], tuple[int, int]] = {}
+        # Safety state first: nothing is accepted before it is back (engine/recovery.py).
+        self.recovered: RecoveredSafety | None = None
+        self._trading_day = 0  # start (UTC ns) of the trading day the gate's PnL is of
         if store is not None:
             restored = restore_orders(store, self.router.book)
             if restored:
                 log.info("restored %d orders from %s", restored, store.path)
+            states = restore_trading_states(store, self._apply_trading_state)
+            if risk is not None:
+                now = risk.wall_clock()
+                self.recovered = restore_gate(risk, store, self.router.book, now)
+                self.recovered.trading_states = states
+                self._trading_day = trading_day_start_ns(now)
+            if states:
+                log.warning("trading state restored from %s: %s", store.path,
+                            ", ".join(f"{k} {v}" for k, v in states.items()))
         self.sessions: dict[bytes, ShimSession] = {}
         self._by_slot: dict[int, ShimSession] = {}  # MarketCore session slot -> session
         self.strategies = list(strategies)
@@ -175,6 +194,8 @@ class Engine:
         gc.collect()
         gc.freeze()
         self.audit("engine_start", endpoint=self.settings.endpoint, session_id=self.session_id)
+        if self.recovered is not None:
+            self.audit("safety_restored", **self.recovered.as_audit())
         if self.store is not None:
             self._audit_kill_journal(self.store)
         for strategy in self.strategies:
@@ -188,6 +209,13 @@ class Engine:
         for entry in entries:
             log.warning("kill switch used while the engine was down: %s", entry)
             self.audit("kill", source="kill cli (engine not answering)", **entry)
+            if "unreadable" in entry or entry.get("account") is None:
+                account = None  # a torn line: the widest halt is the safe reading
+            else:
+                account = str(entry["account"])
+            # The kill's halt is in force now: a restart must not undo it.
+            self.set_trading_state(TradingState.HALTED, account,
+                                   source="kill cli (engine not answering)")
         if entries:
             store.sync().result(timeout=30)
             clear_kill_journal(store.path)
@@ -451,6 +479,7 @@ class Engine:
         Python checks, which say why (halted, reducing-only, not connected...)."""
         enabled = (session.platform is not None and not session.lost
                    and not session.refused and session.account != ""
+                   and (session.confirmed or self.risk is None)
                    and self.trading_state(session.account) == TradingState.ACTIVE)
         if enabled != session.armed_enabled:
             session.armed_enabled = enabled
@@ -494,6 +523,7 @@ class Engine:
                         session.name, rtype.name)
 
     def _on_hello(self, session: ShimSession, rec: Any) -> None:
+        session.confirmed = False  # a (re)connected platform is compared again first
         platform = int(rec["platform"])
         session.platform = Platform(platform) if platform in (1, 2, 3) else None
         session.account = _text(rec["account"])
@@ -571,6 +601,17 @@ class Engine:
                 self.router.mark_canceled(coid)
             self._drift_action(session, action, "missing at the platform")
         self._reconcile_positions(session)
+        if self.risk is not None:
+            # Orders the snapshot made known (adopted) or finished now count as the gate's
+            # working quantities: what it reserves is what is working.
+            resync_working(self.risk, self.router.book)
+        if not session.confirmed:
+            session.confirmed = True
+            log.info("%s: positions confirmed by the platform's snapshot; orders accepted",
+                     session.name)
+            self.audit("positions_confirmed", shim=session.name, account=session.account,
+                       positions=dict(session.platform_positions))
+            self._sync_armed(session)
 
     def _compare_restated(self, session: ShimSession, rec: Any) -> bool:
         """Reconciliation of an order both sides know, as a snapshot restates it: "state
@@ -734,6 +775,12 @@ class Engine:
                                        f"{session.refused}"), price
         if session.lost:
             return ("NOT_CONNECTED", f"{session.name} is not connected"), price
+        if self.risk is not None and not session.confirmed:
+            # The gate's positions are the store's until the platform's own have been
+            # compared with them: a restart must not trade on a picture it has not checked.
+            return ("AWAITING_SNAPSHOT", f"{session.name}: positions of {session.account} "
+                                         "not yet confirmed by the platform's snapshot "
+                                         "since its hello; orders refused until then"), price
         problem = order_problem(instrument.symbol, instrument.tick_size, quantity, order_type,
                                 price, stop_price)
         if problem is not None:
@@ -769,16 +816,30 @@ class Engine:
     def set_trading_state(self, state: TradingState, account: str | None = None, *,
                           source: str = "engine") -> None:
         before = self.trading_state(account)
-        if self.risk is not None:
-            self.risk.gate.set_trading_state(state, account)
-        else:
-            self._states[account] = state
+        self._apply_trading_state(state, account)
         for session in self.sessions.values():
             self._sync_armed(session)
         log.warning("trading state %s -> %s (%s, by %s)", before.name, state.name,
                     account or "all accounts", source)
         self.audit("trading_state", account=account, before=before.name, after=state.name,
                    source=source)
+        if self.store is not None:
+            # On disk before anyone is told it is in force: a halt a crash forgets is no
+            # halt. A disk flush (rare: a person, a kill or a limit changes it).
+            try:
+                self.store.save_trading_state(account, state.name, source).result(timeout=10)
+            except Exception as error:  # the halt holds in memory; say it may not survive
+                log.error("trading state %s for %s NOT saved (%s): a restart would not "
+                          "restore it", state.name, account or "all accounts", error)
+
+    def _apply_trading_state(self, state: TradingState, account: str | None) -> None:
+        if self.risk is None:
+            self._states[account] = state
+        elif account is None or account in self.risk.gate.account_ids:
+            self.risk.gate.set_trading_state(state, account)
+        else:
+            log.warning("trading state %s for account %s ignored: not a configured account",
+                        state.name, account)
 
     def kill(self, *, flatten: bool, account: str | None = None, source: str = "engine"
              ) -> list[str]:
@@ -990,6 +1051,15 @@ class Engine:
 
     def _evaluate_loss(self) -> None:
         assert self.risk is not None
+        day = trading_day_start_ns(self.risk.wall_clock())
+        if day != self._trading_day:
+            if self._trading_day:  # a new trading day: realized PnL and loss states reset
+                self.risk.gate.start_new_day()
+                if self.store is not None:  # ...but a halt a person or a kill made stays
+                    restore_trading_states(self.store, self._apply_trading_state)
+                log.info("new trading day: daily PnL and loss-limit states reset")
+                self.audit("new_trading_day", day_start_ns=day)
+            self._trading_day = day
         for symbol in self.router.symbols():
             configured = self.risk.map_symbol(symbol)
             if configured is not None:

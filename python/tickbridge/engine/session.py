@@ -51,6 +51,9 @@ class ShimSession:
     ack_due: bool = False
     lost: bool = False
     refused: str = ""  # why the hello was refused; such a shim is never traded
+    # Its platform's snapshot has been compared with the engine's picture since its last
+    # hello: until then an engine with a risk gate refuses its orders (engine/recovery.py).
+    confirmed: bool = False
     armed_enabled: bool = True  # the core's flag: its armed orders go from the tick path
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)

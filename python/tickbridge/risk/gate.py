@@ -139,6 +139,10 @@ class RiskGateHandle:
         self.core.set_working(self.account_ids[account], self.instrument_ids[symbol], working_buy,
                               working_sell)
 
+    def note_sent(self, account: str, time_ns: int) -> None:
+        """An order sent at ``time_ns``: into the rate windows (restart recovery)."""
+        self.core.note_sent(self.account_ids[account], time_ns)
+
     def book(self, account: str, symbol: str) -> Any:
         return self.core.book(self.account_ids[account], self.instrument_ids[symbol])
 

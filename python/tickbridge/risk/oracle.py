@@ -168,6 +168,14 @@ class PyRiskGate:
         book = self.accounts[account_id]["books"][instrument_id]
         book.working_buy, book.working_sell = working_buy, working_sell
 
+    def note_sent(self, account_id: int, time_ns: int) -> None:
+        acc = self.accounts[account_id]
+        lim = acc["limits"]
+        for sent, limit in zip(acc["sent"], (lim.max_orders_per_second, lim.max_orders_per_minute,
+                                             lim.max_orders_per_hour), strict=True):
+            if limit > 0:
+                sent.append(time_ns)
+
     def book(self, account_id: int, instrument_id: int) -> PyBook:
         return self.accounts[account_id]["books"][instrument_id]
 
@@ -256,11 +264,7 @@ class PyRiskGate:
             book.working_buy += order.qty
         else:
             book.working_sell += order.qty
-        lim = acc["limits"]
-        for sent, limit in zip(acc["sent"], (lim.max_orders_per_second, lim.max_orders_per_minute,
-                                             lim.max_orders_per_hour), strict=True):
-            if limit > 0:
-                sent.append(now_ns)
+        self.note_sent(order.account_id, now_ns)
 
     @staticmethod
     def _reduces(book: PyBook, side: int, qty: int) -> bool:

@@ -98,6 +98,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
     """,
+    # 2: the trading state per scope (an account, or '' for all accounts), so that a halt
+    # or a kill survives a restart of the engine (store/safety.py).
+    """
+    CREATE TABLE trading_states (
+        scope      TEXT    PRIMARY KEY,
+        state      TEXT    NOT NULL,
+        source     TEXT    NOT NULL,
+        updated_ns INTEGER NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

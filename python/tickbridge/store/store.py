@@ -35,6 +35,12 @@ from tickbridge.store.records import (
     check_client_order_id,
     enum_name,
 )
+from tickbridge.store.safety import (
+    SaveTradingStateOp,
+    TradingStateRecord,
+    load_trading_states,
+    trading_state_record,
+)
 from tickbridge.store.writer import GroupCommitWriter, WriterStats
 
 DEFAULT_QUEUE_CAPACITY = 100_000
@@ -135,6 +141,19 @@ class StateStore:
         future: Future[None] = _running_future()
         self._writer.submit(BookSequenceOp(_normalize_session(session), future))
         return future
+
+    def save_trading_state(self, scope: str | None, state: str, source: str
+                           ) -> Future[None]:
+        """The trading state of an account (or of all, ``scope`` None); the future resolves
+        when it is on disk. Wait for it before saying a halt is in force."""
+        future: Future[None] = _running_future()
+        self._writer.submit(SaveTradingStateOp(trading_state_record(scope, state, source),
+                                               future))
+        return future
+
+    def load_trading_states(self) -> dict[str, TradingStateRecord]:
+        """Keyed by scope: an account name, or '' for the engine-wide state."""
+        return load_trading_states(self.path)
 
     def sync(self) -> Future[None]:
         """Resolves when everything enqueued before this call is durable."""

@@ -124,6 +124,9 @@ public:
                       double avg_price, double realized_pnl);
     void set_working(std::uint32_t account_id, std::uint32_t instrument_id, std::int64_t working_buy,
                      std::int64_t working_sell);
+    // An order sent at time_ns (restart recovery: the rate windows of the last hour are
+    // refilled from the store, oldest first, so a restart cannot reset a rate limit).
+    void note_sent(std::uint32_t account_id, std::int64_t time_ns);
 
     // Trading state: the gate-wide state and each account's; the stricter one applies.
     void set_trading_state(TradingState state) { state_ = state; }
