@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tickbridge.cli import credentials
 from tickbridge.config import (
     ConfigError,
     config_or_default,
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     reload = actions.add_parser(
         "reload", help="send new risk limits to the running engine (validated, audited)",
         description="Sends FILE's [risk] tables (or a whole config's) to the engine's control "
-                    "socket. The engine validates them against its config first: on any error "
+                    "socket (with the risk role: the owner token, or --client/--token-file). "
+                    "The engine validates them against its config first: on any error "
                     "nothing changes and every error is listed (exit 1); otherwise the new "
                     "limits apply to the next order and the diff is audited.")
     reload.add_argument("file", help="TOML with the [risk] tables")
@@ -37,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "(default: the embedded one)")
     reload.add_argument("--engine-control", metavar="ENDPOINT",
                         help="override engine.control_endpoint")
+    credentials.add_arguments(reload)
     reload.set_defaults(handler=run_reload)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
@@ -44,17 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_reload(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tickbridge.engine.control import ControlClient, ControlError
+    from tickbridge.engine.control import ControlError
 
     try:
         config = config_or_default(args.config)
         text = Path(args.file).read_text()
-    except (ConfigError, OSError) as e:
+        endpoint = args.engine_control or config.engine.control_endpoint
+        client = credentials.client(args, config, endpoint)
+    except (ConfigError, OSError, credentials.TokenError) as e:
         print(e, file=sys.stderr)
         return 2
-    endpoint = args.engine_control or config.engine.control_endpoint
     try:
-        reply = ControlClient(endpoint).request("reload_risk", toml=text, source="config reload")
+        reply = client.request("reload_risk", toml=text, source="config reload")
     except ControlError as e:
         print(f"tickbridge config reload: {e}", file=sys.stderr)
         return 1

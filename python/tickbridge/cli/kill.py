@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from tickbridge.cli import credentials
 from tickbridge.config import ConfigError, config_or_default
 
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "does not answer)")
     p.add_argument("--timeout", type=float, default=3.0,
                    help="seconds to wait for each answer (default 3)")
+    credentials.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -56,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2
+    try:
+        token = credentials.token(args, config)
+    except credentials.TokenError as e:
+        # The direct path needs no control token: the kill still runs, the engine path
+        # is refused and says so in the table.
+        print(f"warning: {e}", file=sys.stderr)
+        token = None
     if args.shim:
         secret = os.environ.get("TICKBRIDGE_KILL_SECRET", "")
         targets = []
@@ -80,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     control = args.engine_control or config.engine.control_endpoint
     if control != "none":
         engine = kill_via_engine(control, flatten=args.flatten, account=args.account,
-                                 timeout_s=args.timeout)
+                                 timeout_s=args.timeout, token=token)
         outcomes.append(engine)
     # The direct path runs whatever the engine said: a hung engine may still answer.
     for target in targets:
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         from tickbridge.engine.control import ControlClient, ControlError
 
         try:
-            ControlClient(control, timeout_ms=int(args.timeout * 1000)).request(
+            ControlClient(control, timeout_ms=int(args.timeout * 1000), token=token).request(
                 "audit_kill", flatten=args.flatten, account=args.account,
                 outcomes=[o.__dict__ for o in outcomes if o.path == "shim"])
         except ControlError as e:

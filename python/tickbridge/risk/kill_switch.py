@@ -46,10 +46,11 @@ class ShimTarget:
 
 
 def kill_via_engine(endpoint: str, *, flatten: bool, account: str | None,
-                    timeout_s: float) -> KillOutcome:
+                    timeout_s: float, token: str | None = None) -> KillOutcome:
+    """``token``: a control client's with the trade role or higher (a kill tightens)."""
     from tickbridge.engine.control import ControlClient, ControlError
 
-    client = ControlClient(endpoint, timeout_ms=int(timeout_s * 1000))
+    client = ControlClient(endpoint, timeout_ms=int(timeout_s * 1000), token=token)
     try:
         reply = client.request("kill", flatten=flatten, account=account, source="kill cli")
     except ControlError as e:
