@@ -1,7 +1,8 @@
 """The router's connection to the engine's control socket: one REQ socket kept open (a
 burst of alerts must not cost a TCP connect each), replaced when an answer is late so a
 lost reply never wedges it (ZeroMQ's "lazy pirate" pattern). Same requests and replies
-as ``tickbridge.engine.control.ControlClient``."""
+as ``tickbridge.engine.control.ControlClient``, with the same credential: ``token``, a
+control client's with the trade role (docs/security-control.md)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from tickbridge.engine.control import ControlError
 
 class EngineLink:
     def __init__(self, endpoint: str, timeout_ms: int = 3000,
-                 context: zmq.Context | None = None) -> None:
+                 context: zmq.Context | None = None, *, token: str | None = None) -> None:
         self.endpoint = endpoint
+        self._token = token
         self.timeout_ms = timeout_ms
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
@@ -30,7 +32,10 @@ class EngineLink:
                 self._socket.setsockopt(zmq.LINGER, 0)
                 self._socket.connect(self.endpoint)
             socket = self._socket
-            socket.send(json.dumps({"cmd": cmd, **fields}).encode())
+            body = {"cmd": cmd, **fields}
+            if self._token is not None:
+                body["token"] = self._token
+            socket.send(json.dumps(body).encode())
             if not socket.poll(self.timeout_ms):
                 socket.close(0)  # a REQ waiting for a reply cannot send again: start over
                 self._socket = None
