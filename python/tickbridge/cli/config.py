@@ -8,11 +8,13 @@ import sys
 from tickbridge.cli import credentials
 from tickbridge.config import (
     ConfigError,
+    TickbridgeConfig,
     config_or_default,
     load_config,
     to_json,
     to_toml,
 )
+from tickbridge.config.loader import engine_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,12 +79,31 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.file)
+        problems = engine_problems(config) + _strategy_problems(config)
+        if problems:
+            raise ConfigError(args.file, problems)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
     print(f"{args.file}: ok - {mode_banner(config)}; {len(config.instruments)} instruments, "
           f"{len(config.strategies)} strategies, {len(config.shims)} shims")
     return 0
+
+
+def _strategy_problems(config: TickbridgeConfig) -> list[str]:
+    """The built-in strategies' parameter errors, as `run` would find them (a module:Class
+    entry is not imported: checking a config runs no user code)."""
+    from tickbridge.engine.build import StrategyLoadError, load_strategy
+    from tickbridge.strategies import BUILTIN
+
+    problems = []
+    for spec in config.strategies:
+        if spec.entry in BUILTIN:
+            try:
+                load_strategy(spec)
+            except StrategyLoadError as e:
+                problems.append(str(e))
+    return problems
 
 
 def run_show(args: argparse.Namespace) -> int:

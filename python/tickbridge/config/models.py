@@ -22,7 +22,10 @@ from tickbridge.config.webhook import WebhookConfig
 from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.limits import RiskLimits
 
-_ENDPOINT = re.compile(r"^(tcp://(?P<host>[^:/]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
+# host: a name, an IPv4 address, * (every interface) or an IPv6 address in brackets
+# ([::1], [::] for every interface), as ZeroMQ writes them.
+_ENDPOINT = re.compile(
+    r"^(tcp://(?P<host>\[[^\]/]+\]|[^:/\[\]]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")  # fits the 32-byte account field of Hello
 _ENTRY = re.compile(r"^([A-Za-z_][\w.]*:[A-Za-z_]\w*|[a-z_][a-z0-9_]*)$")
 
@@ -32,9 +35,16 @@ Mode = Literal["paper", "live"]
 def _endpoint(value: str) -> str:
     m = _ENDPOINT.match(value)
     if not m:
-        raise ValueError(f"{value!r} is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)")
+        raise ValueError(f"{value!r} is not a ZeroMQ endpoint (tcp://HOST:PORT, "
+                         "tcp://[IPV6]:PORT, ipc://PATH)")
     if m.group("port") is not None and not 0 < int(m.group("port")) < 65536:
         raise ValueError(f"port {m.group('port')} is outside 1-65535")
+    host = m.group("host")
+    if host is not None and host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{host} is not an IPv6 address") from None
     return value
 
 
@@ -42,7 +52,7 @@ def is_loopback(endpoint: str) -> bool:
     m = _ENDPOINT.match(endpoint)
     if not m or m.group("host") is None:
         return True  # ipc:// and inproc:// never leave the machine
-    host = m.group("host")
+    host = m.group("host").strip("[]")
     if host == "localhost":
         return True
     try:

@@ -135,6 +135,7 @@ class ControlClient:
         token = self.token()
         socket = self._context.socket(zmq.REQ)
         socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.IPV6, 1)  # an IPv6 endpoint connects too
         try:
             socket.connect(self.endpoint)
             body = {"cmd": cmd, **fields}

@@ -77,6 +77,7 @@ def kill_at_shim(target: ShimTarget, *, flatten: bool, timeout_s: float,
     request_id = time.time_ns() & ((1 << 62) - 1)
     socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.IPV6, 1)  # an IPv6 endpoint connects too
     try:
         socket.connect(target.endpoint)
         socket.send(encode_frame(

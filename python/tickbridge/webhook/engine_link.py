@@ -30,6 +30,7 @@ class EngineLink:
             if self._socket is None:
                 self._socket = self._context.socket(zmq.REQ)
                 self._socket.setsockopt(zmq.LINGER, 0)
+                self._socket.setsockopt(zmq.IPV6, 1)  # an IPv6 endpoint connects too
                 self._socket.connect(self.endpoint)
             socket = self._socket
             body = {"cmd": cmd, **fields}
