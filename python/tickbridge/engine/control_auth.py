@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -99,7 +100,7 @@ def ensure_owner_token(path: Path) -> str:
     return read_token_file(path)
 
 
-def client_token(client: ControlClientConfig, environ: dict[str, str] | None = None) -> str:
+def client_token(client: ControlClientConfig, environ: Mapping[str, str] | None = None) -> str:
     """A configured client's token, from its file, its environment variable or the config."""
     env = os.environ if environ is None else environ
     if client.token_file is not None:
@@ -146,7 +147,7 @@ class ControlAuth:
 
 
 def control_auth(config: TickbridgeConfig | None, state_store: str | Path | None,
-                 environ: dict[str, str] | None = None) -> ControlAuth:
+                 environ: Mapping[str, str] | None = None) -> ControlAuth:
     """The engine's clients: the owner (token file beside ``state_store``, created when
     missing; an in-memory token when there is no store) and the configured ones."""
     clients: list[tuple[str, Role, str]] = []
@@ -168,7 +169,7 @@ def control_auth(config: TickbridgeConfig | None, state_store: str | Path | None
 def cli_token(config: TickbridgeConfig, *, client: str | None = None,
               token_file: str | Path | None = None,
               state_store: str | Path | None = None,
-              environ: dict[str, str] | None = None) -> str | None:
+              environ: Mapping[str, str] | None = None) -> str | None:
     """The token a local command sends, first found: ``token_file``, $TICKBRIDGE_TOKEN,
     $TICKBRIDGE_TOKEN_FILE, the configured client named ``client``, the owner token file
     (``[control] owner_token_file``, else beside the state store). None: no credential
@@ -184,7 +185,7 @@ def cli_token(config: TickbridgeConfig, *, client: str | None = None,
     if client is not None:
         for configured in config.control.clients:
             if configured.name == client:
-                return client_token(configured, dict(env))
+                return client_token(configured, env)
         if client != OWNER:
             known = ", ".join([OWNER, *(c.name for c in config.control.clients)])
             raise TokenError(f"no control client named {client!r} (configured: {known})")
@@ -192,6 +193,11 @@ def cli_token(config: TickbridgeConfig, *, client: str | None = None,
         return None
     path = config.control.owner_token_file or owner_token_path(
         state_store or config.engine.state_store)
-    if not path.exists():
-        return None
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return None  # no engine has started with this store (yet)
+    except OSError as e:  # a folder another user keeps private: refused, said so
+        raise TokenError(f"cannot read the control token file {path}: "
+                         f"{e.strerror or e}") from None
     return read_token_file(path)

@@ -20,7 +20,7 @@ MAX_COID = (1 << 64) - 1
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Price = Annotated[float, Field(allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=64)]
+Name = Annotated[str, Field(min_length=1, max_length=128)]  # the webhook's alert ids: 128
 
 
 def _upper(value: Any) -> Any:
