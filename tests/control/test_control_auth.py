@@ -187,6 +187,14 @@ def test_bad_field_types_are_refused_with_the_field_named(stack: Stack, field: s
     assert orders(stack) == before
 
 
+def test_an_unknown_account_is_refused_naming_it(stack: Stack) -> None:
+    for cmd, fields in (("kill", {}), ("set_state", {"state": "halted"})):
+        reply = ask(stack, RISK, cmd, account="NOPE", **fields)
+        assert not reply["ok"] and reply["error"] == "account: 'NOPE' is not a configured " \
+                                                    "account", reply
+    assert ask(stack, READ, "status")["trading_state"] == "ACTIVE"
+
+
 def test_kill_flatten_must_be_a_boolean(stack: Stack) -> None:
     reply = ask(stack, TRADE, "kill", flatten="yes")
     assert not reply["ok"] and reply["error"].startswith("flatten: Input should be a valid "

@@ -61,6 +61,10 @@ def handle_control(engine: Engine, request: dict[str, Any],
     parsed = parse(request)
     if isinstance(parsed, str):
         return refuse(parsed, **caller.audit_fields())
+    account = getattr(parsed, "account", None)
+    if account is not None and not _known_account(engine, account):
+        return refuse(f"account: {account!r} is not a configured account",
+                      **caller.audit_fields())
     needed, why = _needed(engine, parsed)
     if caller.role < needed:
         return refuse(f"{cmd}: client {caller.name!r} has the {caller.role.name.lower()} "
@@ -68,6 +72,12 @@ def handle_control(engine: Engine, request: dict[str, Any],
                       **caller.audit_fields())
     engine.audit("control_request", request=shown, **caller.audit_fields())
     return _HANDLERS[parsed.cmd](engine, parsed)
+
+
+def _known_account(engine: Engine, account: str) -> bool:
+    if engine.risk is not None:
+        return account in engine.risk.gate.account_ids
+    return engine.config is None or engine.config.account(account) is not None
 
 
 def _needed(engine: Engine, request: Any) -> tuple[Role, str]:
