@@ -2,12 +2,14 @@
 burst of alerts must not cost a TCP connect each), replaced when an answer is late so a
 lost reply never wedges it (ZeroMQ's "lazy pirate" pattern). Same requests and replies
 as ``tickbridge.engine.control.ControlClient``, with the same credential: ``token``, a
-control client's with the trade role (docs/security-control.md)."""
+control client's with the trade role (docs/security-control.md), or a function that
+reads it at each request (an owner token file the engine creates when it starts)."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -17,7 +19,8 @@ from tickbridge.engine.control import ControlError
 
 class EngineLink:
     def __init__(self, endpoint: str, timeout_ms: int = 3000,
-                 context: zmq.Context | None = None, *, token: str | None = None) -> None:
+                 context: zmq.Context | None = None, *,
+                 token: str | Callable[[], str | None] | None = None) -> None:
         self.endpoint = endpoint
         self._token = token
         self.timeout_ms = timeout_ms
@@ -34,8 +37,9 @@ class EngineLink:
                 self._socket.connect(self.endpoint)
             socket = self._socket
             body = {"cmd": cmd, **fields}
-            if self._token is not None:
-                body["token"] = self._token
+            token = self._token() if callable(self._token) else self._token
+            if token is not None:
+                body["token"] = token
             socket.send(json.dumps(body).encode())
             if not socket.poll(self.timeout_ms):
                 socket.close(0)  # a REQ waiting for a reply cannot send again: start over

@@ -24,7 +24,8 @@ SYMBOLS_TIMEOUT_MS = 250
 
 class WebhookService:
     def __init__(self, config: WebhookConfig, engine_control: str, *,
-                 clock_ns: Callable[[], int] = time.time_ns, token: str | None = None) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 token: str | Callable[[], str | None] | None = None) -> None:
         self.config = config
         self.clock_ns = clock_ns
         self.sources = SourceAllowList(config.allowed_sources)
