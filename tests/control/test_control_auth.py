@@ -202,6 +202,25 @@ def test_kill_flatten_must_be_a_boolean(stack: Stack) -> None:
     assert ask(stack, READ, "status")["trading_state"] == "ACTIVE"
 
 
+def test_the_cli_sends_the_named_clients_token(stack: Stack) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tickbridge", *args, "--config",
+                               str(stack.config)], capture_output=True, text=True, timeout=60)
+
+    assert cli("status", "--client", "monitor").returncode == 0  # its token from the env
+    refused = cli("state", "halted", "--client", "monitor")
+    assert refused.returncode == 1 and "needs the trade role" in refused.stderr
+    killed = cli("kill", "--client", "desk")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    assert ask(stack, READ, "status")["trading_state"] == "HALTED"
+    undo = cli("state", "active", "--client", "desk")
+    assert undo.returncode == 1 and "needs the risk role" in undo.stderr
+    assert cli("state", "active", "--client", "riskmgr").returncode == 0
+    assert ask(stack, READ, "status")["trading_state"] == "ACTIVE"
+    unknown = cli("status", "--client", "nobody-here")
+    assert unknown.returncode == 2 and "no control client named 'nobody-here'" in unknown.stderr
+
+
 def test_the_cli_reads_the_owner_token_and_other_users_cannot(stack: Stack) -> None:
     """The local CLI as root (the engine's user) is the owner; uid nobody is refused."""
     token_file = stack.folder / "state.sqlite.control-token"

@@ -103,10 +103,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"{o.path:<7} {o.target:<16} {'ok' if o.ok else 'FAILED':<7} {o.detail}")
     engine_answered = any(o.path == "engine" and o.ok for o in outcomes)
     if not engine_answered:
-        path = journal_kill(args.state_store or config.engine.state_store, flatten=args.flatten,
-                            account=args.account, outcomes=outcomes)
-        print(f"the engine did not answer: this action is journaled in {path} and goes into "
-              "the audit log at the engine's next start", file=sys.stderr)
+        # Not answered, or refused (no credential with the trade role): either way the
+        # engine's chain does not have this action yet.
+        try:
+            path = journal_kill(args.state_store or config.engine.state_store,
+                                flatten=args.flatten, account=args.account, outcomes=outcomes)
+        except OSError as e:
+            print(f"warning: the engine did not take this action and it could not be "
+                  f"journaled ({e}): it is not in the audit log", file=sys.stderr)
+        else:
+            print(f"the engine did not take this action: it is journaled in {path} and goes "
+                  "into the audit log at the engine's next start", file=sys.stderr)
     else:
         # The engine audited its own half; it audits the direct path's results too.
         from tickbridge.engine.control import ControlClient, ControlError
