@@ -6,6 +6,8 @@ or usage exits 2 from `run`, 1 from `config check` (its documented "found a fail
 
 from __future__ import annotations
 
+import os
+import pty
 import signal
 import socket
 import subprocess
@@ -119,6 +121,41 @@ def test_live_config_starts_when_its_accounts_are_named(tmp_path: Path) -> None:
     proc = serve(path, control, tmp_path, "--confirm-live", "ACC2, ACC1")
     assert stop(proc) == 0
     assert "live mode confirmed for ACC1, ACC2" in proc.stdout.read()
+
+
+@pytest.mark.parametrize(("typed", "starts"), [("ACC2,ACC1\n", True), ("ACC1\n", False)])
+def test_live_config_at_a_terminal_asks_for_the_accounts(tmp_path: Path, typed: str,
+                                                         starts: bool) -> None:
+    path, control = live_config(tmp_path)
+    leader, follower = pty.openpty()  # stdin a terminal: the prompt is the confirmation
+    proc = subprocess.Popen([sys.executable, "-m", "tickbridge", "run", "--config", str(path),
+                             "--status-interval", "0"], stdin=follower,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    os.close(follower)
+    try:
+        os.write(leader, typed.encode())
+        if starts:
+            client = ControlClient(control, timeout_ms=500,
+                                   token_file=owner_token_path(tmp_path / "state.sqlite"))
+
+            def answers() -> bool:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                try:
+                    return bool(client.request("status")["ok"])
+                except ControlError:
+                    return False
+
+            wait_for(answers, 60, "the confirmed live engine")
+            assert stop(proc) == 0
+        else:
+            assert proc.wait(timeout=60) == 2
+            assert "not confirmed: nothing started" in (proc.stdout.read() if proc.stdout
+                                                        else "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        os.close(leader)
 
 
 def test_confirm_live_on_a_paper_config_is_bad_usage(tmp_path: Path) -> None:
