@@ -73,7 +73,7 @@ EXPECTED = [
     "shims[0].kill_secret: must be 16 to 32 bytes (is 5)",
     "instruments[0].symbol: EZ: not a symbol format",
     "strategies[0].entry: 'not a class' is neither module:Class",
-    "engine: tcp://0.0.0.0:5555 binds beyond this machine without CURVE keys",
+    "engine.shim_endpoint: tcp://0.0.0.0:5555 binds beyond this machine without CURVE keys",
     "risk.defaults.max_order_qty: Input should be greater than 0",
     "risk.defaults.band_percent: band_ticks (10.0) and band_percent (1.0) both set",
     "risk.accounts.SIM1.daily_loss_limit: Input should be greater than or equal to 0",

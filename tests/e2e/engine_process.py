@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.e2e.stack import free_endpoint, wait_for
 from tickbridge.engine.control import ControlClient, ControlError
+from tickbridge.engine.control_auth import owner_token_path
 
 CONFIG = """\
 mode = "paper"
@@ -55,13 +56,16 @@ class EngineProcess:
                 [sys.executable, "-m", "tickbridge", "run", "--config", str(self.config),
                  "--clock", "market", "--status-interval", "0"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.client = ControlClient(self.control_endpoint, timeout_ms=5000)
+        self.token_file = owner_token_path(folder / "state.sqlite")  # made by the engine
+        self.client = ControlClient(self.control_endpoint, timeout_ms=5000,
+                                    token_file=self.token_file)
         wait_for(self._answers, 30, "the engine's control socket")
 
     def _answers(self) -> bool:
         assert self.process.poll() is None, self.log.read_text()
         try:
-            return bool(ControlClient(self.control_endpoint, timeout_ms=300).request("status"))
+            return bool(ControlClient(self.control_endpoint, timeout_ms=300,
+                                      token_file=self.token_file).request("status")["ok"])
         except ControlError:
             return False
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tickbridge.engine.control import ControlClient, ControlError
+from tickbridge.engine.control_auth import owner_token_path
 
 KILL_SECRET = "e2e-test-kill-secret-0123"
 
@@ -103,7 +104,10 @@ class Stack:
         self.sim: subprocess.Popen | None = None
         self._old_shims: set[str] = set()
         self._logs: list[Any] = []
-        self.control = ControlClient(self.control_endpoint, timeout_ms=5000)
+        # The engine's owner token (risk role), created by the engine at start.
+        self.token_file = owner_token_path(self.store)
+        self.control = ControlClient(self.control_endpoint, timeout_ms=5000,
+                                     token_file=self.token_file)
 
     # -- processes -------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
@@ -125,7 +129,8 @@ class Stack:
             raise AssertionError(f"engine exited with {self.engine.returncode}:\n"
                                  f"{self.log('engine')}")
         try:
-            return bool(ControlClient(self.control_endpoint, timeout_ms=300).request("status"))
+            return bool(ControlClient(self.control_endpoint, timeout_ms=300,
+                                      token_file=self.token_file).request("status")["ok"])
         except ControlError:
             return False
 

@@ -37,7 +37,8 @@ class OrderPump(threading.Thread):
         self.sent = 0
 
     def run(self) -> None:
-        client = ControlClient(self.stack.control_endpoint, timeout_ms=300)
+        client = ControlClient(self.stack.control_endpoint, timeout_ms=300,
+                               token_file=self.stack.token_file)
         while not self.stop.is_set():
             try:
                 market = client.request("market", symbol="ESZ6").get("market") or {}

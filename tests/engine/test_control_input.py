@@ -7,6 +7,9 @@ import subprocess
 import sys
 
 from tickbridge.engine import Engine, EngineSettings
+from tickbridge.engine.control_auth import Caller, Role
+
+OWNER = Caller("owner", Role.RISK)
 
 
 def test_control_requests_with_bad_fields_name_them() -> None:
@@ -15,13 +18,17 @@ def test_control_requests_with_bad_fields_name_them() -> None:
         for request, words in [
             ({"cmd": "cancel", "client_order_id": "TBxyz"}, "client_order_id"),
             ({"cmd": "replace", "client_order_id": "seven"}, "client_order_id"),
-            ({"cmd": "order", "client_order_id": 12345}, "unknown order"),
-            ({"cmd": "market", "symbol": "ZZZ"}, "unknown symbol 'ZZZ'"),
-            ({"cmd": "submit", "side": "BUY"}, "missing or unknown field"),
-            ({"cmd": "set_state", "state": "paused"}, "state must be one of"),
-            ({"cmd": "nonsense"}, "unknown command 'nonsense'"),
+            ({"cmd": "order", "client_order_id": 12345}, "client_order_id: unknown order"),
+            ({"cmd": "market", "symbol": "ZZZ"}, "symbol: unknown symbol 'ZZZ'"),
+            ({"cmd": "submit", "side": "BUY"}, "symbol: Field required"),
+            ({"cmd": "set_state", "state": "paused"}, "state: Input should be 'ACTIVE'"),
+            ({"cmd": "nonsense"}, "cmd: unknown command 'nonsense'"),
+            ({"cmd": "submit", "symbol": "ES", "side": "BUY", "quantity": True},
+             "quantity: Input should be a valid integer (got True)"),
+            ({"cmd": "submit", "symbol": "ES", "side": "BUY", "quantity": 1, "qty": 2},
+             "qty: Extra inputs are not permitted"),
         ]:
-            reply = engine.handle_control(request)
+            reply = engine.handle_control(request, OWNER)
             assert reply["ok"] is False and words in reply["error"], (request, reply)
         assert len(engine.router.book) == 0
     finally:

@@ -88,8 +88,9 @@ def webhook_config(tmp_path: Path, **overrides: Any) -> WebhookConfig:
     return WebhookConfig.model_validate(data)
 
 
-def running_hook(config: WebhookConfig, engine_control: str) -> Iterator[Hook]:
-    service = WebhookService(config, engine_control)
+def running_hook(config: WebhookConfig, engine_control: str,
+                 token: str | None = None) -> Iterator[Hook]:
+    service = WebhookService(config, engine_control, token=token)
     service.start()
     server = ServerThread(uvicorn_config(create_app(service), config)).start()
     scheme = "https" if config.tls else "http"
@@ -118,7 +119,7 @@ def bed() -> Iterator[EngineWithSimulator]:
 
 @pytest.fixture
 def hook(tmp_path: Path, bed: EngineWithSimulator) -> Iterator[Hook]:
-    yield from running_hook(webhook_config(tmp_path), bed.control_endpoint)
+    yield from running_hook(webhook_config(tmp_path), bed.control_endpoint, bed.token)
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> Any:

@@ -60,7 +60,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 def test_tls_when_given_a_certificate(tmp_path, bed):
     cert, key = _self_signed(tmp_path)
     config = webhook_config(tmp_path, tls_cert_file=str(cert), tls_key_file=str(key))
-    for hook in running_hook(config, bed.control_endpoint):
+    for hook in running_hook(config, bed.control_endpoint, bed.token):
         assert hook.url.startswith("https://")
         body = alert(action="cancel", symbol=None, quantity=None)
         assert hook.post(body).status_code == 202

@@ -36,7 +36,7 @@ def test_engine_link_times_out_and_recovers(bed):
         assert "no answer from the engine" in str(e)
     assert time.monotonic() - start < 1
     link.close()
-    link = EngineLink(bed.control_endpoint, timeout_ms=2000)
+    link = EngineLink(bed.control_endpoint, timeout_ms=2000, token=bed.token)
     assert link.request("status")["ok"] and link.request("symbols")["ok"]
     link.close()
 

@@ -199,7 +199,7 @@ def test_ten_concurrent_deliveries_place_one_order(hook, bed):
 
 def test_source_allow_list_is_403(tmp_path, bed):
     config = webhook_config(tmp_path, allowed_sources=["10.9.8.0/24"])
-    for hook in running_hook(config, bed.control_endpoint):
+    for hook in running_hook(config, bed.control_endpoint, bed.token):
         r = hook.post(alert())
         assert (r.status_code, r.json()) == (403, {"ok": False, "error": "forbidden"})
         assert hook.service.store.count() == 0

@@ -28,7 +28,8 @@ def break_bed() -> Iterator[EngineWithSimulator]:
 
 @pytest.fixture
 def break_hook(tmp_path: Path, break_bed: EngineWithSimulator) -> Iterator[Hook]:
-    yield from running_hook(webhook_config(tmp_path), break_bed.control_endpoint)
+    yield from running_hook(webhook_config(tmp_path), break_bed.control_endpoint,
+                            break_bed.token)
 
 
 def test_the_instant_is_the_maintenance_break():

@@ -61,12 +61,13 @@ def run(quick: bool) -> BenchResult:
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert bed.stdout is not None
-        control = json.loads(bed.stdout.readline())["control"]
+        started = json.loads(bed.stdout.readline())
+        control = started["control"]
         with tempfile.TemporaryDirectory() as tmp:
             config = WebhookConfig.model_validate({
                 "port": 0, "store": str(Path(tmp) / "bench.sqlite"),
                 "strategies": {"bench": {"secret": _SECRET}}})
-            service = WebhookService(config, control)
+            service = WebhookService(config, control, token=started["token"])
             service.start()
             try:
                 with ServerThread(uvicorn_config(_bare_app(), config)) as bare:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tickbridge.cli import credentials
 from tickbridge.config import (
     ConfigError,
+    TickbridgeConfig,
     config_or_default,
     load_config,
     to_json,
     to_toml,
 )
+from tickbridge.config.loader import engine_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     reload = actions.add_parser(
         "reload", help="send new risk limits to the running engine (validated, audited)",
         description="Sends FILE's [risk] tables (or a whole config's) to the engine's control "
-                    "socket. The engine validates them against its config first: on any error "
+                    "socket (with the risk role: the owner token, or --client/--token-file). "
+                    "The engine validates them against its config first: on any error "
                     "nothing changes and every error is listed (exit 1); otherwise the new "
                     "limits apply to the next order and the diff is audited.")
     reload.add_argument("file", help="TOML with the [risk] tables")
@@ -37,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "(default: the embedded one)")
     reload.add_argument("--engine-control", metavar="ENDPOINT",
                         help="override engine.control_endpoint")
+    credentials.add_arguments(reload)
     reload.set_defaults(handler=run_reload)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
@@ -44,17 +49,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_reload(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tickbridge.engine.control import ControlClient, ControlError
+    from tickbridge.engine.control import ControlError
 
     try:
         config = config_or_default(args.config)
         text = Path(args.file).read_text()
-    except (ConfigError, OSError) as e:
+        endpoint = args.engine_control or config.engine.control_endpoint
+        client = credentials.client(args, config, endpoint)
+    except (ConfigError, OSError, credentials.TokenError) as e:
         print(e, file=sys.stderr)
         return 2
-    endpoint = args.engine_control or config.engine.control_endpoint
     try:
-        reply = ControlClient(endpoint).request("reload_risk", toml=text, source="config reload")
+        reply = client.request("reload_risk", toml=text, source="config reload")
     except ControlError as e:
         print(f"tickbridge config reload: {e}", file=sys.stderr)
         return 1
@@ -73,12 +79,31 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.file)
+        problems = engine_problems(config) + _strategy_problems(config)
+        if problems:
+            raise ConfigError(args.file, problems)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
     print(f"{args.file}: ok - {mode_banner(config)}; {len(config.instruments)} instruments, "
           f"{len(config.strategies)} strategies, {len(config.shims)} shims")
     return 0
+
+
+def _strategy_problems(config: TickbridgeConfig) -> list[str]:
+    """The built-in strategies' parameter errors, as `run` would find them (a module:Class
+    entry is not imported: checking a config runs no user code)."""
+    from tickbridge.engine.build import StrategyLoadError, load_strategy
+    from tickbridge.strategies import BUILTIN
+
+    problems = []
+    for spec in config.strategies:
+        if spec.entry in BUILTIN:
+            try:
+                load_strategy(spec)
+            except StrategyLoadError as e:
+                problems.append(str(e))
+    return problems
 
 
 def run_show(args: argparse.Namespace) -> int:

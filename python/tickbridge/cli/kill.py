@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from tickbridge.cli import credentials
 from tickbridge.config import ConfigError, config_or_default
 
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "does not answer)")
     p.add_argument("--timeout", type=float, default=3.0,
                    help="seconds to wait for each answer (default 3)")
+    credentials.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -56,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 2
+    try:
+        token = credentials.token(args, config)
+    except credentials.TokenError as e:
+        # The direct path needs no control token: the kill still runs, the engine path
+        # is refused and says so in the table.
+        print(f"warning: {e}", file=sys.stderr)
+        token = None
     if args.shim:
         secret = os.environ.get("TICKBRIDGE_KILL_SECRET", "")
         targets = []
@@ -80,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     control = args.engine_control or config.engine.control_endpoint
     if control != "none":
         engine = kill_via_engine(control, flatten=args.flatten, account=args.account,
-                                 timeout_s=args.timeout)
+                                 timeout_s=args.timeout, token=token)
         outcomes.append(engine)
     # The direct path runs whatever the engine said: a hung engine may still answer.
     for target in targets:
@@ -94,16 +103,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"{o.path:<7} {o.target:<16} {'ok' if o.ok else 'FAILED':<7} {o.detail}")
     engine_answered = any(o.path == "engine" and o.ok for o in outcomes)
     if not engine_answered:
-        path = journal_kill(args.state_store or config.engine.state_store, flatten=args.flatten,
-                            account=args.account, outcomes=outcomes)
-        print(f"the engine did not answer: this action is journaled in {path} and goes into "
-              "the audit log at the engine's next start", file=sys.stderr)
+        # Not answered, or refused (no credential with the trade role): either way the
+        # engine's chain does not have this action yet.
+        try:
+            path = journal_kill(args.state_store or config.engine.state_store,
+                                flatten=args.flatten, account=args.account, outcomes=outcomes)
+        except OSError as e:
+            print(f"warning: the engine did not take this action and it could not be "
+                  f"journaled ({e}): it is not in the audit log", file=sys.stderr)
+        else:
+            print(f"the engine did not take this action: it is journaled in {path} and goes "
+                  "into the audit log at the engine's next start", file=sys.stderr)
     else:
         # The engine audited its own half; it audits the direct path's results too.
         from tickbridge.engine.control import ControlClient, ControlError
 
         try:
-            ControlClient(control, timeout_ms=int(args.timeout * 1000)).request(
+            ControlClient(control, timeout_ms=int(args.timeout * 1000), token=token).request(
                 "audit_kill", flatten=args.flatten, account=args.account,
                 outcomes=[o.__dict__ for o in outcomes if o.path == "shim"])
         except ControlError as e:

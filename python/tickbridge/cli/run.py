@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 from tickbridge.config import ConfigError, default_config, load_config
+from tickbridge.config.loader import engine_problems
+from tickbridge.config.models import TickbridgeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Runs the engine: binds the shims' ROUTER endpoint and the control endpoint "
             "(status, kill, trading state), loads the strategies, the risk gate and the "
             "SQLite state store of the config, and serves until SIGINT or SIGTERM. The mode "
-            "(PAPER or LIVE) is printed at start and on every status line. Exit codes: 0 a "
+            "(PAPER or LIVE) is printed at start and on every status line; a LIVE config "
+            "starts only when confirmed (--confirm-live naming its accounts, or typed at a "
+            "terminal). Exit codes: 0 a "
             "clean stop, 1 a runtime failure (an endpoint in use, a store that cannot be "
             "opened), 2 a bad config or bad usage."
         ),
@@ -40,7 +44,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status-interval", type=float, default=10.0,
                    help="seconds between status lines on stderr; 0 for none (default 10)")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    p.add_argument("--confirm-live", metavar="ACCOUNTS",
+                   help="live mode only: the config's live_accounts, comma-separated, as "
+                        "the confirmation that real orders may go to them (without it, an "
+                        "interactive terminal is asked to type them; anything else exits 2)")
     p.set_defaults(handler=run)
+
+
+def confirm_live(config: TickbridgeConfig, given: str | None) -> str | None:
+    """None when a live config may start: ``given`` (--confirm-live) names exactly its
+    live accounts, or a person at a terminal typed them. Otherwise why not."""
+    wanted = sorted(config.live_accounts)
+    if given is not None:
+        named = sorted(a.strip() for a in given.split(",") if a.strip())
+        if named == wanted:
+            return None
+        return (f"--confirm-live {given!r} does not name this config's live accounts "
+                f"exactly ({','.join(wanted)}): nothing started")
+    if not sys.stdin.isatty():
+        return ("a LIVE config sends real orders: confirm with --confirm-live "
+                f"{','.join(wanted)} (or start it from a terminal and type them)")
+    print(f"LIVE MODE: real orders to {', '.join(wanted)}. Type the account names "
+          "(comma-separated) to start: ", end="", file=sys.stderr, flush=True)
+    typed = sorted(a.strip() for a in sys.stdin.readline().split(",") if a.strip())
+    return None if typed == wanted else "not confirmed: nothing started"
 
 
 def status_line(engine: object) -> str:
@@ -68,6 +95,19 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else default_config()
     except ConfigError as e:
         print(e, file=sys.stderr)
+        return 2
+    problems = engine_problems(config)
+    if problems:
+        print(ConfigError(str(args.config or "default config"), problems), file=sys.stderr)
+        return 2
+    if config.mode == "live":
+        refusal = confirm_live(config, args.confirm_live)
+        if refusal is not None:
+            print(f"tickbridge run: {refusal}", file=sys.stderr)
+            return 2
+        log.warning("live mode confirmed for %s", ", ".join(config.live_accounts))
+    elif args.confirm_live is not None:
+        print("tickbridge run: --confirm-live given for a paper config", file=sys.stderr)
         return 2
     try:
         engine = build_engine(config, clock=args.clock, shim_endpoint=args.shim_endpoint,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tickbridge.cli import credentials
 from tickbridge.config import ConfigError, config_or_default
 
 STATES = ("active", "reducing-only", "halted")
@@ -18,6 +19,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine-control", metavar="ENDPOINT",
                    help="override engine.control_endpoint")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
+    p.add_argument("--state-store", type=Path,
+                   help="the engine's state store, if overridden at its start (its owner "
+                        "token file is beside it)")
+    credentials.add_arguments(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "state", help="set the trading state: active, reducing-only or halted",
         description="Sets the engine's trading state (audited). reducing-only lets only "
                     "orders that shrink a position through; halted refuses every new order. "
+                    "A stricter state needs the trade role; a looser one (leaving halted or "
+                    "reducing-only) needs the risk role (the owner token has it). "
                     "Exit codes: 0 set, 1 the engine did not answer or refused, 2 bad usage.")
     _common(state)
     state.add_argument("state", choices=STATES)
@@ -40,17 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _ask(args: argparse.Namespace, cmd: str, **fields: Any) -> dict[str, Any] | int:
-    from tickbridge.engine.control import ControlClient, ControlError
+    from tickbridge.engine.control import ControlError
 
     try:
         config = config_or_default(args.config)
-    except ConfigError as e:
+        endpoint = args.engine_control or config.engine.control_endpoint
+        client = credentials.client(args, config, endpoint, args.timeout)
+    except (ConfigError, credentials.TokenError) as e:
         print(e, file=sys.stderr)
         return 2
-    endpoint = args.engine_control or config.engine.control_endpoint
     try:
-        reply = ControlClient(endpoint, timeout_ms=int(args.timeout * 1000)).request(cmd,
-                                                                                    **fields)
+        reply = client.request(cmd, **fields)
     except ControlError as e:
         print(f"tickbridge {args.command}: {e}", file=sys.stderr)
         return 1

@@ -57,11 +57,25 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
+    from tickbridge.engine.control import ControlError
+    from tickbridge.engine.control_auth import TokenError, cli_token
     from tickbridge.webhook import WebhookService, create_app, uvicorn_config
 
     endpoint = args.engine_control or hook.engine_control or config.engine.control_endpoint
+    # The engine link's credential: the [[control.clients]] entry named "webhook" (role
+    # trade), else the owner's token file (docs/security-control.md).
+    # Read at each request: the owner's file appears when the engine starts, which may be
+    # after the webhook; an unreadable one fails that request (ControlError), said why.
+    named = "webhook" if any(c.name == "webhook" for c in config.control.clients) else None
+
+    def token() -> str | None:
+        try:
+            return cli_token(config, client=named)
+        except TokenError as e:
+            raise ControlError(str(e)) from None
+
     try:
-        service = WebhookService(hook, endpoint)
+        service = WebhookService(hook, endpoint, token=token)
     except OSError as e:
         print(f"webhook: cannot open {hook.store}: {e}", file=sys.stderr)
         return 1

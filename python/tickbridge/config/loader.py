@@ -27,7 +27,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "TICKBRIDGE_"
-_SECRET_FIELDS = ("secret", "hmac_key")  # never echoed in an error
+_SECRET_FIELDS = ("secret", "hmac_key", "token")  # never echoed in an error
 
 
 class ConfigError(ValueError):
@@ -196,13 +196,31 @@ def _engine_security(engine: Any) -> list[str]:
     errors = []
     if (secret is None) != (public is None):
         errors.append("engine: curve_secret_key_file and curve_public_key_file go together")
-    endpoints = [engine.get(k, defaults[k].default) for k in ("shim_endpoint", "control_endpoint")]
-    exposed = [e for e in endpoints if isinstance(e, str) and not is_loopback(e)]
-    if exposed and secret is None and engine.get("insecure_bind") is not True:
-        errors.append(f"engine: {', '.join(exposed)} binds beyond this machine without CURVE "
+    shim, control = (engine.get(k, defaults[k].default)
+                     for k in ("shim_endpoint", "control_endpoint"))
+    insecure = engine.get("insecure_bind") is True
+    if isinstance(shim, str) and not is_loopback(shim) and secret is None and not insecure:
+        errors.append(f"engine.shim_endpoint: {shim} binds beyond this machine without CURVE "
                       "keys: set curve_secret_key_file and curve_public_key_file, or "
                       "insecure_bind = true to accept plaintext")
+    # The control socket authenticates by token, not CURVE (docs/security-control.md): the
+    # engine binds it beyond this machine only with insecure_bind, keys or not. The same
+    # rule as the bind itself, so a config that passes `config check` also starts.
+    if isinstance(control, str) and not is_loopback(control) and not insecure:
+        errors.append(f"engine.control_endpoint: {control} binds beyond this machine, where "
+                      "its tokens would cross the network in clear text: keep it on loopback "
+                      "or ipc:// (reach it over SSH), or set insecure_bind = true to accept "
+                      "that")
     return errors
+
+
+def engine_problems(config: TickbridgeConfig) -> list[str]:
+    """What a config that loads may still lack to run an engine (``run``, ``config check``):
+    a config with no accounts trades nothing and would refuse every shim."""
+    if not config.accounts:
+        return ["accounts: none configured: an engine with no [[accounts]] refuses every "
+                "shim (an empty file is not the embedded default: omit --config for that)"]
+    return []
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<config>",

@@ -22,7 +22,10 @@ from tickbridge.config.webhook import WebhookConfig
 from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.limits import RiskLimits
 
-_ENDPOINT = re.compile(r"^(tcp://(?P<host>[^:/]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
+# host: a name, an IPv4 address, * (every interface) or an IPv6 address in brackets
+# ([::1], [::] for every interface), as ZeroMQ writes them.
+_ENDPOINT = re.compile(
+    r"^(tcp://(?P<host>\[[^\]/]+\]|[^:/\[\]]+|\*):(?P<port>\d{1,5})|ipc://.+|inproc://.+)$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")  # fits the 32-byte account field of Hello
 _ENTRY = re.compile(r"^([A-Za-z_][\w.]*:[A-Za-z_]\w*|[a-z_][a-z0-9_]*)$")
 
@@ -32,9 +35,16 @@ Mode = Literal["paper", "live"]
 def _endpoint(value: str) -> str:
     m = _ENDPOINT.match(value)
     if not m:
-        raise ValueError(f"{value!r} is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)")
+        raise ValueError(f"{value!r} is not a ZeroMQ endpoint (tcp://HOST:PORT, "
+                         "tcp://[IPV6]:PORT, ipc://PATH)")
     if m.group("port") is not None and not 0 < int(m.group("port")) < 65536:
         raise ValueError(f"port {m.group('port')} is outside 1-65535")
+    host = m.group("host")
+    if host is not None and host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{host} is not an IPv6 address") from None
     return value
 
 
@@ -42,7 +52,7 @@ def is_loopback(endpoint: str) -> bool:
     m = _ENDPOINT.match(endpoint)
     if not m or m.group("host") is None:
         return True  # ipc:// and inproc:// never leave the machine
-    host = m.group("host")
+    host = m.group("host").strip("[]")
     if host == "localhost":
         return True
     try:
@@ -77,6 +87,51 @@ class EngineConfig(_Strict):
                                    "(false: the same in Python)")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
+
+
+class ControlClientConfig(_Strict):
+    """One client of the control socket: who it is, what it may do, how it proves it.
+    Exactly one token source: a file (read at start; keep it mode 0600), an environment
+    variable, or the token itself (masked when the config is shown)."""
+
+    name: str = Field(pattern=_NAME.pattern)
+    role: Literal["read", "trade", "risk"]
+    token_file: Path | None = None
+    token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    token: SecretStr | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_owner(cls, value: str) -> str:
+        if value == "owner":
+            raise ValueError("'owner' is the engine's own token file (owner_token_file)")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("must be at least 16 bytes (e.g. python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))')")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ControlClientConfig:
+        given = [k for k in ("token_file", "token_env", "token") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of token_file, token_env, token "
+                             f"(given: {', '.join(given) or 'none'})")
+        return self
+
+
+class ControlConfig(_Strict):
+    """Who may use the control socket (docs/security-control.md)."""
+
+    owner_token: bool = Field(True, description="keep an owner token (role risk) in a 0600 "
+                              "file, created at start when missing; the local CLI reads it")
+    owner_token_file: Path | None = Field(None, description="default: beside the state "
+                                          "store, STATE_STORE.control-token")
+    clients: list[ControlClientConfig] = Field(default_factory=list)
 
 
 class ShimConfig(_Strict):
@@ -142,6 +197,7 @@ class TickbridgeConfig(_Strict):
     live_accounts: list[str] = Field(default_factory=list, description="live only: allow-list")
     contracts_file: Path | None = Field(None, description="user contract table over the default")
     engine: EngineConfig = EngineConfig()
+    control: ControlConfig = ControlConfig()
     shims: list[ShimConfig] = Field(default_factory=list)
     accounts: list[AccountConfig] = Field(default_factory=list)
     instruments: list[InstrumentConfig] = Field(default_factory=list)

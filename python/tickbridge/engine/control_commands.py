@@ -1,23 +1,99 @@
-"""What the control socket's requests do (see control.py for the wire format)."""
+"""What the control socket's requests do (see control.py for the wire format), who may
+ask for each (control_auth.py) and the strict form of each request (control_requests.py).
+
+Every request is audited with its caller's name and role: ``control_request`` when it
+is let through (before it runs; what it did is audited by the action itself), and
+``control_refused`` when it is not (no or unknown token, a role too low, a bad field).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tickbridge.engine.control_auth import Caller, Role
+from tickbridge.engine.control_requests import (
+    AuditKillRequest,
+    CancelRequest,
+    KillRequest,
+    OrderRequest,
+    ReloadRiskRequest,
+    ReplaceRequest,
+    SetStateRequest,
+    SubmitRequest,
+    SymbolRequest,
+    parse,
+)
 from tickbridge.protocol import OrderType, Side, TimeInForce
 from tickbridge.risk.reasons import TradingState
 
 if TYPE_CHECKING:
     from tickbridge.engine.engine import Engine
 
+# The least role each command needs; set_state needs RISK when it loosens (_needed).
+ROLES: dict[str, Role] = {
+    "status": Role.READ, "symbols": Role.READ, "position": Role.READ, "market": Role.READ,
+    "order": Role.READ,
+    "submit": Role.TRADE, "cancel": Role.TRADE, "replace": Role.TRADE,
+    # A kill only tightens: whoever may trade may stop trading. Undoing it is set_state.
+    "kill": Role.TRADE, "audit_kill": Role.TRADE, "set_state": Role.TRADE,
+    # Any reload may raise a limit: always the risk role.
+    "reload_risk": Role.RISK,
+}
 
-def handle_control(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    cmd = request["cmd"]
-    handler = _HANDLERS.get(cmd)
-    if handler is None:
-        return {"ok": False, "error": f"unknown command {cmd!r}; one of {', '.join(_HANDLERS)}"}
-    return handler(engine, request)
+
+def handle_control(engine: Engine, request: dict[str, Any],
+                   caller: Caller | None) -> dict[str, Any]:
+    shown = {k: v for k, v in request.items() if k not in ("token", "toml")}
+    cmd = request.get("cmd")
+
+    def refuse(error: str, **who: str) -> dict[str, Any]:
+        engine.audit("control_refused", cmd=cmd, error=error, request=shown, **who)
+        return {"ok": False, "error": error}
+
+    if caller is None:
+        why = "no token" if request.get("token") is None else "unknown token"
+        return refuse(f"not authenticated ({why}): every control request needs the token "
+                      "of a control client (the local CLI reads the owner's token file "
+                      "beside the state store; see docs/security-control.md)",
+                      caller="(unauthenticated)")
+    parsed = parse(request)
+    if isinstance(parsed, str):
+        return refuse(parsed, **caller.audit_fields())
+    account = getattr(parsed, "account", None)
+    if account is not None and not _known_account(engine, account):
+        return refuse(f"account: {account!r} is not a configured account",
+                      **caller.audit_fields())
+    needed, why = _needed(engine, parsed)
+    if caller.role < needed:
+        return refuse(f"{cmd}: client {caller.name!r} has the {caller.role.name.lower()} "
+                      f"role; {why} needs the {needed.name.lower()} role",
+                      **caller.audit_fields())
+    engine.audit("control_request", request=shown, **caller.audit_fields())
+    return _HANDLERS[parsed.cmd](engine, parsed)
+
+
+def _known_account(engine: Engine, account: str) -> bool:
+    if engine.risk is not None:
+        return account in engine.risk.gate.account_ids
+    return engine.config is None or engine.config.account(account) is not None
+
+
+def _needed(engine: Engine, request: Any) -> tuple[Role, str]:
+    """The role ``request`` needs, and what for (said in a refusal)."""
+    cmd = request.cmd
+    if isinstance(request, SetStateRequest):
+        new = TradingState[request.state_name]
+        current = engine.trading_state(request.account)
+        if new < current:  # less strict than now: leaving HALTED or REDUCING_ONLY
+            return Role.RISK, (f"loosening the trading state ({current.name} -> {new.name}, "
+                               f"{request.account or 'all accounts'})")
+        return Role.TRADE, "tightening the trading state"
+    if cmd == "reload_risk":
+        return Role.RISK, "reloading risk limits"
+    role = ROLES[cmd]
+    return role, "reading" if role == Role.READ else cmd
 
 
 def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
@@ -44,84 +120,54 @@ def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    flatten = bool(request.get("flatten", False))
-    account = request.get("account")
-    reached = engine.kill(flatten=flatten, account=account, source=str(request.get("source",
-                                                                                    "control")))
+def _kill(engine: Engine, request: KillRequest) -> dict[str, Any]:
+    reached = engine.kill(flatten=request.flatten, account=request.account,
+                          source=request.source)
     accounts = sorted({s.account for s in engine.sessions.values() if s.name in reached})
-    return {"ok": True, "flatten": flatten, "account": account, "shims": reached,
-            "accounts": accounts, "trading_state": engine.trading_state(account).name}
+    return {"ok": True, "flatten": request.flatten, "account": request.account,
+            "shims": reached, "accounts": accounts,
+            "trading_state": engine.trading_state(request.account).name}
 
 
-def _audit_kill(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def _audit_kill(engine: Engine, request: AuditKillRequest) -> dict[str, Any]:
     """The kill CLI's direct-path results (the shims' own endpoints), into the chain."""
-    engine.audit("kill_direct", flatten=bool(request.get("flatten")),
-                 account=request.get("account"), outcomes=request.get("outcomes", []))
+    engine.audit("kill_direct", flatten=request.flatten, account=request.account,
+                 outcomes=request.outcomes)
     return {"ok": True}
 
 
-def _set_state(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    name = str(request.get("state", "")).upper().replace("-", "_")
-    if name == "REDUCING":
-        name = "REDUCING_ONLY"
-    if name not in TradingState.__members__:
-        return {"ok": False, "error": f"state must be one of "
-                                      f"{', '.join(s.name for s in TradingState)}, not {name!r}"}
-    account = request.get("account")
-    engine.set_trading_state(TradingState[name], account, source=str(request.get("source",
-                                                                                  "control")))
+def _set_state(engine: Engine, request: SetStateRequest) -> dict[str, Any]:
+    account = request.account
+    engine.set_trading_state(TradingState[request.state_name], account, source=request.source)
     return {"ok": True, "trading_state": engine.trading_state(account).name, "account": account}
 
 
-def _submit(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        side = Side[str(request["side"]).upper()]
-        order_type = OrderType[str(request.get("order_type", "MARKET")).upper()]
-        tif = TimeInForce[str(request.get("tif", "DAY")).upper()]
-        quantity = request["quantity"]
-        symbol = str(request["symbol"])
-    except KeyError as e:
-        return {"ok": False, "error": f"missing or unknown field {e}"}
-    price = request.get("price")
-    stop = request.get("stop_price")
+def _submit(engine: Engine, request: SubmitRequest) -> dict[str, Any]:
     result = engine.router.submit(
-        strategy=str(request.get("source", "control")), symbol=symbol, side=side,
-        quantity=quantity, order_type=order_type,
-        price=math.nan if price is None else float(price),
-        stop_price=math.nan if stop is None else float(stop), tif=tif)
+        strategy=request.source, symbol=request.symbol, side=Side[request.side],
+        quantity=request.quantity, order_type=OrderType[request.order_type],
+        price=math.nan if request.price is None else request.price,
+        stop_price=math.nan if request.stop_price is None else request.stop_price,
+        tif=TimeInForce[request.tif])
     if isinstance(result, str):
         return {"ok": False, "error": result}
     return {"ok": True, "client_order_id": result,
             "client_order_id_text": f"TB{result:016X}"}
 
 
-def _coid(request: dict[str, Any]) -> int:
-    """A client order id as a number, or as its text form ``TB%016X``."""
-    value = request["client_order_id"]
-    if isinstance(value, str) and value.upper().startswith("TB"):
-        return int(value[2:], 16)
-    return int(value)
-
-
-def _replace(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        coid = _coid(request)
-    except (KeyError, ValueError) as e:
-        return {"ok": False, "error": f"client_order_id: {e}"}
-    quantity, price = request.get("quantity"), request.get("price")
-    error = engine.router.replace(coid, None if quantity is None else int(quantity),
-                                  None if price is None else float(price))
+def _replace(engine: Engine, request: ReplaceRequest) -> dict[str, Any]:
+    coid = request.coid
+    error = engine.router.replace(coid, request.quantity, request.price)
     return {"ok": error is None, "error": error, "client_order_id": coid}
 
 
-def _order(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def _order(engine: Engine, request: OrderRequest) -> dict[str, Any]:
     """One order as the engine knows it: state, quantities, its fills."""
+    coid = request.coid
     try:
-        coid = _coid(request)
         order = engine.router.book.order(coid)
     except (KeyError, ValueError) as e:
-        return {"ok": False, "error": f"unknown order: {e}"}
+        return {"ok": False, "error": f"client_order_id: unknown order: {e}"}
     fills = engine.router.book.fills(coid)
     return {"ok": True, "client_order_id": coid, "instrument": order.instrument,
             "side": order.side.name, "qty": int(order.qty), "filled": int(order.filled_qty),
@@ -130,11 +176,11 @@ def _order(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
                       for f in fills]}
 
 
-def _market(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def _market(engine: Engine, request: SymbolRequest) -> dict[str, Any]:
     """The compiled core's market state of one instrument (last trade, quote, counts)."""
-    symbol = str(request.get("symbol", ""))
+    symbol = request.symbol
     if symbol not in engine.router.symbols():
-        return {"ok": False, "error": f"unknown symbol {symbol!r}; known: "
+        return {"ok": False, "error": f"symbol: unknown symbol {symbol!r}; known: "
                                       f"{', '.join(engine.router.symbols()) or 'none'}"}
     market = engine.router.market(symbol)
     return {"ok": True, "symbol": symbol,
@@ -142,52 +188,46 @@ def _market(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
                        for k, v in market.items()}}
 
 
-def _reload_risk(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def _reload_risk(engine: Engine, request: ReloadRiskRequest) -> dict[str, Any]:
     if engine.risk is None:
         return {"ok": False, "error": "this engine runs without a risk configuration"}
     from tickbridge.config import ConfigError, reload_risk_limits
 
     try:
-        limits, diff = reload_risk_limits(engine.risk.gate.limits,
-                                          str(request.get("toml", "")), engine.config)
+        limits, diff = reload_risk_limits(engine.risk.gate.limits, request.toml, engine.config)
     except ConfigError as e:  # validated first: nothing applied, the refusal audited
         engine.audit("config_change_refused", what="risk limits", errors=str(e),
-                     source=str(request.get("source", "control")))
+                     source=request.source)
         return {"ok": False, "error": str(e)}
     engine.risk.gate.replace_limits(limits)
-    engine.audit("config_change", what="risk limits", diff=diff,
-                 source=str(request.get("source", "control")))
+    engine.audit("config_change", what="risk limits", diff=diff, source=request.source)
     return {"ok": True, "changes": diff}
 
 
-def _symbols(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
+def _symbols(engine: Engine, _: Any) -> dict[str, Any]:
     return {"ok": True, "symbols": engine.router.symbols()}
 
 
-def _position(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    symbol = str(request.get("symbol", ""))
+def _position(engine: Engine, request: SymbolRequest) -> dict[str, Any]:
+    symbol = request.symbol
     if symbol not in engine.router.symbols():
-        return {"ok": False, "error": f"unknown instrument {symbol!r} (the shims define: "
-                                      f"{', '.join(engine.router.symbols()) or 'none yet'})"}
+        known = ", ".join(engine.router.symbols()) or "none yet"
+        return {"ok": False, "error": f"symbol: unknown instrument {symbol!r} (the shims "
+                                      f"define: {known})"}
     return {"ok": True, "symbol": symbol, "position": engine.router.position(symbol),
             "working_orders": len(engine.router.working_orders(symbol))}
 
 
-def _cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def _cancel(engine: Engine, request: CancelRequest) -> dict[str, Any]:
     """Cancels the working orders a source placed (a webhook strategy's), on one symbol or
     all; a client_order_id cancels that order only."""
-    source = str(request.get("source", "control"))
-    symbol = request.get("symbol")
-    if symbol is not None and str(symbol) not in engine.router.symbols():
-        return {"ok": False, "error": f"unknown instrument {symbol!r}"}
-    if request.get("client_order_id") is not None:
-        try:
-            targets = [_coid(request)]
-        except ValueError as e:
-            return {"ok": False, "error": f"client_order_id: {e}"}
+    symbol = request.symbol
+    if symbol is not None and symbol not in engine.router.symbols():
+        return {"ok": False, "error": f"symbol: unknown instrument {symbol!r}"}
+    if request.client_order_id is not None:
+        targets = [int(request.client_order_id)]
     else:
-        targets = engine.router.working_orders_of(source, None if symbol is None
-                                                  else str(symbol))
+        targets = engine.router.working_orders_of(request.source, symbol)
     canceled, errors = [], []
     for coid in targets:
         if coid in engine.router.book and \
@@ -203,8 +243,8 @@ def _cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "canceled": canceled}
 
 
-_HANDLERS = {
-    "status": _status,
+_HANDLERS: dict[str, Callable[[Engine, Any], dict[str, Any]]] = {
+    "status": lambda engine, _: _status(engine, {}),
     "kill": _kill,
     "audit_kill": _audit_kill,
     "set_state": _set_state,

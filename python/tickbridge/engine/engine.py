@@ -26,6 +26,7 @@ from tickbridge._core.engine import MarketCore
 from tickbridge.capture import Direction, FrameRecorder
 from tickbridge.engine.armed import SENT, SUBMIT_SIZE
 from tickbridge.engine.control import ControlServer
+from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.events import FillEvent, bar_from_event
 from tickbridge.engine.order_checks import off_grid, order_problem
@@ -136,7 +137,9 @@ class Engine:
                       if settings.compiled_receive else None)
         if self._pump is not None and capture is None:  # a capture records every frame
             self._pump.set_absorb(ABSORB_FRAMES)
-        self.control = (ControlServer(self._context, control_endpoint, self.handle_control)
+        self.control = (ControlServer(self._context, control_endpoint, self.handle_control,
+                                      auth=control_auth(config, store.path if store else None),
+                                      insecure=settings.insecure_bind)
                         if control_endpoint else None)
         self._rcvtimeo = -1  # the shim socket's RCVTIMEO as last set (poll's wait)
         self._spin_s = settings.busy_poll_us / 1e6
@@ -868,15 +871,12 @@ class Engine:
 
         return mode_banner(self.config)
 
-    def handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
-        # Only requests that change something are audited (the webhook asks for symbols
-        # every few seconds and for positions before close/reverse); audit_kill audits
-        # itself.
-        if request.get("cmd") not in ("status", "symbols", "position", "order", "market",
-                                      "audit_kill"):
-            self.audit("control_request", request={k: v for k, v in request.items()
-                                                   if k != "toml"})
-        return handle_control(self, request)
+    def handle_control(self, request: dict[str, Any],
+                       caller: Caller | None = None) -> dict[str, Any]:
+        """One control request from ``caller`` (None: not authenticated, refused). Who may
+        do what, the strict field checks and the audit of every request, refusals too,
+        are in control_commands."""
+        return handle_control(self, request, caller)
 
     # -- persistence hooks (called by the router) -------------------------------------------
     def persist_transition(self, coid: int, event: str, before: str, ts: int) -> None:

@@ -47,6 +47,7 @@ def bind_router(
     socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
     socket.setsockopt(zmq.SNDHWM, 100_000)
     socket.setsockopt(zmq.RCVHWM, 100_000)
+    socket.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:P and [::] bind (IPv4 addresses still do)
     if curve_secret_key_file is not None:
         public, secret = zmq.auth.load_certificate(str(curve_secret_key_file))
         if secret is None:

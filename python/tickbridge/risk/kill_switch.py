@@ -46,10 +46,11 @@ class ShimTarget:
 
 
 def kill_via_engine(endpoint: str, *, flatten: bool, account: str | None,
-                    timeout_s: float) -> KillOutcome:
+                    timeout_s: float, token: str | None = None) -> KillOutcome:
+    """``token``: a control client's with the trade role or higher (a kill tightens)."""
     from tickbridge.engine.control import ControlClient, ControlError
 
-    client = ControlClient(endpoint, timeout_ms=int(timeout_s * 1000))
+    client = ControlClient(endpoint, timeout_ms=int(timeout_s * 1000), token=token)
     try:
         reply = client.request("kill", flatten=flatten, account=account, source="kill cli")
     except ControlError as e:
@@ -76,6 +77,7 @@ def kill_at_shim(target: ShimTarget, *, flatten: bool, timeout_s: float,
     request_id = time.time_ns() & ((1 << 62) - 1)
     socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.IPV6, 1)  # an IPv6 endpoint connects too
     try:
         socket.connect(target.endpoint)
         socket.send(encode_frame(

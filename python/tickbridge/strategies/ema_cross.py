@@ -23,12 +23,33 @@ class EmaCross(Strategy):
     slippage_ticks = 4
 
     def __init__(self, **params: object) -> None:
-        super().__init__(**params)
-        if not 0 < self.fast_bars < self.slow_bars:
-            raise ValueError(f"fast_bars ({self.fast_bars}) must be positive and below "
-                             f"slow_bars ({self.slow_bars})")
+        # Every problem at once, each naming its parameter: a config is fixed in one pass.
+        known = {k for k in vars(EmaCross) if not k.startswith("_") and k != "name"
+                 and not callable(getattr(EmaCross, k))}
+        errors = [f"{k}: unknown parameter (known: {', '.join(sorted(known))})"
+                  for k in params if k not in known]
+        super().__init__(**{k: v for k, v in params.items() if k in known})
+        errors += self._value_errors()
+        if errors:
+            raise ValueError("; ".join(errors))
         self._emas: dict[str, tuple[Ema, Ema, list[int]]] = {}
         self.fills = 0
+
+    def _value_errors(self) -> list[str]:
+        errors = []
+        for name in ("size", "fast_bars", "slow_bars", "slippage_ticks"):
+            value = getattr(self, name)
+            least = 0 if name == "slippage_ticks" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                errors.append(f"{name}: must be a whole number >= {least} (got {value!r})")
+        threshold = self.threshold_ticks
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+                or not threshold >= 0:
+            errors.append(f"threshold_ticks: must be a number >= 0 (got {threshold!r})")
+        fast, slow = self.fast_bars, self.slow_bars
+        if not any(e.startswith(("fast_bars", "slow_bars")) for e in errors) and fast >= slow:
+            errors.append(f"fast_bars: {fast} must be below slow_bars ({slow})")
+        return errors
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         fast, slow, seen = self._emas.setdefault(

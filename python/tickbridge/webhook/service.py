@@ -24,7 +24,8 @@ SYMBOLS_TIMEOUT_MS = 250
 
 class WebhookService:
     def __init__(self, config: WebhookConfig, engine_control: str, *,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 token: str | Callable[[], str | None] | None = None) -> None:
         self.config = config
         self.clock_ns = clock_ns
         self.sources = SourceAllowList(config.allowed_sources)
@@ -32,8 +33,9 @@ class WebhookService:
         # The audit log shares the file: one place for a webhook's whole story, verifiable
         # with `tickbridge audit verify --db FILE` like the engine's.
         self.audit_log = StateStore(config.store)
-        self.engine = EngineLink(engine_control, timeout_ms=config.engine_timeout_ms)
-        quick = EngineLink(engine_control, timeout_ms=SYMBOLS_TIMEOUT_MS)
+        self.engine = EngineLink(engine_control, timeout_ms=config.engine_timeout_ms,
+                                 token=token)
+        quick = EngineLink(engine_control, timeout_ms=SYMBOLS_TIMEOUT_MS, token=token)
         self._quick = quick
         self.symbols = SymbolMap(lambda patient: _symbols(self.engine if patient else quick))
         self.router = AlertRouter(self.engine, self.symbols, self.store, self.audit,

@@ -47,7 +47,9 @@ class EngineWithSimulator:
             "--ticks", str(ticks), "--speed", "1", "--keep-time", "--status-interval", "0",
             "--log-level", "WARNING"]
         self.sim: subprocess.Popen[bytes] | None = None
-        self.client = ControlClient(self.control_endpoint, timeout_ms=3000)
+        # The in-process engine's owner token (risk role): it has no token file.
+        self.token = self.engine.control.auth.owner_token
+        self.client = ControlClient(self.control_endpoint, timeout_ms=3000, token=self.token)
 
     def _run(self) -> None:
         self.engine.run(until=self._stop.is_set)
@@ -101,14 +103,15 @@ class EngineWithSimulator:
 
 def main() -> int:
     """``python -m tickbridge.webhook.testbed``: the engine and simulator in a process of
-    their own, as in production (the benchmark); prints the control endpoint as one JSON
-    line, runs until stdin closes."""
+    their own, as in production (the benchmark); prints the control endpoint and the owner
+    token as one JSON line, runs until stdin closes."""
     import json
     import logging
 
     logging.getLogger("tickbridge.engine").setLevel(logging.ERROR)  # burst refusals
     with EngineWithSimulator() as bed:
-        print(json.dumps({"control": bed.control_endpoint}), flush=True)
+        # the token over the pipe: only the parent that started this process reads it
+        print(json.dumps({"control": bed.control_endpoint, "token": bed.token}), flush=True)
         sys.stdin.read()
     return 0
 
