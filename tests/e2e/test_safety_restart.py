@@ -41,7 +41,8 @@ class BuyPressure(threading.Thread):
         self.refusals: dict[str, int] = {}
 
     def run(self) -> None:
-        client = ControlClient(self.stack.control_endpoint, timeout_ms=300)
+        client = ControlClient(self.stack.control_endpoint, timeout_ms=300,
+                               token_file=self.stack.token_file)
         while not self.stop.is_set():
             try:
                 roll = self.rng.random()
