@@ -58,13 +58,18 @@ def save_transition(store: StateStore, order: Any, event: str, before: str, ts: 
 
 
 def book_fill(store: StateStore, order: Any, rec: Any, execution_id: str) -> None:
+    """The fill, the order's state after it (a fill moves the state machine: WORKING ->
+    PARTIALLY_FILLED -> FILLED, and no later event stores that move) and the fill's audit
+    record, in one transaction: after any crash the fills table, the order's row and the
+    chain agree, which is what `audit verify` holds them to. (The engine's own ``fill``
+    record, with the position after it, follows as a separate record.)"""
     store.book_fills([FillRecord(
         account=order.account, execution_id=execution_id,
         client_order_id=int(order.client_order_id), instrument=order.instrument,
         side="BUY" if int(rec["side"]) == 1 else "SELL", quantity=int(rec["quantity"]),
         price=float(rec["price"]), ts_ns=int(rec["time_ns"]),
         platform_order_id=bytes(rec["platform_order_id"]).decode("utf-8", "replace"),
-    )], audit=False)  # the engine audits the fill itself, with the position after it
+    )], order_states={int(order.client_order_id): order.status.name})
 
 
 def stored_session(peer_session_id: int, account: str, platform: str,
