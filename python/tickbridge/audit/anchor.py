@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,29 @@ def read_witness(path: Path) -> WitnessHead | None:
         raise WitnessError(f"witness {path}: no valid slot in its {len(raw)} bytes (damaged, "
                            "or not a tickbridge witness)")
     return max(heads, key=lambda h: h.id)
+
+
+def compare(conn: sqlite3.Connection, head_id: int, witness: WitnessHead) -> str | None:
+    """Why the database's chain (head ``head_id``) disagrees with ``witness``, or None.
+    A database ahead of its witness is fine when its record at the witness's id has the
+    witnessed hash: the engine stopped between a commit and its witness write."""
+    if witness.id > head_id:
+        first = head_id + 1
+        gone = f"#{first}" if first == witness.id else f"#{first}..#{witness.id}"
+        return (f"the audit log ends at #{head_id} but the witness {witness.path} records "
+                f"{witness.describe()}: record(s) {gone} are missing (rows deleted at the "
+                "end, or the WAL lost or cut short)")
+    if witness.id == 0:
+        return None
+    row = conn.execute("SELECT hash FROM audit_log WHERE id = ?", (witness.id,)).fetchone()
+    if row is None:
+        return (f"record #{witness.id}, the witness's head ({witness.path}), is not in the "
+                "audit log (deleted)")
+    if row[0] != witness.hash:
+        return (f"record #{witness.id} has hash {row[0][:16]}… but the witness "
+                f"{witness.path} records {witness.describe()}: the chain was rewritten "
+                f"(re-hashed) at or before #{witness.id}")
+    return None
 
 
 class WitnessFile:

@@ -25,6 +25,7 @@ from tickbridge.audit.anchor import (
     WitnessError,
     WitnessFile,
     WitnessHead,
+    compare,
     read_witness,
     witness_path,
 )
@@ -144,26 +145,3 @@ class Anchors:
     def close(self) -> None:
         for witness in self.files:
             witness.close()
-
-
-def compare(conn: sqlite3.Connection, head_id: int, witness: WitnessHead) -> str | None:
-    """Why the database's chain (head ``head_id``) disagrees with ``witness``, or None.
-    A database ahead of its witness is fine when its record at the witness's id has the
-    witnessed hash: the engine stopped between a commit and its witness write."""
-    if witness.id > head_id:
-        first = head_id + 1
-        gone = f"#{first}" if first == witness.id else f"#{first}..#{witness.id}"
-        return (f"the audit log ends at #{head_id} but the witness {witness.path} records "
-                f"{witness.describe()}: record(s) {gone} are missing (rows deleted at the "
-                "end, or the WAL lost or cut short)")
-    if witness.id == 0:
-        return None
-    row = conn.execute("SELECT hash FROM audit_log WHERE id = ?", (witness.id,)).fetchone()
-    if row is None:
-        return (f"record #{witness.id}, the witness's head ({witness.path}), is not in the "
-                "audit log (deleted)")
-    if row[0] != witness.hash:
-        return (f"record #{witness.id} has hash {row[0][:16]}… but the witness "
-                f"{witness.path} records {witness.describe()}: the chain was rewritten "
-                f"(re-hashed) at or before #{witness.id}")
-    return None
