@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from tickbridge import orders as ob
-from tickbridge.store import StateStore
+from tickbridge.store import TERMINAL_STATES, StateStore
 from tickbridge.store.records import FillRecord, OrderRecord, Transition
 from tickbridge.store.records import ShimSession as StoredSession
 
@@ -36,6 +36,9 @@ _REPLAY: dict[str, tuple[list[Any], list[Any]]] = {
     "EXPIRED": (_LIVE, [ob.OrderEvent.EXPIRED]),
     "REJECTED": ([ob.OrderEvent.SUBMIT_SENT], [ob.OrderEvent.REJECTED]),
 }
+
+
+_FILLED = ("PARTIALLY_FILLED", "FILLED")
 
 
 def order_record(order: Any, platform_order_id: str = "") -> OrderRecord:
@@ -82,6 +85,7 @@ def restore_orders(store: StateStore, book: Any) -> int:
     """Every stored order back into the compiled book under its own client order id, its
     state replayed and its stored fills booked again (so positions come from fills)."""
     orders = store.load_orders()
+    repaired = 0
     instruments = {o.instrument for o in orders.values()}
     for symbol in instruments:
         # The point value comes with the shim's definition; 1.0 until then keeps the
@@ -104,9 +108,20 @@ def restore_orders(store: StateStore, book: Any) -> int:
         for event in after:
             book.apply(coid, event, ts=record.updated_ns)
         restored = book.order(coid).status.name
-        if restored != record.state:
-            log.warning("restored order %s is %s, the store said %s; reconciliation will "
-                        "ask the platform", ob.format_client_order_id(coid), restored,
-                        record.state)
+        if restored == record.state:
+            continue
+        if restored in _FILLED and record.state not in TERMINAL_STATES:
+            # The fills say more than the stored state: a store written before fills stored
+            # the state they lead to (every filled order was left WORKING). The fills are
+            # the truth; the row is corrected, with the step, and chained.
+            repaired += 1
+            save_transition(store, book.order(coid), "FILL", record.state, record.updated_ns)
+            continue
+        log.warning("restored order %s is %s, the store said %s; reconciliation will "
+                    "ask the platform", ob.format_client_order_id(coid), restored,
+                    record.state)
+    if repaired:
+        log.info("%d stored order state(s) behind their fills (written before fills stored "
+                 "the state they lead to) corrected from the fills", repaired)
     book.drain_anomalies()
     return len(orders)
