@@ -93,3 +93,31 @@ def test_a_database_behind_its_witness_is_refused(db_path: Path) -> None:
         store.audit("request", {"n": 9})
     assert _sessions(db_path)[0]["event"] == "witness_reanchored"
     assert read_witness(witness_path(db_path)).id == 5  # type: ignore[union-attr]
+
+
+def test_verify_while_the_store_writes_never_sees_it_behind(db_path: Path) -> None:
+    import threading
+
+    from tickbridge.audit import verify_store
+    from tickbridge.store.connection import open_reader
+
+    stop = threading.Event()
+    with StateStore(db_path) as store:
+        def write() -> None:
+            i = 0
+            while not stop.is_set():
+                store.audit("request", {"n": i})
+                if i % 10 == 0:
+                    store.sync().result(timeout=10)
+                i += 1
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            for _ in range(20):
+                conn = open_reader(db_path)
+                verdict = verify_store(conn, [witness_path(db_path)])
+                conn.close()
+                assert verdict.ok, verdict.witnesses
+        finally:
+            stop.set()
+            writer.join()
