@@ -121,3 +121,16 @@ def test_verify_while_the_store_writes_never_sees_it_behind(db_path: Path) -> No
         finally:
             stop.set()
             writer.join()
+
+
+def test_a_file_another_component_created_first_is_a_new_store(db_path: Path) -> None:
+    """The webhook's alert table shares the file and is created before the store's."""
+    with StateStore(db_path) as store:
+        store.audit("request", {"n": 1})
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE webhook_alerts (id INTEGER PRIMARY KEY)")
+    with StateStore(db_path) as store:
+        store.audit("request", {"n": 2})
+    assert _sessions(db_path)[0]["event"] == "witness_replaced"

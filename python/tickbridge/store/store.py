@@ -70,7 +70,7 @@ class StateStore:
         settings = AnchorSettings(enabled=witness,
                                   copy=Path(witness_copy) if witness_copy else None,
                                   reanchor=reanchor)
-        anchors = Anchors(self.path, settings, new_file=not self.path.exists()) \
+        anchors = Anchors(self.path, settings, new_file=_no_store_yet(self.path)) \
             if witness or witness_copy else None
         self._writer = GroupCommitWriter(
             lambda: open_writer_connection(self.path, synchronous),
@@ -240,6 +240,23 @@ class _reading:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _no_store_yet(path: Path) -> bool:
+    """No file, or a file without the store's schema (another component sharing the file,
+    like the webhook's alert table, may have created it first): a new store, whose chain
+    starts now. Deleting the audit rows of a store does not make it one (its schema
+    version stays)."""
+    if not path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0]) == 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False  # the writer's own open says what is wrong with it
 
 
 def _running_future() -> Future:
