@@ -39,7 +39,7 @@ def test_chain_is_reproducible_without_tickbridge(filled_db) -> None:
 def test_verify_intact(filled_db) -> None:
     with open_reader(filled_db) as conn:
         result = verify_chain(conn)
-    assert result.ok and result.records == 6 and result.head_id == 6
+    assert result.ok and result.records == 7 and result.head_id == 7  # 6 + the order's
 
 
 @pytest.mark.parametrize("statement", [
@@ -102,4 +102,4 @@ def test_chain_continues_across_restarts(filled_db) -> None:
         s.audit("session", {"event": "engine start"})
     with open_reader(filled_db) as conn:
         result = verify_chain(conn)
-    assert result.ok and result.records == 7
+    assert result.ok and result.records == 8

@@ -18,7 +18,7 @@ def test_verify_ok_then_broken(filled_db) -> None:
                             str(filled_db)], capture_output=True, text=True, timeout=60)
     assert after.returncode == 0 and "intact" in after.stdout  # --db after the action too
     ok = _audit(filled_db, "verify")
-    assert ok.returncode == 0 and "intact: 6 records" in ok.stdout
+    assert ok.returncode == 0 and "intact: 7 records" in ok.stdout
     conn = sqlite3.connect(filled_db)
     conn.execute("DROP TRIGGER audit_log_no_update")
     conn.execute("UPDATE audit_log SET account = 'Live1' WHERE id = 4")
@@ -38,7 +38,7 @@ def test_show_order_timeline(filled_db) -> None:
     r = _audit(filled_db, "show", "--order", "42")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "order 42: 7 entries"
+    assert lines[0] == "order 42: 8 entries"  # 6 audit records, 2 transitions
     text = r.stdout
     for expected in ("request", "risk_decision", "command", "fill",
                      "NEW_REQUESTED --submit--> SUBMITTED", "SUBMITTED --ack--> WORKING"):
@@ -49,8 +49,8 @@ def test_show_order_timeline(filled_db) -> None:
 def test_export_jsonl_filters(filled_db, tmp_path) -> None:
     r = _audit(filled_db, "export")
     records = [json.loads(line) for line in r.stdout.splitlines()]
-    assert r.returncode == 0 and [x["id"] for x in records] == [1, 2, 3, 4, 5, 6]
-    assert records[3]["payload"]["execution_id"] == "X1"
+    assert r.returncode == 0 and [x["id"] for x in records] == [1, 2, 3, 4, 5, 6, 7]
+    assert records[4]["payload"]["execution_id"] == "X1"
     fills = _audit(filled_db, "export", "--kind", "fill").stdout.splitlines()
     assert [json.loads(x)["payload"]["booked"] for x in fills] == [True, False]
     assert _audit(filled_db, "export", "--since", "2999-01-01").stdout == ""
@@ -59,7 +59,7 @@ def test_export_jsonl_filters(filled_db, tmp_path) -> None:
 
 def test_tail_once(filled_db) -> None:
     r = _audit(filled_db, "tail", "-n", "2", "--once")
-    assert r.returncode == 0 and [x.split()[0] for x in r.stdout.splitlines()] == ["#5", "#6"]
+    assert r.returncode == 0 and [x.split()[0] for x in r.stdout.splitlines()] == ["#6", "#7"]
 
 
 def test_audit_without_action_is_usage_error(filled_db) -> None:

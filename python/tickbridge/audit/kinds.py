@@ -13,6 +13,8 @@ class AuditKind(str, Enum):
     RISK_DECISION = "risk_decision"
     TRANSITION = "transition"      # an order state machine step (applied or refused)
     FILL = "fill"                  # a fill booked (or refused as a duplicate)
+    ORDER = "order"                # an order row as the store wrote it, with its transitions
+    POSITION = "position"          # a position set directly (not from fills)
     DRIFT = "drift"                # a reconciliation difference
     RECONCILE_ACTION = "reconcile_action"
     CONFIG_CHANGE = "config_change"

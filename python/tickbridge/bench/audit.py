@@ -101,7 +101,7 @@ def run(quick: bool) -> BenchResult:
 
 
 def _remove_store(directory: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".witness"):
         Path(directory, "state.db" + suffix).unlink(missing_ok=True)
 
 

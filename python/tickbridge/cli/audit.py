@@ -9,8 +9,16 @@ import os
 import sqlite3
 import sys
 import time
+from pathlib import Path
 
-from tickbridge.audit import format_timeline, order_timeline, read_records, verify_chain
+from tickbridge.audit import (
+    format_timeline,
+    order_timeline,
+    read_records,
+    verify_store,
+    witness_path,
+)
+from tickbridge.store import StateStore, StoreFailed
 from tickbridge.store.connection import open_reader
 
 DEFAULT_DB = "tickbridge-state.sqlite"  # engine.state_store of the default config
@@ -20,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit", help="verify, show, export or tail the audit log",
         description="Read the audit log of a state store file. Exit codes: 0 ok, 1 the chain "
-                    "is broken (verify) or the order is unknown (show), 2 bad usage or no "
-                    "such file.")
+                    "is broken, a witness or a table disagrees (verify) or the order is "
+                    "unknown (show), 2 bad usage or no such file.")
     db_help = f"state store file (default: $TICKBRIDGE_DB or ./{DEFAULT_DB})"
     p.add_argument("--db", default=os.environ.get("TICKBRIDGE_DB", DEFAULT_DB), help=db_help)
     actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
@@ -30,9 +38,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     db_after = argparse.ArgumentParser(add_help=False)
     db_after.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
 
-    v = actions.add_parser("verify", parents=[db_after],
-                           help="check the whole hash chain; name the first break")
+    v = actions.add_parser(
+        "verify", parents=[db_after],
+        help="check the hash chain, its head against the witness, the tables against it",
+        description="Checks the whole hash chain (names the first break), the chain's head "
+                    "against the witness file(s) (records cut from the end, a lost WAL, a "
+                    "chain re-hashed to its end), and the fills, orders, order_transitions "
+                    "and positions tables against the chain. Exit 0 all agree, 1 not.")
+    v.add_argument("--witness", action="append", default=[], metavar="FILE",
+                   help="another witness to check (engine.witness_copy); repeatable")
+    v.add_argument("--no-witness", action="store_true",
+                   help="do not require the witness beside the database (a copy of it)")
+    v.add_argument("--chain-only", action="store_true",
+                   help="skip the tables (the chain and the witness only)")
     v.set_defaults(handler=_verify)
+
+    r = actions.add_parser(
+        "reanchor", parents=[db_after],
+        help="accept a store that disagrees with its witness (engine stopped)",
+        description="For a store the engine refuses because it is behind or different from "
+                    "its witness: writes what the witness said and the reason into the "
+                    "chain, then anchors the database's head. Run it with the engine "
+                    "stopped, after `verify` has shown what is missing.")
+    r.add_argument("--reason", required=True, help="why (recorded in the chain)")
+    r.add_argument("--witness-copy", metavar="FILE", help="the engine's witness_copy, if any")
+    r.set_defaults(handler=_reanchor)
 
     s = actions.add_parser("show", parents=[db_after], help="an order's whole timeline as a table")
     s.add_argument("--order", type=int, required=True, metavar="ID", help="client order id")
@@ -77,17 +107,61 @@ def _verify(args: argparse.Namespace) -> int:
     conn = _open(args)
     if conn is None:
         return 2
+    paths = ([] if args.no_witness else [witness_path(args.db)]) + \
+        [Path(w) for w in args.witness]
     with conn:
-        result = verify_chain(conn)
+        verdict = verify_store(conn, paths, tables=not args.chain_only)
+    conn.close()
+    result = verdict.chain
     if result.ok:
         print(f"audit chain intact: {result.records} records, head #{result.head_id} "
               f"{result.head_hash}")
-        return 0
-    b = result.broken
-    assert b is not None
-    print(f"audit chain BROKEN at record {b.record_id}: {b.problem}\n"
-          f"({result.records} records verified before it, up to #{result.head_id})")
-    return 1
+    else:
+        b = result.broken
+        assert b is not None
+        print(f"audit chain BROKEN at record {b.record_id}: {b.problem}\n"
+              f"({result.records} records verified before it, up to #{result.head_id})")
+    for w in verdict.witnesses:
+        if w.problem is not None:
+            print(f"witness DISAGREES: {w.problem}")
+        elif w.head is not None:
+            ahead = verdict.store_head - w.head.id
+            print(f"witness {w.path}: {w.head.describe()} agrees" +
+                  (f" ({ahead} record(s) after it, written after its last update)"
+                   if ahead else ""))
+    if not paths:
+        print("witness not checked (--no-witness): records cut from the end would not show")
+    tables = verdict.tables
+    if tables is not None:
+        if tables.ok:
+            print(f"tables agree with the chain: {tables.fills} fills, {tables.orders} "
+                  f"orders, {tables.positions} positions")
+        else:
+            print(f"tables DISAGREE with the chain ({len(tables.problems) + tables.more} "
+                  "problem(s)):")
+            for problem in tables.problems:
+                print(f"  {problem}")
+            if tables.more:
+                print(f"  ... and {tables.more} more")
+    return 0 if verdict.ok else 1
+
+
+def _reanchor(args: argparse.Namespace) -> int:
+    if not Path(args.db).exists():
+        print(f"tickbridge audit: {args.db}: no state store here", file=sys.stderr)
+        return 2
+    try:
+        store = StateStore(args.db, reanchor=args.reason, witness_copy=args.witness_copy)
+    except StoreFailed as exc:
+        print(f"tickbridge audit reanchor: {exc}", file=sys.stderr)
+        return 1
+    store.close()
+    conn = open_reader(args.db)
+    head = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+                        ).fetchone() or (0, "")
+    conn.close()
+    print(f"anchored at head #{head[0]} {head[1]}")
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:

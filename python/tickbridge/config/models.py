@@ -75,6 +75,9 @@ class EngineConfig(_Strict):
     curve_authorized_keys_dir: Path | None = None
     heartbeat_ms: int = Field(1000, ge=50, le=60_000)
     state_store: Path = Field(Path("tickbridge-state.sqlite"), description="SQLite file (WAL)")
+    witness_copy: Path | None = Field(None, description="a second witness of the audit "
+                                      "chain's head, on another disk or mount (the first is "
+                                      "<state_store>.witness); see docs/state-and-audit.md")
     snapshot_interval_s: float = Field(30.0, ge=0, description="reconciliation: ask every "
                                        "shim for a snapshot this often (0: only on doubt)")
     kill_on_shim_lost: bool = Field(True, description="a lost shim: halt its account and "

@@ -110,7 +110,7 @@ def run_demo(
     spec = config.strategies[0]
     strategy = _RecordingEmaCross(prices, fills, equity, **spec.params)
     strategy.name, strategy.instruments = spec.name, tuple(spec.instruments)
-    for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+    for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}.witness")):
         stale.unlink(missing_ok=True)
     # Ephemeral loopback ports: the demo never collides with a running engine. The risk
     # gate's clock is the tape's (the bundled session is a past Wednesday's cash open).

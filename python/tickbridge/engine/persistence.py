@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from tickbridge import orders as ob
-from tickbridge.store import StateStore
+from tickbridge.store import TERMINAL_STATES, StateStore
 from tickbridge.store.records import FillRecord, OrderRecord, Transition
 from tickbridge.store.records import ShimSession as StoredSession
 
@@ -38,6 +38,9 @@ _REPLAY: dict[str, tuple[list[Any], list[Any]]] = {
 }
 
 
+_FILLED = ("PARTIALLY_FILLED", "FILLED")
+
+
 def order_record(order: Any, platform_order_id: str = "") -> OrderRecord:
     return OrderRecord(
         client_order_id=int(order.client_order_id), account=order.account,
@@ -58,13 +61,18 @@ def save_transition(store: StateStore, order: Any, event: str, before: str, ts: 
 
 
 def book_fill(store: StateStore, order: Any, rec: Any, execution_id: str) -> None:
+    """The fill, the order's state after it (a fill moves the state machine: WORKING ->
+    PARTIALLY_FILLED -> FILLED, and no later event stores that move) and the fill's audit
+    record, in one transaction: after any crash the fills table, the order's row and the
+    chain agree, which is what `audit verify` holds them to. (The engine's own ``fill``
+    record, with the position after it, follows as a separate record.)"""
     store.book_fills([FillRecord(
         account=order.account, execution_id=execution_id,
         client_order_id=int(order.client_order_id), instrument=order.instrument,
         side="BUY" if int(rec["side"]) == 1 else "SELL", quantity=int(rec["quantity"]),
         price=float(rec["price"]), ts_ns=int(rec["time_ns"]),
         platform_order_id=bytes(rec["platform_order_id"]).decode("utf-8", "replace"),
-    )], audit=False)  # the engine audits the fill itself, with the position after it
+    )], order_states={int(order.client_order_id): order.status.name})
 
 
 def stored_session(peer_session_id: int, account: str, platform: str,
@@ -77,6 +85,7 @@ def restore_orders(store: StateStore, book: Any) -> int:
     """Every stored order back into the compiled book under its own client order id, its
     state replayed and its stored fills booked again (so positions come from fills)."""
     orders = store.load_orders()
+    repaired = 0
     instruments = {o.instrument for o in orders.values()}
     for symbol in instruments:
         # The point value comes with the shim's definition; 1.0 until then keeps the
@@ -99,9 +108,20 @@ def restore_orders(store: StateStore, book: Any) -> int:
         for event in after:
             book.apply(coid, event, ts=record.updated_ns)
         restored = book.order(coid).status.name
-        if restored != record.state:
-            log.warning("restored order %s is %s, the store said %s; reconciliation will "
-                        "ask the platform", ob.format_client_order_id(coid), restored,
-                        record.state)
+        if restored == record.state:
+            continue
+        if restored in _FILLED and record.state not in TERMINAL_STATES:
+            # The fills say more than the stored state: a store written before fills stored
+            # the state they lead to (every filled order was left WORKING). The fills are
+            # the truth; the row is corrected, with the step, and chained.
+            repaired += 1
+            save_transition(store, book.order(coid), "FILL", record.state, record.updated_ns)
+            continue
+        log.warning("restored order %s is %s, the store said %s; reconciliation will "
+                    "ask the platform", ob.format_client_order_id(coid), restored,
+                    record.state)
+    if repaired:
+        log.info("%d stored order state(s) behind their fills (written before fills stored "
+                 "the state they lead to) corrected from the fills", repaired)
     book.drain_anomalies()
     return len(orders)

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tickbridge.audit.chain import GENESIS_HASH, canonical_payload, quote_json_string
+from tickbridge.store.anchoring import Anchors
 from tickbridge.store.positions import apply_fill
 from tickbridge.store.records import (
     FillOutcome,
@@ -40,7 +41,7 @@ _quote = quote_json_string
 class Tx:
     """The writer thread's state across ops of a batch (and across batches)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, anchors: Anchors | None = None) -> None:
         self.conn = conn
         row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
         self.last_id, self.last_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
@@ -49,11 +50,37 @@ class Tx:
         self.newest_fill: dict[tuple[str, str], int] = {}  # ts_ns of the newest booked fill
         self.audit_rows: list[tuple[Any, ...]] = []
         self._saved: tuple[int, str] = (self.last_id, self.last_hash)
+        # Session records the anchor asks for, chained at the start of the next batch and
+        # kept until a batch holding them commits.
+        self.notes: list[dict[str, Any]] = []
+        self.anchors = anchors
+        self._anchored = -1
+        if anchors is not None:
+            self.notes = anchors.open(conn, self.last_id)
+            if self.notes:
+                self.begin()
+                self.commit()
+            self.anchor()
+
+    def anchor(self) -> None:
+        """After a commit is durable: the witnesses get the chain's new head (fsynced)
+        before any future of the batch resolves, so every acknowledged record is covered."""
+        if self.anchors is not None and self.last_id != self._anchored:
+            self.notes.extend(self.anchors.write(self.last_id, self.last_hash))
+            self._anchored = self.last_id
+
+    def close(self) -> None:
+        if self.anchors is not None:
+            self.anchors.close()
 
     def begin(self) -> None:
         self._saved = (self.last_id, self.last_hash)
         self.audit_rows.clear()
         self.conn.execute("BEGIN IMMEDIATE")
+        if self.notes:
+            wall, mono = time.time_ns(), time.monotonic_ns()
+            for note in self.notes:
+                self.append_audit(wall, mono, "session", None, "", canonical_payload(note))
 
     def commit(self) -> None:
         rows = self.audit_rows
@@ -70,6 +97,7 @@ class Tx:
                     start, left = start + size, left - size
             rows.clear()
         self.conn.execute("COMMIT")
+        self.notes.clear()
 
     def rollback_state(self) -> None:
         """After a ROLLBACK: the chain head and cached positions return to what is on disk."""
@@ -177,12 +205,55 @@ class AuditOp(Op):
         return f"audit {self.kind} for order {self.client_order_id}"
 
 
+# The columns of an order row that its ``order`` audit record holds (as stored after the
+# write). Filled quantity and average price are not here: they follow from the order's
+# fills, each of which has its own ``fill`` record.
+ORDER_AUDIT_FIELDS = ("account", "instrument", "side", "order_type", "time_in_force",
+                      "quantity", "price", "stop_price", "state", "platform_order_id",
+                      "created_ns")
+_ORDER_AUDIT_SELECT = (f"SELECT {', '.join(ORDER_AUDIT_FIELDS)} FROM orders"
+                       " WHERE client_order_id = ?")
+
+
+def insert_transition(tx: Tx, t: Transition) -> list[Any]:
+    """One row of ``order_transitions``; returns it as its audit record lists it:
+    [seq, from_state, event, to_state, ts_ns, detail]."""
+    if t.seq > 0:
+        seq = t.seq
+    else:
+        (seq,) = tx.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM order_transitions"
+            " WHERE client_order_id = ?", (t.client_order_id,)).fetchone()
+    tx.conn.execute(
+        "INSERT INTO order_transitions (client_order_id, seq, from_state, event, to_state,"
+        " ts_ns, detail) VALUES (?,?,?,?,?,?,?)",
+        (t.client_order_id, seq, t.from_state, t.event, t.to_state, t.ts_ns, t.detail))
+    return [seq, t.from_state, t.event, t.to_state, t.ts_ns, t.detail]
+
+
+def audit_order(tx: Tx, wall_ns: int, mono_ns: int, client_order_id: int,
+                transitions: list[list[Any]], *, with_row: bool) -> None:
+    """The ``order`` record: what this transaction wrote for the order (its row as stored,
+    the transitions added), chained in the same transaction, so that `audit verify` can
+    hold the orders and order_transitions tables against the chain after any crash."""
+    payload: dict[str, Any] = {"client_order_id": client_order_id, "transitions": transitions}
+    account = ""
+    if with_row:
+        row = tx.conn.execute(_ORDER_AUDIT_SELECT, (client_order_id,)).fetchone()
+        if row is not None:
+            payload["row"] = dict(zip(ORDER_AUDIT_FIELDS, row, strict=True))
+            account = row[0]
+    tx.append_audit(wall_ns, mono_ns, "order", client_order_id, account,
+                    canonical_payload(payload))
+
+
 class SaveOrderOp(Op):
-    __slots__ = ("order", "transitions")
+    __slots__ = ("mono_ns", "order", "transitions", "wall_ns")
 
     def __init__(self, order: OrderRecord, transitions: tuple[Transition, ...]) -> None:
         super().__init__()
         self.order, self.transitions = order, transitions
+        self.wall_ns, self.mono_ns = time.time_ns(), time.monotonic_ns()
 
     def apply(self, tx: Tx) -> None:
         o = self.order
@@ -206,46 +277,43 @@ class SaveOrderOp(Op):
             (o.client_order_id, o.account, o.instrument, o.side, o.order_type, o.time_in_force,
              o.quantity, o.price, o.stop_price, o.state, o.filled_quantity,
              o.average_fill_price, o.platform_order_id, o.created_ns, o.updated_ns))
-        for t in self.transitions:
-            TransitionOp(t).apply(tx)
+        steps = [insert_transition(tx, t) for t in self.transitions]
+        audit_order(tx, self.wall_ns, self.mono_ns, o.client_order_id, steps, with_row=True)
 
     def describe(self) -> str:
         return f"save order {self.order.client_order_id}"
 
 
 class TransitionOp(Op):
-    __slots__ = ("transition",)
+    __slots__ = ("mono_ns", "transition", "wall_ns")
 
     def __init__(self, transition: Transition) -> None:
         super().__init__()
         self.transition = transition
+        self.wall_ns, self.mono_ns = time.time_ns(), time.monotonic_ns()
 
     def apply(self, tx: Tx) -> None:
-        t = self.transition
-        if t.seq > 0:
-            seq = t.seq
-        else:
-            (seq,) = tx.conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM order_transitions"
-                " WHERE client_order_id = ?", (t.client_order_id,)).fetchone()
-        tx.conn.execute(
-            "INSERT INTO order_transitions (client_order_id, seq, from_state, event, to_state,"
-            " ts_ns, detail) VALUES (?,?,?,?,?,?,?)",
-            (t.client_order_id, seq, t.from_state, t.event, t.to_state, t.ts_ns, t.detail))
+        step = insert_transition(tx, self.transition)
+        audit_order(tx, self.wall_ns, self.mono_ns, self.transition.client_order_id, [step],
+                    with_row=False)
 
     def describe(self) -> str:
         return f"transition {self.transition.event} of order {self.transition.client_order_id}"
 
 
 class SetPositionOp(Op):
-    __slots__ = ("position",)
+    __slots__ = ("mono_ns", "position", "wall_ns")
 
     def __init__(self, position: PositionRecord) -> None:
         super().__init__()
         self.position = position
+        self.wall_ns, self.mono_ns = time.time_ns(), time.monotonic_ns()
 
     def apply(self, tx: Tx) -> None:
         tx.put_position(self.position)
+        # Chained, so that `audit verify` recomputes this position from here on.
+        tx.append_audit(self.wall_ns, self.mono_ns, "position", None, self.position.account,
+                        canonical_payload(asdict(self.position)))
 
 
 class BookSequenceOp(Op):
@@ -276,12 +344,14 @@ class BookFillsOp(Op):
     """Fills, their positions, their orders' filled quantity, their audit records and
     optionally the shim sequence that carried them: all in one transaction."""
 
-    __slots__ = ("audit", "fills", "mono_ns", "session", "wall_ns")
+    __slots__ = ("audit", "fills", "mono_ns", "order_states", "session", "wall_ns")
 
     def __init__(self, fills: tuple[FillRecord, ...], session: ShimSession | None,
-                 audit: bool, future: Future) -> None:
+                 audit: bool, future: Future, order_states: dict[int, str] | None = None
+                 ) -> None:
         super().__init__(future)
         self.fills, self.session, self.audit = fills, session, audit
+        self.order_states = order_states or {}
         self.wall_ns, self.mono_ns = time.time_ns(), time.monotonic_ns()  # when booked
 
     def apply(self, tx: Tx) -> list[FillOutcome]:
@@ -299,20 +369,39 @@ class BookFillsOp(Op):
             if booked:
                 position = tx.position_after(f, now)
                 tx.put_position(position)
+                # From the order's booked fills, not incremented: an order snapshot saved
+                # just before (with this fill counted by the engine's book) cannot make
+                # the fill count twice.
                 tx.conn.execute(
-                    "UPDATE orders SET average_fill_price ="
-                    " (average_fill_price * filled_quantity + ? * ?) / (filled_quantity + ?),"
-                    " filled_quantity = filled_quantity + ?, updated_ns = ?"
-                    " WHERE client_order_id = ?",
-                    (f.price, f.quantity, f.quantity, f.quantity, now, f.client_order_id))
+                    "UPDATE orders SET (filled_quantity, average_fill_price) = (SELECT"
+                    " SUM(quantity), SUM(quantity * price) / SUM(quantity) FROM fills"
+                    " WHERE client_order_id = ?1), updated_ns = ?2"
+                    " WHERE client_order_id = ?1", (f.client_order_id, now))
             if self.audit:
                 payload = canonical_payload({**asdict(f), "booked": booked})
                 tx.append_audit(self.wall_ns, self.mono_ns, "fill",
                                 f.client_order_id or None, f.account, payload)
             outcomes.append(FillOutcome(f.account, f.execution_id, booked, position))
+        for coid, state in self.order_states.items():
+            self._store_state(tx, coid, state)
         if self.session is not None:
             BookSequenceOp(self.session).apply(tx)
         return outcomes
+
+    def _store_state(self, tx: Tx, coid: int, state: str) -> None:
+        """The order's state after its fills (PARTIALLY_FILLED, FILLED), with the step that
+        led to it, in the fills' transaction: the state machine moves on a fill, and no
+        other event would store the move."""
+        row = tx.conn.execute("SELECT state FROM orders WHERE client_order_id = ?",
+                              (coid,)).fetchone()
+        if row is None or row[0] == state:
+            return
+        mine = [f for f in self.fills if f.client_order_id == coid]
+        ts = max((f.ts_ns for f in mine), default=self.wall_ns)
+        tx.conn.execute("UPDATE orders SET state = ? WHERE client_order_id = ?", (state, coid))
+        step = insert_transition(tx, Transition(
+            coid, 0, row[0], "FILL", state, ts, ",".join(f.execution_id for f in mine)))
+        audit_order(tx, self.wall_ns, self.mono_ns, coid, [step], with_row=True)
 
     def describe(self) -> str:
         return f"book {len(self.fills)} fill(s)"

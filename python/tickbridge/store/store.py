@@ -7,10 +7,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from tickbridge.audit.chain import canonical_payload
+from tickbridge.store.anchoring import Anchors, AnchorSettings
 from tickbridge.store.checkpointer import Checkpointer
 from tickbridge.store.connection import SYNCHRONOUS, open_reader, open_writer_connection
 from tickbridge.store.ops import (
@@ -22,6 +24,7 @@ from tickbridge.store.ops import (
     SaveOrderOp,
     SetPositionOp,
     TransitionOp,
+    Tx,
 )
 from tickbridge.store.records import (
     MAX_CLIENT_ORDER_ID,
@@ -61,11 +64,24 @@ class StateStore:
 
     def __init__(self, path: str | Path, *, queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
                  max_batch: int = DEFAULT_MAX_BATCH, synchronous: str = SYNCHRONOUS,
-                 on_error: Callable[[Op, BaseException], None] | None = None) -> None:
+                 on_error: Callable[[Op, BaseException], None] | None = None,
+                 witness: bool = True, witness_copy: str | Path | None = None,
+                 reanchor: str | None = None) -> None:
+        """``witness``: anchor the audit chain's head in ``<path>.witness`` after every
+        group commit (and refuse to open a database that is behind or different from it);
+        ``witness_copy``: a second witness file elsewhere; ``reanchor``: accept a database
+        that disagrees with its witness, for this reason (chained). A refused store raises
+        ``StoreFailed`` from ``WitnessMismatch``."""
         self.path = Path(path)
+        settings = AnchorSettings(enabled=witness,
+                                  copy=Path(witness_copy) if witness_copy else None,
+                                  reanchor=reanchor)
+        anchors = Anchors(self.path, settings, new_file=_no_store_yet(self.path)) \
+            if witness or witness_copy else None
         self._writer = GroupCommitWriter(
             lambda: open_writer_connection(self.path, synchronous),
-            capacity=queue_capacity, max_batch=max_batch, on_error=on_error)
+            capacity=queue_capacity, max_batch=max_batch, on_error=on_error,
+            make_tx=lambda conn: Tx(conn, anchors))
         self._checkpointer = Checkpointer(self.path)
 
     # -- context management ----------------------------------------------------------
@@ -113,17 +129,23 @@ class StateStore:
 
     # -- durable: the future resolves when on disk ----------------------------------------
     def book_fills(self, fills: Iterable[FillRecord], *, session: ShimSession | None = None,
-                   audit: bool = True) -> Future[list[FillOutcome]]:
+                   audit: bool = True, order_states: Mapping[int, Enum | str] | None = None
+                   ) -> Future[list[FillOutcome]]:
         """Book fills once each, keyed by (account, execution_id). In one transaction: each
         new fill is inserted, its position updated (quantity, average price, realized PnL),
         its order's filled quantity and average fill price updated, a ``fill`` audit record
         appended (also for duplicates, with booked=false), and ``session``'s last booked
         sequence raised. The future's result has one FillOutcome per fill, in order:
         ``booked`` False = a duplicate that changed nothing. Acknowledge the shim's
-        sequence only after the future resolves."""
+        sequence only after the future resolves. ``order_states``: each order's state
+        after these fills (the state machine moves on a fill); stored, with a FILL
+        transition, in the same transaction when it differs from the stored one."""
         prepared = tuple(_normalize_fill(f) for f in fills)
         future: Future[list[FillOutcome]] = _running_future()
-        self._writer.submit(BookFillsOp(prepared, _normalize_session(session), audit, future))
+        states = {check_client_order_id(c): enum_name(s)
+                  for c, s in (order_states or {}).items()}
+        self._writer.submit(BookFillsOp(prepared, _normalize_session(session), audit, future,
+                                        states))
         return future
 
     def record_fill(self, fill: FillRecord, *, session: ShimSession | None = None
@@ -237,6 +259,23 @@ class _reading:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def _no_store_yet(path: Path) -> bool:
+    """No file, or a file without the store's schema (another component sharing the file,
+    like the webhook's alert table, may have created it first): a new store, whose chain
+    starts now. Deleting the audit rows of a store does not make it one (its schema
+    version stays)."""
+    if not path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0]) == 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False  # the writer's own open says what is wrong with it
 
 
 def _running_future() -> Future:

@@ -59,7 +59,8 @@ class GroupCommitWriter:
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, capacity: int,
                  max_batch: int, on_error: Callable[[Op, BaseException], None] | None = None,
-                 name: str = "tickbridge-store-writer") -> None:
+                 name: str = "tickbridge-store-writer",
+                 make_tx: Callable[[sqlite3.Connection], Tx] = Tx) -> None:
         if capacity < 1 or max_batch < 1:
             raise ValueError("capacity and max_batch must be at least 1")
         self.capacity, self.max_batch = capacity, max_batch
@@ -71,7 +72,7 @@ class GroupCommitWriter:
         self._on_error = on_error or _log_error
         self._ready = threading.Event()
         self._current: list[Op] = []  # the batch being written, failed with the queue
-        self._connect = connect
+        self._connect, self._make_tx = connect, make_tx
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -125,11 +126,14 @@ class GroupCommitWriter:
 
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
-            tx = Tx(conn)
+            tx = self._make_tx(conn)
         except BaseException as exc:  # reported to the constructor's caller
             self._failure = exc
+            if conn is not None:
+                conn.close()
             self._ready.set()
             return
         self._ready.set()
@@ -160,6 +164,7 @@ class GroupCommitWriter:
         finally:
             if self._failure is None:
                 _final_checkpoint(conn)
+            tx.close()
             conn.close()
 
     def _commit(self, tx: Tx, batch: list[Op]) -> None:
@@ -176,6 +181,9 @@ class GroupCommitWriter:
             tx.rollback_state()
             self._commit_one_by_one(tx, batch)
             return
+        # Outside the try: the commit is done, and a witness that cannot be written is a
+        # storage failure (the writer stops), not a bad op to retry one by one.
+        tx.anchor()
         self._account(batch)
         for op, result in zip(batch, results, strict=True):
             if op.future is not None:
@@ -198,6 +206,7 @@ class GroupCommitWriter:
                 else:
                     self._on_error(op, exc)
                 continue
+            tx.anchor()
             self._account([op])
             if op.future is not None:
                 op.future.set_result(result)
