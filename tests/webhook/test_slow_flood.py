@@ -73,6 +73,9 @@ def test_slow_connection_flood_is_closed_and_memory_returns(tmp_path):
     try:
         wait_for(lambda: _health(port) or proc.poll() is not None, timeout=30)
         assert proc.poll() is None
+        # The CLI put itself on glibc's malloc, whose free pages can be given back.
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"PYTHONMALLOC=malloc" in environ
         for _ in range(20):  # warm: the answer path has run
             _health(port)
         time.sleep(1.0)
