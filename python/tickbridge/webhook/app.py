@@ -8,11 +8,10 @@ routing to the worker (``router.py``).
     GET  /health
 
 Order of checks, each answered at once: source allow-list (403), header size (431), body
-size (413), body
-(400 naming the field), secret / signature / replay window (401), symbol (422 with
-suggestions), then the idempotent claim (202 the first time; the same answer again for a
-repeat of the same body, with ``Idempotent-Replayed: true``; 409 for the same alert id
-with another body).
+size (413), body (400 naming the field), secret / signature / replay window (401), symbol
+(422 with suggestions), then the idempotent claim (202 the first time; the same answer
+again for a repeat of the same body, with ``Idempotent-Replayed: true``; 409 for the same
+alert id with another body).
 
 Slow peers are closed before any of this runs (``connection_limits.py``); a body cut off
 by its deadline reaches the app as a client disconnect and is dropped here, unanswered.
