@@ -92,7 +92,10 @@ def running_hook(config: WebhookConfig, engine_control: str,
                  token: str | None = None) -> Iterator[Hook]:
     service = WebhookService(config, engine_control, token=token)
     service.start()
-    server = ServerThread(uvicorn_config(create_app(service), config)).start()
+    server = ServerThread(uvicorn_config(
+        create_app(service), config,
+        report_closed=lambda counts: service.audit("webhook_connections_closed", **counts)
+    )).start()
     scheme = "https" if config.tls else "http"
     verify: Any = (ssl.create_default_context(cafile=str(config.tls_cert_file))
                    if config.tls else True)

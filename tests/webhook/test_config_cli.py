@@ -36,6 +36,11 @@ def test_secrets_are_masked_in_config_show():
      "webhook.allowed_sources: [1] 'tradingview' is not an IP address"),
     ({"max_body_bytes": 10}, "webhook.max_body_bytes: Input should be greater than or equal"),
     ({"port": 70000}, "webhook.port"),
+    ({"header_timeout_s": 0}, "webhook.header_timeout_s: Input should be greater than 0"),
+    ({"body_timeout_s": 301}, "webhook.body_timeout_s: Input should be less than or equal"),
+    ({"max_connections": 0}, "webhook.max_connections: Input should be greater than or equal"),
+    ({"max_header_bytes": 100}, "webhook.max_header_bytes: Input should be greater than or"),
+    ({"keep_alive_s": "soon"}, "webhook.keep_alive_s: Input should be a valid integer"),
     ({"secrets": {}}, "webhook.secrets: Extra inputs are not permitted"),
 ])
 def test_validation_errors_name_the_field(webhook, expected):

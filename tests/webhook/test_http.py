@@ -235,3 +235,73 @@ def test_failures_are_audited_without_secrets(hook, bed):
     assert SECRET not in text and "wrong-secret" not in text
     with open_reader(hook.service.config.store) as conn:
         assert verify_chain(conn).ok
+
+
+def test_same_alert_id_with_another_body_is_409_and_audited(hook, bed):
+    from tickbridge.audit import read_records
+    from tickbridge.store.connection import open_reader
+
+    before = bed.position("ESZ6")
+    first = alert(action="buy", quantity=1)
+    first_bytes = json.dumps(first).encode()
+    r = hook.post(first_bytes)
+    assert r.status_code == 202
+    record = hook.outcome(first["alert_id"])
+    assert record["state"] == "placed"
+    # The same id for another alert (a sell of 2): refused, nothing placed, the first
+    # alert's record untouched.
+    other = {**first, "action": "sell", "quantity": 2}
+    r = hook.post(other)
+    assert r.status_code == 409, r.text
+    assert r.json()["field"] == "alert_id" and first["alert_id"] in r.json()["error"]
+    assert "idempotent-replayed" not in r.headers
+    # One byte different is another body too (the sender's retry resends the same bytes).
+    assert hook.post(first_bytes + b" ").status_code == 409
+    # The same body again: the first answer, as before.
+    again = hook.post(first_bytes)
+    assert again.status_code == 202 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["quantity"] == 1 and again.json()["action"] == "buy"
+    assert hook.record("trend", first["alert_id"]).json()["outcome"] == record["outcome"]
+    assert len([r for r in bed.audited("control_request")
+                if r["request"].get("alert_id") == first["alert_id"]]) == 1
+    wait_for(lambda: bed.position("ESZ6") == before + 1)
+
+    def conflicts() -> list:
+        with open_reader(hook.service.config.store) as conn:
+            return [r.data for r in read_records(conn, kinds=["webhook_conflict"])]
+
+    found = wait_for(lambda: len(conflicts()) == 2 and conflicts())
+    assert found[0]["status"] == 409 and found[0]["alert_id"] == first["alert_id"]
+    assert found[0]["alert"] == "sell 2 CME_MINI:ES1! market"
+    assert found[0]["body_sha256"] != found[0]["first_body_sha256"]
+    assert SECRET not in json.dumps(found)
+    close = alert(action="close", quantity=None)
+    hook.post(close)
+    hook.outcome(close["alert_id"])
+    wait_for(lambda: bed.position("ESZ6") == 0)
+
+
+def test_a_store_from_before_body_hashes_is_upgraded(tmp_path):
+    import sqlite3
+
+    from tickbridge.webhook.store import AlertStore
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:  # the table as the first release made it
+        conn.execute("CREATE TABLE webhook_alerts (strategy TEXT NOT NULL, alert_id TEXT NOT "
+                     "NULL, received_ns INTEGER NOT NULL, http_status INTEGER NOT NULL, "
+                     "answer TEXT NOT NULL, state TEXT NOT NULL, outcome TEXT NOT NULL "
+                     "DEFAULT '{}', updated_ns INTEGER NOT NULL, PRIMARY KEY (strategy, "
+                     "alert_id)) WITHOUT ROWID")
+        conn.execute("INSERT INTO webhook_alerts VALUES ('trend', 'old', 1, 202, '{\"n\": 1}', "
+                     "'placed', '{}', 1)")
+    store = AlertStore(path)
+    try:
+        # The old row's body is unknown: a delivery under its id is taken as a repeat.
+        old = store.claim("trend", "old", 202, {"n": 2}, b"whatever")
+        assert (old.first, old.conflict, old.answer) == (False, False, {"n": 1})
+        assert store.claim("trend", "new", 202, {"n": 3}, b"a").first
+        assert store.claim("trend", "new", 202, {"n": 4}, b"b").conflict
+        assert not store.claim("trend", "new", 202, {"n": 5}, b"a").conflict
+    finally:
+        store.close()

@@ -59,7 +59,28 @@ class WebhookConfig(_Strict):
         default_factory=list, description="reverse proxies whose X-Forwarded-For is believed")
     replay_window_s: float = Field(120.0, ge=0, le=86_400,
                                    description="max alert age and clock skew; 0 = no check")
-    max_body_bytes: int = Field(8192, ge=256, le=1_048_576)
+    max_body_bytes: int = Field(8192, ge=256, le=1_048_576,
+                                description="a longer body is refused (413) and its "
+                                            "connection closed")
+    # Slow and idle peers (docs/webhook.md, "Slow peers"): each connection holds memory
+    # and a file descriptor, so every phase of it has a deadline and their number a cap.
+    max_header_bytes: int = Field(
+        8192, ge=1024, le=65_536,
+        description="request line and headers; more is refused (400). h11's "
+                    "max_incomplete_event_size")
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="a request's line and headers must be complete this "
+                                        "long after the connection opened (or after the "
+                                        "request's first byte on a kept-alive connection)")
+    body_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="a request's body must be complete this long after "
+                                        "its headers")
+    keep_alive_s: int = Field(
+        15, ge=1, le=300, description="an idle kept-alive connection is closed after this "
+                                      "long (uvicorn's timeout_keep_alive)")
+    max_connections: int = Field(
+        512, ge=1, le=100_000, description="open connections at once; one more is answered "
+                                           "503 and closed at once")
     store: Path = Field(Path("tickbridge-webhook.sqlite"),
                         description="SQLite: alert idempotency records and the audit log")
     engine_timeout_ms: int = Field(3000, ge=100, le=60_000)

@@ -7,10 +7,14 @@ routing to the worker (``router.py``).
     GET  /alerts/{strategy}/{alert_id} what happened (header X-Tickbridge-Secret)
     GET  /health
 
-Order of checks, each answered at once: source allow-list (403), body size (413), body
-(400 naming the field), secret / signature / replay window (401), symbol (422 with
-suggestions), then the idempotent claim (202 the first time; the same answer again for a
-repeat, with ``Idempotent-Replayed: true``).
+Order of checks, each answered at once: source allow-list (403), header size (431), body
+size (413), body (400 naming the field), secret / signature / replay window (401), symbol
+(422 with suggestions), then the idempotent claim (202 the first time; the same answer
+again for a repeat of the same body, with ``Idempotent-Replayed: true``; 409 for the same
+alert id with another body).
+
+Slow peers are closed before any of this runs (``connection_limits.py``); a body cut off
+by its deadline reaches the app as a client disconnect and is dropped here, unanswered.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -67,12 +71,27 @@ async def _receive(request: Request) -> JSONResponse:
         service.sources.check(client)
     except AuthFailure as e:
         return _refuse_auth(service, e, client, path_strategy, None)
+    header_bytes = _header_bytes(request)
+    if header_bytes > service.config.max_header_bytes:
+        # h11 refuses headers that grow past the limit while incomplete; a block that
+        # arrived whole in one read was parsed whole, and is refused here.
+        service.audit("webhook_refused", status=431, client=client, strategy=path_strategy,
+                      reason=f"headers {header_bytes} bytes, over "
+                             f"{service.config.max_header_bytes}")
+        return _error(431, f"request line and headers larger than "
+                           f"{service.config.max_header_bytes} bytes",
+                      headers={"connection": "close"})
     try:
         body = await _read_body(request, service.config.max_body_bytes)
     except _TooLarge:
         service.audit("webhook_refused", status=413, client=client, strategy=path_strategy,
                       reason=f"body over {service.config.max_body_bytes} bytes")
-        return _error(413, f"body larger than {service.config.max_body_bytes} bytes")
+        # Closed after the answer: the rest of the body is not read, so the connection
+        # could not serve another request anyway.
+        return _error(413, f"body larger than {service.config.max_body_bytes} bytes",
+                      headers={"connection": "close"})
+    except ClientDisconnect:  # gone, or cut off by body_timeout_s: no one to answer
+        return _error(400, "the body did not arrive")
     try:
         alert = parse_alert(body, strategy=path_strategy)
     except AlertError as e:
@@ -107,7 +126,18 @@ async def _receive(request: Request) -> JSONResponse:
         "query": f"/alerts/{alert.strategy}/{alert_id}",
     }
     claim = await asyncio.wrap_future(service.store.claim_async(alert.strategy, alert_id, 202,
-                                                                answer))
+                                                                answer, body))
+    if claim.conflict:
+        # The id was used for another alert: neither a repeat to answer as the first nor
+        # a new alert to route. Most often a template whose alert_id repeats (e.g.
+        # {{strategy.order.id}} alone); the sender must hear it, not get a silent 202.
+        service.audit("webhook_conflict", status=409, client=client, strategy=alert.strategy,
+                      alert_id=alert_id, alert=alert.describe(),
+                      body_sha256=hashlib.sha256(body).hexdigest(),
+                      first_body_sha256=claim.first_body_sha256)
+        return _error(409, f"alert_id {alert_id!r} was already used for a different alert "
+                           "body; nothing placed for this one (give each alert its own id)",
+                      field="alert_id")
     if claim.first:
         service.router.enqueue(Job(alert, alert_id))
         service.audit("webhook_alert", client=client, strategy=alert.strategy,
@@ -135,6 +165,13 @@ def _body_key(body: bytes, alert: Alert) -> str:
     """No alert id: the body and its timestamp identify the alert."""
     digest = hashlib.sha256(body + b"|" + str(alert.timestamp_ns).encode()).hexdigest()
     return f"sha256-{digest[:32]}"
+
+
+def _header_bytes(request: Request) -> int:
+    """The request line and headers as sent, give or take the spaces around values."""
+    scope = request.scope
+    line = len(scope["method"]) + len(scope["raw_path"]) + len(scope["query_string"]) + 12
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"]) + 2
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -178,5 +215,7 @@ async def _health(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message, **extra}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None,
+           **extra: Any) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message, **extra}, status_code=status,
+                        headers=headers)

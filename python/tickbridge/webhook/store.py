@@ -1,10 +1,12 @@
 """Alert idempotency and outcomes, in SQLite.
 
 One row per (strategy, alert id). The first delivery claims the row with ``INSERT OR
-IGNORE`` and stores the answer it got; any later delivery of the same alert, concurrent
-or days later, finds the row and gets that same answer back, and nothing is routed for
-it. SQLite's write lock makes the claim atomic across threads and processes. The router
-then fills in what was placed or why not.
+IGNORE`` and stores the answer it got and the sha256 of its body; any later delivery of
+the same alert, concurrent or days later, finds the row and gets that same answer back,
+and nothing is routed for it. A later delivery under the same id with another body is a
+conflict (the sender reused an id for a different alert): not a repeat, and not routed
+either. SQLite's write lock makes the claim atomic across threads and processes. The
+router then fills in what was placed or why not.
 
 Writes go through one writer thread that commits whatever is queued in one transaction
 (group commit): a claim is on disk (``synchronous=FULL``) before its answer, and a burst
@@ -13,6 +15,7 @@ of alerts shares the disk flushes instead of queueing behind one each.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import sqlite3
@@ -33,9 +36,13 @@ CREATE TABLE IF NOT EXISTS webhook_alerts (
     state        TEXT    NOT NULL,          -- accepted, placed, done, refused, failed
     outcome      TEXT    NOT NULL DEFAULT '{}',
     updated_ns   INTEGER NOT NULL,
+    body_sha256  TEXT    NOT NULL DEFAULT '',  -- hex; '' on rows from before it was kept
     PRIMARY KEY (strategy, alert_id)
 ) WITHOUT ROWID
 """
+# A store made before bodies were compared: its rows keep '' (compared as unknown).
+_ADD_BODY_HASH = ("ALTER TABLE webhook_alerts ADD COLUMN body_sha256 TEXT NOT NULL "
+                  "DEFAULT ''")
 _MAX_BATCH = 512
 
 
@@ -43,7 +50,9 @@ _MAX_BATCH = 512
 class Claim:
     first: bool             # this delivery claimed the alert: route it
     http_status: int
-    answer: dict[str, Any]
+    answer: dict[str, Any]  # the first delivery's
+    conflict: bool = False  # claimed before by a delivery with another body
+    first_body_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class _ClaimOp:
     alert_id: str
     http_status: int
     answer: str
+    body_sha256: str
     future: Future[Claim]
 
 
@@ -96,6 +106,9 @@ class AlertStore:
         self.path = Path(path)
         self._writer = _connect(self.path)
         self._writer.execute(_SCHEMA)
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(webhook_alerts)")}
+        if "body_sha256" not in columns:
+            self._writer.execute(_ADD_BODY_HASH)
         self._reader = _connect(self.path)
         self._read_lock = threading.Lock()
         self._queue: queue.Queue[_ClaimOp | _FinishOp | None] = queue.Queue()
@@ -113,14 +126,17 @@ class AlertStore:
 
     # -- writes ------------------------------------------------------------------------
     def claim_async(self, strategy: str, alert_id: str, http_status: int,
-                    answer: dict[str, Any]) -> Future[Claim]:
+                    answer: dict[str, Any], body: bytes) -> Future[Claim]:
+        """Claims (strategy, alert_id) for the delivery of ``body`` (compared byte for
+        byte with the first delivery's, by sha256)."""
         future: Future[Claim] = Future()
-        self._queue.put(_ClaimOp(strategy, alert_id, http_status, json.dumps(answer), future))
+        self._queue.put(_ClaimOp(strategy, alert_id, http_status, json.dumps(answer),
+                                 hashlib.sha256(body).hexdigest(), future))
         return future
 
     def claim(self, strategy: str, alert_id: str, http_status: int,
-              answer: dict[str, Any]) -> Claim:
-        return self.claim_async(strategy, alert_id, http_status, answer).result()
+              answer: dict[str, Any], body: bytes) -> Claim:
+        return self.claim_async(strategy, alert_id, http_status, answer, body).result()
 
     def finish(self, strategy: str, alert_id: str, state: str, outcome: dict[str, Any]) -> None:
         """Records the outcome (queued: committed with the next batch)."""
@@ -169,16 +185,20 @@ class AlertStore:
                     continue
                 inserted = conn.execute(
                     "INSERT OR IGNORE INTO webhook_alerts (strategy, alert_id, received_ns, "
-                    "http_status, answer, state, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "http_status, answer, state, updated_ns, body_sha256) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (op.strategy, op.alert_id, now, op.http_status, op.answer, "accepted",
-                     now)).rowcount
+                     now, op.body_sha256)).rowcount
                 if inserted:
                     claim = Claim(True, op.http_status, json.loads(op.answer))
                 else:  # claimed before, maybe earlier in this very batch
-                    row = conn.execute("SELECT http_status, answer FROM webhook_alerts "
-                                       "WHERE strategy = ? AND alert_id = ?",
-                                       (op.strategy, op.alert_id)).fetchone()
-                    claim = Claim(False, int(row[0]), json.loads(row[1]))
+                    row = conn.execute("SELECT http_status, answer, body_sha256 "
+                                       "FROM webhook_alerts WHERE strategy = ? AND "
+                                       "alert_id = ?", (op.strategy, op.alert_id)).fetchone()
+                    # '' (a row older than the comparison): the body is unknown, so the
+                    # delivery is taken as the repeat it most likely is; nothing routes.
+                    conflict = bool(row[2]) and row[2] != op.body_sha256
+                    claim = Claim(False, int(row[0]), json.loads(row[1]), conflict, row[2])
                 results.append((op.future, claim))
             conn.execute("COMMIT")
         except BaseException as e:
