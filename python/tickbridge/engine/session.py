@@ -51,6 +51,17 @@ class ShimSession:
     ack_due: bool = False
     lost: bool = False
     refused: str = ""  # why the hello was refused; such a shim is never traded
+    # Shim authentication (docs/security.md): the connection's CURVE key (ZAP User-Id,
+    # "" without CURVE); whether its hello was accepted (until then nothing it sends but
+    # a hello counts); refused only because another peer holds its account (looked at
+    # again until that one is gone); gone: its connection is closed (unroutable);
+    # replaced: the same peer session came back on a new connection.
+    curve_key: str = ""
+    accepted: bool = False
+    waiting_for_account: bool = False
+    gone: bool = False
+    replaced: bool = False
+    ignored: int = 0  # records not taken from it (before or without an accepted hello)
     armed_enabled: bool = True  # the core's flag: its armed orders go from the tick path
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)
