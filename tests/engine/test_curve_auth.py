@@ -25,16 +25,20 @@ from .peer import ScriptedShim, of, pump
 
 class CurveShim(ScriptedShim):
     """A ScriptedShim whose DEALER is a CURVE client (its plain socket, which has sent
-    nothing, is swapped for one with the keys set before it connects)."""
+    nothing, is swapped for one with the keys set before it connects); `routing_id`: the
+    one it claims (ZMQ_ROUTING_ID), as any client may."""
 
-    def __init__(self, endpoint: str, server: bytes, pair: tuple[bytes, bytes],
-                 **kwargs: Any) -> None:
+    def __init__(self, endpoint: str, server: bytes | None, pair: tuple[bytes, bytes] | None,
+                 routing_id: bytes | None = None, **kwargs: Any) -> None:
         super().__init__(endpoint, **kwargs)
         self.socket.close(0)
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.curve_serverkey = server
-        self.socket.curve_publickey, self.socket.curve_secretkey = pair
+        if routing_id is not None:
+            self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
+        if server is not None and pair is not None:
+            self.socket.curve_serverkey = server
+            self.socket.curve_publickey, self.socket.curve_secretkey = pair
         self.socket.connect(endpoint)
 
 
@@ -284,4 +288,76 @@ def test_a_restarted_shim_takes_the_account_once_the_old_connection_is_gone(tmp_
         assert session.peer_session_id == 12
     finally:
         new.close()
+        engine.close()
+
+
+# -- a departed peer's routing id, claimed by another process -------------------------------
+
+def _wait_gone(engine: Engine, identity: bytes) -> None:
+    """Until the ROUTER has dropped the closed connection (a send to it is unroutable)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            engine.socket.send_multipart([identity, b""], zmq.NOBLOCK)
+        except zmq.ZMQError as e:
+            # EAGAIN: the pipe is still there, being closed (ROUTER refuses a second
+            # connection with its routing id until it is gone).
+            if e.errno == zmq.EHOSTUNREACH:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the closed connection is still routable")
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_curve_another_key_on_a_departed_peers_routing_id_is_ignored(tmp_path, keys,
+                                                                     compiled):
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
+    first = CurveShim(engine.endpoint, keys["engine"][0], keys["sim"], routing_id=b"SHIM-1")
+    try:
+        first.hello()
+        pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        first.close()
+        _wait_gone(engine, b"SHIM-1")
+        other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"],
+                          routing_id=b"SHIM-1", session_id=first.session_id)
+        other.sequence = first.sequence
+        other.hello()  # for Sim101, on the routing id Sim101's shim had
+        _run(engine, 15, until=lambda: _kinds(audit_log, "peer_key_mismatch"))
+        (mismatch,) = _kinds(audit_log, "peer_key_mismatch")
+        assert mismatch["key"] == keys["other"][0].decode()
+        assert mismatch["expected"] == keys["sim"][0].decode()
+        assert [p["account"] for p in _kinds(audit_log, "hello")] == ["Sim101"]  # the first
+        other.close()
+    finally:
+        first.close()
+        engine.close()
+
+
+def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
+    """Without CURVE: another process claims the routing id of a shim that left and sends
+    fills straight away (no hello): they are not booked."""
+    audit_log: list = []
+    strategy = Recorder()
+    engine = _engine(tmp_path, audit_log, curve=False, strategy=strategy)
+    first = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=21)
+    try:
+        first.hello()
+        pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        first.trades([6000.0, 6000.25])
+        pump(engine, first, timeout=0.3)
+        coid = strategy.ctx.buy("ESZ6", 1, 5990.0)
+        assert coid, strategy.ctx.last_refusal
+        pump(engine, first, until=lambda r: of(r, RecordType.SUBMIT))
+        first.close()
+        _wait_gone(engine, b"SHIM-1")
+        claimer = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=22)
+        claimer.send([_fill(coid, "FAKE-1", 1, 5000.0)])
+        _run(engine, 15, until=lambda: _kinds(audit_log, "peer_session_changed"))
+        _run(engine, 0.3)
+        assert _kinds(audit_log, "peer_session_changed")
+        assert engine.router.book.order(coid).filled_qty == 0 and not strategy.of("fill")
+        claimer.close()
+    finally:
+        first.close()
         engine.close()

@@ -461,11 +461,13 @@ class Engine:
     def _key_changed(self, session: ShimSession, key: str) -> None:
         """A frame on a known routing id from another CURVE key: dropped, audited; the
         session keeps its key (its account is not the newcomer's)."""
-        session.ignored += 1
-        log.error("%s: a frame from key %s on the routing id of key %s; ignored",
-                  session.name, key or "none", session.curve_key or "none")
-        self.audit("peer_key_mismatch", shim=session.name, key=key,
-                   expected=session.curve_key)
+        session.key_mismatches += 1
+        if session.key_mismatches == 1:  # once per session: a flood is not an audit flood
+            log.error("%s: a frame from key %s on the routing id of key %s; ignored "
+                      "(and every such frame after it)", session.name, key or "none",
+                      session.curve_key or "none")
+            self.audit("peer_key_mismatch", shim=session.name, key=key,
+                       expected=session.curve_key)
 
     def _drop(self, session: ShimSession, error: ProtocolError) -> None:
         self.protocol_errors += 1
@@ -1059,8 +1061,12 @@ class Engine:
             beat = min(interval, self.settings.heartbeat_ms / 1000)
             if session.ack_due or now - session.last_tx >= beat:
                 self.send(session, [])
-            if session.waiting_for_account and not session.lost and not session.gone:
-                self._admit(session, retry=True)  # is the account's holder gone now?
+            if (session.waiting_for_account and not session.lost and not session.gone
+                    and now - session.admit_retried >= 1.0):
+                # Is the account's holder gone now? Once a second: each look sends the
+                # holder a heartbeat (an unroutable one says its connection is closed).
+                session.admit_retried = now
+                self._admit(session, retry=True)
             silent = now - session.last_rx
             if not session.lost and silent > interval * self.settings.silence_intervals:
                 session.lost = True

@@ -62,6 +62,8 @@ class ShimSession:
     gone: bool = False
     replaced: bool = False
     ignored: int = 0  # records not taken from it (before or without an accepted hello)
+    key_mismatches: int = 0  # frames on its routing id from another CURVE key
+    admit_retried: float = 0.0  # monotonic time of the last look at a held account
     armed_enabled: bool = True  # the core's flag: its armed orders go from the tick path
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -60,10 +61,26 @@ class ZapHandler:
         with cls._lock:
             auth, users = cls._by_context.get(id(context), (None, 0))
             if auth is None:
-                auth = ThreadAuthenticator(context, log=logging.getLogger("tickbridge.zap"))
-                auth.start()
+                auth = cls._start(context)
             cls._by_context[id(context)] = (auth, users + 1)
             return auth
+
+    @staticmethod
+    def _start(context: zmq.Context) -> ThreadAuthenticator:
+        # A handler stopped just before (an engine closed and another made in the same
+        # process) unbinds inproc://zeromq.zap.01 asynchronously: wait for it, briefly.
+        deadline = time.monotonic() + 5.0
+        while True:
+            auth = ThreadAuthenticator(context, log=logging.getLogger("tickbridge.zap"))
+            try:
+                auth.start()
+                return auth
+            except zmq.ZMQError as e:
+                auth.stop()
+                if e.errno != zmq.EADDRINUSE or time.monotonic() >= deadline:
+                    raise BindRefused(f"cannot start the ZAP handler: {e.strerror} (another "
+                                      "ZAP handler in this process's ZeroMQ context?)") from e
+                time.sleep(0.01)
 
     @classmethod
     def release(cls, context: zmq.Context) -> None:
@@ -131,7 +148,11 @@ def bind_router(
             log.warning("curve_authorized_keys_dir %s holds no *.key file: no shim can "
                         "connect", curve_authorized_keys_dir)
         # The handler first, so no connection is ever let in unauthenticated.
-        auth = ZapHandler.acquire(context)
+        try:
+            auth = ZapHandler.acquire(context)
+        except BindRefused:
+            socket.close(0)
+            raise
         auth.configure_curve(domain=SHIM_ZAP_DOMAIN, location=str(curve_authorized_keys_dir))
         socket.zap_domain = SHIM_ZAP_DOMAIN.encode()
         socket.curve_publickey = public
