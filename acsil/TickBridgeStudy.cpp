@@ -60,6 +60,8 @@ enum Inputs {
     kInKillButton,
     kInKillButtonFlattens,
     kInInstrumentId,
+    kInCurveServerKey,  // appended: the inputs of saved charts keep their numbers
+    kInCurveClientKey,
 };
 
 constexpr int kStatePointerKey = 1;
@@ -152,6 +154,8 @@ ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
     config.engine_endpoint = sc.Input[kInEngineEndpoint].GetString();
     config.kill_endpoint = sc.Input[kInKillEndpoint].GetString();
     config.kill_secret = sc.Input[kInKillSecret].GetString();
+    config.curve_server_key = sc.Input[kInCurveServerKey].GetString();
+    config.curve_client_key = sc.Input[kInCurveClientKey].GetString();
     config.cancel_on_disconnect = sc.Input[kInCancelOnDisconnect].GetYesNo() != 0;
     config.heartbeat_interval_ms =
         static_cast<std::uint32_t>(sc.Input[kInHeartbeatIntervalMs].GetInt() > 0
@@ -167,6 +171,8 @@ ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
 bool same_link(const ShimConfig& a, const ShimConfig& b) {
     return a.engine_endpoint == b.engine_endpoint && a.kill_endpoint == b.kill_endpoint &&
            a.kill_secret == b.kill_secret && a.cancel_on_disconnect == b.cancel_on_disconnect &&
+           a.curve_server_key == b.curve_server_key &&
+           a.curve_client_key == b.curve_client_key &&
            a.heartbeat_interval_ms == b.heartbeat_interval_ms &&
            a.silence_heartbeats == b.silence_heartbeats;
 }
@@ -799,6 +805,11 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.Input[kInKillButtonFlattens].SetYesNo(1);
     sc.Input[kInInstrumentId].Name = "Instrument id sent to the engine";
     sc.Input[kInInstrumentId].SetInt(1);
+    // CURVE (docs/security.md, acsil/README.md): both empty, a plain loopback connection.
+    sc.Input[kInCurveServerKey].Name = "CURVE engine public key (z85, or its .key file)";
+    sc.Input[kInCurveServerKey].SetString("");
+    sc.Input[kInCurveClientKey].Name = "CURVE shim key file (NAME.key_secret; or z85 secret)";
+    sc.Input[kInCurveClientKey].SetString("");
 }
 
 }  // namespace

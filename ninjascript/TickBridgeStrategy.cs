@@ -96,6 +96,15 @@ namespace NinjaTrader.NinjaScript.Strategies
         [Display(Name = "Kill button on chart", Order = 8, GroupName = "TickBridge")]
         public bool ShowKillButton { get; set; }
 
+        // ZeroMQ CURVE (docs/security.md, ninjascript/README.md): both empty, a plain loopback link.
+        [NinjaScriptProperty]
+        [Display(Name = "CURVE engine public key", Description = "The engine's public key: z85 text (40 characters) or the path of its NAME.key file (empty: no CURVE)", Order = 9, GroupName = "TickBridge")]
+        public string CurveServerKey { get; set; }
+
+        [NinjaScriptProperty]
+        [Display(Name = "CURVE shim key file", Description = "This strategy's key pair: the path of its NAME.key_secret file from tickbridge keys create (or its z85 secret key)", Order = 10, GroupName = "TickBridge")]
+        public string CurveClientKey { get; set; }
+
         [Browsable(false)]
         [XmlIgnore]
         public Bridge CurrentBridge { get { return bridge; } }
@@ -123,6 +132,8 @@ namespace NinjaTrader.NinjaScript.Strategies
                 CancelOnDisconnect = true;
                 ForwardDepth = false;
                 ShowKillButton = true;
+                CurveServerKey = "";
+                CurveClientKey = "";
             }
             else if (State == State.DataLoaded)
             {
@@ -167,6 +178,8 @@ namespace NinjaTrader.NinjaScript.Strategies
             settings.HeartbeatIntervalMs = HeartbeatIntervalMs;
             settings.SilenceHeartbeats = SilenceHeartbeats;
             settings.CancelOnDisconnect = CancelOnDisconnect;
+            settings.CurveServerKey = CurveServerKey;
+            settings.CurveClientKey = CurveClientKey;
 
             var hello = new HelloRecord();
             hello.Platform = (byte)WirePlatform.NinjaTrader;

@@ -46,6 +46,12 @@ public:
         return {static_cast<const std::byte*>(api_->msg_data(&msg_)), api_->msg_size(&msg_)};
     }
     bool more() noexcept { return api_->msg_more(&msg_) != 0; }
+    // The ZAP handler's User-Id for the connection this message came on (with CURVE and
+    // zmq.auth: the client's z85 public key), or "" when there is none.
+    std::string user_id() noexcept {
+        const char* value = api_->msg_gets(&msg_, "User-Id");
+        return value != nullptr ? std::string(value) : std::string();
+    }
 
 private:
     const LibzmqApi* api_;
@@ -312,7 +318,8 @@ void bind_frame_pump(py::module_& m) {
             const auto b = f.bytes();
             return py::buffer_info(const_cast<std::byte*>(b.data()), 1, "B",
                                    static_cast<py::ssize_t>(b.size()), true);
-        });
+        })
+        .def("user_id", &ReceivedFrame::user_id);
     py::class_<FramePump>(m, "FramePump")
         .def(py::init<py::object, std::uintptr_t, std::uint64_t, int, int, int>(), py::arg("core"),
              py::arg("socket"), py::arg("engine_session"), py::arg("major"), py::arg("minor"),

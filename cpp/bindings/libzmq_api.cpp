@@ -48,6 +48,7 @@ LibzmqApi find(int major, int minor, int patch) {
         resolve(lib, "zmq_msg_size", api.msg_size);
         resolve(lib, "zmq_msg_more", api.msg_more);
         resolve(lib, "zmq_msg_close", api.msg_close);
+        resolve(lib, "zmq_msg_gets", api.msg_gets);
         resolve(lib, "zmq_send", api.send);
         resolve(lib, "zmq_getsockopt", api.getsockopt);
         resolve(lib, "zmq_setsockopt", api.setsockopt);

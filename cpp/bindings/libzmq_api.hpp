@@ -14,6 +14,7 @@ struct LibzmqApi {
     decltype(&::zmq_msg_size) msg_size = nullptr;
     decltype(&::zmq_msg_more) msg_more = nullptr;
     decltype(&::zmq_msg_close) msg_close = nullptr;
+    decltype(&::zmq_msg_gets) msg_gets = nullptr;  // a message's metadata (User-Id)
     decltype(&::zmq_send) send = nullptr;
     decltype(&::zmq_getsockopt) getsockopt = nullptr;
     decltype(&::zmq_setsockopt) setsockopt = nullptr;

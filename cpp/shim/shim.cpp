@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string_view>
 #include <utility>
@@ -50,9 +51,67 @@ bool is_command(RecordType type) noexcept {
     }
 }
 
+bool is_z85_key(const std::string& text) noexcept {
+    static constexpr std::string_view kZ85 =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    if (text.size() != 40) return false;
+    for (const char c : text)
+        if (kZ85.find(c) == std::string_view::npos) return false;
+    return true;
+}
+
+// `name = "value"` from a zmq.auth certificate file (pyzmq's and czmq's format); "" when
+// the file cannot be read or has no such line.
+std::string certificate_value(const std::string& path, std::string_view name) {
+    std::ifstream file(path);
+    std::string line;
+    while (std::getline(file, line)) {
+        const auto at = line.find(name);
+        if (at == std::string::npos) continue;
+        const auto open = line.find('"', at + name.size());
+        const auto close = open == std::string::npos ? open : line.find('"', open + 1);
+        if (close != std::string::npos) return line.substr(open + 1, close - open - 1);
+    }
+    return {};
+}
+
 }  // namespace
 
 // ---- helpers shared with the study --------------------------------------------------------
+
+bool resolve_curve_keys(const ShimConfig& config, CurveKeys& keys, std::string& error) {
+    const std::string& server = config.curve_server_key;
+    const std::string& client = config.curve_client_key;
+    if (server.empty() || client.empty()) {
+        error = "CURVE needs both the engine's public key and this shim's key";
+        return false;
+    }
+    keys.server_public = is_z85_key(server) ? server : certificate_value(server, "public-key");
+    if (!is_z85_key(keys.server_public)) {
+        error = "engine public key '" + server +
+                "': neither a z85 key (40 characters) nor a readable NAME.key file";
+        return false;
+    }
+    if (is_z85_key(client)) {
+        keys.client_secret = client;
+        char derived[41] = {};
+        if (zmq_curve_public(derived, client.c_str()) != 0) {
+            error = "shim secret key: not a CURVE secret key";
+            return false;
+        }
+        keys.client_public = derived;
+    } else {
+        keys.client_public = certificate_value(client, "public-key");
+        keys.client_secret = certificate_value(client, "secret-key");
+    }
+    if (!is_z85_key(keys.client_public) || !is_z85_key(keys.client_secret)) {
+        error = "shim key '" + client +
+                "': neither a z85 secret key nor a readable NAME.key_secret file (with a "
+                "secret-key line)";
+        return false;
+    }
+    return true;
+}
 
 std::string client_order_id_to_tag(std::uint64_t client_order_id) {
     static constexpr char kHex[] = "0123456789ABCDEF";
@@ -229,6 +288,25 @@ struct Shim::Impl {
         zmq_setsockopt(engine, ZMQ_SNDHWM, &hwm, sizeof hwm);
         int reconnect_ms = 100;
         zmq_setsockopt(engine, ZMQ_RECONNECT_IVL, &reconnect_ms, sizeof reconnect_ms);
+        if (!config.curve_server_key.empty() || !config.curve_client_key.empty()) {
+            // A CURVE client: the engine is who its public key says, and lets this shim in
+            // only if its public key is on the engine's allow-list. Keys that cannot be
+            // read or set mean no connection at all, never a plain one.
+            CurveKeys keys;
+            std::string error;
+            const bool ok =
+                resolve_curve_keys(config, keys, error) &&
+                zmq_setsockopt(engine, ZMQ_CURVE_SERVERKEY, keys.server_public.c_str(), 41) == 0 &&
+                zmq_setsockopt(engine, ZMQ_CURVE_PUBLICKEY, keys.client_public.c_str(), 41) == 0 &&
+                zmq_setsockopt(engine, ZMQ_CURVE_SECRETKEY, keys.client_secret.c_str(), 41) == 0;
+            if (!ok) {
+                log(true, "tickbridge: CURVE keys: %s; not connecting to the engine",
+                    error.empty() ? zmq_strerror(zmq_errno()) : error.c_str());
+                try_bind_kill();
+                return;
+            }
+            log(false, "tickbridge: CURVE client, key %s", keys.client_public.c_str());
+        }
         if (zmq_connect(engine, config.engine_endpoint.c_str()) != 0) {
             log(true, "tickbridge: engine endpoint '%s': %s; fix the study input",
                 config.engine_endpoint.c_str(), zmq_strerror(zmq_errno()));

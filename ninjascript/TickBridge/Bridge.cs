@@ -19,6 +19,11 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         public string EngineEndpoint = "tcp://127.0.0.1:5555";
         public string KillEndpoint = "tcp://127.0.0.1:5556";   // empty: no kill endpoint
         public string KillSecret = "";                          // empty: every Kill is refused
+        // ZeroMQ CURVE (docs/security.md): both empty, a plain connection. Else the engine's
+        // public key (z85 or its NAME.key file) and this shim's key (z85 secret key or its
+        // NAME.key_secret file); keys that cannot be read mean no connection, never a plain one.
+        public string CurveServerKey = "";
+        public string CurveClientKey = "";
         public int HeartbeatIntervalMs = 1000;
         public int SilenceHeartbeats = 3;       // engine silent for this many intervals = disconnected
         public bool CancelOnDisconnect = true;
@@ -255,7 +260,12 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             ZmqNative.SetInt(dealer, ZmqNative.IMMEDIATE, 1);
             ZmqNative.SetInt(dealer, ZmqNative.SNDHWM, 100000);
             ZmqNative.SetInt(dealer, ZmqNative.RECONNECT_IVL, 100);
-            if (ZmqNative.zmq_connect(dealer, settings.EngineEndpoint) != 0)
+            bool curve = !string.IsNullOrEmpty(settings.CurveServerKey) || !string.IsNullOrEmpty(settings.CurveClientKey);
+            if (curve && !SetCurveKeys())
+            {
+                // Not connected at all (the kill endpoint is still bound below).
+            }
+            else if (ZmqNative.zmq_connect(dealer, settings.EngineEndpoint) != 0)
             {
                 host.Log("TickBridge: cannot connect to engine endpoint '" + settings.EngineEndpoint + "': " + ZmqNative.LastError());
                 return false;
@@ -281,6 +291,25 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             }
             host.Log("TickBridge: session " + sessionId.ToString("X16") + " connecting to " + settings.EngineEndpoint
                      + (killRouter != IntPtr.Zero ? ", kill endpoint " + settings.KillEndpoint : ""));
+            return true;
+        }
+
+        // A CURVE client: the engine is who its public key says, and lets this shim in only if
+        // its public key is on the engine's allow-list (curve_authorized_keys_dir).
+        private bool SetCurveKeys()
+        {
+            string error;
+            var keys = CurveKeys.Resolve(settings.CurveServerKey, settings.CurveClientKey, out error);
+            if (keys != null && !(ZmqNative.SetZ85(dealer, ZmqNative.CURVE_SERVERKEY, keys.ServerPublic)
+                                  && ZmqNative.SetZ85(dealer, ZmqNative.CURVE_PUBLICKEY, keys.ClientPublic)
+                                  && ZmqNative.SetZ85(dealer, ZmqNative.CURVE_SECRETKEY, keys.ClientSecret)))
+                error = ZmqNative.LastError();
+            if (keys == null || error != null)
+            {
+                host.Log("TickBridge: CURVE keys: " + error + "; not connecting to the engine");
+                return false;
+            }
+            host.Log("TickBridge: CURVE client, key " + keys.ClientPublic);
             return true;
         }
 

@@ -34,6 +34,9 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         public const int SNDHWM = 23;
         public const int RCVHWM = 24;
         public const int IMMEDIATE = 39;
+        public const int CURVE_PUBLICKEY = 48;
+        public const int CURVE_SECRETKEY = 49;
+        public const int CURVE_SERVERKEY = 50;
         public const short POLLIN = 1;
         public const int EAGAIN = 11;
         public const int EINTR = 4;
@@ -45,7 +48,12 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int zmq_setsockopt(IntPtr socket, int option, ref int value, UIntPtr length);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_setsockopt(IntPtr socket, int option, byte[] value, UIntPtr length);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int zmq_getsockopt(IntPtr socket, int option, ref int value, ref UIntPtr length);
+        // libzmq >= 4.2.1: the z85 public key of a z85 secret key (41-byte buffers, NUL-ended).
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int zmq_curve_public(byte[] z85PublicKey, byte[] z85SecretKey);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, CharSet = CharSet.Ansi)]
         public static extern int zmq_bind(IntPtr socket, [MarshalAs(UnmanagedType.LPStr)] string endpoint);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, CharSet = CharSet.Ansi)]
@@ -82,12 +90,99 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             zmq_setsockopt(socket, option, ref value, (UIntPtr)4);
         }
 
+        /// <summary>Sets a z85 CURVE key (40 characters; passed NUL-ended, 41 bytes, as
+        /// libzmq takes the text form).</summary>
+        public static bool SetZ85(IntPtr socket, int option, string z85)
+        {
+            var bytes = new byte[41];
+            System.Text.Encoding.ASCII.GetBytes(z85, 0, 40, bytes, 0);
+            return zmq_setsockopt(socket, option, bytes, (UIntPtr)41) == 0;
+        }
+
         public static bool HasMore(IntPtr socket)
         {
             int more = 0;
             UIntPtr size = (UIntPtr)4;
             zmq_getsockopt(socket, RCVMORE, ref more, ref size);
             return more != 0;
+        }
+    }
+
+    /// <summary>The keys of a ZeroMQ CURVE client (docs/security.md): the engine's public
+    /// key (z85 text, or the path of its NAME.key file) and this shim's key (its z85 secret
+    /// key, or the path of its NAME.key_secret file from `tickbridge keys create`).</summary>
+    public sealed class CurveKeys
+    {
+        public string ServerPublic;
+        public string ClientPublic;
+        public string ClientSecret;
+
+        private const string Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+        public static bool IsZ85Key(string text)
+        {
+            if (text == null || text.Length != 40) return false;
+            foreach (char c in text) if (Z85.IndexOf(c) < 0) return false;
+            return true;
+        }
+
+        /// <summary>Null and `error` set when either key cannot be read.</summary>
+        public static CurveKeys Resolve(string server, string client, out string error)
+        {
+            error = null;
+            if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(client))
+            {
+                error = "CURVE needs both the engine's public key and this shim's key";
+                return null;
+            }
+            var keys = new CurveKeys();
+            keys.ServerPublic = IsZ85Key(server) ? server : CertificateValue(server, "public-key");
+            if (!IsZ85Key(keys.ServerPublic))
+            {
+                error = "engine public key '" + server + "': neither a z85 key (40 characters) nor a readable NAME.key file";
+                return null;
+            }
+            if (IsZ85Key(client))
+            {
+                keys.ClientSecret = client;
+                var secret = new byte[41];
+                var derived = new byte[41];
+                System.Text.Encoding.ASCII.GetBytes(client, 0, 40, secret, 0);
+                if (ZmqNative.zmq_curve_public(derived, secret) != 0)
+                {
+                    error = "shim secret key: not a CURVE secret key";
+                    return null;
+                }
+                keys.ClientPublic = System.Text.Encoding.ASCII.GetString(derived, 0, 40);
+            }
+            else
+            {
+                keys.ClientPublic = CertificateValue(client, "public-key");
+                keys.ClientSecret = CertificateValue(client, "secret-key");
+            }
+            if (!IsZ85Key(keys.ClientPublic) || !IsZ85Key(keys.ClientSecret))
+            {
+                error = "shim key '" + client + "': neither a z85 secret key nor a readable NAME.key_secret file (with a secret-key line)";
+                return null;
+            }
+            return keys;
+        }
+
+        // `name = "value"` from a zmq.auth certificate file; null when unreadable or absent.
+        private static string CertificateValue(string path, string name)
+        {
+            string[] lines;
+            try { lines = System.IO.File.ReadAllLines(path); }
+            catch (Exception) { return null; }
+            foreach (var line in lines)
+            {
+                int at = line.IndexOf(name, StringComparison.Ordinal);
+                if (at < 0) continue;
+                int open = line.IndexOf('"', at + name.Length);
+                int close = open < 0 ? -1 : line.IndexOf('"', open + 1);
+                if (close > open) return line.Substring(open + 1, close - open - 1);
+            }
+            return null;
         }
     }
 

@@ -19,6 +19,7 @@ shim_endpoint = "{shim}"
 control_endpoint = "{control}"
 heartbeat_ms = 100
 state_store = "{store}"
+{engine_extra}
 
 [[shims]]
 name = "{name}"
@@ -30,6 +31,7 @@ kill_secret = "{secret}"
 name = "{account}"
 mode = "paper"
 shim = "{name}"
+{account_extra}
 
 [[instruments]]
 symbol = "ES"
@@ -44,12 +46,15 @@ max_data_age_ms = 100000000
 
 class EngineProcess:
     def __init__(self, folder: Path, *, shim: str, platform: str, account: str,
-                 secret: str) -> None:
+                 secret: str, engine_extra: str = "", account_extra: str = "") -> None:
+        """`engine_extra`, `account_extra`: TOML lines added to [engine] and the account
+        (the CURVE keys of the shims' tests)."""
         self.shim, self.control_endpoint, self.kill = (free_endpoint() for _ in range(3))
         self.config = folder / "engine.toml"
         self.config.write_text(CONFIG.format(
             shim=self.shim, control=self.control_endpoint, store=folder / "state.sqlite",
-            kill=self.kill, secret=secret, name=shim, platform=platform, account=account))
+            kill=self.kill, secret=secret, name=shim, platform=platform, account=account,
+            engine_extra=engine_extra, account_extra=account_extra))
         self.log = folder / "engine.log"
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(

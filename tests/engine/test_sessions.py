@@ -154,13 +154,18 @@ def test_curve_keys_protect_a_non_loopback_bind(tmp_path):
     import zmq.auth
 
     public_file, secret_file = zmq.auth.create_certificates(str(tmp_path), "engine")
+    authorized = tmp_path / "authorized"  # the client's key must be on the allow-list
+    authorized.mkdir()
+    zmq.auth.create_certificates(str(authorized), "client")
+    (authorized / "client.key_secret").rename(tmp_path / "client.key_secret")
     engine = Engine(EngineSettings(endpoint="tcp://0.0.0.0:*",
-                                   curve_secret_key_file=secret_file))
+                                   curve_secret_key_file=secret_file,
+                                   curve_authorized_keys_dir=authorized))
     try:
         assert engine.socket.curve_server
         server_public, _ = zmq.auth.load_certificate(public_file)
         client = zmq.Context.instance().socket(zmq.DEALER)
-        client_public, client_secret = zmq.curve_keypair()
+        client_public, client_secret = zmq.auth.load_certificate(tmp_path / "client.key_secret")
         client.curve_serverkey = server_public
         client.curve_publickey = client_public
         client.curve_secretkey = client_secret

@@ -13,6 +13,7 @@ from tickbridge.cli import (
     config,
     contract,
     demo,
+    keys,
     kill,
     replay,
     run,
@@ -21,7 +22,8 @@ from tickbridge.cli import (
     webhook,
 )
 
-COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit)
+COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit,
+            keys)
 
 
 def build_parser() -> argparse.ArgumentParser:

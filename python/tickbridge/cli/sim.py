@@ -19,7 +19,12 @@ from tickbridge.sim.feed import (
 from tickbridge.sim.generator import BUILTIN
 from tickbridge.sim.matching import SessionOpen, always_open
 from tickbridge.sim.persist import StateError
-from tickbridge.sim.process import SimConfig, Simulator, kill_secret_from_env
+from tickbridge.sim.process import (
+    SimConfig,
+    Simulator,
+    curve_client_keys,
+    kill_secret_from_env,
+)
 from tickbridge.sim.quirks import QUIRK_NAMES, QuirkConfig
 
 DEFAULT_TICKS_PER_INSTRUMENT = 100_000
@@ -55,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="secret a Kill must carry, at most 32 bytes (default: "
                           "$TICKBRIDGE_KILL_SECRET, preferred: a command line is visible to "
                           "other users; without a secret every Kill is refused BAD_SECRET)")
+    net.add_argument("--curve-server-key", type=Path, default=None, metavar="FILE",
+                     help="connect as a ZeroMQ CURVE client: the engine's public key file "
+                          "(its NAME.key from tickbridge keys); needs --curve-key")
+    net.add_argument("--curve-key", type=Path, default=None, metavar="FILE",
+                     help="this simulator's key pair (its NAME.key_secret); the engine "
+                          "must list NAME.key in curve_authorized_keys_dir")
     net.add_argument("--heartbeat-ms", type=_positive_int, default=500, metavar="MS",
                      help="heartbeat interval announced in Hello and used (default 500)")
     net.add_argument("--silence-intervals", type=_positive_int, default=3, metavar="N",
@@ -176,6 +187,10 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
         if args.ticks:
             tape = truncated(tape, args.ticks)
     kill = None if args.kill_endpoint.lower() == "none" else args.kill_endpoint
+    if (args.curve_server_key is None) != (args.curve_key is None):
+        raise ValueError("--curve-server-key and --curve-key go together")
+    curve = (curve_client_keys(args.curve_server_key, args.curve_key)
+             if args.curve_key is not None else {})
     config = SimConfig(
         engine=args.engine, kill_endpoint=kill,
         kill_secret=secret, account=args.account, live_account=args.live_account,
@@ -185,7 +200,7 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,
         wait_for_engine=not args.no_wait_engine, rebase_time=not args.keep_time,
         exit_after_end=args.exit_after_end, status_interval=args.status_interval,
-        starting_cash=args.starting_cash, state_path=args.state,
+        starting_cash=args.starting_cash, state_path=args.state, **curve,
     )
     is_open = session_hours(args.session_hours) if args.session_hours else always_open
     return config, tape, is_open

@@ -72,7 +72,9 @@ class EngineConfig(_Strict):
     insecure_bind: bool = Field(False, description="allow a non-loopback bind without CURVE")
     curve_secret_key_file: Path | None = None
     curve_public_key_file: Path | None = None
-    curve_authorized_keys_dir: Path | None = None
+    curve_authorized_keys_dir: Path | None = Field(None, description="the *.key files of "
+                                                   "the shims' public keys (CURVE clients "
+                                                   "allowed to connect)")
     heartbeat_ms: int = Field(1000, ge=50, le=60_000)
     state_store: Path = Field(Path("tickbridge-state.sqlite"), description="SQLite file (WAL)")
     witness_copy: Path | None = Field(None, description="a second witness of the audit "
@@ -90,6 +92,14 @@ class EngineConfig(_Strict):
                                    "(false: the same in Python)")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
+
+    @model_validator(mode="after")
+    def _curve_allow_list(self) -> EngineConfig:
+        # CURVE without an allow-list would let any client key in (docs/security.md).
+        if self.curve_secret_key_file is not None and self.curve_authorized_keys_dir is None:
+            raise ValueError("curve_secret_key_file needs curve_authorized_keys_dir: the "
+                             "shims' public keys allowed to connect")
+        return self
 
 
 class ControlClientConfig(_Strict):
@@ -159,6 +169,10 @@ class AccountConfig(_Strict):
     name: str = Field(pattern=_NAME.pattern)
     mode: Mode
     shim: str | None = Field(None, description="the shim that owns the account")
+    curve_public_keys: list[str] = Field(
+        default_factory=list, description="with CURVE: the shim keys that may speak for "
+        "this account, each a z85 public key (40 characters) or the name of a certificate "
+        "in engine.curve_authorized_keys_dir (NAME.key); none: no shim may")
 
 
 class InstrumentConfig(_Strict):
@@ -221,6 +235,15 @@ class TickbridgeConfig(_Strict):
         errors = cross_check(self.model_dump(mode="python"))
         if errors:
             raise ValueError("; ".join(errors))
+        return self
+
+    @model_validator(mode="after")
+    def _keys_need_curve(self) -> TickbridgeConfig:
+        # A key binding the engine cannot enforce would be a setting that lies.
+        bound = [a.name for a in self.accounts if a.curve_public_keys]
+        if bound and self.engine.curve_secret_key_file is None:
+            raise ValueError(f"accounts {', '.join(bound)}: curve_public_keys needs CURVE "
+                             "(engine.curve_secret_key_file and curve_authorized_keys_dir)")
         return self
 
     def account(self, name: str) -> AccountConfig | None:

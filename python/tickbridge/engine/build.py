@@ -72,6 +72,7 @@ def build_engine(
         heartbeat_ms=engine_cfg.heartbeat_ms,
         insecure_bind=engine_cfg.insecure_bind,
         curve_secret_key_file=engine_cfg.curve_secret_key_file,
+        curve_authorized_keys_dir=engine_cfg.curve_authorized_keys_dir,
         **{"snapshot_interval_s": engine_cfg.snapshot_interval_s,
            "busy_poll_us": engine_cfg.busy_poll_us,
            "compiled_receive": engine_cfg.compiled_receive, **settings},

@@ -42,8 +42,9 @@ from tickbridge.engine.recovery import (
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
 from tickbridge.engine.settings import EngineSettings
+from tickbridge.engine.shim_auth import AccountKeys, account_held, bind_account_keys, check_key
 from tickbridge.engine.strategy import Context, Strategy
-from tickbridge.engine.transport import bind_router, frame_pump
+from tickbridge.engine.transport import ZapHandler, authorized_keys, bind_router, frame_pump
 from tickbridge.protocol import (
     DTYPES,
     FRAME_HEADER,
@@ -94,6 +95,17 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
+def _user_id(frame: Any) -> str:
+    """The ZAP User-Id of the connection a received frame came on ("" when none): a
+    pyzmq Frame, or the compiled receive path's memoryview of its ReceivedFrame."""
+    try:
+        if isinstance(frame, memoryview):
+            return frame.obj.user_id()
+        return frame.get("User-Id") if isinstance(frame, zmq.Frame) else ""
+    except (zmq.ZMQError, AttributeError):
+        return ""
+
+
 class Engine:
     def __init__(
         self,
@@ -120,9 +132,19 @@ class Engine:
         self.session_id = int.from_bytes(os.urandom(8), "little") or 1
         self._audit_sink = audit
         self._context = context or zmq.Context.instance()
+        # CURVE: each connection's client key (ZAP User-Id) is read with its frames, and
+        # (with a config) an account's hello is taken only from a key bound to it.
+        self._curve = settings.curve_secret_key_file is not None
+        self._account_keys: AccountKeys | None = None
+        if self._curve and config is not None:
+            assert settings.curve_authorized_keys_dir is not None  # bind_router checks
+            self._account_keys = bind_account_keys(
+                ((a.name, a.curve_public_keys) for a in config.accounts),
+                authorized_keys(settings.curve_authorized_keys_dir))
         self.socket = bind_router(self._context, settings.endpoint,
                                   insecure=settings.insecure_bind,
-                                  curve_secret_key_file=settings.curve_secret_key_file)
+                                  curve_secret_key_file=settings.curve_secret_key_file,
+                                  curve_authorized_keys_dir=settings.curve_authorized_keys_dir)
         # The bound address (differs from settings.endpoint when the port was '*').
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
@@ -231,6 +253,8 @@ class Engine:
             self.control.close()
         self._pump = None  # it uses the socket: gone first
         self.socket.close(linger=200)
+        if self._curve:
+            ZapHandler.release(self._context)
         if self.capture is not None:
             self.capture.close()
         if self.store is not None:
@@ -286,7 +310,8 @@ class Engine:
             while socket.rcvmore:  # a peer sending multipart messages: not ours to read
                 socket.recv()
                 frame = b""  # refused as malformed (truncated) below, that peer dropped
-            self.handle_frame(identity, frame.buffer if frame else frame)
+            key = _user_id(frame) if self._curve else ""
+            self.handle_frame(identity, frame.buffer if frame else frame, key=key)
             handled += 1
             self._last_frame = time.perf_counter()
             # More queued? (ZMQ_EVENTS: cheaper than a receive that raises Again.)
@@ -313,7 +338,8 @@ class Engine:
             if absorbed is not None:
                 self._absorbed(*absorbed)
             if identity is not None:
-                self.handle_frame(identity, frame, pumped)
+                key = _user_id(frame) if self._curve else ""
+                self.handle_frame(identity, frame, pumped, key=key)
             handled += 1
             self._last_frame = time.perf_counter()
             if not self._within_budget(handled):
@@ -345,14 +371,21 @@ class Engine:
 
     # -- inbound ---------------------------------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,
-                     pumped: tuple | None = None) -> None:
+                     pumped: tuple | None = None, key: str = "") -> None:
         """One frame from a peer. `pumped`: what the compiled receive path already did
-        with it (the ingest result or its error, and the Submits it sent), else None."""
+        with it (the ingest result or its error, and the Submits it sent), else None.
+        `key`: the connection's CURVE client key (its ZAP User-Id), "" without CURVE."""
         if self.capture is not None:
             self.capture.record(Direction.IN, frame, identity)
         session = self.sessions.get(identity)
+        if session is not None and key != session.curve_key:
+            # A routing id is chosen by the client: another key's connection may claim a
+            # departed peer's id. Its frames are not that peer's.
+            self._key_changed(session, key)
+            return
         if session is None:
-            session = ShimSession(identity=identity, slot=self.core.add_session())
+            session = ShimSession(identity=identity, slot=self.core.add_session(),
+                                  curve_key=key)
             self.sessions[identity] = session
             self._by_slot[session.slot] = session
             if self._pump is not None:
@@ -360,6 +393,7 @@ class Engine:
             self._sync_armed(session)  # disabled until its hello is accepted
             log.info("new peer %s", identity.hex())
         session.last_rx = time.monotonic()
+        session.gone = False  # a frame came: its connection is open
         if session.lost:
             session.lost = False
             log.warning("%s is back", session.name)
@@ -401,10 +435,15 @@ class Engine:
         if peer_session != session.peer_session_id:
             hello_first = bool(others) and others[0][0] == RecordType.HELLO
             session.reset_peer(peer_session)
-            if not hello_first:
+            if not hello_first and session.accepted:
+                # Not the peer whose hello was accepted (a restarted shim says hello
+                # first; another process may reuse a departed peer's routing id): nothing
+                # it says counts until it says hello.
+                session.accepted = False
+                self._sync_armed(session)
                 log.error("%s: frame %d of an unknown peer session without a hello; "
-                          "snapshot requested", session.name, sequence)
-                self.request_snapshot(session)
+                          "ignored until it says hello", session.name, sequence)
+                self.audit("peer_session_changed", shim=session.name, sequence=sequence)
         elif sequence > session.last_sequence + 1:
             session.gaps += 1
             log.warning("%s: sequence gap: expected %d, got %d; snapshot requested",
@@ -450,6 +489,17 @@ class Engine:
             else:
                 self._send_failed(session, frame, errno != EAGAIN, os.strerror(errno))
 
+    def _key_changed(self, session: ShimSession, key: str) -> None:
+        """A frame on a known routing id from another CURVE key: dropped, audited; the
+        session keeps its key (its account is not the newcomer's)."""
+        session.key_mismatches += 1
+        if session.key_mismatches == 1:  # once per session: a flood is not an audit flood
+            log.error("%s: a frame from key %s on the routing id of key %s; ignored "
+                      "(and every such frame after it)", session.name, key or "none",
+                      session.curve_key or "none")
+            self.audit("peer_key_mismatch", shim=session.name, key=key,
+                       expected=session.curve_key)
+
     def _drop(self, session: ShimSession, error: ProtocolError) -> None:
         self.protocol_errors += 1
         log.error("%s: malformed frame: %s; peer dropped, it must say hello again",
@@ -480,7 +530,7 @@ class Engine:
         """Whether the tick path may send this shim's armed orders itself: a shim whose
         hello was accepted, connected, its account ACTIVE. Otherwise each fire takes the
         Python checks, which say why (halted, reducing-only, not connected...)."""
-        enabled = (session.platform is not None and not session.lost
+        enabled = (session.platform is not None and not session.lost and session.accepted
                    and not session.refused and session.account != ""
                    and (session.confirmed or self.risk is None)
                    and self.trading_state(session.account) == TradingState.ACTIVE)
@@ -491,6 +541,14 @@ class Engine:
     def _on_record(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
         if rtype == RecordType.HELLO:
             self._on_hello(session, rec)
+        elif not session.accepted:
+            # No accepted hello (none yet, or refused): nothing it says is taken, so a
+            # peer that may not speak for an account cannot move its orders, fills,
+            # positions or routes (docs/security.md).
+            if session.ignored == 0:
+                log.warning("%s: %s before an accepted hello; ignored (and what follows)",
+                            session.name, rtype.name)
+            session.ignored += 1
         elif rtype == RecordType.INSTRUMENT_DEFINITION:
             self._on_definition(session, rec)
         elif rtype == RecordType.HEARTBEAT:
@@ -535,26 +593,84 @@ class Engine:
         session.heartbeat_ms = int(rec["heartbeat_interval_ms"]) or self.settings.heartbeat_ms
         session.instruments.clear()
         mode = "simulated" if session.simulated else "LIVE"
-        log.info("hello from %s (%s, %s account)", session.name, session.platform_version, mode)
+        log.info("hello from %s (%s, %s account%s)", session.name, session.platform_version,
+                 mode, f", key {session.curve_key}" if session.curve_key else "")
+        self._admit(session)
+
+    def _admit(self, session: ShimSession, *, retry: bool = False) -> None:
+        """Accepts the hello just received, or refuses it (audited). `retry`: a hello
+        refused because its account was held, looked at again; silent unless taken."""
+        refusal = None
         if self.config is not None:
             from tickbridge.risk.mode import check_hello
 
             refusal = check_hello(self.config, session.account, session.simulated)
-            if refusal is not None:
-                session.refused = str(refusal)
-                self._sync_armed(session)
-                log.error("%s refused at hello: %s", session.name, refusal)
-                self.audit("hello_refused", shim=session.name, account=session.account,
-                           simulated=session.simulated, code=refusal.code,
-                           reason=refusal.message)
+        if refusal is None and self._account_keys is not None:
+            refusal = check_key(self._account_keys, session.account, session.curve_key)
+        holder = self._holder(session) if refusal is None else None
+        if holder is not None:
+            refusal = account_held(session.account, holder.name)
+        session.waiting_for_account = holder is not None
+        if refusal is not None:
+            session.accepted = False
+            if retry:
                 return
+            session.refused = str(refusal)
+            self._sync_armed(session)
+            log.error("%s refused at hello: %s", session.name, refusal)
+            self.audit("hello_refused", shim=session.name, account=session.account,
+                       simulated=session.simulated, code=refusal.code,
+                       reason=refusal.message, key=session.curve_key or None)
+            return
         session.refused = ""
+        session.accepted = True
         self._sync_armed(session)
         self.audit("hello", shim=session.name, platform=session.platform.name
-                   if session.platform else platform, account=session.account,
+                   if session.platform else None, account=session.account,
                    simulated=session.simulated, version=session.platform_version)
         session.ack_due = True
         self.request_snapshot(session)
+
+    def _holder(self, session: ShimSession) -> ShimSession | None:
+        """Another peer whose hello for the same account was accepted and that still holds
+        it: connected, or silent ("lost") but not known to be gone. A peer that is back
+        with the same peer session on a new connection (a reconnect) replaces it; so does,
+        with CURVE, a lost one's own key. Otherwise the newcomer is refused: never a
+        takeover."""
+        for other in list(self.sessions.values()):
+            if (other is session or not other.accepted or other.gone or other.replaced
+                    or other.account != session.account):
+                continue
+            resumed = other.peer_session_id != 0 and \
+                other.peer_session_id == session.peer_session_id
+            same_key_lost = other.lost and other.curve_key != "" and \
+                other.curve_key == session.curve_key
+            if resumed or same_key_lost:
+                other.replaced = True
+                log.warning("%s replaces %s (%s)", session.name, other.name,
+                            "same peer session" if resumed else "same key, it was lost")
+                self.audit("shim_replaced", shim=other.name, by=session.name,
+                           why="same peer session" if resumed else "same key, lost")
+                self._sync_armed(other)
+                continue
+            if not self._reachable(other):
+                continue
+            return other
+        return None
+
+    def _reachable(self, session: ShimSession) -> bool:
+        """Whether the peer's connection is still open: a heartbeat to it fails at once
+        with ROUTER_MANDATORY when it is not (its pipe is gone). Marks it gone."""
+        if not session.gone:
+            self.send(session, [])
+        return not session.gone
+
+    def _mark_gone(self, session: ShimSession, why: str) -> None:
+        if not session.gone:
+            session.gone = True
+            log.warning("%s: connection gone (%s)", session.name, why)
+            if session.accepted:
+                self.audit("shim_gone", shim=session.name, reason=why)
 
     def _on_definition(self, session: ShimSession, rec: Any) -> None:
         symbol = _text(rec["symbol"])
@@ -776,7 +892,7 @@ class Engine:
         if session.refused:
             return ("ACCOUNT_REFUSED", f"{session.name} was refused at hello: "
                                        f"{session.refused}"), price
-        if session.lost:
+        if session.lost or not session.accepted:
             return ("NOT_CONNECTED", f"{session.name} is not connected"), price
         if self.risk is not None and not session.confirmed:
             # The gate's positions are the store's until the platform's own have been
@@ -945,6 +1061,7 @@ class Engine:
             if records:
                 self._queue(session, frame)
         except zmq.ZMQError as e:  # EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY)
+            self._mark_gone(session, e.strerror)
             if records:
                 self._send_failed(session, frame, True, e.strerror)
             else:
@@ -954,6 +1071,7 @@ class Engine:
         """A frame with commands the socket did not take: queued, sent when it can be.
         `gone`: the peer is unroutable (not merely busy)."""
         if gone:
+            self._mark_gone(session, why)
             session.last_tx = time.monotonic()
             log.error("%s: cannot send a command (%s); queued until it is back",
                       session.name, why)
@@ -971,7 +1089,9 @@ class Engine:
         while session.outbox:
             try:
                 self.socket.send_multipart([session.identity, session.outbox[0]], zmq.NOBLOCK)
-            except zmq.ZMQError:
+            except zmq.ZMQError as e:
+                if e.errno == zmq.EHOSTUNREACH:
+                    self._mark_gone(session, e.strerror)
                 return
             session.outbox.popleft()
             session.last_tx = time.monotonic()
@@ -993,7 +1113,7 @@ class Engine:
                 session.ack_due = True
             if session.outbox:
                 self._flush_outbox(session)
-            if (self.settings.snapshot_interval_s > 0 and session.platform is not None
+            if (self.settings.snapshot_interval_s > 0 and session.accepted
                     and not session.lost and not session.refused
                     and now - session.snapshot_requested >= self.settings.snapshot_interval_s):
                 self.request_snapshot(session)  # reconciliation on a timer
@@ -1002,6 +1122,12 @@ class Engine:
             beat = min(interval, self.settings.heartbeat_ms / 1000)
             if session.ack_due or now - session.last_tx >= beat:
                 self.send(session, [])
+            if (session.waiting_for_account and not session.lost and not session.gone
+                    and now - session.admit_retried >= 1.0):
+                # Is the account's holder gone now? Once a second: each look sends the
+                # holder a heartbeat (an unroutable one says its connection is closed).
+                session.admit_retried = now
+                self._admit(session, retry=True)
             silent = now - session.last_rx
             if not session.lost and silent > interval * self.settings.silence_intervals:
                 session.lost = True
@@ -1009,9 +1135,15 @@ class Engine:
                 if self._pump is not None:  # its next frame: Python's, to see it back first
                     self._pump.set_peer(session.slot, 0, 0)
                     session.pump_view = (0, 0)
-                log.error("%s: nothing received for %.1f s; shim lost", session.name, silent)
-                self.audit("shim_lost", shim=session.name)
-                self._on_shim_lost(session)
+                if not session.accepted or session.replaced:
+                    # It spoke for no account (refused, never said hello, or taken over
+                    # by its own reconnect): its silence is nobody's loss.
+                    log.info("%s: nothing received for %.1f s", session.name, silent)
+                else:
+                    log.error("%s: nothing received for %.1f s; shim lost", session.name,
+                              silent)
+                    self.audit("shim_lost", shim=session.name)
+                    self._on_shim_lost(session)
             timeout = self.settings.command_timeout_ms / 1000
             # Oldest first (insertion order): stop at the first still in time, so a
             # long queue of unanswered commands costs nothing per timer tick.
@@ -1028,7 +1160,7 @@ class Engine:
         are canceled through the shim's own kill endpoint (this engine's commands cannot
         reach it), from a thread so the loop never waits; the result is audited."""
         if (self.config is None or not self.config.engine.kill_on_shim_lost
-                or session.refused or not session.account):
+                or not session.accepted or session.replaced or not session.account):
             return
         from tickbridge.risk.kill_switch import kill_at_shim, shim_targets
 

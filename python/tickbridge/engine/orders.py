@@ -230,6 +230,8 @@ class OrderRouter:
         command = RecordType(int(rec["command_type"])) if rec["command_type"] in _COMMANDS \
             else None
         coid = int(rec["client_order_id"])
+        if self._foreign(session, coid, rtype):
+            return
         if rtype == RecordType.COMMAND_REJECT:
             reason = RejectReason(int(rec["reason"])) if rec["reason"] in _REASONS else None
             text = _text(rec["text"])
@@ -260,6 +262,8 @@ class OrderRouter:
             if not self._adopt(session, rec):
                 self._engine.on_external_order(session, rec)
             return
+        if self._foreign(session, coid, RecordType.ORDER_UPDATE):
+            return
         order = self.book.order(coid)
         event = _STATUS_EVENT.get(OrderStatus(status)) if status in _STATUSES else None
         if status == int(order.status) and not order.replace_pending:
@@ -280,6 +284,8 @@ class OrderRouter:
         execution_id = _text(rec["execution_id"])
         if not coid or coid not in self.book:
             self._engine.on_external_fill(session, rec)
+            return False
+        if self._foreign(session, coid, RecordType.FILL):
             return False
         result = self.book.fill(coid, execution_id, int(rec["quantity"]), float(rec["price"]),
                                 ts=int(rec["time_ns"]))
@@ -308,6 +314,20 @@ class OrderRouter:
         return True
 
     # -- internals -------------------------------------------------------------------
+    def _foreign(self, session: ShimSession, coid: int, rtype: RecordType) -> bool:
+        """An event about an order of another account than the one this peer speaks for:
+        only the account's own shim moves its orders (docs/security.md). Ignored, audited."""
+        if not coid or coid not in self.book:
+            return False
+        account = self.book.order(coid).account
+        if account == session.account:
+            return False
+        log.error("%s sent %s for order %s of account %r; ignored", session.name, rtype.name,
+                  ob.format_client_order_id(coid), account)
+        self._audit("foreign_order_event", shim=session.name, record=rtype.name,
+                    client_order_id=coid, order_account=account)
+        return True
+
     def live_orders_of(self, session: ShimSession) -> list[int]:
         """The engine's non-final orders routed to ``session``."""
         return [int(o.client_order_id) for o in self.book.orders()

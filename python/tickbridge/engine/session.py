@@ -54,6 +54,19 @@ class ShimSession:
     # Its platform's snapshot has been compared with the engine's picture since its last
     # hello: until then an engine with a risk gate refuses its orders (engine/recovery.py).
     confirmed: bool = False
+    # Shim authentication (docs/security.md): the connection's CURVE key (ZAP User-Id,
+    # "" without CURVE); whether its hello was accepted (until then nothing it sends but
+    # a hello counts); refused only because another peer holds its account (looked at
+    # again until that one is gone); gone: its connection is closed (unroutable);
+    # replaced: the same peer session came back on a new connection.
+    curve_key: str = ""
+    accepted: bool = False
+    waiting_for_account: bool = False
+    gone: bool = False
+    replaced: bool = False
+    ignored: int = 0  # records not taken from it (before or without an accepted hello)
+    key_mismatches: int = 0  # frames on its routing id from another CURVE key
+    admit_retried: float = 0.0  # monotonic time of the last look at a held account
     armed_enabled: bool = True  # the core's flag: its armed orders go from the tick path
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)

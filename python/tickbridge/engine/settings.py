@@ -22,6 +22,7 @@ class EngineSettings:
     account: str | None = None  # trade only this account (None: the first hello's)
     insecure_bind: bool = False  # bind a non-loopback endpoint without CURVE
     curve_secret_key_file: Path | None = None  # ZeroMQ CURVE server keys (zmq.auth format)
+    curve_authorized_keys_dir: Path | None = None  # shims' public keys allowed to connect
     snapshot_interval_s: float = 30.0  # periodic reconciliation request
     # After a frame, spin on the shim socket this long before sleeping in the kernel: a
     # frame that comes soon finds the loop awake and its caches warm (tens of us on the

@@ -76,6 +76,11 @@ class SimConfig:
     state_path: str | None = None  # persist orders/positions/fills here across restarts
     sndhwm: int = 10_000
     outbox_max_frames: int = 100_000  # unacknowledged event frames kept for a resend
+    # ZeroMQ CURVE (docs/security.md): the engine's public key and this shim's key pair,
+    # z85 text (40 characters each); None: a plain connection.
+    curve_server_key: str | None = None
+    curve_public_key: str | None = None
+    curve_secret_key: str | None = None
 
 
 class Simulator:
@@ -175,6 +180,13 @@ class Simulator:
         self._dealer = self._context.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.LINGER, c.linger_ms)
         self._dealer.setsockopt(zmq.SNDHWM, c.sndhwm)
+        if c.curve_server_key is not None:
+            # A CURVE client: the engine is who its public key says, and the engine lets
+            # this key in only if it is in its allow-list (before any frame goes through).
+            assert c.curve_public_key is not None and c.curve_secret_key is not None
+            self._dealer.curve_serverkey = c.curve_server_key.encode()
+            self._dealer.curve_publickey = c.curve_public_key.encode()
+            self._dealer.curve_secretkey = c.curve_secret_key.encode()
         # A restarted engine at the same endpoint is reached by ZeroMQ's reconnect, which
         # is invisible to the application: the monitor tells us, and the engine gets a
         # fresh Hello (the first connect finds the start-up Hello already queued).
@@ -614,6 +626,27 @@ def run_in_thread(simulator: Simulator, timeout: float = 5.0) -> threading.Threa
     if not simulator.ready.wait(timeout):
         raise RuntimeError("simulator did not open its sockets in time")
     return thread
+
+
+def curve_client_keys(server_key_file: str | os.PathLike[str],
+                      key_file: str | os.PathLike[str]) -> dict[str, str]:
+    """SimConfig's curve_* fields from zmq.auth certificate files: the engine's public key
+    (its NAME.key) and this shim's pair (its NAME.key_secret); ValueError names the file."""
+    import zmq.auth
+
+    try:
+        server, _ = zmq.auth.load_certificate(server_key_file)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--curve-server-key {server_key_file}: {e}") from e
+    try:
+        public, secret = zmq.auth.load_certificate(key_file)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--curve-key {key_file}: {e}") from e
+    if secret is None:
+        raise ValueError(f"--curve-key {key_file}: no secret key in it (give the "
+                         "NAME.key_secret file)")
+    return {"curve_server_key": server.decode(), "curve_public_key": public.decode(),
+            "curve_secret_key": secret.decode()}
 
 
 def kill_secret_from_env() -> str | None:

@@ -425,6 +425,8 @@ namespace TickBridgeTestHost
             if (o.ContainsKey("silence")) strategy.SilenceHeartbeats = int.Parse(o["silence"]);
             if (o.ContainsKey("cod")) strategy.CancelOnDisconnect = o["cod"] == "1";
             if (o.ContainsKey("depth")) strategy.ForwardDepth = o["depth"] == "1";
+            if (o.ContainsKey("curve_server")) strategy.CurveServerKey = o["curve_server"];
+            if (o.ContainsKey("curve_key")) strategy.CurveClientKey = o["curve_key"];
             strategy.Account = account;
             strategy.Instrument = instrument;
             chart = new Chart();

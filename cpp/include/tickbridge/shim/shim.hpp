@@ -96,7 +96,22 @@ struct ShimConfig {
     std::uint32_t poll_interval_ms = 1;          // socket thread wake-up when idle
     int send_high_water_mark = 10000;            // frames ZeroMQ may queue while disconnected
     int linger_ms = 200;                         // on stop: time to flush frames already sent
+    // ZeroMQ CURVE (docs/security.md). Both empty: a plain connection. Else the engine's
+    // public key (z85, 40 characters, or the path of its NAME.key file) and this shim's
+    // key (its z85 secret key, or the path of its NAME.key_secret file, which holds both
+    // halves); a key that cannot be read means no connection, never a plain one.
+    std::string curve_server_key;
+    std::string curve_client_key;
 };
+
+// The z85 keys of a CURVE client, from ShimConfig's two settings: false (and `error`
+// says which setting and why) when either cannot be read.
+struct CurveKeys {
+    std::string server_public;
+    std::string client_public;
+    std::string client_secret;
+};
+bool resolve_curve_keys(const ShimConfig& config, CurveKeys& keys, std::string& error);
 
 struct ShimStats {
     std::uint64_t frames_sent = 0;

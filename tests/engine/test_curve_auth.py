@@ -1,0 +1,363 @@
+"""Shim authentication over real sockets (issue 17, item 3): with CURVE, a key not in
+curve_authorized_keys_dir never gets an answer, a key bound to another account is
+refused at hello, the right key trades; without CURVE, a second peer's hello for an
+account already spoken for is refused and what it sends changes nothing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+import zmq.auth
+
+from tickbridge.config.models import TickbridgeConfig
+from tickbridge.engine import Engine, EngineSettings
+from tickbridge.orders import OrderStatus as S
+from tickbridge.protocol import OrderStatus, RecordType, SnapshotPhase, make_record
+from tickbridge.risk.reasons import TradingState
+
+from .conftest import Recorder
+from .peer import ScriptedShim, of, pump
+
+
+class CurveShim(ScriptedShim):
+    """A ScriptedShim whose DEALER is a CURVE client (its plain socket, which has sent
+    nothing, is swapped for one with the keys set before it connects); `routing_id`: the
+    one it claims (ZMQ_ROUTING_ID), as any client may."""
+
+    def __init__(self, endpoint: str, server: bytes | None, pair: tuple[bytes, bytes] | None,
+                 routing_id: bytes | None = None, **kwargs: Any) -> None:
+        super().__init__(endpoint, **kwargs)
+        self.socket.close(0)
+        self.socket = zmq.Context.instance().socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        if routing_id is not None:
+            self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
+        if server is not None and pair is not None:
+            self.socket.curve_serverkey = server
+            self.socket.curve_publickey, self.socket.curve_secretkey = pair
+        self.socket.connect(endpoint)
+
+
+def _keys(folder: Path) -> dict[str, tuple[bytes, bytes]]:
+    """engine, sim (bound to Sim101), other (bound to Other101) in the allow-list; stranger
+    not."""
+    allowed = folder / "authorized"
+    allowed.mkdir()
+    pairs = {}
+    for name in ("engine", "sim", "other", "stranger"):
+        public_file, secret_file = zmq.auth.create_certificates(folder, name)
+        pairs[name] = zmq.auth.load_certificate(secret_file)
+        if name in ("sim", "other"):
+            (allowed / f"{name}.key").write_bytes(Path(public_file).read_bytes())
+    return pairs
+
+
+def _config(folder: Path, *, curve: bool) -> TickbridgeConfig:
+    engine: dict[str, Any] = {}
+    if curve:
+        engine = {"curve_secret_key_file": str(folder / "engine.key_secret"),
+                  "curve_public_key_file": str(folder / "engine.key"),
+                  "curve_authorized_keys_dir": str(folder / "authorized")}
+    accounts = [{"name": "Sim101", "mode": "paper"}, {"name": "Other101", "mode": "paper"}]
+    if curve:
+        accounts[0]["curve_public_keys"] = ["sim"]
+        accounts[1]["curve_public_keys"] = ["other"]
+    return TickbridgeConfig.model_validate({"engine": engine, "accounts": accounts,
+                                            "instruments": [{"symbol": "ES"}]})
+
+
+def _engine(folder: Path, audit_log: list, *, curve: bool, compiled: bool = True,
+            strategy: Recorder | None = None) -> Engine:
+    config = _config(folder, curve=curve)
+    settings = EngineSettings(
+        endpoint="tcp://127.0.0.1:*", heartbeat_ms=100, command_timeout_ms=2000,
+        compiled_receive=compiled, snapshot_interval_s=0,
+        curve_secret_key_file=config.engine.curve_secret_key_file,
+        curve_authorized_keys_dir=config.engine.curve_authorized_keys_dir)
+    engine = Engine(settings, [strategy] if strategy else [], config=config,
+                    audit=lambda kind, **p: audit_log.append((kind, p)))
+    engine.start()
+    return engine
+
+
+def _run(engine: Engine, seconds: float, until: Any = None,
+         beating: tuple[ScriptedShim, ...] = ()) -> None:
+    """Runs the engine; the `beating` shims send a heartbeat every 100 ms meanwhile (a
+    silent shim is lost after 3 of its 200 ms intervals)."""
+    deadline = time.monotonic() + seconds
+    next_beat = 0.0
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + 0.1
+            for shim in beating:
+                shim.send([make_record(RecordType.HEARTBEAT, time_ns=time.time_ns())])
+        engine.poll(timeout_ms=10)
+        if until is not None and until():
+            return
+
+
+def _kinds(audit_log: list, kind: str) -> list[dict]:
+    return [p for k, p in audit_log if k == kind]
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, tuple[bytes, bytes]]:
+    return _keys(tmp_path)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_curve_unknown_key_gets_no_answer_and_no_hello(tmp_path, keys, compiled):
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
+    stranger = CurveShim(engine.endpoint, keys["engine"][0], keys["stranger"])
+    plain = ScriptedShim(engine.endpoint, session_id=7)  # no CURVE at all
+    try:
+        stranger.hello()
+        plain.hello()
+        _run(engine, 1.5)
+        # Nothing came back (not even a heartbeat), no hello was seen, no peer exists.
+        assert stranger.collect(0.2) == [] and stranger.engine_sequences == []
+        assert plain.collect(0.2) == [] and plain.engine_sequences == []
+        assert engine.sessions == {}
+        assert not _kinds(audit_log, "hello") and not _kinds(audit_log, "hello_refused")
+    finally:
+        stranger.close()
+        plain.close()
+        engine.close()
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_curve_key_of_another_account_is_refused_at_hello(tmp_path, keys, compiled):
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
+    other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"], account="Sim101")
+    try:
+        other.hello()
+        _run(engine, 3, until=lambda: _kinds(audit_log, "hello_refused"))
+        (refused,) = _kinds(audit_log, "hello_refused")
+        assert refused["code"] == "KEY_NOT_BOUND" and refused["account"] == "Sim101"
+        assert refused["key"] == keys["other"][0].decode()
+        assert not _kinds(audit_log, "hello")
+        assert engine.router.symbols() == []  # its definition routed nothing
+        (session,) = engine.sessions.values()
+        assert session.curve_key == keys["other"][0].decode() and not session.accepted
+    finally:
+        other.close()
+        engine.close()
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_curve_bound_key_trades(tmp_path, keys, compiled):
+    audit_log: list = []
+    strategy = Recorder()
+    engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled, strategy=strategy)
+    shim = CurveShim(engine.endpoint, keys["engine"][0], keys["sim"])
+    try:
+        shim.hello()
+        pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        assert [p["account"] for p in _kinds(audit_log, "hello")] == ["Sim101"]
+        shim.trades([6000.0, 6000.25])
+        pump(engine, shim, timeout=0.3)
+        coid = strategy.ctx.buy("ESZ6", 1, 6000.25)
+        assert coid, strategy.ctx.last_refusal
+        got = pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT))
+        assert int(of(got, RecordType.SUBMIT)[0]["client_order_id"]) == coid
+    finally:
+        shim.close()
+        engine.close()
+
+
+# -- without CURVE: one peer per account ---------------------------------------------------
+
+def _fill(coid: int, exec_id: str, qty: int, price: float) -> Any:
+    return make_record(RecordType.FILL, instrument_id=1, client_order_id=coid, price=price,
+                       quantity=qty, side=1, execution_id=exec_id, time_ns=1)
+
+
+def _update(coid: int, status: OrderStatus, qty: int = 1) -> Any:
+    return make_record(RecordType.ORDER_UPDATE, instrument_id=1, client_order_id=coid,
+                       status=int(status), quantity=qty, filled_quantity=0, price=6000.25,
+                       side=1, order_type=2, platform_order_id="P1")
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_a_second_hello_for_a_held_account_changes_nothing(tmp_path, compiled):
+    audit_log: list = []
+    strategy = Recorder()
+    engine = _engine(tmp_path, audit_log, curve=False, compiled=compiled, strategy=strategy)
+    real = ScriptedShim(engine.endpoint, session_id=1)
+    impostor = ScriptedShim(engine.endpoint, session_id=2)
+    try:
+        real.hello()
+        pump(engine, real, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        real.trades([6000.0, 6000.25])
+        pump(engine, real, timeout=0.3)
+        working = strategy.ctx.buy("ESZ6", 1, 5990.0)  # rests at the platform
+        filled = strategy.ctx.buy("ESZ6", 1, 6000.25)
+        got = pump(engine, real, until=lambda r: len(of(r, RecordType.SUBMIT)) >= 2)
+        submits = {int(s["client_order_id"]): s for s in of(got, RecordType.SUBMIT)}
+        for coid in (working, filled):
+            real.send([make_record(RecordType.COMMAND_ACK,
+                                   request_id=int(submits[coid]["request_id"]),
+                                   client_order_id=coid, command_type=int(RecordType.SUBMIT)),
+                       _update(coid, OrderStatus.WORKING)])
+        real.send([_fill(filled, "REAL-1", 1, 6000.25)])
+        pump(engine, real, until=lambda _: strategy.of("fill"))
+        assert engine.router.book.order(filled).status == S.FILLED
+
+        # The impostor: hello for Sim101 with ESZ6, fills at 5000, an empty snapshot.
+        impostor.hello()
+        _run(engine, 3, until=lambda: _kinds(audit_log, "hello_refused"), beating=(real,))
+        (refused,) = _kinds(audit_log, "hello_refused")
+        assert refused["code"] == "ACCOUNT_HELD"
+        request_id = (1 << 62) | 99
+        impostor.send([_fill(filled, "FAKE-1", 1, 5000.0), _fill(working, "FAKE-2", 1, 5000.0),
+                       _update(working, OrderStatus.CANCELED),
+                       make_record(RecordType.SNAPSHOT_BOUNDARY, request_id=request_id,
+                                   phase=int(SnapshotPhase.BEGIN)),
+                       make_record(RecordType.SNAPSHOT_BOUNDARY, request_id=request_id,
+                                   phase=int(SnapshotPhase.END))])
+        _run(engine, 0.5, beating=(real,))
+        # Routing stays with the real shim: a new order goes to it, not to the impostor.
+        session, _ = engine.router.route("ESZ6")
+        assert session.identity != next(s.identity for s in engine.sessions.values()
+                                        if s.refused)
+        third = strategy.ctx.buy("ESZ6", 1, 5990.0)
+        got = pump(engine, real, until=lambda r: of(r, RecordType.SUBMIT))
+        assert [int(s["client_order_id"]) for s in of(got, RecordType.SUBMIT)] == [third]
+        assert of(impostor.collect(0.3), RecordType.SUBMIT) == []
+        # No fake fill booked, no order canceled, the filled one still 1 of 1.
+        book = engine.router.book
+        assert (book.order(filled).filled_qty, book.order(filled).qty) == (1, 1)
+        assert book.order(working).status == S.WORKING and book.order(working).filled_qty == 0
+        assert [f.execution_id for f in strategy.of("fill")] == ["REAL-1"]
+        assert strategy.ctx.position("ESZ6") == 1
+        # It leaves: no halt, no kill, the account still trades through the real shim.
+        impostor.close()
+        _run(engine, 1.5, beating=(real,))
+        assert engine.trading_state("Sim101") == TradingState.ACTIVE
+        assert not _kinds(audit_log, "shim_lost") and not _kinds(audit_log, "kill")
+        assert strategy.ctx.buy("ESZ6", 1, 5990.0)
+    finally:
+        real.close()
+        impostor.close()
+        engine.close()
+
+
+def test_a_reconnect_with_the_same_peer_session_takes_the_account_back(tmp_path):
+    """A shim whose connection dropped comes back on a new connection (new routing id)
+    with its own peer session: that is the same shim, not a takeover."""
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=False)
+    first = ScriptedShim(engine.endpoint, session_id=5)
+    again = ScriptedShim(engine.endpoint, session_id=5)
+    try:
+        first.hello()
+        pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        again.sequence = first.sequence
+        again.hello()
+        pump(engine, again, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        assert not _kinds(audit_log, "hello_refused")
+        assert len(_kinds(audit_log, "shim_replaced")) == 1
+        session, _ = engine.router.route("ESZ6")
+        assert session.peer_session_id == 5 and not session.replaced
+    finally:
+        first.close()
+        again.close()
+        engine.close()
+
+
+def test_a_restarted_shim_takes_the_account_once_the_old_connection_is_gone(tmp_path):
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=False)
+    old = ScriptedShim(engine.endpoint, session_id=11)
+    new = ScriptedShim(engine.endpoint, session_id=12)
+    try:
+        old.hello()
+        pump(engine, old, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        old.close()  # the platform restarted: its connection closes
+        new.hello()
+        pump(engine, new, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        accepted = [p for p in _kinds(audit_log, "hello")]
+        assert len(accepted) == 2
+        session, _ = engine.router.route("ESZ6")
+        assert session.peer_session_id == 12
+    finally:
+        new.close()
+        engine.close()
+
+
+# -- a departed peer's routing id, claimed by another process -------------------------------
+
+def _wait_gone(engine: Engine, identity: bytes) -> None:
+    """Until the ROUTER has dropped the closed connection (a send to it is unroutable)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            engine.socket.send_multipart([identity, b""], zmq.NOBLOCK)
+        except zmq.ZMQError as e:
+            # EAGAIN: the pipe is still there, being closed (ROUTER refuses a second
+            # connection with its routing id until it is gone).
+            if e.errno == zmq.EHOSTUNREACH:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the closed connection is still routable")
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_curve_another_key_on_a_departed_peers_routing_id_is_ignored(tmp_path, keys,
+                                                                     compiled):
+    audit_log: list = []
+    engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
+    first = CurveShim(engine.endpoint, keys["engine"][0], keys["sim"], routing_id=b"SHIM-1")
+    try:
+        first.hello()
+        pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        first.close()
+        _wait_gone(engine, b"SHIM-1")
+        other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"],
+                          routing_id=b"SHIM-1", session_id=first.session_id)
+        other.sequence = first.sequence
+        other.hello()  # for Sim101, on the routing id Sim101's shim had
+        _run(engine, 15, until=lambda: _kinds(audit_log, "peer_key_mismatch"))
+        (mismatch,) = _kinds(audit_log, "peer_key_mismatch")
+        assert mismatch["key"] == keys["other"][0].decode()
+        assert mismatch["expected"] == keys["sim"][0].decode()
+        assert [p["account"] for p in _kinds(audit_log, "hello")] == ["Sim101"]  # the first
+        other.close()
+    finally:
+        first.close()
+        engine.close()
+
+
+def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
+    """Without CURVE: another process claims the routing id of a shim that left and sends
+    fills straight away (no hello): they are not booked."""
+    audit_log: list = []
+    strategy = Recorder()
+    engine = _engine(tmp_path, audit_log, curve=False, strategy=strategy)
+    first = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=21)
+    try:
+        first.hello()
+        pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
+        first.trades([6000.0, 6000.25])
+        pump(engine, first, timeout=0.3)
+        coid = strategy.ctx.buy("ESZ6", 1, 5990.0)
+        assert coid, strategy.ctx.last_refusal
+        pump(engine, first, until=lambda r: of(r, RecordType.SUBMIT))
+        first.close()
+        _wait_gone(engine, b"SHIM-1")
+        claimer = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=22)
+        claimer.send([_fill(coid, "FAKE-1", 1, 5000.0)])
+        _run(engine, 15, until=lambda: _kinds(audit_log, "peer_session_changed"))
+        _run(engine, 0.3)
+        assert _kinds(audit_log, "peer_session_changed")
+        assert engine.router.book.order(coid).filled_qty == 0 and not strategy.of("fill")
+        claimer.close()
+    finally:
+        first.close()
+        engine.close()
