@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from tickbridge.config.webhook import WebhookConfig
+from tickbridge.config.webhook import WebhookConfig, is_loopback_host
 from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.limits import RiskLimits
 
@@ -52,13 +52,7 @@ def is_loopback(endpoint: str) -> bool:
     m = _ENDPOINT.match(endpoint)
     if not m or m.group("host") is None:
         return True  # ipc:// and inproc:// never leave the machine
-    host = m.group("host").strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(m.group("host"))
 
 
 class _Strict(BaseModel):

@@ -131,9 +131,14 @@ class WebhookConfig(_Strict):
 
 
 def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8, ::1, or an IPv4 loopback mapped into IPv6 (::ffff:127.0.0.1,
+    what a socket with ZMQ_IPV6 reports for 127.0.0.1). The one loopback test of the
+    project: the engine's and the webhook's binds both use it."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False  # a name or "0.0.0.0": every interface
+        return False  # a name, '*' or "0.0.0.0": every interface
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback

@@ -10,7 +10,6 @@ with it (docs/security.md)."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -21,6 +20,8 @@ from urllib.parse import urlsplit
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+
+from tickbridge.config.webhook import is_loopback_host
 
 log = logging.getLogger("tickbridge.engine")
 
@@ -34,17 +35,12 @@ class BindRefused(ValueError):
 
 
 def is_loopback(endpoint: str) -> bool:
-    """True for ipc://, inproc:// and tcp:// on 127.0.0.0/8, ::1 or localhost."""
+    """True for ipc://, inproc:// and tcp:// on 127.0.0.0/8, ::1 (or ::ffff:127.x) or
+    localhost."""
     parts = urlsplit(endpoint)
     if parts.scheme in ("ipc", "inproc"):
         return True
-    host = (parts.hostname or "").strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # '*' or an interface name: every interface
+    return is_loopback_host(parts.hostname or "")
 
 
 class ZapHandler:
