@@ -363,3 +363,42 @@ def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
     finally:
         first.close()
         engine.close()
+
+
+# -- configuration and keys ------------------------------------------------------------------
+
+def test_key_settings_that_could_not_be_enforced_are_errors(tmp_path, keys):
+    from pydantic import ValidationError
+
+    from tickbridge.engine.shim_auth import KeyBindingError
+
+    with pytest.raises(ValidationError, match="curve_public_keys needs CURVE"):
+        TickbridgeConfig.model_validate({"accounts": [
+            {"name": "Sim101", "mode": "paper", "curve_public_keys": ["sim"]}]})
+    with pytest.raises(ValidationError, match="needs curve_authorized_keys_dir"):
+        TickbridgeConfig.model_validate({"engine": {
+            "curve_secret_key_file": str(tmp_path / "engine.key_secret"),
+            "curve_public_key_file": str(tmp_path / "engine.key")}})
+    config = _config(tmp_path, curve=True)
+    config = config.model_copy(update={"accounts": [
+        config.accounts[0].model_copy(update={"curve_public_keys": ["stranger"]})]})
+    settings = EngineSettings(endpoint="tcp://127.0.0.1:*",
+                              curve_secret_key_file=config.engine.curve_secret_key_file,
+                              curve_authorized_keys_dir=config.engine.curve_authorized_keys_dir)
+    with pytest.raises(KeyBindingError, match=r"accounts.Sim101.curve_public_keys\[0\]"):
+        Engine(settings, config=config)
+
+
+def test_tickbridge_keys_create_and_list(tmp_path, capsys):
+    from tickbridge.cli import main
+
+    folder = tmp_path / "k"
+    assert main(["keys", "create", "sierra", "--dir", str(folder)]) == 0
+    public, secret = zmq.auth.load_certificate(folder / "sierra.key_secret")
+    assert secret is not None and (folder / "sierra.key_secret").stat().st_mode & 0o077 == 0
+    assert zmq.auth.load_certificate(folder / "sierra.key")[0] == public
+    assert main(["keys", "create", "sierra", "--dir", str(folder)]) == 1  # no overwrite
+    capsys.readouterr()
+    assert main(["keys", "list", "--dir", str(folder)]) == 0
+    listing = capsys.readouterr().out
+    assert "sierra" in listing and public.decode() in listing
