@@ -155,11 +155,12 @@ def test_an_impostor_without_curve_is_refused_and_changes_nothing(stack: Stack) 
     filled, working = _real_orders(stack)
     impostor = Impostor(stack.shim)
     try:
-        wait_for(lambda: _refused(stack), 30, "the impostor's hello refused")
-        (refused,) = _refused(stack)
-        assert "already spoken for" in refused["refused"] and refused["instruments"] == []
+        wait_for(lambda: len([s for s in stack.status()["shims"] if s["account"]]) == 2, 30,
+                 "the impostor's hello seen")
         impostor.fake(filled, working)
-        wait_for(lambda: impostor.sequence > 5, 30, "the impostor's fakes sent")
+        frames = stack.status()["frames"]
+        wait_for(lambda: impostor.sequence > 5 and stack.status()["frames"] > frames + 5, 30,
+                 "the impostor's fakes sent and read")
         # Routing stays with the simulator: a market order fills there, not at 5000.
         coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
         order = stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "it filled")
@@ -171,6 +172,8 @@ def test_an_impostor_without_curve_is_refused_and_changes_nothing(stack: Stack) 
         assert all(f["price"] != FAKE_PRICE for f in first["fills"])
         rest = stack.order(working)
         assert (rest["status"], rest["filled"]) == ("WORKING", 0)
+        (refused,) = _refused(stack)
+        assert "already spoken for" in refused["refused"] and refused["instruments"] == []
     finally:
         impostor.close()
     # It left: no halt, nothing canceled, ESZ6 still trades through the simulator.
