@@ -322,11 +322,15 @@ def test_curve_another_key_on_a_departed_peers_routing_id_is_ignored(tmp_path, k
         pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
         first.close()
         _wait_gone(engine, b"SHIM-1")
-        other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"],
-                          routing_id=b"SHIM-1", session_id=first.session_id)
-        other.sequence = first.sequence
-        other.hello()  # for Sim101, on the routing id Sim101's shim had
-        _run(engine, 15, until=lambda: _kinds(audit_log, "peer_key_mismatch"))
+        for _ in range(3):  # libzmq may drop a connection that races the old one's end
+            other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"],
+                              routing_id=b"SHIM-1", session_id=first.session_id)
+            other.sequence = first.sequence
+            other.hello()  # for Sim101, on the routing id Sim101's shim had
+            _run(engine, 5, until=lambda: _kinds(audit_log, "peer_key_mismatch"))
+            if _kinds(audit_log, "peer_key_mismatch"):
+                break
+            other.close()
         (mismatch,) = _kinds(audit_log, "peer_key_mismatch")
         assert mismatch["key"] == keys["other"][0].decode()
         assert mismatch["expected"] == keys["sim"][0].decode()
@@ -354,11 +358,19 @@ def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
         pump(engine, first, until=lambda r: of(r, RecordType.SUBMIT))
         first.close()
         _wait_gone(engine, b"SHIM-1")
-        claimer = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=22)
-        claimer.send([_fill(coid, "FAKE-1", 1, 5000.0)])
-        _run(engine, 15, until=lambda: engine.sessions[b"SHIM-1"].frames >= 3)
+        frames_before = engine.sessions[b"SHIM-1"].frames
+        for _ in range(3):  # libzmq may drop a connection that races the old one's end
+            claimer = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1",
+                                session_id=22)
+            claimer.send([_fill(coid, "FAKE-1", 1, 5000.0)])
+            _run(engine, 5, until=lambda: engine.sessions[b"SHIM-1"].frames > frames_before)
+            if engine.sessions[b"SHIM-1"].frames > frames_before:
+                break
+            claimer.close()
+        assert engine.sessions[b"SHIM-1"].frames > frames_before, "the claimer never got in"
+        _run(engine, 1)
         assert engine.router.book.order(coid).filled_qty == 0 and not strategy.of("fill")
-        assert _kinds(audit_log, "peer_session_changed")
+        assert _kinds(audit_log, "peer_session_changed"), " ".join(k for k, _ in audit_log)
         claimer.close()
     finally:
         first.close()
