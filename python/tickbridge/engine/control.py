@@ -30,6 +30,8 @@ import zmq
 log = logging.getLogger("tickbridge.engine")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+# A control request is a JSON line or a risk TOML: anything bigger is refused by libzmq.
+CONTROL_MAX_MESSAGE_BYTES = 1 << 20
 
 
 class ControlError(RuntimeError):
@@ -40,7 +42,7 @@ class ControlServer:
     def __init__(self, context: zmq.Context, endpoint: str, handler: Handler) -> None:
         from tickbridge.engine.transport import bind_router
 
-        self.socket = bind_router(context, endpoint)
+        self.socket = bind_router(context, endpoint, max_message_bytes=CONTROL_MAX_MESSAGE_BYTES)
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._handler = handler
 

@@ -15,6 +15,11 @@ import zmq.auth
 log = logging.getLogger("tickbridge.engine")
 
 
+# The protocol's largest legal frame (protocol.hpp kMaxFrameBytes): libzmq refuses a
+# bigger message (ZMQ_MAXMSGSIZE) and drops that connection before buffering it.
+MAX_MESSAGE_BYTES = 4 << 20
+
+
 class BindRefused(ValueError):
     """The endpoint may not be bound as configured."""
 
@@ -39,9 +44,11 @@ def bind_router(
     *,
     insecure: bool = False,
     curve_secret_key_file: Path | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> zmq.Socket:
     socket = context.socket(zmq.ROUTER)
     socket.setsockopt(zmq.LINGER, 200)
+    socket.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
     # Without ROUTER_MANDATORY a frame to a departed peer is dropped silently; with it
     # the send fails and the engine knows the command did not go out.
     socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
