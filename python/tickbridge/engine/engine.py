@@ -124,7 +124,8 @@ class Engine:
         self.socket = bind_router(self._context, settings.endpoint,
                                   insecure=settings.insecure_bind,
                                   curve_secret_key_file=settings.curve_secret_key_file,
-                                  max_message_bytes=settings.max_message_bytes)
+                                  max_message_bytes=settings.max_message_bytes,
+                                  receive_hwm=settings.receive_hwm)
         # The bound address (differs from settings.endpoint when the port was '*').
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),

@@ -28,6 +28,9 @@ class EngineSettings:
     # one ends that connection before it is buffered. Default: the protocol's largest
     # legal frame (kMaxFrameBytes, 4 MiB).
     max_message_bytes: int = 4 << 20
+    # Frames libzmq buffers per shim connection (ZMQ_RCVHWM) while the engine is busy;
+    # beyond it the peer's own queue holds them. Bounds what a flood can park here.
+    receive_hwm: int = 1000
     # Malformed frames logged and audited one by one per second, at most; the rest are
     # counted into one `protocol_errors_suppressed` record a second (a flood of garbage
     # must not fill the disk or the log).

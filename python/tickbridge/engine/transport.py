@@ -18,6 +18,10 @@ log = logging.getLogger("tickbridge.engine")
 # The protocol's largest legal frame (protocol.hpp kMaxFrameBytes): libzmq refuses a
 # bigger message (ZMQ_MAXMSGSIZE) and drops that connection before buffering it.
 MAX_MESSAGE_BYTES = 4 << 20
+# Messages libzmq buffers per connection before it stops reading that peer's socket (the
+# sender then waits or queues on its side). Per connection, so a peer that opens many
+# connections and floods them holds at most connections * this many messages here.
+RECEIVE_HWM = 1000
 
 
 class BindRefused(ValueError):
@@ -45,6 +49,7 @@ def bind_router(
     insecure: bool = False,
     curve_secret_key_file: Path | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    receive_hwm: int = RECEIVE_HWM,
 ) -> zmq.Socket:
     socket = context.socket(zmq.ROUTER)
     socket.setsockopt(zmq.LINGER, 200)
@@ -53,7 +58,7 @@ def bind_router(
     # the send fails and the engine knows the command did not go out.
     socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
     socket.setsockopt(zmq.SNDHWM, 100_000)
-    socket.setsockopt(zmq.RCVHWM, 100_000)
+    socket.setsockopt(zmq.RCVHWM, receive_hwm)  # before bind: libzmq copies it then
     if curve_secret_key_file is not None:
         public, secret = zmq.auth.load_certificate(str(curve_secret_key_file))
         if secret is None:
