@@ -86,7 +86,7 @@ def flood(frames: int, identities: int, timeout: float = 900.0
     sender outruns the engine) so that "before" is the flood's steady state: a leak shows
     as growth past it, buffering does not (it is bounded, and measured as idle -> before).
     """
-    warmup = max(50_000, 3 * RECEIVE_HWM * identities)
+    warmup = max(50_000, 10 * RECEIVE_HWM * identities)
     with tempfile.TemporaryDirectory() as tmp:
         count_file = Path(tmp) / "errors"
         child = subprocess.Popen([sys.executable, "-c", _CHILD, str(count_file)],

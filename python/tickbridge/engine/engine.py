@@ -463,7 +463,7 @@ class Engine:
             self._pump.remove_peer(session.identity)
         session.lost = True  # gone: nothing more is sent to it from the tick path
         self._sync_armed(session)
-        if session.forgettable():
+        if self._may_forget(session):
             # Nothing refers to a peer that never completed a hello: its slot is reused
             # by the next new peer, so garbage from new identities costs no memory.
             self._forget(session)
@@ -493,6 +493,13 @@ class Engine:
             self.audit("protocol_errors_suppressed", count=self._errors_suppressed,
                        limit_per_s=self.settings.protocol_error_audits_per_s)
             self._errors_suppressed = 0
+
+    def _may_forget(self, session: ShimSession) -> bool:
+        """No hello completed, and no route (so no order or armed order) uses its slot:
+        a shim refused at a second hello may still be the route of its first's symbols."""
+        return session.forgettable() and not any(
+            route is not None and route[0] is session
+            for route in map(self.router.route, self.router.symbols()))
 
     def _forget(self, session: ShimSession) -> None:
         """Frees everything of a peer that never completed a hello: its session, its
@@ -1020,7 +1027,7 @@ class Engine:
             self._evaluate_loss()
         attempts = self.settings.snapshot_attempts
         for session in list(self.sessions.values()):
-            if session.forgettable() and now - session.last_rx > self.settings.peer_forget_s:
+            if now - session.last_rx > self.settings.peer_forget_s and self._may_forget(session):
                 log.info("%s: no hello completed, silent for %.0f s; forgotten",
                          session.name, now - session.last_rx)
                 self.audit("peer_forgotten", shim=session.name, refused=session.refused,

@@ -30,7 +30,7 @@ class EngineSettings:
     max_message_bytes: int = 4 << 20
     # Frames libzmq buffers per shim connection (ZMQ_RCVHWM) while the engine is busy;
     # beyond it the peer's own queue holds them. Bounds what a flood can park here.
-    receive_hwm: int = 1000
+    receive_hwm: int = 100
     # Malformed frames logged and audited one by one per second, at most; the rest are
     # counted into one `protocol_errors_suppressed` record a second (a flood of garbage
     # must not fill the disk or the log).

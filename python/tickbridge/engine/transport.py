@@ -21,7 +21,7 @@ MAX_MESSAGE_BYTES = 4 << 20
 # Messages libzmq buffers per connection before it stops reading that peer's socket (the
 # sender then waits or queues on its side). Per connection, so a peer that opens many
 # connections and floods them holds at most connections * this many messages here.
-RECEIVE_HWM = 1000
+RECEIVE_HWM = 100
 
 
 class BindRefused(ValueError):
