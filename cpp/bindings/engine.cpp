@@ -82,6 +82,10 @@ void bind_engine(py::module_& root) {
              py::arg("bar_interval_ns") = 60'000'000'000, py::arg("ema_fast") = 9,
              py::arg("ema_slow") = 21, py::arg("vwap_band_mult") = 2.0)
         .def("add_session", [](PyMarketCore& self) { return self.core.add_session(); })
+        .def("release_session",
+             [](PyMarketCore& self, std::uint32_t session) { self.core.release_session(session); },
+             py::arg("session"))
+        .def_property_readonly("session_count", [](const PyMarketCore& self) { return self.core.session_count(); })
         .def("define_instrument",
              [](PyMarketCore& self, std::uint32_t session, std::uint32_t instrument_id,
                 const std::string& symbol) {

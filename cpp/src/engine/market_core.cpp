@@ -1,5 +1,6 @@
 #include "tickbridge/engine/market_core.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -31,10 +32,27 @@ MarketCore::MarketCore(SignalConfig config) : config_(config) {
 }
 
 std::uint32_t MarketCore::add_session() {
+    if (!free_sessions_.empty()) {
+        const auto slot = free_sessions_.back();
+        free_sessions_.pop_back();
+        session_enabled_[slot] = true;
+        tx_sequence_[slot] = 0;  // a new peer: our frames to it start at 1
+        return slot;
+    }
     session_maps_.emplace_back();
     session_enabled_.push_back(true);
     tx_sequence_.push_back(0);
     return static_cast<std::uint32_t>(session_maps_.size() - 1);
+}
+
+void MarketCore::release_session(std::uint32_t session) {
+    if (session >= session_maps_.size())
+        throw std::out_of_range("unknown engine session slot " + std::to_string(session));
+    if (std::find(free_sessions_.begin(), free_sessions_.end(), session) != free_sessions_.end())
+        return;  // released already
+    std::vector<std::int32_t>().swap(session_maps_[session]);  // its memory, not just its size
+    session_enabled_[session] = false;
+    free_sessions_.push_back(session);
 }
 
 std::optional<std::uint32_t> MarketCore::slot_of(const std::string& symbol) const {

@@ -61,9 +61,10 @@ class ControlServer:
         from tickbridge.engine.transport import bind_router
 
         # The same bind rule as the shims' socket: loopback or ipc, or insecure_bind (a
-        # token then crosses the network in clear text: warned at every start).
-        self.socket = bind_router(context, endpoint, insecure=insecure)
-        self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_REQUEST_BYTES)
+        # token then crosses the network in clear text: warned at every start). A request
+        # is JSON or a risk TOML: anything bigger is refused by libzmq (MAXMSGSIZE).
+        self.socket = bind_router(context, endpoint, insecure=insecure,
+                                  max_message_bytes=MAX_REQUEST_BYTES)
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._handler = handler
         # None only for an engine built without one (Engine() directly): its owner token

@@ -96,21 +96,44 @@ def _needed(engine: Engine, request: Any) -> tuple[Role, str]:
     return role, "reading" if role == Role.READ else cmd
 
 
+# Shims listed by status at most (accepted ones first); the rest are only counted.
+STATUS_SHIMS = 50
+
+
+def _accounts(engine: Engine) -> dict[str, str]:
+    """Each account's trading state; an account whose only hellos were refused is
+    REFUSED (it is not trading, whatever the global state says)."""
+    accounts: dict[str, str] = {}
+    for s in engine.sessions.values():
+        if s.account and s.platform is not None and not s.refused:
+            accounts[s.account] = engine.trading_state(s.account).name
+    for s in engine.sessions.values():
+        if len(accounts) >= STATUS_SHIMS:
+            break
+        if s.account and s.refused:
+            accounts.setdefault(s.account, "REFUSED")
+    return accounts
+
+
 def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
     router = engine.router
+    # Current peers only (forgotten ones are gone from engine.sessions), bounded.
+    sessions = sorted(engine.sessions.values(),
+                      key=lambda s: (s.platform is None or bool(s.refused), s.lost))
     return {
         "ok": True,
         "mode": engine.mode_banner(),
         "session_id": engine.session_id,
         "trading_state": engine.trading_state().name,
-        "accounts": {s.account: engine.trading_state(s.account).name
-                     for s in engine.sessions.values() if s.account},
+        "accounts": _accounts(engine),
         "ticks": engine.ticks,
         "frames": engine.frames,
+        "protocol_errors": engine.protocol_errors,
+        "peers": len(engine.sessions),
         "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,
                    "lost": s.lost, "refused": s.refused, "last_sequence": s.last_sequence,
                    "instruments": [i.symbol for i in s.instruments.values()]}
-                  for s in engine.sessions.values()],
+                  for s in sessions[:STATUS_SHIMS]],
         "positions": {symbol: router.position(symbol) for symbol in router.symbols()},
         "working_orders": [
             {"client_order_id": o.client_order_id_text, "instrument": o.instrument,

@@ -23,6 +23,7 @@ import numpy as np
 import zmq
 
 from tickbridge._core.engine import MarketCore
+from tickbridge._core.protocol import validate_frame
 from tickbridge.capture import Direction, FrameRecorder
 from tickbridge.engine.armed import SENT, SUBMIT_SIZE
 from tickbridge.engine.control import ControlServer
@@ -40,7 +41,13 @@ from tickbridge.engine.recovery import (
     trading_day_start_ns,
 )
 from tickbridge.engine.risk import RiskAdapter
-from tickbridge.engine.session import Instrument, PendingCommand, ShimSession
+from tickbridge.engine.session import (
+    HeaderFault,
+    HeaderRefused,
+    Instrument,
+    PendingCommand,
+    ShimSession,
+)
 from tickbridge.engine.settings import EngineSettings
 from tickbridge.engine.shim_auth import AccountKeys, account_held, bind_account_keys, check_key
 from tickbridge.engine.strategy import Context, Strategy
@@ -79,6 +86,8 @@ _STATUS_NAMES = {int(s): s.name for s in OrderStatus}
 _FINAL = {"FILLED", "CANCELED", "REJECTED", "EXPIRED"}
 # Engine states with no command in flight: a snapshot that disagrees with them is drift.
 _SETTLED = {"ACKNOWLEDGED", "WORKING", "PARTIALLY_FILLED", *_FINAL}
+# Records whose request_id answers a snapshot request (the peer is not ignoring them).
+_ANSWERS = {RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY}
 AuditSink = Callable[..., None]
 
 
@@ -144,7 +153,9 @@ class Engine:
         self.socket = bind_router(self._context, settings.endpoint,
                                   insecure=settings.insecure_bind,
                                   curve_secret_key_file=settings.curve_secret_key_file,
-                                  curve_authorized_keys_dir=settings.curve_authorized_keys_dir)
+                                  curve_authorized_keys_dir=settings.curve_authorized_keys_dir,
+                                  max_message_bytes=settings.max_message_bytes,
+                                  receive_hwm=settings.receive_hwm)
         # The bound address (differs from settings.endpoint when the port was '*').
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
@@ -198,6 +209,12 @@ class Engine:
         self.frames = 0
         self.bars = 0
         self.protocol_errors = 0
+        self.peers_forgotten = 0
+        # Malformed frames reported one by one in the current second, and those counted
+        # only (settings.protocol_error_audits_per_s).
+        self._error_window_end = 0.0
+        self._error_reports = 0
+        self._errors_suppressed = 0
         self.external_orders = 0
         self._next_snapshot_request = 1
         self._started = False
@@ -403,7 +420,24 @@ class Engine:
         if pumped is None:
             if len(frame) >= _HEADER_SIZE:
                 peer_session, sequence = _SESSION_SEQUENCE.unpack_from(frame, 8)
-                if peer_session == session.peer_session_id and session.is_booked(sequence):
+                zero = not peer_session or not sequence
+                if zero or (peer_session == session.peer_session_id
+                            and session.is_booked(sequence)):
+                    # Validated before it is taken as a duplicate: a malformed resend, or a
+                    # new peer's zeroed header (0 == its unset view), is refused and logged,
+                    # never acknowledged in silence.
+                    try:
+                        validate_frame(frame)
+                    except ProtocolError as error:
+                        self._drop(session, error)
+                        return
+                    if zero:
+                        fault = HeaderFault.ZERO_SESSION if not peer_session \
+                            else HeaderFault.ZERO_SEQUENCE
+                        self._drop(session, HeaderRefused(
+                            fault, f"{fault.name.lower().replace('_', ' ')} at byte "
+                                   f"{fault.value}: session ids and sequences start at 1"))
+                        return
                     session.duplicates += 1  # a resend of what we booked: ack it, apply nothing
                     session.ack_due = True
                     return
@@ -457,6 +491,8 @@ class Engine:
         for rtype, offset in others:
             record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
             self._on_record(session, RecordType(rtype), record)
+            if rtype in _ANSWERS and int(record["request_id"]) == session.snapshot_id:
+                session.snapshot_misses = 0  # it answers: snapshot requests resume
         if self.store is not None and session.ack_due:
             # Acknowledged to the shim only once this frame's order events are on disk.
             session.unsynced[sequence] = self.store.book_sequence(stored_session(
@@ -500,17 +536,66 @@ class Engine:
             self.audit("peer_key_mismatch", shim=session.name, key=key,
                        expected=session.curve_key)
 
-    def _drop(self, session: ShimSession, error: ProtocolError) -> None:
+    def _drop(self, session: ShimSession, error: ProtocolError | HeaderRefused) -> None:
         self.protocol_errors += 1
-        log.error("%s: malformed frame: %s; peer dropped, it must say hello again",
-                  session.name, error)
-        self.audit("protocol_error", shim=session.name, code=error.code.name,
-                   offset=error.offset, reason=str(error))
+        self._report_protocol_error(session, error)
         self.sessions.pop(session.identity, None)
         if self._pump is not None:
             self._pump.remove_peer(session.identity)
         session.lost = True  # gone: nothing more is sent to it from the tick path
         self._sync_armed(session)
+        if self._may_forget(session):
+            # Nothing refers to a peer that never completed a hello: its slot is reused
+            # by the next new peer, so garbage from new identities costs no memory.
+            self._forget(session)
+
+    def _report_protocol_error(self, session: ShimSession,
+                               error: ProtocolError | HeaderRefused) -> None:
+        """Logged and audited one by one up to protocol_error_audits_per_s; beyond that
+        counted, and the count audited once a second (_flush_suppressed)."""
+        now = time.monotonic()
+        if now >= self._error_window_end:
+            self._flush_suppressed()
+            self._error_window_end = now + 1.0
+            self._error_reports = 0
+        if self._error_reports >= self.settings.protocol_error_audits_per_s:
+            self._errors_suppressed += 1
+            return
+        self._error_reports += 1
+        log.error("%s: malformed frame: %s; peer dropped, it must say hello again",
+                  session.name, error)
+        self.audit("protocol_error", shim=session.name, code=error.code.name,
+                   offset=error.offset, reason=str(error))
+
+    def _flush_suppressed(self) -> None:
+        if self._errors_suppressed:
+            log.error("%d more malformed frames in the last second (not logged one by one)",
+                      self._errors_suppressed)
+            self.audit("protocol_errors_suppressed", count=self._errors_suppressed,
+                       limit_per_s=self.settings.protocol_error_audits_per_s)
+            self._errors_suppressed = 0
+
+    def _may_forget(self, session: ShimSession) -> bool:
+        """No hello completed, and no route (so no order or armed order) uses its slot:
+        a shim refused at a second hello may still be the route of its first's symbols."""
+        return session.forgettable() and not any(
+            route is not None and route[0] is session
+            for route in map(self.router.route, self.router.symbols()))
+
+    def _forget(self, session: ShimSession) -> None:
+        """Frees everything of a peer that never completed a hello: its session, its
+        compiled session slot (reused) and its place in the receive path."""
+        if self._by_slot.get(session.slot) is not session:
+            return  # forgotten already
+        if self.sessions.get(session.identity) is session:
+            del self.sessions[session.identity]
+            if self._pump is not None:
+                self._pump.remove_peer(session.identity)
+        del self._by_slot[session.slot]
+        session.outbox.clear()
+        session.pending.clear()
+        self.core.release_session(session.slot)
+        self.peers_forgotten += 1
 
     def _send_armed(self, fired: list[tuple], submits: bytes) -> None:
         """The Submits the core made for armed orders, one frame per shim they go to."""
@@ -1079,8 +1164,19 @@ class Engine:
 
     def _queue(self, session: ShimSession, frame: bytes) -> None:
         if len(session.outbox) >= self.settings.outbox_limit:
-            raise RuntimeError(f"{session.name}: outbox full ({self.settings.outbox_limit} "
-                               "frames unsent); the shim is not taking commands")
+            # One peer that takes nothing must not end the engine for the others: its
+            # queue goes, it is lost (its commands time out and are audited as such).
+            dropped = len(session.outbox) + 1
+            session.outbox.clear()
+            if self._pump is not None:
+                self._pump.set_direct(session.slot, True)
+            log.error("%s: outbox full (%d frames unsent); %d frames dropped, shim lost",
+                      session.name, self.settings.outbox_limit, dropped)
+            self.audit("outbox_overflow", shim=session.name, account=session.account,
+                       dropped=dropped, limit=self.settings.outbox_limit)
+            if not session.lost:
+                self._mark_lost(session, "outbox full")
+            return
         session.outbox.append(frame)
         if self._pump is not None:  # nothing may overtake what is queued
             self._pump.set_direct(session.slot, False)
@@ -1105,18 +1201,35 @@ class Engine:
         self._last_timer = now
         if self._kill_results:
             self._drain_kill_results()
+        if self._errors_suppressed and now >= self._error_window_end:
+            self._flush_suppressed()
         if self.risk is not None and now - self._last_risk_eval >= 0.25:
             self._last_risk_eval = now
             self._evaluate_loss()
+        attempts = self.settings.snapshot_attempts
         for session in list(self.sessions.values()):
+            if now - session.last_rx > self.settings.peer_forget_s and self._may_forget(session):
+                log.info("%s: no hello completed, silent for %.0f s; forgotten",
+                         session.name, now - session.last_rx)
+                self.audit("peer_forgotten", shim=session.name, refused=session.refused,
+                           frames=session.frames)
+                self._forget(session)
+                continue
             if session.unsynced and session.settle_durable():
                 session.ack_due = True
             if session.outbox:
                 self._flush_outbox(session)
             if (self.settings.snapshot_interval_s > 0 and session.accepted
                     and not session.lost and not session.refused
+                    and session.snapshot_misses < attempts
                     and now - session.snapshot_requested >= self.settings.snapshot_interval_s):
                 self.request_snapshot(session)  # reconciliation on a timer
+            if session.snapshot_due and now >= session.snapshot_due:
+                if now - session.snapshot_requested < 0.5:  # request_snapshot's own pace
+                    session.snapshot_due = session.snapshot_requested + 0.5
+                else:
+                    session.snapshot_due = 0.0
+                    self.request_snapshot(session)  # after a doubt, backed off
             interval = session.heartbeat_ms / 1000
             # At the faster of the two intervals: the shim judges our silence by its own.
             beat = min(interval, self.settings.heartbeat_ms / 1000)
@@ -1130,20 +1243,7 @@ class Engine:
                 self._admit(session, retry=True)
             silent = now - session.last_rx
             if not session.lost and silent > interval * self.settings.silence_intervals:
-                session.lost = True
-                self._sync_armed(session)
-                if self._pump is not None:  # its next frame: Python's, to see it back first
-                    self._pump.set_peer(session.slot, 0, 0)
-                    session.pump_view = (0, 0)
-                if not session.accepted or session.replaced:
-                    # It spoke for no account (refused, never said hello, or taken over
-                    # by its own reconnect): its silence is nobody's loss.
-                    log.info("%s: nothing received for %.1f s", session.name, silent)
-                else:
-                    log.error("%s: nothing received for %.1f s; shim lost", session.name,
-                              silent)
-                    self.audit("shim_lost", shim=session.name)
-                    self._on_shim_lost(session)
+                self._mark_lost(session, f"nothing received for {silent:.1f} s")
             timeout = self.settings.command_timeout_ms / 1000
             # Oldest first (insertion order): stop at the first still in time, so a
             # long queue of unanswered commands costs nothing per timer tick.
@@ -1153,7 +1253,35 @@ class Engine:
                           session.name, pending.command.name, request_id, timeout)
                 self.audit("command_timeout", shim=session.name,
                            command=pending.command.name, request_id=request_id)
-                self.request_snapshot(session)
+                if pending.command == RecordType.SNAPSHOT_REQUEST:
+                    session.snapshot_misses += 1
+                    if session.snapshot_misses == attempts:
+                        log.error("%s: %d snapshot requests unanswered; no more are sent "
+                                  "until it answers", session.name, attempts)
+                        self.audit("snapshot_abandoned", shim=session.name,
+                                   attempts=attempts)
+                misses = session.snapshot_misses
+                if misses >= attempts:
+                    session.snapshot_due = 0.0  # stop: nobody there, or nobody answering
+                elif not session.snapshot_due:
+                    # Backs off: at once after a first doubt, then timeout * 1, 2, 4...
+                    session.snapshot_due = now + (timeout * 2 ** (misses - 2) if misses > 1
+                                                  else 0.0)
+
+    def _mark_lost(self, session: ShimSession, why: str) -> None:
+        session.lost = True
+        self._sync_armed(session)
+        if self._pump is not None:  # its next frame: Python's, to see it back first
+            self._pump.set_peer(session.slot, 0, 0)
+            session.pump_view = (0, 0)
+        if not session.accepted or session.replaced:
+            # It spoke for no account (refused, never said hello, or taken over by its
+            # own reconnect): its silence is nobody's loss.
+            log.info("%s: %s", session.name, why)
+            return
+        log.error("%s: %s; shim lost", session.name, why)
+        self.audit("shim_lost", shim=session.name, reason=why)
+        self._on_shim_lost(session)
 
     def _on_shim_lost(self, session: ShimSession) -> None:
         """The automatic kill of a lost shim: its account halts, and its working orders

@@ -5,9 +5,27 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from tickbridge.protocol import Platform, RecordType
+
+
+class HeaderFault(Enum):
+    """A frame header valid for the decoder but not for a session (protocol.md: session
+    ids are new at each start, never 0; sequences start at 1)."""
+
+    ZERO_SESSION = 8  # byte offset of the field
+    ZERO_SEQUENCE = 16
+
+
+class HeaderRefused(ValueError):
+    """A frame refused before anything in it counts (duplicate detection included)."""
+
+    def __init__(self, code: HeaderFault, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.offset = code.value
 
 
 @dataclass
@@ -80,11 +98,20 @@ class ShimSession:
     gaps: int = 0
     duplicates: int = 0
     snapshot_requested: float = 0.0
+    # Snapshot requests unanswered in a row, and when the next one (after a doubt) may
+    # go: requests back off, then stop (EngineSettings.snapshot_attempts).
+    snapshot_misses: int = 0
+    snapshot_due: float = 0.0
     # The snapshot being received: its request id, when it was asked for (wall ns), and
     # the engine orders the platform restated in it.
     snapshot_id: int = 0
     snapshot_asked_ns: int = 0
     snapshot_orders: set[int] | None = None
+
+    def forgettable(self) -> bool:
+        """Never completed a hello (unknown or refused): nothing of the engine's (orders,
+        routes, armed orders) can refer to it, so it may be forgotten whole."""
+        return (self.platform is None or bool(self.refused)) and not self.instruments
 
     @property
     def name(self) -> str:

@@ -30,6 +30,15 @@ log = logging.getLogger("tickbridge.engine")
 SHIM_ZAP_DOMAIN = "tickbridge-shim"
 
 
+# The protocol's largest legal frame (protocol.hpp kMaxFrameBytes): libzmq refuses a
+# bigger message (ZMQ_MAXMSGSIZE) and drops that connection before buffering it.
+MAX_MESSAGE_BYTES = 4 << 20
+# Messages libzmq buffers per connection before it stops reading that peer's socket (the
+# sender then waits or queues on its side). Per connection, so a peer that opens many
+# connections and floods them holds at most connections * this many messages here.
+RECEIVE_HWM = 100
+
+
 class BindRefused(ValueError):
     """The endpoint may not be bound as configured."""
 
@@ -113,17 +122,20 @@ def bind_router(
     insecure: bool = False,
     curve_secret_key_file: Path | None = None,
     curve_authorized_keys_dir: Path | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    receive_hwm: int = RECEIVE_HWM,
 ) -> zmq.Socket:
     """The shim ROUTER. With ``curve_secret_key_file`` a CURVE server whose clients must
     hold a key in ``curve_authorized_keys_dir`` (required with it): the caller owns a
     ZapHandler reference then and releases it after closing the socket."""
     socket = context.socket(zmq.ROUTER)
     socket.setsockopt(zmq.LINGER, 200)
+    socket.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
     # Without ROUTER_MANDATORY a frame to a departed peer is dropped silently; with it
     # the send fails and the engine knows the command did not go out.
     socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
     socket.setsockopt(zmq.SNDHWM, 100_000)
-    socket.setsockopt(zmq.RCVHWM, 100_000)
+    socket.setsockopt(zmq.RCVHWM, receive_hwm)  # before bind: libzmq copies it then
     socket.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:P and [::] bind (IPv4 addresses still do)
     if curve_secret_key_file is not None:
         try:

@@ -105,8 +105,14 @@ class MarketCore {
 public:
     explicit MarketCore(SignalConfig config = {});
 
-    // A shim session; instrument ids are per session.
+    // A shim session; instrument ids are per session. A released slot is reused first, so
+    // peers that come and go (or flood garbage from new identities) keep memory flat.
     std::uint32_t add_session();
+    // The peer of `session` is forgotten: its instrument map is freed and the slot is
+    // free for the next add_session. The engine releases only sessions no order or armed
+    // order refers to (peers that never completed a hello).
+    void release_session(std::uint32_t session);
+    std::size_t session_count() const noexcept { return session_maps_.size() - free_sessions_.size(); }
     // Maps (session, the shim's instrument id) to an engine slot, made once per symbol.
     std::uint32_t define_instrument(std::uint32_t session, std::uint32_t instrument_id,
                                     const std::string& symbol);
@@ -186,6 +192,7 @@ private:
     std::unordered_map<std::uint32_t, ArmedOrder> armed_;  // by trigger id
     std::vector<bool> session_enabled_;
     std::vector<std::uint64_t> tx_sequence_;  // per session: the last frame sent to it
+    std::vector<std::uint32_t> free_sessions_;  // released slots, reused by add_session
     orders::OrderBook* book_ = nullptr;  // not owned
     risk::RiskGate* gate_ = nullptr;     // not owned
     std::uint64_t next_request_id_ = 1;
