@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     endpoint = args.engine_control or hook.engine_control or config.engine.control_endpoint
     # The engine link's credential: the [[control.clients]] entry named "webhook" (role
-    # trade), else the owner's token file (docs/security-control.md).
+    # trade), else the owner's token file (docs/security.md).
     # Read at each request: the owner's file appears when the engine starts, which may be
     # after the webhook; an unreadable one fails that request (ControlError), said why.
     named = "webhook" if any(c.name == "webhook" for c in config.control.clients) else None

@@ -203,7 +203,7 @@ def _engine_security(engine: Any) -> list[str]:
         errors.append(f"engine.shim_endpoint: {shim} binds beyond this machine without CURVE "
                       "keys: set curve_secret_key_file and curve_public_key_file, or "
                       "insecure_bind = true to accept plaintext")
-    # The control socket authenticates by token, not CURVE (docs/security-control.md): the
+    # The control socket authenticates by token, not CURVE (docs/security.md): the
     # engine binds it beyond this machine only with insecure_bind, keys or not. The same
     # rule as the bind itself, so a config that passes `config check` also starts.
     if isinstance(control, str) and not is_loopback(control) and not insecure:

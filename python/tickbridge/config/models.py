@@ -132,7 +132,7 @@ class ControlClientConfig(_Strict):
 
 
 class ControlConfig(_Strict):
-    """Who may use the control socket (docs/security-control.md)."""
+    """Who may use the control socket (docs/security.md)."""
 
     owner_token: bool = Field(True, description="keep an owner token (role risk) in a 0600 "
                               "file, created at start when missing; the local CLI reads it")

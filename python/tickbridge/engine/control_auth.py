@@ -15,7 +15,7 @@ token with the risk role in a file beside its state store, created mode 0600 at 
 Whoever can read that file is the owner (as with Jupyter's token or Docker's socket):
 the local CLI reads it, so the default config works with no set-up. Other clients are
 listed in ``[[control.clients]]`` with a token from a file, an environment variable or
-the config itself (see docs/security-control.md).
+the config itself (see docs/security.md).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def handle_control(engine: Engine, request: dict[str, Any],
         why = "no token" if request.get("token") is None else "unknown token"
         return refuse(f"not authenticated ({why}): every control request needs the token "
                       "of a control client (the local CLI reads the owner's token file "
-                      "beside the state store; see docs/security-control.md)",
+                      "beside the state store; see docs/security.md)",
                       caller="(unauthenticated)")
     parsed = parse(request)
     if isinstance(parsed, str):

@@ -2,7 +2,7 @@
 burst of alerts must not cost a TCP connect each), replaced when an answer is late so a
 lost reply never wedges it (ZeroMQ's "lazy pirate" pattern). Same requests and replies
 as ``tickbridge.engine.control.ControlClient``, with the same credential: ``token``, a
-control client's with the trade role (docs/security-control.md), or a function that
+control client's with the trade role (docs/security.md), or a function that
 reads it at each request (an owner token file the engine creates when it starts)."""
 
 from __future__ import annotations
