@@ -15,13 +15,19 @@
 // acsil/amalgamate.py). The Linux CMake build (TICKBRIDGE_BUILD_SHIM) links the same
 // sources as the tickbridge_shim library instead. Either must come before sierrachart.h:
 // zmq.h includes winsock2.h, which must precede the windows.h that sierrachart.h includes.
+//
+// sierrachart.h defines _USE_MATH_DEFINES before <math.h> to get M_PI, but the shim's
+// <cmath> comes first and <math.h> is then not read again: define it here, before anything.
+#ifndef _USE_MATH_DEFINES
+#define _USE_MATH_DEFINES
+#endif
 #if defined(TICKBRIDGE_SHIM_LINKED)
 #include "tickbridge/shim/shim.hpp"
 #else
 #include "TickBridgeShim.h"
 #endif
-#include "sierrachart.h"
 
+// The standard headers before sierrachart.h, which defines min and max as macros.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,6 +40,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "sierrachart.h"
 
 SCDLLName("TickBridge")
 
@@ -84,8 +92,13 @@ std::uint8_t to_order_status(const s_SCTradeOrder& order) {
     switch (order.OrderStatusCode) {
         case SCT_OSC_UNSPECIFIED: status = OrderStatus::NewRequested; break;
         case SCT_OSC_ORDERSENT:
-        case SCT_OSC_PENDINGOPEN: status = OrderStatus::Submitted; break;
-        case SCT_OSC_PENDINGCHILD: status = OrderStatus::Acknowledged; break;
+        case SCT_OSC_PENDINGOPEN:
+        // Held by Sierra Chart before it goes to the trade service: sent, not yet accepted.
+        case SCT_OSC_HELD: status = OrderStatus::Submitted; break;
+        // A child (attached) order waiting for its parent's fill, in Sierra Chart or at
+        // the server: accepted, not yet working at the exchange.
+        case SCT_OSC_PENDING_CHILD_CLIENT:
+        case SCT_OSC_PENDING_CHILD_SERVER: status = OrderStatus::Acknowledged; break;
         case SCT_OSC_OPEN:
             status = order.FilledQuantity > 0 ? OrderStatus::PartiallyFilled : OrderStatus::Working;
             break;
@@ -120,13 +133,18 @@ std::uint8_t to_side(BuySellEnum side) {
 struct OrderSeen {
     int status_code;
     double quantity, filled, price1, price2, average;
-    bool operator==(const OrderSeen&) const = default;
+    bool operator==(const OrderSeen& o) const {  // C++17: no defaulted operator==
+        return status_code == o.status_code && quantity == o.quantity && filled == o.filled &&
+               price1 == o.price1 && price2 == o.price2 && average == o.average;
+    }
 };
 
 struct DepthLevel {
     double price = 0;
     double quantity = 0;
-    bool operator==(const DepthLevel&) const = default;
+    bool operator==(const DepthLevel& o) const {
+        return price == o.price && quantity == o.quantity;
+    }
 };
 
 // Everything one study instance keeps between calls, behind sc's persistent pointer.
@@ -149,13 +167,22 @@ struct StudyState {
     DepthLevel bids[kMaxDepthLevels], asks[kMaxDepthLevels];
 };
 
+// A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
+// input left empty (SetString("") stores no string at all), which would make an empty kill
+// secret the secret "Unset" and an empty kill endpoint the endpoint "Unset": read the
+// stored string itself, empty when there is none.
+std::string input_string(const s_SCInput_145& input) {
+    if (!input.UsesStringValue() || input.StringValue == nullptr) return {};
+    return input.StringValue;
+}
+
 ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
     ShimConfig config;
-    config.engine_endpoint = sc.Input[kInEngineEndpoint].GetString();
-    config.kill_endpoint = sc.Input[kInKillEndpoint].GetString();
-    config.kill_secret = sc.Input[kInKillSecret].GetString();
-    config.curve_server_key = sc.Input[kInCurveServerKey].GetString();
-    config.curve_client_key = sc.Input[kInCurveClientKey].GetString();
+    config.engine_endpoint = input_string(sc.Input[kInEngineEndpoint]);
+    config.kill_endpoint = input_string(sc.Input[kInKillEndpoint]);
+    config.kill_secret = input_string(sc.Input[kInKillSecret]);
+    config.curve_server_key = input_string(sc.Input[kInCurveServerKey]);
+    config.curve_client_key = input_string(sc.Input[kInCurveClientKey]);
     config.cancel_on_disconnect = sc.Input[kInCancelOnDisconnect].GetYesNo() != 0;
     config.heartbeat_interval_ms =
         static_cast<std::uint32_t>(sc.Input[kInHeartbeatIntervalMs].GetInt() > 0
@@ -211,8 +238,10 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
     hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
     hello.heartbeat_interval_ms = state.shim.config().heartbeat_interval_ms;
-    char version[24];
-    std::snprintf(version, sizeof version, "Sierra Chart %d", sc.VersionNumber());
+    char version[32];
+    // sc.VersionNumber() returns an SCString (the program's version, e.g. "2784").
+    const SCString sc_version = sc.VersionNumber();
+    std::snprintf(version, sizeof version, "Sierra Chart %s", sc_version.GetChars());
     (void)protocol::set_text(hello.platform_version, version);
     if (!protocol::set_text(hello.account, sc.SelectedTradeAccount.GetChars()))
         sc.AddMessageToLog("TickBridge: trade account name longer than 32 bytes", 1);
@@ -558,9 +587,9 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
     order.TextTag = tag.c_str();
     double result = 0;
     if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Buy)) {
-        result = sc.BuyOrder(order);
+        result = sc.BuyOrder(order, sc.ArraySize - 1);
     } else if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Sell)) {
-        result = sc.SellOrder(order);
+        result = sc.SellOrder(order, sc.ArraySize - 1);
     } else {
         reject(state, type, submit.request_id, submit.client_order_id, RejectReason::Malformed,
                "side must be 1 (buy) or 2 (sell)");

@@ -350,7 +350,7 @@ struct Shim::Impl {
 
     // -- sending -------------------------------------------------------------------------------
 
-    void send_frame(std::span<const std::byte> frame, std::size_t records, bool durable,
+    void send_frame(protocol::ByteSpan frame, std::size_t records, bool durable,
                     std::uint64_t sequence) {
         if (durable) {
             outbox.push_back({sequence, std::vector<std::byte>(frame.begin(), frame.end())});
@@ -487,7 +487,7 @@ struct Shim::Impl {
             pending_commands.pop_front();
     }
 
-    void on_engine_frame(std::span<const std::byte> frame) {
+    void on_engine_frame(protocol::ByteSpan frame) {
         protocol::FrameHeader header{};
         if (auto error = protocol::validate_frame(frame, header)) {
             shim.counters_.bad_frames.fetch_add(1);

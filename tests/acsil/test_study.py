@@ -1,5 +1,5 @@
-"""The ACSIL study, compiled against the ACSIL stub, run by the harness against a test
-engine peer over real ZeroMQ sockets (issue 7)."""
+"""The ACSIL study, compiled against Sierra Chart's real ACSIL headers, run by the harness
+against a test engine peer over real ZeroMQ sockets (issues 7, 13)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconn
                                                 RecordType.INSTRUMENT_DEFINITION]
     hello, definition = first_events[0][1], first_events[1][1]
     assert hello["platform"] == 1 and hello["simulated"] == 1
-    assert hello["platform_version"] == b"Sierra Chart 2745" and hello["account"] == b"Sim1"
+    assert hello["platform_version"] == b"Sierra Chart 2784" and hello["account"] == b"Sim1"
     assert hello["heartbeat_interval_ms"] == 100
     assert definition["symbol"] == b"ESZ6" and definition["tick_size"] == 0.25
     assert definition["point_value"] == 50.0 and definition["instrument_id"] == 1
@@ -190,11 +190,14 @@ def test_submit_modify_cancel_flatten_reach_the_trading_functions(make_harness, 
            tif=TimeInForce.IOC)
     pump_until(harness, lambda: all(answers(peer, r) for r in (1, 2, 3, 4)))
     calls = [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
+    # Manual looping: the order is for the last bar (sc.ArraySize - 1 = 499 on the
+    # harness's chart), as Sierra Chart's manual-looping example passes; sc.Index is 0.
     assert calls == [
-        f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={tag(0xA1)}",
-        f"SellOrder qty=1 type=2 price1=3990 price2=unset tif=1 tag={tag(0xA2)}",
-        f"BuyOrder qty=4 type=3 price1=4009 price2=4010 tif=1 tag={tag(0xA3)}",
-        f"SellOrder qty=1 type=0 price1=unset price2=unset tif=3 tag={tag(0xA4)}",
+        f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={tag(0xA1)} index=499",
+        f"SellOrder qty=1 type=2 price1=3990 price2=unset tif=1 tag={tag(0xA2)} index=499",
+        f"BuyOrder qty=4 type=3 price1=4009 price2=4010 tif=1 tag={tag(0xA3)} index=499",
+        # SCT_TIF_IMMEDIATE_OR_CANCEL is 2 in scconstants.h (3 is fill-or-kill).
+        f"SellOrder qty=1 type=0 price1=unset price2=unset tif=2 tag={tag(0xA4)} index=499",
     ]
     updates = {int(r["client_order_id"]): r for _, r in peer.events(RecordType.ORDER_UPDATE)}
     assert updates[0xA1]["status"] == OrderStatus.WORKING

@@ -66,7 +66,7 @@ struct CommandSlot {
         if (size >= 2) std::memcpy(&t, bytes, sizeof t);
         return static_cast<protocol::RecordType>(t);
     }
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     R as() const noexcept {
         static_assert(sizeof(R) <= kMaxCommandBytes);
         R out;
@@ -146,7 +146,7 @@ public:
     // Queues one record (type and length are set here). Never blocks. Market data is
     // dropped (and counted) when the queue is full; order events then wait in a
     // platform-side backlog that the next post() or flush() moves on first, in order.
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     bool post(R record) {
         static_assert(sizeof(R) <= kMaxRecordBytes);
         record.header.type = static_cast<std::uint16_t>(R::kType);
