@@ -74,6 +74,15 @@ enum Inputs {
 
 constexpr int kStatePointerKey = 1;
 constexpr std::size_t kMaxDepthLevels = 10;
+// How long a kill that Sierra Chart skips is tried again before it is reported failed.
+constexpr std::chrono::seconds kKillRetryFor{30};
+
+// The SCT_SKIPPED_* results (scconstants.h): Sierra Chart did not act now, it may later.
+bool skipped_for_now(int result) {
+    return result == SCT_SKIPPED_FULL_RECALC || result == SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA ||
+           result == SCT_SKIPPED_AUTO_TRADING_DISABLED ||
+           result == SCT_SKIPPED_TOO_MANY_NEW_BARS_DURING_UPDATE;
+}
 
 std::int64_t utc_now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -165,6 +174,17 @@ struct StudyState {
     double account_seen[4] = {NAN, NAN, NAN, NAN};
     std::chrono::steady_clock::time_point next_account_check{};
     DepthLevel bids[kMaxDepthLevels], asks[kMaxDepthLevels];
+    // Kills that Sierra Chart skipped (full recalculation, history download, auto trading
+    // off): tried again at every call until they run or kKillRetryFor has passed.
+    struct PendingKill {
+        bool flatten = false;
+        bool from_engine = false;  // answer the engine with an ack or a reject
+        std::uint64_t request_id = 0;
+        const char* source = "";
+        std::chrono::steady_clock::time_point give_up{};
+        int last_result = 0;
+    };
+    std::vector<PendingKill> pending_kills;
 };
 
 // A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
@@ -510,6 +530,19 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     state.shim.post(record);
 }
 
+// The answer to CancelAll / Flatten / Cancel from Sierra Chart's result.
+void answer_platform_result(SCStudyInterfaceRef sc, StudyState& state, RecordType type,
+                            std::uint64_t request_id, std::uint64_t client_order_id,
+                            int result) {
+    if (result > 0) {
+        acknowledge(state, type, request_id, client_order_id);
+        return;
+    }
+    reject(state, type, request_id, client_order_id,
+           skipped_for_now(result) ? RejectReason::PlatformBusy : RejectReason::PlatformRejected,
+           sc.GetTradingErrorTextMessage(result));
+}
+
 bool platform_busy(SCStudyInterfaceRef sc) {
     // Sierra Chart skips orders during a full recalculation and a historical download.
     return sc.IsFullRecalculation != 0 || sc.DownloadingHistoricalData != 0;
@@ -622,12 +655,9 @@ void on_cancel(SCStudyInterfaceRef sc, StudyState& state, const protocol::Cancel
                RejectReason::TooLateToCancel, "order is no longer working");
         return;
     }
-    if (sc.CancelOrder(order.InternalOrderID) <= 0) {
-        reject(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id,
-               RejectReason::PlatformRejected, "sc.CancelOrder refused");
-        return;
-    }
-    acknowledge(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id);
+    // A cancel Sierra Chart skips (full recalculation) is PlatformBusy: the engine resends.
+    answer_platform_result(sc, state, RecordType::Cancel, cancel.request_id,
+                           cancel.client_order_id, sc.CancelOrder(order.InternalOrderID));
 }
 
 void on_replace(SCStudyInterfaceRef sc, StudyState& state, const protocol::Replace& replace) {
@@ -719,7 +749,8 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
 }
 
 // Cancel-on-disconnect: this shim's own working orders (those carrying an engine client
-// order id), not orders the trader placed by hand on the same account.
+// order id), not orders the trader placed by hand on the same account. Each CancelOrder's
+// result is counted; the log says how many Sierra Chart refused and why.
 void cancel_engine_orders(SCStudyInterfaceRef sc) {
     s_SCTradeOrder order;
     std::vector<std::uint32_t> to_cancel;
@@ -728,20 +759,85 @@ void cancel_engine_orders(SCStudyInterfaceRef sc) {
             tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) != 0)
             to_cancel.push_back(order.InternalOrderID);
     }
-    for (std::uint32_t id : to_cancel) sc.CancelOrder(id);
-    char message[128];
-    std::snprintf(message, sizeof message,
-                  "TickBridge: engine silent; canceled %zu engine working orders", to_cancel.size());
+    std::size_t refused = 0;
+    int last_error = 0;
+    for (std::uint32_t id : to_cancel) {
+        const int result = sc.CancelOrder(id);
+        if (result > 0) continue;
+        ++refused;
+        last_error = result;
+    }
+    char message[256];
+    if (refused == 0) {
+        std::snprintf(message, sizeof message,
+                      "TickBridge: engine silent; canceled %zu engine working orders",
+                      to_cancel.size());
+    } else {
+        std::snprintf(message, sizeof message,
+                      "TickBridge: engine silent; canceled %zu of %zu engine working orders, "
+                      "%zu REFUSED by Sierra Chart (%d: %s)",
+                      to_cancel.size() - refused, to_cancel.size(), refused, last_error,
+                      sc.GetTradingErrorTextMessage(last_error));
+    }
     sc.AddMessageToLog(message, 1);
 }
 
-void kill_switch(SCStudyInterfaceRef sc, bool flatten, const char* source) {
-    if (flatten) sc.FlattenAndCancelAllOrders();
-    else sc.CancelAllOrders();
-    char message[128];
-    std::snprintf(message, sizeof message, "TickBridge: KILL from %s: %s", source,
-                  flatten ? "flattened and canceled all orders" : "canceled all orders");
-    sc.AddMessageToLog(message, 1);
+// One try of a kill: Sierra Chart's result, > 0 when it acted.
+int try_kill(SCStudyInterfaceRef sc, bool flatten) {
+    return flatten ? sc.FlattenAndCancelAllOrders() : sc.CancelAllOrders();
+}
+
+// Runs the kills that are due (new and pending). A kill is logged and answered as done
+// only when Sierra Chart's call says it acted; one skipped for now is tried again at every
+// call for kKillRetryFor, then reported failed, as is one Sierra Chart refused.
+void run_kills(SCStudyInterfaceRef sc, StudyState& state) {
+    const auto now = std::chrono::steady_clock::now();
+    auto& kills = state.pending_kills;
+    for (std::size_t i = 0; i < kills.size();) {
+        StudyState::PendingKill& kill = kills[i];
+        const int result = try_kill(sc, kill.flatten);
+        const char* what = kill.flatten ? "FlattenAndCancelAllOrders" : "CancelAllOrders";
+        char message[256];
+        if (result > 0) {
+            std::snprintf(message, sizeof message, "TickBridge: KILL from %s: done (%s returned %d)",
+                          kill.source, what, result);
+            sc.AddMessageToLog(message, 1);
+            if (kill.from_engine) acknowledge(state, RecordType::Kill, kill.request_id, 0);
+        } else if (skipped_for_now(result) && now < kill.give_up) {
+            if (result != kill.last_result) {
+                std::snprintf(message, sizeof message,
+                              "TickBridge: KILL from %s NOT done yet: %s: %s; trying again at "
+                              "every chart update",
+                              kill.source, what, sc.GetTradingErrorTextMessage(result));
+                sc.AddMessageToLog(message, 1);
+            }
+            kill.last_result = result;
+            ++i;
+            continue;
+        } else {
+            std::snprintf(message, sizeof message,
+                          "TickBridge: KILL from %s FAILED: %s returned %d (%s); act by hand",
+                          kill.source, what, result, sc.GetTradingErrorTextMessage(result));
+            sc.AddMessageToLog(message, 1);
+            if (kill.from_engine)
+                reject(state, RecordType::Kill, kill.request_id, 0,
+                       skipped_for_now(result) ? RejectReason::PlatformBusy
+                                               : RejectReason::PlatformRejected,
+                       message + 12);
+        }
+        kills.erase(kills.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+}
+
+void queue_kill(StudyState& state, bool flatten, bool from_engine, std::uint64_t request_id,
+                const char* source) {
+    StudyState::PendingKill kill;
+    kill.flatten = flatten;
+    kill.from_engine = from_engine;
+    kill.request_id = request_id;
+    kill.source = source;
+    kill.give_up = std::chrono::steady_clock::now() + kKillRetryFor;
+    state.pending_kills.push_back(kill);
 }
 
 void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
@@ -755,36 +851,32 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
             case RecordType::Submit: on_submit(sc, state, command.as<protocol::Submit>()); break;
             case RecordType::Cancel: on_cancel(sc, state, command.as<protocol::Cancel>()); break;
             case RecordType::Replace: on_replace(sc, state, command.as<protocol::Replace>()); break;
-            case RecordType::CancelAll: {
-                const auto cancel_all = command.as<protocol::CancelAll>();
-                if (sc.CancelAllOrders() < 0)
-                    reject(state, RecordType::CancelAll, cancel_all.request_id, 0,
-                           RejectReason::PlatformRejected, "sc.CancelAllOrders refused");
-                else acknowledge(state, RecordType::CancelAll, cancel_all.request_id, 0);
+            case RecordType::CancelAll:
+                answer_platform_result(sc, state, RecordType::CancelAll,
+                                       command.as<protocol::CancelAll>().request_id, 0,
+                                       sc.CancelAllOrders());
                 break;
-            }
-            case RecordType::Flatten: {
-                const auto flatten = command.as<protocol::Flatten>();
-                if (sc.FlattenAndCancelAllOrders() < 0)
-                    reject(state, RecordType::Flatten, flatten.request_id, 0,
-                           RejectReason::PlatformRejected, "sc.FlattenAndCancelAllOrders refused");
-                else acknowledge(state, RecordType::Flatten, flatten.request_id, 0);
+            case RecordType::Flatten:
+                answer_platform_result(sc, state, RecordType::Flatten,
+                                       command.as<protocol::Flatten>().request_id, 0,
+                                       sc.FlattenAndCancelAllOrders());
                 break;
-            }
             case RecordType::SnapshotRequest:
                 on_snapshot(sc, state, command.as<protocol::SnapshotRequest>());
                 break;
             case RecordType::Kill: {
                 const auto kill = command.as<protocol::Kill>();
                 const bool from_endpoint = command.origin == CommandOrigin::KillEndpoint;
-                kill_switch(sc, kill.flatten != 0, from_endpoint ? "kill endpoint" : "engine");
-                // The kill endpoint was answered by the socket thread already.
-                if (!from_endpoint) acknowledge(state, RecordType::Kill, kill.request_id, 0);
+                // The kill endpoint's caller was told "accepted" by the socket thread; what
+                // Sierra Chart then did is in its log. The engine is answered after the run.
+                queue_kill(state, kill.flatten != 0, !from_endpoint, kill.request_id,
+                           from_endpoint ? "kill endpoint" : "engine");
                 break;
             }
             default: break;  // the socket thread passes commands only
         }
     }
+    run_kills(sc, state);
 }
 
 void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
@@ -812,8 +904,10 @@ void set_defaults(SCStudyInterfaceRef sc) {
 
     sc.Input[kInEngineEndpoint].Name = "Engine endpoint";
     sc.Input[kInEngineEndpoint].SetString("tcp://127.0.0.1:5555");
+    // Closed by default: no port is bound until the trader names one (each chart its own,
+    // e.g. tcp://127.0.0.1:5556, 5557, ...; a taken port is logged, never shared).
     sc.Input[kInKillEndpoint].Name = "Kill endpoint (bound here; empty: none)";
-    sc.Input[kInKillEndpoint].SetString("tcp://127.0.0.1:5556");
+    sc.Input[kInKillEndpoint].SetString("");
     sc.Input[kInKillSecret].Name = "Kill secret (at most 32 characters)";
     sc.Input[kInKillSecret].SetString("");
     sc.Input[kInCancelOnDisconnect].Name = "Cancel engine orders when the engine goes silent";
@@ -872,7 +966,8 @@ void study(SCStudyInterfaceRef sc) {
     const int button = sc.Input[kInKillButton].GetInt();
     // The button toggles: act on its press (ON), then release it at once.
     if (button > 0 && sc.MenuEventID == button && sc.PointerEventType == SC_ACS_BUTTON_ON) {
-        kill_switch(sc, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, "control bar button");
+        queue_kill(state, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, false, 0,
+                   "control bar button");
         sc.SetCustomStudyControlBarButtonEnable(button, 0);
     }
 

@@ -165,17 +165,22 @@ int cancel_all_working() {
     return canceled;
 }
 
+// CancelAllOrders and FlattenAndCancelAllOrders return 1 when they acted (Sierra Chart's
+// ACSIL trading documentation); like order entry, they are skipped during a full
+// recalculation, and a flatten (which sends an order) with auto trading off.
 int SCDLLCALL cancel_all() {
     g_calls.push_back("CancelAllOrders");
     if (g_cancel_result != 0) return g_cancel_result;
     if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
-    return cancel_all_working();
+    cancel_all_working();
+    return 1;
 }
 
 int SCDLLCALL flatten_and_cancel_all() {
     g_calls.push_back("FlattenAndCancelAllOrders");
     if (g_cancel_result != 0) return g_cancel_result;
     if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
     cancel_all_working();
     g_position.PositionQuantity = 0;
     g_position.AveragePrice = 0;

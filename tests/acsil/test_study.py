@@ -331,7 +331,95 @@ def test_kill_endpoint_works_with_no_engine(make_harness):
     good = kill_request(kill_endpoint, b"s3cret", flatten=0, request_id=902)
     harness("call")
     assert harness.calls()[-1] == "CancelAllOrders"
-    assert any("KILL from kill endpoint" in line for line in harness.log())
+    assert any("KILL from kill endpoint: done" in line for line in harness.log())
+
+
+# ---- issue 13: the kill switch is closed by default ----------------------------------------
+
+
+def test_an_empty_kill_secret_refuses_every_kill_even_the_headers_unset(make_harness):
+    """Sierra Chart's GetString() reads "Unset" for an empty input: that must not be a secret."""
+    harness = make_harness()
+    kill_endpoint = f"tcp://127.0.0.1:{free_port()}"
+    harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint, secret="")
+    harness("call")
+    time.sleep(0.1)  # the socket thread binds the kill endpoint
+    for secret in (b"Unset", b""):
+        (kind, record), = list(kill_request(kill_endpoint, secret))
+        assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET
+    harness("call")
+    assert not [c for c in harness.calls() if "AllOrders" in c]
+
+
+def test_the_kill_endpoint_binds_nothing_by_default_or_when_emptied(make_harness, peer):
+    harness = make_harness()
+    harness("defaults")  # the inputs as Sierra Chart shows them on a new study
+    harness(f"input 0 str {peer.endpoint}")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    harness("pump 100")
+    assert not [line for line in harness.log() if "kill endpoint" in line]
+    # Two charts with the defaults: neither binds a port, so they cannot collide.
+    second = make_harness()
+    second("defaults")
+    second(f"input 0 str {peer.endpoint}")
+    second("pump 100")
+    assert not [line for line in second.log() if "kill endpoint" in line]
+
+
+def test_a_kill_sierra_chart_skips_is_retried_and_answered_only_once_done(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set IsFullRecalculation 1")
+    peer.command(RecordType.KILL, request_id=63, flatten=1, secret=b"s3cret")
+    pump_until(harness, lambda: harness.calls().count("FlattenAndCancelAllOrders") >= 3)
+    assert not answers(peer, 63), "not answered while Sierra Chart skips it"
+    assert not [line for line in harness.log() if "KILL" in line and ": done" in line]
+    assert any("KILL from engine NOT done yet" in line for line in harness.log())
+    harness("set IsFullRecalculation 0")
+    pump_until(harness, answered(peer, 63))
+    assert answers(peer, 63)[0][0] == RecordType.COMMAND_ACK
+    assert any("KILL from engine: done (FlattenAndCancelAllOrders returned 1)" in line
+               for line in harness.log())
+
+
+def test_a_kill_sierra_chart_refuses_is_reported_failed(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set CancelResult -1")  # SCTRADING_ORDER_ERROR
+    peer.command(RecordType.KILL, request_id=64, flatten=0, secret=b"s3cret")
+    pump_until(harness, answered(peer, 64))
+    kind, record = answers(peer, 64)[0]
+    assert kind == RecordType.COMMAND_REJECT
+    assert record["reason"] == RejectReason.PLATFORM_REJECTED
+    assert any("KILL from engine FAILED: CancelAllOrders returned -1" in line
+               for line in harness.log())
+    peer.command(RecordType.CANCEL_ALL, request_id=65)
+    pump_until(harness, answered(peer, 65))
+    assert answers(peer, 65)[0][1]["reason"] == RejectReason.PLATFORM_REJECTED
+
+
+def test_a_cancel_skipped_in_a_full_recalculation_is_platform_busy(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xC1)
+    pump_until(harness, answered(peer, 1))
+    harness("set IsFullRecalculation 1")
+    peer.command(RecordType.CANCEL, request_id=2, client_order_id=0xC1)
+    pump_until(harness, answered(peer, 2))
+    kind, record = answers(peer, 2)[0]
+    assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.PLATFORM_BUSY
+
+
+def test_cancel_on_disconnect_reports_what_sierra_chart_refused(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, heartbeat_ms=100, silence_beats=3)
+    submit(peer, 1, 0xD1)
+    pump_until(harness, answered(peer, 1))
+    harness("set CancelResult -1")
+    peer.pause()
+    pump_until(harness, lambda: any("engine silent" in line for line in harness.log()))
+    (line,) = [line for line in harness.log() if "engine silent" in line]
+    assert "canceled 0 of 1" in line and "1 REFUSED" in line and "-1" in line
 
 
 def test_kill_endpoint_survives_a_port_that_is_taken(make_harness, peer):
@@ -384,8 +472,10 @@ def test_control_bar_kill_button(make_harness, peer):
     assert "FlattenAndCancelAllOrders" not in harness.calls()
     harness("menu 1 on")
     harness("call")
-    assert harness.calls()[-2:] == ["FlattenAndCancelAllOrders",
-                                    "SetCustomStudyControlBarButtonEnable 1 0"]
+    assert harness.calls()[-2:] == ["SetCustomStudyControlBarButtonEnable 1 0",
+                                    "FlattenAndCancelAllOrders"]
+    assert any("KILL from control bar button: done (FlattenAndCancelAllOrders returned 1)"
+               in line for line in harness.log())
 
 
 # ---- threading ----------------------------------------------------------------------------
