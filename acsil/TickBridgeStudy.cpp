@@ -70,6 +70,7 @@ enum Inputs {
     kInInstrumentId,
     kInCurveServerKey,  // appended: the inputs of saved charts keep their numbers
     kInCurveClientKey,
+    kInLiveTrading,  // issue 13: No = paper (Sierra Chart's trade simulation), Yes = live
 };
 
 constexpr int kStatePointerKey = 1;
@@ -185,6 +186,8 @@ struct StudyState {
         int last_result = 0;
     };
     std::vector<PendingKill> pending_kills;
+    std::string last_refusal_logged;
+    std::string last_error;  // shown on the chart's status line
 };
 
 // A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
@@ -256,6 +259,8 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
 void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     protocol::Hello hello{};
     hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
+    // What Sierra Chart does with this study's orders: simulated unless they go to the
+    // trade service (sc.SendOrdersToTradeService) with trade simulation off.
     hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
     hello.heartbeat_interval_ms = state.shim.config().heartbeat_interval_ms;
     char version[32];
@@ -530,6 +535,17 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     state.shim.post(record);
 }
 
+// Every refusal goes to Sierra Chart's log (Window >> Message Log); the same reason twice
+// in a row once, so a stream of refused orders does not flood it.
+void log_refusal(SCStudyInterfaceRef sc, StudyState& state, const char* why) {
+    state.last_error = why;
+    if (state.last_refusal_logged == why) return;
+    state.last_refusal_logged = why;
+    SCString message;
+    message.Format("TickBridge: order refused: %s", why);
+    sc.AddMessageToLog(message, 1);
+}
+
 // The answer to CancelAll / Flatten / Cancel from Sierra Chart's result.
 void answer_platform_result(SCStudyInterfaceRef sc, StudyState& state, RecordType type,
                             std::uint64_t request_id, std::uint64_t client_order_id,
@@ -541,6 +557,20 @@ void answer_platform_result(SCStudyInterfaceRef sc, StudyState& state, RecordTyp
     reject(state, type, request_id, client_order_id,
            skipped_for_now(result) ? RejectReason::PlatformBusy : RejectReason::PlatformRejected,
            sc.GetTradingErrorTextMessage(result));
+}
+
+// Why this study may not trade now, or nullptr. The "Live trading" input must agree with
+// Sierra Chart's trade simulation mode (Trade >> Trade Simulation Mode On), and auto
+// trading must be on (Trade >> Auto Trading Enabled - Global and - Chart): with it off
+// Sierra Chart skips every order, so the engine is told at once rather than per order.
+const char* trading_refused(SCStudyInterfaceRef sc) {
+    const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
+    if (live && sc.GlobalTradeSimulationIsOn)
+        return "live input is Yes but Sierra Chart is in Trade Simulation Mode";
+    if (!live && !sc.GlobalTradeSimulationIsOn)
+        return "live input is No but Trade Simulation Mode is off";
+    if (!sc.IsAutoTradingEnabled) return "auto trading is off in Sierra Chart (Trade menu)";
+    return nullptr;
 }
 
 bool platform_busy(SCStudyInterfaceRef sc) {
@@ -575,6 +605,12 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
         state.shim.post(make_order_update(state, existing));
         return;
     }
+    if (const char* refused = trading_refused(sc)) {
+        reject(state, type, submit.request_id, submit.client_order_id,
+               RejectReason::PlatformRejected, refused);
+        log_refusal(sc, state, refused);
+        return;
+    }
     if (platform_busy(sc)) {
         reject(state, type, submit.request_id, submit.client_order_id, RejectReason::PlatformBusy,
                "Sierra Chart is recalculating or downloading history; resubmit");
@@ -584,6 +620,20 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
         reject(state, type, submit.request_id, submit.client_order_id,
                RejectReason::InvalidQuantity, "quantity must be positive");
         return;
+    }
+    {
+        // Sierra Chart would cut an entry that takes the position past MaximumPositionAllowed
+        // (set far out of the way in apply_trade_settings): refuse it whole instead.
+        s_SCPositionData position;
+        sc.GetTradePosition(position);
+        const double signed_quantity = static_cast<double>(submit.quantity) *
+            (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Sell) ? -1.0 : 1.0);
+        if (std::fabs(position.PositionQuantity + signed_quantity) > sc.MaximumPositionAllowed) {
+            reject(state, type, submit.request_id, submit.client_order_id,
+                   RejectReason::InvalidQuantity,
+                   "the position would exceed Sierra Chart's MaximumPositionAllowed");
+            return;
+        }
     }
     s_SCNewOrder order;
     order.OrderQuantity = static_cast<double>(submit.quantity);  // Sierra Chart's double
@@ -666,6 +716,12 @@ void on_replace(SCStudyInterfaceRef sc, StudyState& state, const protocol::Repla
     if (!find_order(sc, state, replace.client_order_id, order)) {
         reject(state, type, replace.request_id, replace.client_order_id,
                RejectReason::UnknownOrder, "no order with this client order id");
+        return;
+    }
+    if (const char* refused = trading_refused(sc)) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::PlatformRejected, refused);
+        log_refusal(sc, state, refused);
         return;
     }
     if (platform_busy(sc)) {
@@ -884,6 +940,29 @@ void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
     while (state.shim.next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
 }
 
+// Sierra Chart's auto-trade management, switched off so that the order the engine sent is
+// the order Sierra Chart works (acsil/README.md, "What Sierra Chart does with an order"):
+// sc.BuyOrder / sc.SellOrder are entries, and with these settings an entry against a
+// position is an order of its own quantity (no reversal), entries in the same direction,
+// with working orders and several per bar are allowed, nothing is canceled as a side
+// effect, and no attached orders are added. Set at every call: nothing else may change them.
+void apply_trade_settings(SCStudyInterfaceRef sc) {
+    sc.SupportReversals = 0;
+    sc.AllowOppositeEntryWithOpposingPositionOrOrders = 1;
+    sc.AllowMultipleEntriesInSameDirection = 1;
+    sc.AllowEntryWithWorkingOrders = 1;
+    sc.SupportAttachedOrdersForTrading = 0;
+    sc.CancelAllOrdersOnEntriesAndReversals = 0;
+    sc.CancelAllOrdersOnEntries = 0;
+    sc.CancelAllOrdersOnReversals = 0;
+    sc.CancelAllWorkingOrdersOnExit = 0;
+    sc.AllowOnlyOneTradePerBar = 0;
+    sc.MaximumPositionAllowed = 1e9;  // limits are the engine's risk layer; see on_submit
+    // Paper or live, from the study input: Sierra Chart sends the orders to the trade
+    // service only when this is 1 (its default, 0, simulates them).
+    sc.SendOrdersToTradeService = sc.Input[kInLiveTrading].GetYesNo() != 0 ? 1 : 0;
+}
+
 void set_defaults(SCStudyInterfaceRef sc) {
     sc.GraphName = "TickBridge";
     sc.StudyDescription = "Bridges this chart's symbol and trade account to the tickbridge engine.";
@@ -891,16 +970,7 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.UpdateAlways = 1;  // called at every chart update, so commands run without new data
     sc.GraphRegion = 0;
     sc.MaintainTradeStatisticsAndTradesData = 1;  // fills need trade data kept
-    // The engine decides: no auto-trading management by Sierra Chart.
-    sc.AllowMultipleEntriesInSameDirection = 1;
-    sc.AllowOppositeEntryWithOpposingPositionOrOrders = 1;
-    sc.AllowEntryWithWorkingOrders = 1;
-    sc.SupportReversals = 1;
-    sc.SupportAttachedOrdersForTrading = 0;
-    sc.CancelAllOrdersOnEntriesAndReversals = 0;
-    sc.CancelAllWorkingOrdersOnExit = 0;
-    sc.AllowOnlyOneTradePerBar = 0;
-    sc.MaximumPositionAllowed = 1000000;  // limits are the engine's risk layer
+    apply_trade_settings(sc);
 
     sc.Input[kInEngineEndpoint].Name = "Engine endpoint";
     sc.Input[kInEngineEndpoint].SetString("tcp://127.0.0.1:5555");
@@ -933,6 +1003,8 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.Input[kInCurveServerKey].SetString("");
     sc.Input[kInCurveClientKey].Name = "CURVE shim key file (NAME.key_secret; or z85 secret)";
     sc.Input[kInCurveClientKey].SetString("");
+    sc.Input[kInLiveTrading].Name = "Live trading (No: paper, Trade Simulation Mode)";
+    sc.Input[kInLiveTrading].SetYesNo(0);
 }
 
 }  // namespace
@@ -960,6 +1032,7 @@ void study(SCStudyInterfaceRef sc) {
     }
     StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
 
+    apply_trade_settings(sc);
     if (!state.hello_posted) post_hello(sc, state);
     state.shim.flush();
 

@@ -86,6 +86,10 @@ s_SCTradeOrder* find_order(uint64_t id) {
     return nullptr;
 }
 
+int g_last_entry_bar = -1;
+
+int cancel_all_working();
+
 double place(s_SCNewOrder& order, BuySellEnum side) {
     s_SCTradeOrder placed;
     placed.InternalOrderID = g_next_order_id++;
@@ -115,6 +119,51 @@ double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name)
     if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
     if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
     if (index < 0 || index >= g_sc.ArraySize) return SCT_SKIPPED_INVALID_INDEX_SPECIFIED;
+    // Auto trade management, as Sierra Chart's "ACSIL Trading" documentation describes the
+    // sc members for entries (sc.BuyEntry / sc.BuyOrder and the sell side); each rule that
+    // changes the order is recorded as a call, so a test sees it.
+    const double position = g_position.PositionQuantity;
+    const double sign = side == BSE_BUY ? 1.0 : -1.0;
+    const bool opposite_position = position * sign < 0;
+    const bool same_position = position * sign > 0;
+    bool working = false, opposite_working = false;
+    for (const auto& placed : g_orders) {
+        if (!IsWorkingOrderStatus(placed.OrderStatusCode)) continue;
+        working = true;
+        if (placed.BuySell != side) opposite_working = true;
+    }
+    if (g_sc.AllowOnlyOneTradePerBar && g_last_entry_bar == index)
+        return SCT_SKIPPED_ONLY_ONE_TRADE_PER_BAR;
+    if (opposite_position && g_sc.SupportReversals) {
+        // A reversal: the entry also closes the opposite position.
+        order.OrderQuantity += std::abs(position);
+        g_calls.push_back("AutoTrade reversal qty=" + price_text(order.OrderQuantity));
+    } else if ((opposite_position || opposite_working) &&
+               !g_sc.AllowOppositeEntryWithOpposingPositionOrOrders) {
+        g_calls.push_back("AutoTrade ignored: opposite position or orders");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (same_position && !g_sc.AllowMultipleEntriesInSameDirection) {
+        g_calls.push_back("AutoTrade ignored: entry in the same direction");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (working && !g_sc.AllowEntryWithWorkingOrders) {
+        g_calls.push_back("AutoTrade ignored: working orders");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (g_sc.CancelAllOrdersOnEntriesAndReversals || g_sc.CancelAllOrdersOnEntries ||
+        (opposite_position && g_sc.SupportReversals && g_sc.CancelAllOrdersOnReversals)) {
+        g_calls.push_back("AutoTrade canceled working orders: " +
+                          std::to_string(cancel_all_working()));
+    }
+    const double room = g_sc.MaximumPositionAllowed - std::abs(position + sign * order.OrderQuantity);
+    if (room < 0) {
+        order.OrderQuantity += room;  // cut to the maximum position
+        g_calls.push_back("AutoTrade capped qty=" + price_text(order.OrderQuantity));
+        if (order.OrderQuantity <= 0) return SCTRADING_ORDER_ERROR;
+    }
+    if (g_sc.SupportAttachedOrdersForTrading) g_calls.push_back("AutoTrade attached orders");
+    g_last_entry_bar = index;
     return place(order, side);
 }
 
@@ -493,7 +542,16 @@ bool handle(const std::string& line) {
         for (const auto& order : g_orders)
             std::cout << "ORDER id=" << order.InternalOrderID << " status=" << order.OrderStatusCode
                       << " qty=" << order.OrderQuantity << " filled=" << order.FilledQuantity
-                      << " tag=" << order.TextTag.GetChars() << "\n";
+                      << " tag=" << order.TextTag.GetChars() << " simulated=" << order.IsSimulated
+                      << "\n";
+    } else if (command == "get") {
+        std::string field;
+        in >> field;
+        if (field == "SendOrdersToTradeService") std::cout << "VALUE " << g_sc.SendOrdersToTradeService << "\n";
+        else if (field == "SupportReversals") std::cout << "VALUE " << g_sc.SupportReversals << "\n";
+        else throw std::runtime_error("unknown field " + field);
+    } else if (command == "position") {
+        std::cout << "POSITION " << g_position.PositionQuantity << "\n";
     } else if (command == "log") {
         for (const auto& message : g_log) std::cout << "LOG " << message << "\n";
     } else if (command == "threads") {

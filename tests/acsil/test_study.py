@@ -590,3 +590,92 @@ def test_malformed_engine_frames_are_refused_whole_and_logged(make_harness, peer
     assert reject["reason"] == RejectReason.MALFORMED
     assert reject["command_type"] == RecordType.TRADE
     assert "CancelAllOrders" not in harness.calls()
+
+
+# ---- issue 13: trading exactly what the engine sent; paper or live -------------------------
+
+
+def placed_orders(harness: Harness) -> dict[int, tuple[str, str]]:
+    """client order id -> (quantity, status) of every order on the harness's book."""
+    out = {}
+    for line in harness("orders"):
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        if fields["tag"].startswith("TB"):
+            out[int(fields["tag"][2:], 16)] = (fields["qty"], fields["status"])
+    return out
+
+
+def test_an_order_against_a_position_is_never_reversed_capped_or_canceling(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xE1, side=Side.BUY, quantity=2)
+    pump_until(harness, answered(peer, 1))
+    harness(f"fill {order_id_of(harness, 0xE1)} 2 4000.25")  # long 2
+    submit(peer, 2, 0xE2, side=Side.BUY, price=3990.0, quantity=3)  # a working buy
+    pump_until(harness, answered(peer, 2))
+    # Against the long position and the working buy: a sell of its own quantity.
+    submit(peer, 3, 0xE3, side=Side.SELL, price=4010.0, quantity=1)
+    submit(peer, 4, 0xE4, side=Side.SELL, order_type=OrderType.MARKET, quantity=5)
+    submit(peer, 5, 0xE5, side=Side.BUY, price=3980.0, quantity=4)  # same direction again
+    pump_until(harness, lambda: all(answers(peer, r) for r in (3, 4, 5)))
+    assert all(answers(peer, r)[0][0] == RecordType.COMMAND_ACK for r in (3, 4, 5))
+    assert not [c for c in harness.calls() if c.startswith(("AutoTrade", "Cancel"))]
+    orders = placed_orders(harness)
+    working = "5"  # SCT_OSC_OPEN in scconstants.h
+    assert orders[0xE2] == ("3", working) and orders[0xE3] == ("1", working)
+    assert orders[0xE4] == ("5", working) and orders[0xE5] == ("4", working)
+    (value,) = harness("get SupportReversals")
+    assert value == "VALUE 0"
+
+
+def test_paper_trading_is_simulated_and_says_so(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    (hello,) = [r for _, r in peer.events(RecordType.HELLO)][:1]
+    assert hello["simulated"] == 1
+    assert harness("get SendOrdersToTradeService") == ["VALUE 0"]
+    submit(peer, 1, 0xF1)
+    pump_until(harness, answered(peer, 1))
+    assert answers(peer, 1)[0][0] == RecordType.COMMAND_ACK
+    assert any(line.endswith("simulated=1") for line in harness("orders"))
+
+
+def test_live_trading_sends_orders_to_the_trade_service(make_harness, peer):
+    harness = make_harness()
+    harness("set GlobalTradeSimulationIsOn 0")
+    harness.configure(peer.endpoint)
+    harness("input 14 yesno 1")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    (hello,) = [r for _, r in peer.events(RecordType.HELLO)][:1]
+    assert hello["simulated"] == 0, "a live study must say it is live"
+    assert harness("get SendOrdersToTradeService") == ["VALUE 1"]
+    submit(peer, 1, 0xF2)
+    pump_until(harness, answered(peer, 1))
+    assert answers(peer, 1)[0][0] == RecordType.COMMAND_ACK
+    assert any(line.endswith("simulated=0") for line in harness("orders"))
+
+
+@pytest.mark.parametrize("live, simulation, auto, why", [
+    (1, 1, 1, "Trade Simulation Mode"),
+    (0, 0, 1, "Trade Simulation Mode is off"),
+    (0, 1, 0, "auto trading is off"),
+])
+def test_trading_is_refused_when_the_mode_disagrees_or_auto_trading_is_off(
+        make_harness, peer, live, simulation, auto, why):
+    harness = make_harness()
+    harness(f"set GlobalTradeSimulationIsOn {simulation}")
+    harness(f"set IsAutoTradingEnabled {auto}")
+    harness.configure(peer.endpoint)
+    harness(f"input 14 yesno {live}")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    submit(peer, 1, 0xF3)
+    submit(peer, 2, 0xF4)
+    pump_until(harness, lambda: answers(peer, 1) and answers(peer, 2))
+    for request in (1, 2):
+        kind, record = answers(peer, request)[0]
+        assert kind == RecordType.COMMAND_REJECT
+        assert record["reason"] == RejectReason.PLATFORM_REJECTED
+        assert why in bytes(record["text"]).decode()
+    assert not [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
+    refusals = [line for line in harness.log() if "order refused" in line]
+    assert len(refusals) == 1 and why in refusals[0], "logged once, saying why"
