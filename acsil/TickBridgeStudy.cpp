@@ -33,11 +33,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -91,9 +93,18 @@ std::int64_t utc_now_ns() {
         .count();
 }
 
-// SCDateTime counts days from 1899-12-30; the Unix epoch is day 25569.
-std::int64_t sc_days_to_unix_ns(double days) {
-    return static_cast<std::int64_t>(std::llround((days - 25569.0) * 86400.0 * 1e6)) * 1000;
+// SCDateTime is an int64 count of microseconds; ToUNIXTimeInMicroseconds() is exact (the
+// days-as-double route was off by 1 us for about 1% of timestamps).
+std::int64_t sc_time_to_unix_ns(const SCDateTime& time) {
+    return time.ToUNIXTimeInMicroseconds() * 1000;
+}
+
+// sc.TickSize is a float: 1.08345 is 1.0834499597549438 as a double. The exchange's tick
+// is a short decimal, and a float holds 7 significant digits: print those, read back.
+double decimal_tick_size(float tick) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.7g", static_cast<double>(tick));
+    return std::strtod(text, nullptr);
 }
 
 std::uint8_t to_order_status(const s_SCTradeOrder& order) {
@@ -164,9 +175,11 @@ struct StudyState {
     Shim shim;
     std::uint32_t instrument_id = 1;
     bool hello_posted = false;
+    std::string hello_identity;
     bool time_and_sales_started = false;
     std::uint32_t last_time_and_sales_sequence = 0;
-    int fills_forwarded = -1;  // -1: not yet read
+    bool fills_started = false;
+    std::unordered_set<std::string> fills_forwarded;  // execution ids sent
     std::unordered_map<std::uint32_t, OrderSeen> orders_seen;
     std::unordered_map<std::uint64_t, std::uint32_t> order_by_client_id;
     std::unordered_map<std::uint32_t, std::uint64_t> client_id_by_order;
@@ -256,6 +269,20 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
 
 // ---- shim -> engine -----------------------------------------------------------------------
 
+// What the engine's view of this shim depends on: a change sends a new Hello and
+// InstrumentDefinition (the trader switched the chart's symbol or trade account, or
+// trading between paper and live).
+std::string hello_identity(SCStudyInterfaceRef sc) {
+    std::string identity = sc.Symbol.GetChars();
+    identity += '\n';
+    identity += sc.SelectedTradeAccount.GetChars();
+    identity += sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService ? "\nsim" : "\nlive";
+    char tick[64];
+    std::snprintf(tick, sizeof tick, "\n%.9g:%.9g", static_cast<double>(sc.TickSize),
+                  static_cast<double>(sc.CurrencyValuePerTick));
+    return identity + tick;
+}
+
 void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     protocol::Hello hello{};
     hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
@@ -274,15 +301,17 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
 
     protocol::InstrumentDefinition definition{};
     definition.header.instrument_id = state.instrument_id;
-    definition.tick_size = static_cast<double>(sc.TickSize);
+    definition.tick_size = decimal_tick_size(sc.TickSize);
     // CurrencyValuePerTick / TickSize: currency per 1.0 of price (ES: 12.5 / 0.25 = 50).
-    definition.point_value = sc.TickSize > 0
-                                 ? static_cast<double>(sc.CurrencyValuePerTick) / sc.TickSize
-                                 : 0.0;
+    definition.point_value =
+        definition.tick_size > 0
+            ? decimal_tick_size(sc.CurrencyValuePerTick) / definition.tick_size
+            : 0.0;
     if (!protocol::set_text(definition.symbol, sc.Symbol.GetChars()))
         sc.AddMessageToLog("TickBridge: symbol longer than 32 bytes; not sent", 1);
     state.shim.post(definition);
     state.hello_posted = true;
+    state.hello_identity = hello_identity(sc);
 }
 
 // With `forward` off the position in the buffer still moves on, so turning forwarding back
@@ -315,7 +344,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
     const double multiplier = static_cast<double>(sc.RealTimePriceMultiplier);
     for (int i = first; i < size; ++i) {
         const s_TimeAndSales& entry = entries[i];
-        const std::int64_t time_ns = sc_days_to_unix_ns(entry.DateTime.GetAsDouble());
+        const std::int64_t time_ns = sc_time_to_unix_ns(entry.DateTime);
         if (entry.Type == SC_TS_BID || entry.Type == SC_TS_ASK) {
             protocol::Trade trade{};
             trade.header.instrument_id = state.instrument_id;
@@ -353,7 +382,9 @@ void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int
             s_MarketDepthEntry entry;
             if (bid) sc.GetBidMarketDepthEntryAtLevel(entry, level);
             else sc.GetAskMarketDepthEntryAtLevel(entry, level);
-            current.price = static_cast<double>(entry.Price);
+            // Like trade prices: Sierra Chart's Real-time Price Multiplier applies.
+            current.price =
+                static_cast<double>(entry.Price) * static_cast<double>(sc.RealTimePriceMultiplier);
             current.quantity = static_cast<double>(entry.Quantity);
         }
         if (current == kept[level]) continue;
@@ -425,14 +456,19 @@ void forward_orders(SCStudyInterfaceRef sc, StudyState& state) {
     }
 }
 
+// `occurrence`: how many fills before this one in the list have the same order, UTC time,
+// quantity and price (two partial fills of one order in the same microsecond).
 protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
-                         const s_SCOrderFillData& fill) {
+                         const s_SCOrderFillData& fill, int occurrence = 0) {
     protocol::Fill record{};
     record.header.instrument_id = state.instrument_id;
     const auto client = state.client_id_by_order.find(fill.InternalOrderID);
     record.client_order_id = client != state.client_id_by_order.end() ? client->second : 0;
-    record.time_ns = sc_days_to_unix_ns(
-        sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC).GetAsDouble());
+    // Sierra Chart gives fill times in the chart's time zone: back to UTC.
+    const std::int64_t utc_us =
+        sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC)
+            .ToUNIXTimeInMicroseconds();
+    record.time_ns = utc_us * 1000;
     record.price = fill.FillPrice;
     record.quantity = std::llround(fill.Quantity);
     record.side = to_side(fill.BuySell);
@@ -440,11 +476,14 @@ protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
     if (!protocol::set_text(record.execution_id, fill.FillExecutionServiceID.GetChars()) ||
         fill.FillExecutionServiceID.GetLength() == 0) {
         // None from the service (simulation), or longer than 48 bytes: one stable id made
-        // from the fill itself.
-        char id[48];
-        std::snprintf(id, sizeof id, "SC:%u:%.0f:%g", static_cast<unsigned>(fill.InternalOrderID),
-                      fill.FillDateTime.GetAsDouble() * 86400000.0, fill.Quantity);
-        (void)protocol::set_text(record.execution_id, id);
+        // from the fill itself: its order, its UTC time in microseconds (not the chart's
+        // time zone), quantity, price, and which of identical fills it is.
+        char id[64];
+        std::snprintf(id, sizeof id, "SC:%u:%lld:%g:%.10g:%d",
+                      static_cast<unsigned>(fill.InternalOrderID), static_cast<long long>(utc_us),
+                      fill.Quantity, fill.FillPrice, occurrence);
+        if (!protocol::set_text(record.execution_id, id))
+            (void)protocol::set_text(record.execution_id, std::string_view(id, 48));
     }
     char order_id[32];
     std::snprintf(order_id, sizeof order_id, "%u", static_cast<unsigned>(fill.InternalOrderID));
@@ -452,18 +491,34 @@ protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
     return record;
 }
 
+// Fills that only an occurrence number tells apart share this key.
+std::string fill_key(SCStudyInterfaceRef sc, const s_SCOrderFillData& fill) {
+    const std::int64_t utc_us = sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC)
+                                    .ToUNIXTimeInMicroseconds();
+    char key[96];
+    std::snprintf(key, sizeof key, "%u:%lld:%g:%.10g", static_cast<unsigned>(fill.InternalOrderID),
+                  static_cast<long long>(utc_us), fill.Quantity, fill.FillPrice);
+    return key;
+}
+
+// Fills are tracked by their execution id (a stable identity), not by their place in
+// Sierra Chart's fill list, which it may rewrite (reorder, drop, insert): every fill whose
+// id was not forwarded yet is forwarded, wherever it is in the list.
 void forward_fills(SCStudyInterfaceRef sc, StudyState& state) {
     const int size = sc.GetOrderFillArraySize();
-    if (state.fills_forwarded < 0 || size < state.fills_forwarded) {
-        // First call (earlier fills are served by snapshots), or Sierra Chart cleared its list.
-        state.fills_forwarded = size;
-        return;
-    }
-    for (int index = state.fills_forwarded; index < size; ++index) {
+    const bool first = !state.fills_started;
+    state.fills_started = true;
+    std::unordered_map<std::string, int> occurrences;
+    for (int index = 0; index < size; ++index) {
         s_SCOrderFillData fill;
         if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
-        state.shim.post(make_fill(sc, state, fill));
-        state.fills_forwarded = index + 1;
+        const int occurrence = occurrences[fill_key(sc, fill)]++;
+        const protocol::Fill record = make_fill(sc, state, fill, occurrence);
+        std::string id(protocol::get_text(record.execution_id));
+        // First call: what the list holds is from before this study instance (snapshots
+        // serve it), so it is only remembered.
+        if (!state.fills_forwarded.insert(std::move(id)).second || first) continue;
+        state.shim.post(record);
     }
 }
 
@@ -786,10 +841,12 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
     }
     if (request.what & protocol::kSnapshotFills) {
         const int size = sc.GetOrderFillArraySize();
+        std::unordered_map<std::string, int> occurrences;
         for (int index = 0; index < size; ++index) {
             s_SCOrderFillData fill;
             if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
-            const protocol::Fill record = make_fill(sc, state, fill);
+            const protocol::Fill record =
+                make_fill(sc, state, fill, occurrences[fill_key(sc, fill)]++);
             if (record.time_ns < request.fills_since_ns) continue;
             state.shim.post(record);
             ++count;
@@ -1033,7 +1090,12 @@ void study(SCStudyInterfaceRef sc) {
     StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
 
     apply_trade_settings(sc);
-    if (!state.hello_posted) post_hello(sc, state);
+    if (!state.hello_posted || hello_identity(sc) != state.hello_identity) {
+        if (state.hello_posted)
+            sc.AddMessageToLog("TickBridge: symbol, trade account or trading mode changed; "
+                               "sending a new Hello to the engine", 0);
+        post_hello(sc, state);
+    }
     state.shim.flush();
 
     const int button = sc.Input[kInKillButton].GetInt();

@@ -28,6 +28,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "sierrachart.h"
@@ -55,6 +56,7 @@ std::map<int, void*> g_persistent_pointers;
 std::map<int, std::string> g_input_descriptions;
 int g_cancel_result = 0;  // 0: Sierra Chart's real answer; else what every cancel returns
 int64_t g_chart_utc_offset_us = 0;  // the chart's time zone, as an offset from UTC
+bool g_fills_same_time = false;  // every fill in the same microsecond
 
 // Sierra Chart's time and sales buffer: a ring whose oldest entry is at m_NextIndex when full.
 constexpr int kRingSize = 1 << 17;
@@ -348,7 +350,9 @@ void append_time_and_sales(int count) {
         entry.Sequence = ++g_sequence;
         const uint32_t s = entry.Sequence;
         // One millisecond apart, exactly: SCDateTime is an int64 count of microseconds.
-        entry.DateTime.SetInternalDateTime(46000LL * 86400000000LL + int64_t{s} * 1000);
+        // Plus s % 397 microseconds, so that exactness to the microsecond is seen.
+        entry.DateTime.SetInternalDateTime(46000LL * 86400000000LL + int64_t{s} * 1000 +
+                                           int64_t{s % 397});
         entry.Price = 4000.0f + static_cast<float>(s % 100) * 0.25f;
         entry.Volume = s % 7 + 1;
         entry.Bid = entry.Price - 0.25f;
@@ -384,7 +388,7 @@ void apply_fill(uint32_t id, double quantity, double price) {
     fill.InternalOrderID = id;
     // Sierra Chart gives fill times in the chart's time zone.
     fill.FillDateTime.SetInternalDateTime(46000LL * 86400000000LL + 43200000000LL +
-                                          int64_t{g_next_execution} * 1000000 +
+                                          (g_fills_same_time ? 0 : int64_t{g_next_execution} * 1000000) +
                                           g_chart_utc_offset_us);
     fill.BuySell = order->BuySell;
     fill.Quantity = quantity;
@@ -433,7 +437,15 @@ void set_field(const std::string& field, const std::string& value) {
     else if (field == "IsAutoTradingEnabled") g_sc.IsAutoTradingEnabled = std::stoi(value);
     else if (field == "ChartTradeModeEnabled") g_sc.ChartTradeModeEnabled = std::stoi(value);
     else if (field == "RealTimePriceMultiplier") g_sc.RealTimePriceMultiplier = std::stof(value);
-    else if (field == "ChartUtcOffsetHours") g_chart_utc_offset_us = std::stoll(value) * 3600000000LL;
+    else if (field == "ChartUtcOffsetHours") {
+        // Sierra Chart shows fill times in the chart's time zone: a new zone moves them all.
+        const int64_t offset = std::stoll(value) * 3600000000LL;
+        for (auto& fill : g_fills)
+            fill.FillDateTime.SetInternalDateTime(std::as_const(fill.FillDateTime).GetInternalDateTime() +
+                                                  offset - g_chart_utc_offset_us);
+        g_chart_utc_offset_us = offset;
+    }
+    else if (field == "FillsSameTime") g_fills_same_time = std::stoi(value) != 0;
     else if (field == "ExecutionIds") g_execution_ids = std::stoi(value) != 0;
     else if (field == "CancelResult") g_cancel_result = std::stoi(value);
     else throw std::runtime_error("unknown field " + field);
@@ -550,6 +562,10 @@ bool handle(const std::string& line) {
         if (field == "SendOrdersToTradeService") std::cout << "VALUE " << g_sc.SendOrdersToTradeService << "\n";
         else if (field == "SupportReversals") std::cout << "VALUE " << g_sc.SupportReversals << "\n";
         else throw std::runtime_error("unknown field " + field);
+    } else if (command == "fillsrewrite") {
+        // Sierra Chart rewrites its fill list (e.g. reloaded from the trade service, sorted
+        // by time): the same fills in another order; here the newest moves to the front.
+        std::rotate(g_fills.rbegin(), g_fills.rbegin() + 1, g_fills.rend());
     } else if (command == "position") {
         std::cout << "POSITION " << g_position.PositionQuantity << "\n";
     } else if (command == "log") {

@@ -134,6 +134,8 @@ def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconn
         "time and sales: each entry once, none skipped, in order"
     for kind, record in market:
         s = ts_sequence(record["time_ns"])
+        # Exact to the microsecond: entry s is at s ms + (s % 397) us after the base.
+        assert int(record["time_ns"]) == TS_BASE_NS + s * 10**6 + (s % 397) * 1000
         price = 4000 + (s % 100) * 0.25
         if s % 3 == 0:
             assert kind == RecordType.QUOTE
@@ -679,3 +681,85 @@ def test_trading_is_refused_when_the_mode_disagrees_or_auto_trading_is_off(
     assert not [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
     refusals = [line for line in harness.log() if "order refused" in line]
     assert len(refusals) == 1 and why in refusals[0], "logged once, saying why"
+
+
+# ---- issue 13: nothing lost ----------------------------------------------------------------
+
+
+def fill_ids(peer: EnginePeer) -> list[bytes]:
+    return [bytes(r["execution_id"]) for _, r in peer.events(RecordType.FILL)]
+
+
+def test_fills_are_tracked_by_identity_when_sierra_chart_rewrites_its_list(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0x51, quantity=5)
+    pump_until(harness, answered(peer, 1))
+    order = order_id_of(harness, 0x51)
+    harness(f"fill {order} 1 4000.25")
+    harness(f"fill {order} 1 4000.5")
+    pump_until(harness, lambda: len(fill_ids(peer)) >= 2)
+    harness(f"fill {order} 1 4000.75")
+    harness("fillsrewrite")  # the new fill is now first in the list
+    harness("pump 100")
+    assert sorted(fill_ids(peer)) == [b"EX1", b"EX2", b"EX3"]
+
+
+def test_execution_ids_without_the_service_ones_are_stable_and_distinct(make_harness, peer):
+    harness = make_harness()
+    harness("set ExecutionIds 0")  # simulated fills carry no service execution id
+    harness("set FillsSameTime 1")
+    connect(harness, peer)
+    submit(peer, 1, 0x52, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order = order_id_of(harness, 0x52)
+    harness(f"fill {order} 1 4000.25")
+    harness(f"fill {order} 1 4000.25")  # same order, quantity, price and microsecond
+    pump_until(harness, lambda: len(fill_ids(peer)) >= 2)
+    first = fill_ids(peer)
+    assert len(set(first)) == 2, first
+
+    def snapshot_ids(request_id: int) -> list[bytes]:
+        before = len(peer.events(RecordType.FILL))
+        peer.command(RecordType.SNAPSHOT_REQUEST, request_id=request_id, what=4,
+                     fills_since_ns=0)
+        pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= before + 2)
+        return fill_ids(peer)[before:]
+
+    assert snapshot_ids(2) == first
+    harness("set ChartUtcOffsetHours -5")  # the trader moves the chart to New York time
+    assert snapshot_ids(3) == first, "the chart's time zone is not part of a fill's identity"
+    times = {int(r["time_ns"]) for _, r in peer.events(RecordType.FILL)}
+    assert times == {(46000 - 25569) * 86400 * 10**9 + 43200 * 10**9}
+
+
+def test_depth_prices_use_the_real_time_price_multiplier(make_harness, peer):
+    harness = make_harness()
+    harness("set RealTimePriceMultiplier 0.01")
+    harness.configure(peer.endpoint)
+    harness("input 7 yesno 1")
+    harness("depth bid 0 400000 10")
+    pump_until(harness, lambda: peer.events(RecordType.DEPTH))
+    (_, depth), = peer.events(RecordType.DEPTH)
+    assert float(depth["price"]) == pytest.approx(4000.0)
+
+
+def test_tick_size_reaches_the_engine_as_the_exchanges_decimal(make_harness, peer):
+    harness = make_harness()
+    harness("set TickSize 0.00001")
+    harness("set CurrencyValuePerTick 1.0")
+    connect(harness, peer)
+    definition = peer.events(RecordType.INSTRUMENT_DEFINITION)[-1][1]
+    assert definition["tick_size"] == 0.00001  # not 9.99999974737875e-06
+    assert definition["point_value"] == pytest.approx(100000.0, rel=1e-12)
+
+
+def test_a_new_symbol_or_account_sends_a_new_hello_and_definition(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set Symbol NQZ6")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 2)
+    assert bytes(peer.events(RecordType.INSTRUMENT_DEFINITION)[-1][1]["symbol"]) == b"NQZ6"
+    harness("set SelectedTradeAccount Sim2")
+    pump_until(harness, lambda: len(peer.events(RecordType.HELLO)) >= 3)
+    assert bytes(peer.events(RecordType.HELLO)[-1][1]["account"]) == b"Sim2"
