@@ -76,6 +76,7 @@ enum Inputs {
 };
 
 constexpr int kStatePointerKey = 1;
+constexpr int kStatusLineNumber = 0x54420001;  // the status text drawing ("TB", 1)
 constexpr std::size_t kMaxDepthLevels = 10;
 // How long a kill that Sierra Chart skips is tried again before it is reported failed.
 constexpr std::chrono::seconds kKillRetryFor{30};
@@ -201,6 +202,7 @@ struct StudyState {
     std::vector<PendingKill> pending_kills;
     std::string last_refusal_logged;
     std::string last_error;  // shown on the chart's status line
+    std::string status_drawn;
 };
 
 // A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
@@ -588,6 +590,7 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     std::string_view words(text);
     (void)protocol::set_text(record.text, words.substr(0, sizeof record.text));
     state.shim.post(record);
+    state.last_error = text;
 }
 
 // Every refusal goes to Sierra Chart's log (Window >> Message Log); the same reason twice
@@ -992,6 +995,37 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
     run_kills(sc, state);
 }
 
+// One line of text at the top left of the chart: link up or down, paper or live, whether
+// this study may trade now (and why not), kills pending, the last error. Redrawn only when
+// it changes. (The engine's own halt state is not in protocol v1; the engine reports it.)
+void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
+    const tickbridge::shim::ShimStats stats = state.shim.stats();
+    const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
+    const char* refused = trading_refused(sc);
+    std::string text = "TickBridge: engine ";
+    text += stats.engine_alive ? "UP" : "DOWN";
+    text += live ? " | LIVE" : " | paper";
+    text += refused != nullptr ? std::string(" | NOT TRADING: ") + refused : " | trading";
+    if (!state.pending_kills.empty()) text += " | KILL PENDING";
+    if (!state.last_error.empty()) text += " | last error: " + state.last_error;
+    if (text == state.status_drawn) return;
+    state.status_drawn = text;
+    s_UseTool tool;
+    tool.ChartNumber = sc.ChartNumber;
+    tool.DrawingType = DRAWING_TEXT;
+    tool.LineNumber = kStatusLineNumber;
+    tool.AddMethod = UTAM_ADD_OR_ADJUST;
+    tool.Region = 0;
+    tool.BeginDateTime = 2;  // percent of the chart's width, with UseRelativeVerticalValues
+    tool.BeginValue = 98;    // percent of the region's height
+    tool.UseRelativeVerticalValues = 1;
+    tool.FontSize = 10;
+    tool.FontBold = 1;
+    tool.Color = refused != nullptr || !stats.engine_alive ? RGB(220, 0, 0) : RGB(0, 140, 0);
+    tool.Text = text.c_str();
+    sc.UseTool(tool);
+}
+
 void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
     tickbridge::shim::LogLine line;
     while (state.shim.next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
@@ -1062,6 +1096,44 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.Input[kInCurveClientKey].SetString("");
     sc.Input[kInLiveTrading].Name = "Live trading (No: paper, Trade Simulation Mode)";
     sc.Input[kInLiveTrading].SetYesNo(0);
+
+    sc.Input[kInHeartbeatIntervalMs].SetIntLimits(50, 60000);
+    sc.Input[kInSilenceHeartbeats].SetIntLimits(2, 100);
+    sc.Input[kInDepthLevels].SetIntLimits(0, static_cast<int>(kMaxDepthLevels));
+    sc.Input[kInKillButton].SetIntLimits(0, 150);
+    sc.Input[kInInstrumentId].SetIntLimits(1, 1000000);
+    sc.Input[kInEngineEndpoint].SetDescription(
+        "The engine's ZeroMQ address, e.g. tcp://127.0.0.1:5555 (the engine's shim_endpoint).");
+    sc.Input[kInKillEndpoint].SetDescription(
+        "Empty (default): no kill endpoint. Else an address this study binds for kill requests "
+        "from outside Sierra Chart, e.g. tcp://127.0.0.1:5556; one port per chart.");
+    sc.Input[kInKillSecret].SetDescription(
+        "The secret a kill request must carry (at most 32 characters). Empty: every kill "
+        "request is refused.");
+    sc.Input[kInCancelOnDisconnect].SetDescription(
+        "Yes: when the engine goes silent, cancel the working orders the engine placed "
+        "(not orders placed by hand).");
+    sc.Input[kInHeartbeatIntervalMs].SetDescription(
+        "How often the study and the engine exchange heartbeats, in milliseconds.");
+    sc.Input[kInSilenceHeartbeats].SetDescription(
+        "The engine counts as silent after this many heartbeat intervals without a frame.");
+    sc.Input[kInForwardTimeAndSales].SetDescription(
+        "Yes: send every trade and bid/ask update of this chart's symbol to the engine.");
+    sc.Input[kInForwardDepth].SetDescription("Yes: send market depth changes to the engine.");
+    sc.Input[kInDepthLevels].SetDescription("How many depth levels per side (0 to 10).");
+    sc.Input[kInKillButton].SetDescription(
+        "The Custom Study Control Bar button (1-150) that is the kill switch; 0: none.");
+    sc.Input[kInKillButtonFlattens].SetDescription(
+        "Yes: the kill button flattens the position and cancels all orders; No: cancels only.");
+    sc.Input[kInInstrumentId].SetDescription(
+        "The instrument id the engine knows this chart's symbol by.");
+    sc.Input[kInCurveServerKey].SetDescription(
+        "The engine's CURVE public key (z85) or its .key file; empty: no encryption (loopback).");
+    sc.Input[kInCurveClientKey].SetDescription(
+        "This study's CURVE secret key file (NAME.key_secret) or z85 secret; empty: none.");
+    sc.Input[kInLiveTrading].SetDescription(
+        "No: paper (Sierra Chart's Trade Simulation Mode must be on). Yes: orders go to the "
+        "trade service (Trade Simulation Mode must be off). Otherwise every order is refused.");
 }
 
 }  // namespace
@@ -1122,6 +1194,7 @@ void study(SCStudyInterfaceRef sc) {
     forward_fills(sc, state);
     forward_position_and_account(sc, state);
     drain_log(sc, state);
+    draw_status(sc, state);
 }
 
 }  // namespace

@@ -295,6 +295,14 @@ SCDateTime SCDLLCALL from_chart_time_zone(const SCDateTime& value, const char*) 
     utc.SetInternalDateTime(value.GetInternalDateTime() - g_chart_utc_offset_us);
     return utc;
 }
+std::string g_status_text;
+int g_status_line = 0;
+int SCDLLCALL use_tool(s_UseTool& tool) {
+    if (tool.DrawingType != DRAWING_TEXT) return 0;
+    g_status_text = tool.Text.GetChars();
+    g_status_line = tool.LineNumber;
+    return 1;
+}
 void SCDLLCALL input_description(int input, const char* text) {
     g_input_descriptions[input] = text;
 }
@@ -328,6 +336,7 @@ void install() {
     g_sc.InternalGetTradePosition = trade_position;
     g_sc.InternalConvertDateTimeFromChartTimeZone = from_chart_time_zone;
     g_sc.GetPersistentPointer = persistent_pointer;
+    g_sc.Internal_UseDrawingTool = use_tool;
     g_sc.SetPersistentPointer = set_persistent_pointer;
     g_sc.Symbol = "ESZ6";
     g_sc.SelectedTradeAccount = "Sim1";
@@ -566,6 +575,11 @@ bool handle(const std::string& line) {
         // Sierra Chart rewrites its fill list (e.g. reloaded from the trade service, sorted
         // by time): the same fills in another order; here the newest moves to the front.
         std::rotate(g_fills.rbegin(), g_fills.rbegin() + 1, g_fills.rend());
+    } else if (command == "status") {
+        std::cout << "STATUS " << g_status_line << " " << g_status_text << "\n";
+    } else if (command == "descriptions") {
+        for (const auto& [input, text] : g_input_descriptions)
+            std::cout << "DESCRIPTION " << input << " " << text << "\n";
     } else if (command == "position") {
         std::cout << "POSITION " << g_position.PositionQuantity << "\n";
     } else if (command == "log") {

@@ -763,3 +763,34 @@ def test_a_new_symbol_or_account_sends_a_new_hello_and_definition(make_harness, 
     harness("set SelectedTradeAccount Sim2")
     pump_until(harness, lambda: len(peer.events(RecordType.HELLO)) >= 3)
     assert bytes(peer.events(RecordType.HELLO)[-1][1]["account"]) == b"Sim2"
+
+
+# ---- issue 13: what a Sierra Chart user sees -----------------------------------------------
+
+
+def status(harness: Harness) -> str:
+    (line,) = harness("status")
+    return line.split(maxsplit=2)[2] if len(line.split()) > 2 else ""
+
+
+def test_the_chart_shows_a_status_line(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    pump_until(harness, lambda: "engine UP" in status(harness))
+    assert "paper" in status(harness) and "| trading" in status(harness)
+    harness("set IsAutoTradingEnabled 0")
+    harness("call")
+    assert "NOT TRADING: auto trading is off" in status(harness)
+    submit(peer, 1, 0x61)
+    pump_until(harness, answered(peer, 1))
+    harness("call")
+    assert "last error: auto trading is off" in status(harness)
+    peer.pause()
+    pump_until(harness, lambda: "engine DOWN" in status(harness))
+
+
+def test_every_input_has_a_description(make_harness):
+    harness = make_harness()
+    harness("defaults")
+    described = {int(line.split()[1]) for line in harness("descriptions")}
+    assert described == set(range(15))
