@@ -702,6 +702,7 @@ private:
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 
 namespace tickbridge::shim {
@@ -839,6 +840,12 @@ public:
     void flush();  // moves the backlog on; call once per platform call
     std::size_t backlog_size() const noexcept { return backlog_.size(); }
 
+    // Stops the socket thread (if running) and returns the order events (durable records)
+    // the engine has not acknowledged, then those still waiting on the platform side, in
+    // order. A new Shim for the same chart (the link inputs changed) posts them again, so
+    // a link restart loses none; the engine books each once (fills by execution id).
+    std::vector<RecordSlot> take_unacknowledged();
+
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
 
@@ -866,6 +873,7 @@ private:
     SpscQueue<CommandSlot> commands_;
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
+    std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
@@ -1214,6 +1222,19 @@ void Shim::stop() {
     if (!thread_.joinable()) return;
     stop_.store(true);
     thread_.join();
+}
+
+std::vector<RecordSlot> Shim::take_unacknowledged() {
+    stop();  // after the join the socket thread's unacknowledged_ and queue are ours
+    std::vector<RecordSlot> out = std::move(unacknowledged_);
+    unacknowledged_.clear();
+    RecordSlot slot;
+    while (records_.try_pop(slot))  // left only if the socket thread ended early
+        if (is_durable(slot.type())) out.push_back(slot);
+    for (const auto& waiting : backlog_)
+        if (is_durable(waiting.type())) out.push_back(waiting);
+    backlog_.clear();
+    return out;
 }
 
 bool Shim::post_slot(const RecordSlot& slot) {
@@ -1732,6 +1753,24 @@ struct Shim::Impl {
             check_engine_silence();
         }
         drain_records();  // what the platform queued before its last call
+        keep_unacknowledged();
+    }
+
+    // The records of the frames still in the outbox, for Shim::take_unacknowledged.
+    void keep_unacknowledged() {
+        for (const auto& frame : outbox) {
+            protocol::FrameHeader header{};
+            (void)protocol::for_each_record(
+                protocol::ByteSpan(frame.bytes.data(), frame.bytes.size()), header,
+                [&](const protocol::RecordView& view) {
+                    if (!is_durable(view.type) || view.bytes.size() > kMaxRecordBytes) return;
+                    RecordSlot slot;
+                    slot.size = static_cast<std::uint16_t>(view.bytes.size());
+                    std::memcpy(slot.bytes, view.bytes.data(), view.bytes.size());
+                    shim.unacknowledged_.push_back(slot);
+                });
+        }
+        outbox.clear();
     }
 };
 

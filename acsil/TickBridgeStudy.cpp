@@ -171,9 +171,10 @@ struct DepthLevel {
 
 // Everything one study instance keeps between calls, behind sc's persistent pointer.
 struct StudyState {
-    explicit StudyState(ShimConfig shim_config) : shim(std::move(shim_config)) {}
+    explicit StudyState(ShimConfig shim_config)
+        : shim(std::make_unique<Shim>(std::move(shim_config))) {}
 
-    Shim shim;
+    std::unique_ptr<Shim> shim;  // replaced, not the state, when the link inputs change
     std::uint32_t instrument_id = 1;
     bool hello_posted = false;
     std::string hello_identity;
@@ -261,7 +262,7 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
     auto owned = std::make_unique<StudyState>(std::move(config));
     owned->instrument_id = static_cast<std::uint32_t>(
         sc.Input[kInInstrumentId].GetInt() > 0 ? sc.Input[kInInstrumentId].GetInt() : 1);
-    owned->shim.start();
+    owned->shim->start();
     StudyState* state = owned.release();  // owned by sc's persistent pointer from here on
     sc.SetPersistentPointer(kStatePointerKey, state);
     const int button = sc.Input[kInKillButton].GetInt();
@@ -291,7 +292,7 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     // What Sierra Chart does with this study's orders: simulated unless they go to the
     // trade service (sc.SendOrdersToTradeService) with trade simulation off.
     hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
-    hello.heartbeat_interval_ms = state.shim.config().heartbeat_interval_ms;
+    hello.heartbeat_interval_ms = state.shim->config().heartbeat_interval_ms;
     char version[32];
     // sc.VersionNumber() returns an SCString (the program's version, e.g. "2784").
     const SCString sc_version = sc.VersionNumber();
@@ -299,7 +300,7 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     (void)protocol::set_text(hello.platform_version, version);
     if (!protocol::set_text(hello.account, sc.SelectedTradeAccount.GetChars()))
         sc.AddMessageToLog("TickBridge: trade account name longer than 32 bytes", 1);
-    state.shim.post(hello);
+    state.shim->post(hello);
 
     protocol::InstrumentDefinition definition{};
     definition.header.instrument_id = state.instrument_id;
@@ -311,7 +312,7 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
             : 0.0;
     if (!protocol::set_text(definition.symbol, sc.Symbol.GetChars()))
         sc.AddMessageToLog("TickBridge: symbol longer than 32 bytes; not sent", 1);
-    state.shim.post(definition);
+    state.shim->post(definition);
     state.hello_posted = true;
     state.hello_identity = hello_identity(sc);
 }
@@ -357,7 +358,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
             trade.aggressor = static_cast<std::uint8_t>(entry.Type == SC_TS_ASK
                                                             ? tickbridge::Aggressor::Buy
                                                             : tickbridge::Aggressor::Sell);
-            state.shim.post(trade);
+            state.shim->post(trade);
         } else if (entry.Type == SC_TS_BIDASKVALUES) {
             protocol::Quote quote{};
             quote.header.instrument_id = state.instrument_id;
@@ -366,7 +367,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
             quote.ask_price = static_cast<double>(entry.Ask) * multiplier;
             quote.bid_size = entry.BidSize;
             quote.ask_size = entry.AskSize;
-            state.shim.post(quote);
+            state.shim->post(quote);
         }
         // SC_TS_MARKER (a gap in Sierra Chart's own data) carries nothing to forward.
     }
@@ -399,7 +400,7 @@ void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int
         depth.action = gone ? 2 : 1;  // 2 delete, 1 insert/update
         depth.price = gone ? kept[level].price : current.price;
         depth.size = gone ? 0 : static_cast<std::uint32_t>(current.quantity);
-        state.shim.post(depth);
+        state.shim->post(depth);
         kept[level] = current;
     }
 }
@@ -454,7 +455,7 @@ void forward_orders(SCStudyInterfaceRef sc, StudyState& state) {
             state.client_id_by_order[order.InternalOrderID] = client_order_id;
             state.order_by_client_id[client_order_id] = order.InternalOrderID;
         }
-        state.shim.post(make_order_update(state, order));
+        state.shim->post(make_order_update(state, order));
     }
 }
 
@@ -520,7 +521,7 @@ void forward_fills(SCStudyInterfaceRef sc, StudyState& state) {
         // First call: what the list holds is from before this study instance (snapshots
         // serve it), so it is only remembered.
         if (!state.fills_forwarded.insert(std::move(id)).second || first) continue;
-        state.shim.post(record);
+        state.shim->post(record);
     }
 }
 
@@ -554,7 +555,7 @@ void forward_position_and_account(SCStudyInterfaceRef sc, StudyState& state) {
         position.AveragePrice != state.position_average) {
         state.position_quantity = position.PositionQuantity;
         state.position_average = position.AveragePrice;
-        state.shim.post(make_position(state, position));
+        state.shim->post(make_position(state, position));
     }
     const auto now = std::chrono::steady_clock::now();
     if (now < state.next_account_check) return;
@@ -564,7 +565,7 @@ void forward_position_and_account(SCStudyInterfaceRef sc, StudyState& state) {
                               account.net_liquidation};
     if (std::equal(values, values + 4, state.account_seen)) return;
     std::copy(values, values + 4, state.account_seen);
-    state.shim.post(account);
+    state.shim->post(account);
 }
 
 // ---- engine -> shim: commands -------------------------------------------------------------
@@ -576,7 +577,7 @@ void acknowledge(StudyState& state, RecordType command, std::uint64_t request_id
     ack.request_id = request_id;
     ack.client_order_id = client_order_id;
     ack.command_type = static_cast<std::uint16_t>(command);
-    state.shim.post(ack);
+    state.shim->post(ack);
 }
 
 void reject(StudyState& state, RecordType command, std::uint64_t request_id,
@@ -589,7 +590,7 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     record.reason = static_cast<std::uint16_t>(reason);
     std::string_view words(text);
     (void)protocol::set_text(record.text, words.substr(0, sizeof record.text));
-    state.shim.post(record);
+    state.shim->post(record);
     state.last_error = text;
 }
 
@@ -660,7 +661,7 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
     if (find_order(sc, state, submit.client_order_id, existing)) {
         // A retried submit: place nothing, answer with the order as it stands.
         acknowledge(state, type, submit.request_id, submit.client_order_id);
-        state.shim.post(make_order_update(state, existing));
+        state.shim->post(make_order_update(state, existing));
         return;
     }
     if (const char* refused = trading_refused(sc)) {
@@ -826,20 +827,20 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
     boundary.header.instrument_id = state.instrument_id;
     boundary.request_id = request.request_id;
     boundary.phase = 1;
-    state.shim.post(boundary);
+    state.shim->post(boundary);
     std::uint32_t count = 0;
     if (request.what & protocol::kSnapshotOrders) {
         s_SCTradeOrder order;
         for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
             if (!IsWorkingOrderStatus(order.OrderStatusCode)) continue;
-            state.shim.post(make_order_update(state, order));
+            state.shim->post(make_order_update(state, order));
             ++count;
         }
     }
     s_SCPositionData position;
     sc.GetTradePosition(position);
     if (request.what & protocol::kSnapshotPositions) {
-        state.shim.post(make_position(state, position));
+        state.shim->post(make_position(state, position));
         ++count;
     }
     if (request.what & protocol::kSnapshotFills) {
@@ -851,17 +852,17 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
             const protocol::Fill record =
                 make_fill(sc, state, fill, occurrences[fill_key(sc, fill)]++);
             if (record.time_ns < request.fills_since_ns) continue;
-            state.shim.post(record);
+            state.shim->post(record);
             ++count;
         }
     }
     if (request.what & protocol::kSnapshotAccount) {
-        state.shim.post(make_account(sc, state, position));
+        state.shim->post(make_account(sc, state, position));
         ++count;
     }
     boundary.phase = 2;
     boundary.record_count = count;
-    state.shim.post(boundary);
+    state.shim->post(boundary);
 }
 
 // Cancel-on-disconnect: this shim's own working orders (those carrying an engine client
@@ -958,7 +959,7 @@ void queue_kill(StudyState& state, bool flatten, bool from_engine, std::uint64_t
 
 void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
     CommandSlot command;
-    while (state.shim.next_command(command)) {
+    while (state.shim->next_command(command)) {
         if (command.origin == CommandOrigin::EngineSilence) {
             cancel_engine_orders(sc);
             continue;
@@ -999,7 +1000,7 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
 // this study may trade now (and why not), kills pending, the last error. Redrawn only when
 // it changes. (The engine's own halt state is not in protocol v1; the engine reports it.)
 void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
-    const tickbridge::shim::ShimStats stats = state.shim.stats();
+    const tickbridge::shim::ShimStats stats = state.shim->stats();
     const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
     const char* refused = trading_refused(sc);
     std::string text = "TickBridge: engine ";
@@ -1028,7 +1029,7 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
 
 void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
     tickbridge::shim::LogLine line;
-    while (state.shim.next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
+    while (state.shim->next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
 }
 
 // Sierra Chart's auto-trade management, switched off so that the order the engine sent is
@@ -1140,6 +1141,22 @@ void set_defaults(SCStudyInterfaceRef sc) {
 
 namespace {
 
+// The link inputs changed: a new socket thread with the new values, the rest of the state
+// (orders, fills already forwarded, pending kills) kept, and the order events the old link
+// had not had acknowledged sent again after the new Hello, so none is lost.
+void restart_link(SCStudyInterfaceRef sc, StudyState& state, const ShimConfig& config) {
+    std::vector<tickbridge::shim::RecordSlot> kept = state.shim->take_unacknowledged();
+    state.shim = std::make_unique<Shim>(config);
+    state.shim->start();
+    post_hello(sc, state);
+    for (const auto& slot : kept) state.shim->post_slot(slot);
+    SCString message;
+    message.Format("TickBridge: link inputs changed; engine link restarted, %d unacknowledged "
+                   "order events sent again",
+                   static_cast<int>(kept.size()));
+    sc.AddMessageToLog(message, 0);
+}
+
 void study(SCStudyInterfaceRef sc) {
     if (sc.SetDefaults) {
         set_defaults(sc);
@@ -1154,11 +1171,8 @@ void study(SCStudyInterfaceRef sc) {
 
     const ShimConfig config = config_from_inputs(sc);
     StudyState* existing = state_of(sc);
-    if (existing != nullptr && !same_link(existing->shim.config(), config)) {
-        sc.AddMessageToLog("TickBridge: link inputs changed; restarting the engine link", 0);
-        destroy_state(sc);
-        existing = nullptr;
-    }
+    if (existing != nullptr && !same_link(existing->shim->config(), config))
+        restart_link(sc, *existing, config);
     StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
 
     apply_trade_settings(sc);
@@ -1168,7 +1182,7 @@ void study(SCStudyInterfaceRef sc) {
                                "sending a new Hello to the engine", 0);
         post_hello(sc, state);
     }
-    state.shim.flush();
+    state.shim->flush();
 
     const int button = sc.Input[kInKillButton].GetInt();
     // The button toggles: act on its press (ON), then release it at once.

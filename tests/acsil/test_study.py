@@ -794,3 +794,24 @@ def test_every_input_has_a_description(make_harness):
     harness("defaults")
     described = {int(line.split()[1]) for line in harness("descriptions")}
     assert described == set(range(15))
+
+
+def test_a_link_input_change_resends_what_the_engine_had_not_acknowledged(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, cancel_on_disconnect=False)
+    submit(peer, 1, 0x71, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order_id = order_id_of(harness, 0x71)
+    peer.pause()  # the engine stops reading and acknowledging
+    harness(f"fill {order_id} 1 4000.25")
+    harness(f"fill {order_id} 2 4000.5")
+    harness("call")
+    harness("sleep 50")
+    harness("input 4 int 150")  # the trader changes a link input: the link restarts
+    harness("call")
+    peer.restart(down_for=0.1)  # what the old link had sent dies with the engine
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= 2)
+    harness("pump 100")
+    assert sorted(bytes(r["execution_id"]) for _, r in peer.events(RecordType.FILL)) == \
+        [b"EX1", b"EX2"]
+    assert any("unacknowledged order events sent again" in line for line in harness.log())

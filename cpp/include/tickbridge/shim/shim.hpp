@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tickbridge/protocol.hpp"
 #include "tickbridge/shim/spsc_queue.hpp"
@@ -165,6 +166,12 @@ public:
     void flush();  // moves the backlog on; call once per platform call
     std::size_t backlog_size() const noexcept { return backlog_.size(); }
 
+    // Stops the socket thread (if running) and returns the order events (durable records)
+    // the engine has not acknowledged, then those still waiting on the platform side, in
+    // order. A new Shim for the same chart (the link inputs changed) posts them again, so
+    // a link restart loses none; the engine books each once (fills by execution id).
+    std::vector<RecordSlot> take_unacknowledged();
+
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
 
@@ -192,6 +199,7 @@ private:
     SpscQueue<CommandSlot> commands_;
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
+    std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
