@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -169,6 +170,13 @@ struct DepthLevel {
     }
 };
 
+// What the engine was told in the last Hello and InstrumentDefinition.
+struct HelloIdentity {
+    std::string symbol, account;
+    bool simulated = true;
+    float tick_size = 0, currency_per_tick = 0;
+};
+
 // Everything one study instance keeps between calls, behind sc's persistent pointer.
 struct StudyState {
     explicit StudyState(ShimConfig shim_config)
@@ -177,7 +185,7 @@ struct StudyState {
     std::unique_ptr<Shim> shim;  // replaced, not the state, when the link inputs change
     std::uint32_t instrument_id = 1;
     bool hello_posted = false;
-    std::string hello_identity;
+    HelloIdentity hello_identity;
     bool time_and_sales_started = false;
     std::uint32_t last_time_and_sales_sequence = 0;
     bool fills_started = false;
@@ -204,6 +212,20 @@ struct StudyState {
     std::string last_refusal_logged;
     std::string last_error;  // shown on the chart's status line
     std::string status_drawn;
+    struct StatusKey {
+        bool engine_alive, live;
+        const char* refused;
+        bool kill_pending;
+        std::size_t error_size;
+        char error_first;
+        bool operator==(const StatusKey& o) const {
+            return engine_alive == o.engine_alive && live == o.live && refused == o.refused &&
+                   kill_pending == o.kill_pending && error_size == o.error_size &&
+                   error_first == o.error_first;
+        }
+    };
+    StatusKey status_key{};
+    bool status_drawn_once = false;
 };
 
 // A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
@@ -275,15 +297,21 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
 // What the engine's view of this shim depends on: a change sends a new Hello and
 // InstrumentDefinition (the trader switched the chart's symbol or trade account, or
 // trading between paper and live).
-std::string hello_identity(SCStudyInterfaceRef sc) {
-    std::string identity = sc.Symbol.GetChars();
-    identity += '\n';
-    identity += sc.SelectedTradeAccount.GetChars();
-    identity += sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService ? "\nsim" : "\nlive";
-    char tick[64];
-    std::snprintf(tick, sizeof tick, "\n%.9g:%.9g", static_cast<double>(sc.TickSize),
-                  static_cast<double>(sc.CurrencyValuePerTick));
-    return identity + tick;
+bool is_simulated(SCStudyInterfaceRef sc) {
+    return sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService;
+}
+
+// Compared at every call without allocating (the study's call is Sierra Chart's time).
+bool same_hello_identity(SCStudyInterfaceRef sc, const HelloIdentity& seen) {
+    return std::strcmp(sc.Symbol.GetChars(), seen.symbol.c_str()) == 0 &&
+           std::strcmp(sc.SelectedTradeAccount.GetChars(), seen.account.c_str()) == 0 &&
+           is_simulated(sc) == seen.simulated && sc.TickSize == seen.tick_size &&
+           sc.CurrencyValuePerTick == seen.currency_per_tick;
+}
+
+HelloIdentity hello_identity(SCStudyInterfaceRef sc) {
+    return {sc.Symbol.GetChars(), sc.SelectedTradeAccount.GetChars(), is_simulated(sc),
+            sc.TickSize, sc.CurrencyValuePerTick};
 }
 
 void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
@@ -291,7 +319,7 @@ void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
     // What Sierra Chart does with this study's orders: simulated unless they go to the
     // trade service (sc.SendOrdersToTradeService) with trade simulation off.
-    hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
+    hello.simulated = is_simulated(sc) ? 1 : 0;
     hello.heartbeat_interval_ms = state.shim->config().heartbeat_interval_ms;
     char version[32];
     // sc.VersionNumber() returns an SCString (the program's version, e.g. "2784").
@@ -1003,6 +1031,13 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     const tickbridge::shim::ShimStats stats = state.shim->stats();
     const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
     const char* refused = trading_refused(sc);
+    // What the line shows, compared without building it (the usual call changes nothing).
+    const StudyState::StatusKey key{stats.engine_alive, live, refused,
+                                    !state.pending_kills.empty(), state.last_error.size(),
+                                    state.last_error.empty() ? '\0' : state.last_error[0]};
+    if (state.status_drawn_once && key == state.status_key) return;
+    state.status_drawn_once = true;
+    state.status_key = key;
     std::string text = "TickBridge: engine ";
     text += stats.engine_alive ? "UP" : "DOWN";
     text += live ? " | LIVE" : " | paper";
@@ -1176,7 +1211,7 @@ void study(SCStudyInterfaceRef sc) {
     StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
 
     apply_trade_settings(sc);
-    if (!state.hello_posted || hello_identity(sc) != state.hello_identity) {
+    if (!state.hello_posted || !same_hello_identity(sc, state.hello_identity)) {
         if (state.hello_posted)
             sc.AddMessageToLog("TickBridge: symbol, trade account or trading mode changed; "
                                "sending a new Hello to the engine", 0);
