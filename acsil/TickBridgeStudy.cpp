@@ -212,6 +212,8 @@ struct StudyState {
     std::string last_refusal_logged;
     std::string last_error;  // shown on the chart's status line
     std::string status_drawn;
+    std::string last_reject_logged;
+    std::vector<std::string> rejects_to_log;
     struct StatusKey {
         bool engine_alive, live;
         const char* refused;
@@ -620,6 +622,19 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     (void)protocol::set_text(record.text, words.substr(0, sizeof record.text));
     state.shim->post(record);
     state.last_error = text;
+    // For Sierra Chart's log at the end of this call (drain_log): the command, its request
+    // id, the reason number and text. A run of the same refusal is logged once.
+    char line[192];
+    std::snprintf(line, sizeof line, "%s refused (reason %u): %s",
+                  std::string(protocol::record_type_name(command)).c_str(),
+                  static_cast<unsigned>(reason), text);
+    if (state.last_reject_logged != line) {
+        state.last_reject_logged = line;
+        char numbered[256];
+        std::snprintf(numbered, sizeof numbered, "TickBridge: request %llu: %s",
+                      static_cast<unsigned long long>(request_id), line);
+        state.rejects_to_log.emplace_back(numbered);
+    }
 }
 
 // Every refusal goes to Sierra Chart's log (Window >> Message Log); the same reason twice
@@ -1065,6 +1080,8 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
 void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
     tickbridge::shim::LogLine line;
     while (state.shim->next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
+    for (const std::string& refused : state.rejects_to_log) sc.AddMessageToLog(refused.c_str(), 0);
+    state.rejects_to_log.clear();
 }
 
 // Sierra Chart's auto-trade management, switched off so that the order the engine sent is

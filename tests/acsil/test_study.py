@@ -815,3 +815,19 @@ def test_a_link_input_change_resends_what_the_engine_had_not_acknowledged(make_h
     assert sorted(bytes(r["execution_id"]) for _, r in peer.events(RecordType.FILL)) == \
         [b"EX1", b"EX2"]
     assert any("unacknowledged order events sent again" in line for line in harness.log())
+
+
+def test_every_refusal_is_in_sierra_charts_log_once_per_run(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    for request in (1, 2, 3):  # the same refusal three times in a row
+        peer.command(RecordType.CANCEL, request_id=request, client_order_id=0xBAD)
+    pump_until(harness, lambda: all(answers(peer, r) for r in (1, 2, 3)))
+    submit(peer, 4, 0x81, quantity=0)
+    pump_until(harness, answered(peer, 4))
+    harness("call")
+    refused = [line for line in harness.log() if "refused (reason" in line]
+    assert len(refused) == 2, refused
+    assert "request 1:" in refused[0] and "(reason 1): no order with this client order id" \
+        in refused[0]
+    assert "request 4:" in refused[1] and "(reason 6)" in refused[1]
