@@ -58,23 +58,65 @@ enum class Platform : std::uint8_t { SierraChart = 1, NinjaTrader = 2, Simulator
 // its type (SBE-style fixed layout), a multiple of 8, so that every field is naturally
 // aligned and a run of same-type records is a packed array (zero-copy into numpy).
 // All integers and doubles are little-endian; text is NUL-padded ASCII/UTF-8.
+//
+// C++17: this header and what it includes compile as C++17 too, because the ACSIL study
+// (acsil/TickBridgeStudy.cpp, through the amalgamated TickBridgeShim.h) is built by Sierra
+// Chart with /std:c++17. Under C++20 ByteSpan is std::span; under C++17 a minimal span of
+// the same shape; WireRecord is a constexpr bool checked by enable_if, not a concept.
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 
+#if __cplusplus >= 202002L || (defined(_MSVC_LANG) && _MSVC_LANG >= 202002L)
+#define TICKBRIDGE_HAS_STD_SPAN 1
+#include <span>
+#endif
+
 namespace tickbridge::protocol {
 
-static_assert(std::endian::native == std::endian::little,
+// Without std::endian (C++20): every compiler Sierra Chart or this project uses says it by
+// a predefined macro (GCC, Clang, MinGW), and MSVC targets only little-endian machines.
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the wire protocol is little-endian and decoded by memcpy");
+#elif !defined(_MSC_VER)
+#error "cannot tell this target's byte order; the wire protocol is little-endian"
+#endif
+
+#if defined(TICKBRIDGE_HAS_STD_SPAN)
+using ByteSpan = std::span<const std::byte>;
+#else
+// The part of ByteSpan this library uses.
+class ByteSpan {
+public:
+    constexpr ByteSpan() noexcept = default;
+    constexpr ByteSpan(const std::byte* data, std::size_t size) noexcept
+        : data_(data), size_(size) {}
+    template <class Container, class = decltype(std::declval<const Container&>().data())>
+    constexpr ByteSpan(const Container& bytes) noexcept  // NOLINT: implicit, as std::span
+        : data_(bytes.data()), size_(bytes.size()) {}
+    constexpr const std::byte* data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+    constexpr const std::byte* begin() const noexcept { return data_; }
+    constexpr const std::byte* end() const noexcept { return data_ + size_; }
+    constexpr const std::byte& operator[](std::size_t i) const noexcept { return data_[i]; }
+    constexpr ByteSpan subspan(std::size_t offset, std::size_t count) const noexcept {
+        return {data_ + offset, count};
+    }
+
+private:
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+#endif
 
 inline constexpr std::uint32_t kMagic = 0x47524254;  // bytes "TBRG"
 inline constexpr std::uint16_t kVersion = 1;
@@ -381,9 +423,19 @@ static_assert(sizeof(Flatten) == 16);
 static_assert(sizeof(SnapshotRequest) == 32);
 static_assert(sizeof(Kill) == 56);
 
+template <class R, class = void>
+inline constexpr bool kHasRecordType = false;
 template <class R>
-concept WireRecord = std::is_trivially_copyable_v<R> && std::is_standard_layout_v<R> &&
-                     requires { R::kType; } && sizeof(R) % 8 == 0;
+inline constexpr bool kHasRecordType<R, std::void_t<decltype(R::kType)>> = true;
+
+// A record type of this protocol: fixed layout, copied by memcpy, a multiple of 8 bytes.
+template <class R>
+inline constexpr bool kIsWireRecord = std::is_trivially_copyable_v<R> &&
+                                      std::is_standard_layout_v<R> && kHasRecordType<R> &&
+                                      sizeof(R) % 8 == 0;
+// For templates: template <class R, WireRecordOnly<R> = 0>.
+template <class R>
+using WireRecordOnly = std::enable_if_t<kIsWireRecord<R>, int>;
 
 // Fixed length of a record type; 0 for a type this version does not know.
 constexpr std::size_t record_length(RecordType type) noexcept {
@@ -442,7 +494,7 @@ public:
 
     void begin(std::uint64_t sequence, std::int64_t send_time_ns);
 
-    template <WireRecord R>
+    template <class R, WireRecordOnly<R> = 0>
     void add(R record) {
         record.header.type = static_cast<std::uint16_t>(R::kType);
         record.header.length = static_cast<std::uint16_t>(sizeof(R));
@@ -451,10 +503,10 @@ public:
     }
 
     // Appends an already encoded record (type and length set by the caller).
-    void add_raw(std::span<const std::byte> record);
+    void add_raw(ByteSpan record);
 
     // Writes the record count into the header and returns the whole frame.
-    std::span<const std::byte> finish();
+    ByteSpan finish();
 
     std::size_t record_count() const noexcept { return count_; }
     std::size_t size() const noexcept { return buffer_.size(); }
@@ -496,9 +548,9 @@ struct RecordView {
     RecordType type;
     std::uint32_t instrument_id;
     std::size_t offset;  // from the frame start
-    std::span<const std::byte> bytes;
+    ByteSpan bytes;
 
-    template <WireRecord R>
+    template <class R, WireRecordOnly<R> = 0>
     R as() const noexcept {
         R out;
         std::memcpy(&out, bytes.data(), sizeof(R));
@@ -508,11 +560,11 @@ struct RecordView {
 
 // Checks the whole frame (header and every record) before anything is applied, so a
 // malformed frame is refused whole, never half-applied. On success fills `header`.
-std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, FrameHeader& header);
+std::optional<DecodeError> validate_frame(ByteSpan frame, FrameHeader& header);
 
 // Validates, then calls f(RecordView) for every record in order.
 template <class F>
-std::optional<DecodeError> for_each_record(std::span<const std::byte> frame, FrameHeader& header,
+std::optional<DecodeError> for_each_record(ByteSpan frame, FrameHeader& header,
                                            F&& f) {
     if (auto error = validate_frame(frame, header)) return error;
     std::size_t offset = sizeof(FrameHeader);
@@ -650,6 +702,7 @@ private:
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 
 namespace tickbridge::shim {
@@ -688,7 +741,7 @@ struct CommandSlot {
         if (size >= 2) std::memcpy(&t, bytes, sizeof t);
         return static_cast<protocol::RecordType>(t);
     }
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     R as() const noexcept {
         static_assert(sizeof(R) <= kMaxCommandBytes);
         R out;
@@ -768,7 +821,7 @@ public:
     // Queues one record (type and length are set here). Never blocks. Market data is
     // dropped (and counted) when the queue is full; order events then wait in a
     // platform-side backlog that the next post() or flush() moves on first, in order.
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     bool post(R record) {
         static_assert(sizeof(R) <= kMaxRecordBytes);
         record.header.type = static_cast<std::uint16_t>(R::kType);
@@ -786,6 +839,12 @@ public:
     bool post_slot(const RecordSlot& slot);
     void flush();  // moves the backlog on; call once per platform call
     std::size_t backlog_size() const noexcept { return backlog_.size(); }
+
+    // Stops the socket thread (if running) and returns the order events (durable records)
+    // the engine has not acknowledged, then those still waiting on the platform side, in
+    // order. A new Shim for the same chart (the link inputs changed) posts them again, so
+    // a link restart loses none; the engine books each once (fills by execution id).
+    std::vector<RecordSlot> take_unacknowledged();
 
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
@@ -814,6 +873,7 @@ private:
     SpscQueue<CommandSlot> commands_;
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
+    std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
@@ -885,12 +945,12 @@ void FrameWriter::append_bytes(const void* data, std::size_t n) {
     buffer_.insert(buffer_.end(), p, p + n);
 }
 
-void FrameWriter::add_raw(std::span<const std::byte> record) {
+void FrameWriter::add_raw(ByteSpan record) {
     append_bytes(record.data(), record.size());
     ++count_;
 }
 
-std::span<const std::byte> FrameWriter::finish() {
+ByteSpan FrameWriter::finish() {
     std::memcpy(buffer_.data() + offsetof(FrameHeader, record_count), &count_, sizeof count_);
     return buffer_;
 }
@@ -903,7 +963,7 @@ DecodeError fail(DecodeErrorCode code, std::size_t offset, std::string message) 
 
 }  // namespace
 
-std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, FrameHeader& header) {
+std::optional<DecodeError> validate_frame(ByteSpan frame, FrameHeader& header) {
     const std::size_t size = frame.size();
     if (size < sizeof(FrameHeader))
         return fail(DecodeErrorCode::Truncated, size,
@@ -1164,6 +1224,19 @@ void Shim::stop() {
     thread_.join();
 }
 
+std::vector<RecordSlot> Shim::take_unacknowledged() {
+    stop();  // after the join the socket thread's unacknowledged_ and queue are ours
+    std::vector<RecordSlot> out = std::move(unacknowledged_);
+    unacknowledged_.clear();
+    RecordSlot slot;
+    while (records_.try_pop(slot))  // left only if the socket thread ended early
+        if (is_durable(slot.type())) out.push_back(slot);
+    for (const auto& waiting : backlog_)
+        if (is_durable(waiting.type())) out.push_back(waiting);
+    backlog_.clear();
+    return out;
+}
+
 bool Shim::post_slot(const RecordSlot& slot) {
     flush();
     const bool market_data = is_market_data(slot.type());
@@ -1328,7 +1401,7 @@ struct Shim::Impl {
 
     // -- sending -------------------------------------------------------------------------------
 
-    void send_frame(std::span<const std::byte> frame, std::size_t records, bool durable,
+    void send_frame(protocol::ByteSpan frame, std::size_t records, bool durable,
                     std::uint64_t sequence) {
         if (durable) {
             outbox.push_back({sequence, std::vector<std::byte>(frame.begin(), frame.end())});
@@ -1465,7 +1538,7 @@ struct Shim::Impl {
             pending_commands.pop_front();
     }
 
-    void on_engine_frame(std::span<const std::byte> frame) {
+    void on_engine_frame(protocol::ByteSpan frame) {
         protocol::FrameHeader header{};
         if (auto error = protocol::validate_frame(frame, header)) {
             shim.counters_.bad_frames.fetch_add(1);
@@ -1680,6 +1753,24 @@ struct Shim::Impl {
             check_engine_silence();
         }
         drain_records();  // what the platform queued before its last call
+        keep_unacknowledged();
+    }
+
+    // The records of the frames still in the outbox, for Shim::take_unacknowledged.
+    void keep_unacknowledged() {
+        for (const auto& frame : outbox) {
+            protocol::FrameHeader header{};
+            (void)protocol::for_each_record(
+                protocol::ByteSpan(frame.bytes.data(), frame.bytes.size()), header,
+                [&](const protocol::RecordView& view) {
+                    if (!is_durable(view.type) || view.bytes.size() > kMaxRecordBytes) return;
+                    RecordSlot slot;
+                    slot.size = static_cast<std::uint16_t>(view.bytes.size());
+                    std::memcpy(slot.bytes, view.bytes.data(), view.bytes.size());
+                    shim.unacknowledged_.push_back(slot);
+                });
+        }
+        outbox.clear();
     }
 };
 

@@ -15,25 +15,36 @@
 // acsil/amalgamate.py). The Linux CMake build (TICKBRIDGE_BUILD_SHIM) links the same
 // sources as the tickbridge_shim library instead. Either must come before sierrachart.h:
 // zmq.h includes winsock2.h, which must precede the windows.h that sierrachart.h includes.
+//
+// sierrachart.h defines _USE_MATH_DEFINES before <math.h> to get M_PI, but the shim's
+// <cmath> comes first and <math.h> is then not read again: define it here, before anything.
+#ifndef _USE_MATH_DEFINES
+#define _USE_MATH_DEFINES
+#endif
 #if defined(TICKBRIDGE_SHIM_LINKED)
 #include "tickbridge/shim/shim.hpp"
 #else
 #include "TickBridgeShim.h"
 #endif
-#include "sierrachart.h"
 
+// The standard headers before sierrachart.h, which defines min and max as macros.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "sierrachart.h"
 
 SCDLLName("TickBridge")
 
@@ -62,10 +73,21 @@ enum Inputs {
     kInInstrumentId,
     kInCurveServerKey,  // appended: the inputs of saved charts keep their numbers
     kInCurveClientKey,
+    kInLiveTrading,  // issue 13: No = paper (Sierra Chart's trade simulation), Yes = live
 };
 
 constexpr int kStatePointerKey = 1;
+constexpr int kStatusLineNumber = 0x54420001;  // the status text drawing ("TB", 1)
 constexpr std::size_t kMaxDepthLevels = 10;
+// How long a kill that Sierra Chart skips is tried again before it is reported failed.
+constexpr std::chrono::seconds kKillRetryFor{30};
+
+// The SCT_SKIPPED_* results (scconstants.h): Sierra Chart did not act now, it may later.
+bool skipped_for_now(int result) {
+    return result == SCT_SKIPPED_FULL_RECALC || result == SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA ||
+           result == SCT_SKIPPED_AUTO_TRADING_DISABLED ||
+           result == SCT_SKIPPED_TOO_MANY_NEW_BARS_DURING_UPDATE;
+}
 
 std::int64_t utc_now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -73,9 +95,18 @@ std::int64_t utc_now_ns() {
         .count();
 }
 
-// SCDateTime counts days from 1899-12-30; the Unix epoch is day 25569.
-std::int64_t sc_days_to_unix_ns(double days) {
-    return static_cast<std::int64_t>(std::llround((days - 25569.0) * 86400.0 * 1e6)) * 1000;
+// SCDateTime is an int64 count of microseconds; ToUNIXTimeInMicroseconds() is exact (the
+// days-as-double route was off by 1 us for about 1% of timestamps).
+std::int64_t sc_time_to_unix_ns(const SCDateTime& time) {
+    return time.ToUNIXTimeInMicroseconds() * 1000;
+}
+
+// sc.TickSize is a float: 1.08345 is 1.0834499597549438 as a double. The exchange's tick
+// is a short decimal, and a float holds 7 significant digits: print those, read back.
+double decimal_tick_size(float tick) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.7g", static_cast<double>(tick));
+    return std::strtod(text, nullptr);
 }
 
 std::uint8_t to_order_status(const s_SCTradeOrder& order) {
@@ -84,8 +115,13 @@ std::uint8_t to_order_status(const s_SCTradeOrder& order) {
     switch (order.OrderStatusCode) {
         case SCT_OSC_UNSPECIFIED: status = OrderStatus::NewRequested; break;
         case SCT_OSC_ORDERSENT:
-        case SCT_OSC_PENDINGOPEN: status = OrderStatus::Submitted; break;
-        case SCT_OSC_PENDINGCHILD: status = OrderStatus::Acknowledged; break;
+        case SCT_OSC_PENDINGOPEN:
+        // Held by Sierra Chart before it goes to the trade service: sent, not yet accepted.
+        case SCT_OSC_HELD: status = OrderStatus::Submitted; break;
+        // A child (attached) order waiting for its parent's fill, in Sierra Chart or at
+        // the server: accepted, not yet working at the exchange.
+        case SCT_OSC_PENDING_CHILD_CLIENT:
+        case SCT_OSC_PENDING_CHILD_SERVER: status = OrderStatus::Acknowledged; break;
         case SCT_OSC_OPEN:
             status = order.FilledQuantity > 0 ? OrderStatus::PartiallyFilled : OrderStatus::Working;
             break;
@@ -120,25 +156,40 @@ std::uint8_t to_side(BuySellEnum side) {
 struct OrderSeen {
     int status_code;
     double quantity, filled, price1, price2, average;
-    bool operator==(const OrderSeen&) const = default;
+    bool operator==(const OrderSeen& o) const {  // C++17: no defaulted operator==
+        return status_code == o.status_code && quantity == o.quantity && filled == o.filled &&
+               price1 == o.price1 && price2 == o.price2 && average == o.average;
+    }
 };
 
 struct DepthLevel {
     double price = 0;
     double quantity = 0;
-    bool operator==(const DepthLevel&) const = default;
+    bool operator==(const DepthLevel& o) const {
+        return price == o.price && quantity == o.quantity;
+    }
+};
+
+// What the engine was told in the last Hello and InstrumentDefinition.
+struct HelloIdentity {
+    std::string symbol, account;
+    bool simulated = true;
+    float tick_size = 0, currency_per_tick = 0;
 };
 
 // Everything one study instance keeps between calls, behind sc's persistent pointer.
 struct StudyState {
-    explicit StudyState(ShimConfig shim_config) : shim(std::move(shim_config)) {}
+    explicit StudyState(ShimConfig shim_config)
+        : shim(std::make_unique<Shim>(std::move(shim_config))) {}
 
-    Shim shim;
+    std::unique_ptr<Shim> shim;  // replaced, not the state, when the link inputs change
     std::uint32_t instrument_id = 1;
     bool hello_posted = false;
+    HelloIdentity hello_identity;
     bool time_and_sales_started = false;
     std::uint32_t last_time_and_sales_sequence = 0;
-    int fills_forwarded = -1;  // -1: not yet read
+    bool fills_started = false;
+    std::unordered_set<std::string> fills_forwarded;  // execution ids sent
     std::unordered_map<std::uint32_t, OrderSeen> orders_seen;
     std::unordered_map<std::uint64_t, std::uint32_t> order_by_client_id;
     std::unordered_map<std::uint32_t, std::uint64_t> client_id_by_order;
@@ -147,15 +198,54 @@ struct StudyState {
     double account_seen[4] = {NAN, NAN, NAN, NAN};
     std::chrono::steady_clock::time_point next_account_check{};
     DepthLevel bids[kMaxDepthLevels], asks[kMaxDepthLevels];
+    // Kills that Sierra Chart skipped (full recalculation, history download, auto trading
+    // off): tried again at every call until they run or kKillRetryFor has passed.
+    struct PendingKill {
+        bool flatten = false;
+        bool from_engine = false;  // answer the engine with an ack or a reject
+        std::uint64_t request_id = 0;
+        const char* source = "";
+        std::chrono::steady_clock::time_point give_up{};
+        int last_result = 0;
+    };
+    std::vector<PendingKill> pending_kills;
+    std::string last_refusal_logged;
+    std::string last_error;  // shown on the chart's status line
+    std::string status_drawn;
+    std::string last_reject_logged;
+    std::vector<std::string> rejects_to_log;
+    struct StatusKey {
+        bool engine_alive, live;
+        const char* refused;
+        bool kill_pending;
+        std::size_t error_size;
+        char error_first;
+        bool operator==(const StatusKey& o) const {
+            return engine_alive == o.engine_alive && live == o.live && refused == o.refused &&
+                   kill_pending == o.kill_pending && error_size == o.error_size &&
+                   error_first == o.error_first;
+        }
+    };
+    StatusKey status_key{};
+    bool status_drawn_once = false;
 };
+
+// A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
+// input left empty (SetString("") stores no string at all), which would make an empty kill
+// secret the secret "Unset" and an empty kill endpoint the endpoint "Unset": read the
+// stored string itself, empty when there is none.
+std::string input_string(const s_SCInput_145& input) {
+    if (!input.UsesStringValue() || input.StringValue == nullptr) return {};
+    return input.StringValue;
+}
 
 ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
     ShimConfig config;
-    config.engine_endpoint = sc.Input[kInEngineEndpoint].GetString();
-    config.kill_endpoint = sc.Input[kInKillEndpoint].GetString();
-    config.kill_secret = sc.Input[kInKillSecret].GetString();
-    config.curve_server_key = sc.Input[kInCurveServerKey].GetString();
-    config.curve_client_key = sc.Input[kInCurveClientKey].GetString();
+    config.engine_endpoint = input_string(sc.Input[kInEngineEndpoint]);
+    config.kill_endpoint = input_string(sc.Input[kInKillEndpoint]);
+    config.kill_secret = input_string(sc.Input[kInKillSecret]);
+    config.curve_server_key = input_string(sc.Input[kInCurveServerKey]);
+    config.curve_client_key = input_string(sc.Input[kInCurveClientKey]);
     config.cancel_on_disconnect = sc.Input[kInCancelOnDisconnect].GetYesNo() != 0;
     config.heartbeat_interval_ms =
         static_cast<std::uint32_t>(sc.Input[kInHeartbeatIntervalMs].GetInt() > 0
@@ -196,7 +286,7 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
     auto owned = std::make_unique<StudyState>(std::move(config));
     owned->instrument_id = static_cast<std::uint32_t>(
         sc.Input[kInInstrumentId].GetInt() > 0 ? sc.Input[kInInstrumentId].GetInt() : 1);
-    owned->shim.start();
+    owned->shim->start();
     StudyState* state = owned.release();  // owned by sc's persistent pointer from here on
     sc.SetPersistentPointer(kStatePointerKey, state);
     const int button = sc.Input[kInKillButton].GetInt();
@@ -206,29 +296,55 @@ StudyState& create_state(SCStudyInterfaceRef sc, ShimConfig config) {
 
 // ---- shim -> engine -----------------------------------------------------------------------
 
+// What the engine's view of this shim depends on: a change sends a new Hello and
+// InstrumentDefinition (the trader switched the chart's symbol or trade account, or
+// trading between paper and live).
+bool is_simulated(SCStudyInterfaceRef sc) {
+    return sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService;
+}
+
+// Compared at every call without allocating (the study's call is Sierra Chart's time).
+bool same_hello_identity(SCStudyInterfaceRef sc, const HelloIdentity& seen) {
+    return std::strcmp(sc.Symbol.GetChars(), seen.symbol.c_str()) == 0 &&
+           std::strcmp(sc.SelectedTradeAccount.GetChars(), seen.account.c_str()) == 0 &&
+           is_simulated(sc) == seen.simulated && sc.TickSize == seen.tick_size &&
+           sc.CurrencyValuePerTick == seen.currency_per_tick;
+}
+
+HelloIdentity hello_identity(SCStudyInterfaceRef sc) {
+    return {sc.Symbol.GetChars(), sc.SelectedTradeAccount.GetChars(), is_simulated(sc),
+            sc.TickSize, sc.CurrencyValuePerTick};
+}
+
 void post_hello(SCStudyInterfaceRef sc, StudyState& state) {
     protocol::Hello hello{};
     hello.platform = static_cast<std::uint8_t>(tickbridge::Platform::SierraChart);
-    hello.simulated = (sc.GlobalTradeSimulationIsOn || !sc.SendOrdersToTradeService) ? 1 : 0;
-    hello.heartbeat_interval_ms = state.shim.config().heartbeat_interval_ms;
-    char version[24];
-    std::snprintf(version, sizeof version, "Sierra Chart %d", sc.VersionNumber());
+    // What Sierra Chart does with this study's orders: simulated unless they go to the
+    // trade service (sc.SendOrdersToTradeService) with trade simulation off.
+    hello.simulated = is_simulated(sc) ? 1 : 0;
+    hello.heartbeat_interval_ms = state.shim->config().heartbeat_interval_ms;
+    char version[32];
+    // sc.VersionNumber() returns an SCString (the program's version, e.g. "2784").
+    const SCString sc_version = sc.VersionNumber();
+    std::snprintf(version, sizeof version, "Sierra Chart %s", sc_version.GetChars());
     (void)protocol::set_text(hello.platform_version, version);
     if (!protocol::set_text(hello.account, sc.SelectedTradeAccount.GetChars()))
         sc.AddMessageToLog("TickBridge: trade account name longer than 32 bytes", 1);
-    state.shim.post(hello);
+    state.shim->post(hello);
 
     protocol::InstrumentDefinition definition{};
     definition.header.instrument_id = state.instrument_id;
-    definition.tick_size = static_cast<double>(sc.TickSize);
+    definition.tick_size = decimal_tick_size(sc.TickSize);
     // CurrencyValuePerTick / TickSize: currency per 1.0 of price (ES: 12.5 / 0.25 = 50).
-    definition.point_value = sc.TickSize > 0
-                                 ? static_cast<double>(sc.CurrencyValuePerTick) / sc.TickSize
-                                 : 0.0;
+    definition.point_value =
+        definition.tick_size > 0
+            ? decimal_tick_size(sc.CurrencyValuePerTick) / definition.tick_size
+            : 0.0;
     if (!protocol::set_text(definition.symbol, sc.Symbol.GetChars()))
         sc.AddMessageToLog("TickBridge: symbol longer than 32 bytes; not sent", 1);
-    state.shim.post(definition);
+    state.shim->post(definition);
     state.hello_posted = true;
+    state.hello_identity = hello_identity(sc);
 }
 
 // With `forward` off the position in the buffer still moves on, so turning forwarding back
@@ -261,7 +377,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
     const double multiplier = static_cast<double>(sc.RealTimePriceMultiplier);
     for (int i = first; i < size; ++i) {
         const s_TimeAndSales& entry = entries[i];
-        const std::int64_t time_ns = sc_days_to_unix_ns(entry.DateTime.GetAsDouble());
+        const std::int64_t time_ns = sc_time_to_unix_ns(entry.DateTime);
         if (entry.Type == SC_TS_BID || entry.Type == SC_TS_ASK) {
             protocol::Trade trade{};
             trade.header.instrument_id = state.instrument_id;
@@ -272,7 +388,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
             trade.aggressor = static_cast<std::uint8_t>(entry.Type == SC_TS_ASK
                                                             ? tickbridge::Aggressor::Buy
                                                             : tickbridge::Aggressor::Sell);
-            state.shim.post(trade);
+            state.shim->post(trade);
         } else if (entry.Type == SC_TS_BIDASKVALUES) {
             protocol::Quote quote{};
             quote.header.instrument_id = state.instrument_id;
@@ -281,7 +397,7 @@ void forward_time_and_sales(SCStudyInterfaceRef sc, StudyState& state, bool forw
             quote.ask_price = static_cast<double>(entry.Ask) * multiplier;
             quote.bid_size = entry.BidSize;
             quote.ask_size = entry.AskSize;
-            state.shim.post(quote);
+            state.shim->post(quote);
         }
         // SC_TS_MARKER (a gap in Sierra Chart's own data) carries nothing to forward.
     }
@@ -299,7 +415,9 @@ void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int
             s_MarketDepthEntry entry;
             if (bid) sc.GetBidMarketDepthEntryAtLevel(entry, level);
             else sc.GetAskMarketDepthEntryAtLevel(entry, level);
-            current.price = static_cast<double>(entry.Price);
+            // Like trade prices: Sierra Chart's Real-time Price Multiplier applies.
+            current.price =
+                static_cast<double>(entry.Price) * static_cast<double>(sc.RealTimePriceMultiplier);
             current.quantity = static_cast<double>(entry.Quantity);
         }
         if (current == kept[level]) continue;
@@ -312,7 +430,7 @@ void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int
         depth.action = gone ? 2 : 1;  // 2 delete, 1 insert/update
         depth.price = gone ? kept[level].price : current.price;
         depth.size = gone ? 0 : static_cast<std::uint32_t>(current.quantity);
-        state.shim.post(depth);
+        state.shim->post(depth);
         kept[level] = current;
     }
 }
@@ -367,18 +485,23 @@ void forward_orders(SCStudyInterfaceRef sc, StudyState& state) {
             state.client_id_by_order[order.InternalOrderID] = client_order_id;
             state.order_by_client_id[client_order_id] = order.InternalOrderID;
         }
-        state.shim.post(make_order_update(state, order));
+        state.shim->post(make_order_update(state, order));
     }
 }
 
+// `occurrence`: how many fills before this one in the list have the same order, UTC time,
+// quantity and price (two partial fills of one order in the same microsecond).
 protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
-                         const s_SCOrderFillData& fill) {
+                         const s_SCOrderFillData& fill, int occurrence = 0) {
     protocol::Fill record{};
     record.header.instrument_id = state.instrument_id;
     const auto client = state.client_id_by_order.find(fill.InternalOrderID);
     record.client_order_id = client != state.client_id_by_order.end() ? client->second : 0;
-    record.time_ns = sc_days_to_unix_ns(
-        sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC).GetAsDouble());
+    // Sierra Chart gives fill times in the chart's time zone: back to UTC.
+    const std::int64_t utc_us =
+        sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC)
+            .ToUNIXTimeInMicroseconds();
+    record.time_ns = utc_us * 1000;
     record.price = fill.FillPrice;
     record.quantity = std::llround(fill.Quantity);
     record.side = to_side(fill.BuySell);
@@ -386,11 +509,14 @@ protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
     if (!protocol::set_text(record.execution_id, fill.FillExecutionServiceID.GetChars()) ||
         fill.FillExecutionServiceID.GetLength() == 0) {
         // None from the service (simulation), or longer than 48 bytes: one stable id made
-        // from the fill itself.
-        char id[48];
-        std::snprintf(id, sizeof id, "SC:%u:%.0f:%g", static_cast<unsigned>(fill.InternalOrderID),
-                      fill.FillDateTime.GetAsDouble() * 86400000.0, fill.Quantity);
-        (void)protocol::set_text(record.execution_id, id);
+        // from the fill itself: its order, its UTC time in microseconds (not the chart's
+        // time zone), quantity, price, and which of identical fills it is.
+        char id[64];
+        std::snprintf(id, sizeof id, "SC:%u:%lld:%g:%.10g:%d",
+                      static_cast<unsigned>(fill.InternalOrderID), static_cast<long long>(utc_us),
+                      fill.Quantity, fill.FillPrice, occurrence);
+        if (!protocol::set_text(record.execution_id, id))
+            (void)protocol::set_text(record.execution_id, std::string_view(id, 48));
     }
     char order_id[32];
     std::snprintf(order_id, sizeof order_id, "%u", static_cast<unsigned>(fill.InternalOrderID));
@@ -398,18 +524,34 @@ protocol::Fill make_fill(SCStudyInterfaceRef sc, const StudyState& state,
     return record;
 }
 
+// Fills that only an occurrence number tells apart share this key.
+std::string fill_key(SCStudyInterfaceRef sc, const s_SCOrderFillData& fill) {
+    const std::int64_t utc_us = sc.ConvertDateTimeFromChartTimeZone(fill.FillDateTime, TIMEZONE_UTC)
+                                    .ToUNIXTimeInMicroseconds();
+    char key[96];
+    std::snprintf(key, sizeof key, "%u:%lld:%g:%.10g", static_cast<unsigned>(fill.InternalOrderID),
+                  static_cast<long long>(utc_us), fill.Quantity, fill.FillPrice);
+    return key;
+}
+
+// Fills are tracked by their execution id (a stable identity), not by their place in
+// Sierra Chart's fill list, which it may rewrite (reorder, drop, insert): every fill whose
+// id was not forwarded yet is forwarded, wherever it is in the list.
 void forward_fills(SCStudyInterfaceRef sc, StudyState& state) {
     const int size = sc.GetOrderFillArraySize();
-    if (state.fills_forwarded < 0 || size < state.fills_forwarded) {
-        // First call (earlier fills are served by snapshots), or Sierra Chart cleared its list.
-        state.fills_forwarded = size;
-        return;
-    }
-    for (int index = state.fills_forwarded; index < size; ++index) {
+    const bool first = !state.fills_started;
+    state.fills_started = true;
+    std::unordered_map<std::string, int> occurrences;
+    for (int index = 0; index < size; ++index) {
         s_SCOrderFillData fill;
         if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
-        state.shim.post(make_fill(sc, state, fill));
-        state.fills_forwarded = index + 1;
+        const int occurrence = occurrences[fill_key(sc, fill)]++;
+        const protocol::Fill record = make_fill(sc, state, fill, occurrence);
+        std::string id(protocol::get_text(record.execution_id));
+        // First call: what the list holds is from before this study instance (snapshots
+        // serve it), so it is only remembered.
+        if (!state.fills_forwarded.insert(std::move(id)).second || first) continue;
+        state.shim->post(record);
     }
 }
 
@@ -443,7 +585,7 @@ void forward_position_and_account(SCStudyInterfaceRef sc, StudyState& state) {
         position.AveragePrice != state.position_average) {
         state.position_quantity = position.PositionQuantity;
         state.position_average = position.AveragePrice;
-        state.shim.post(make_position(state, position));
+        state.shim->post(make_position(state, position));
     }
     const auto now = std::chrono::steady_clock::now();
     if (now < state.next_account_check) return;
@@ -453,7 +595,7 @@ void forward_position_and_account(SCStudyInterfaceRef sc, StudyState& state) {
                               account.net_liquidation};
     if (std::equal(values, values + 4, state.account_seen)) return;
     std::copy(values, values + 4, state.account_seen);
-    state.shim.post(account);
+    state.shim->post(account);
 }
 
 // ---- engine -> shim: commands -------------------------------------------------------------
@@ -465,7 +607,7 @@ void acknowledge(StudyState& state, RecordType command, std::uint64_t request_id
     ack.request_id = request_id;
     ack.client_order_id = client_order_id;
     ack.command_type = static_cast<std::uint16_t>(command);
-    state.shim.post(ack);
+    state.shim->post(ack);
 }
 
 void reject(StudyState& state, RecordType command, std::uint64_t request_id,
@@ -478,7 +620,59 @@ void reject(StudyState& state, RecordType command, std::uint64_t request_id,
     record.reason = static_cast<std::uint16_t>(reason);
     std::string_view words(text);
     (void)protocol::set_text(record.text, words.substr(0, sizeof record.text));
-    state.shim.post(record);
+    state.shim->post(record);
+    state.last_error = text;
+    // For Sierra Chart's log at the end of this call (drain_log): the command, its request
+    // id, the reason number and text. A run of the same refusal is logged once.
+    char line[192];
+    std::snprintf(line, sizeof line, "%s refused (reason %u): %s",
+                  std::string(protocol::record_type_name(command)).c_str(),
+                  static_cast<unsigned>(reason), text);
+    if (state.last_reject_logged != line) {
+        state.last_reject_logged = line;
+        char numbered[256];
+        std::snprintf(numbered, sizeof numbered, "TickBridge: request %llu: %s",
+                      static_cast<unsigned long long>(request_id), line);
+        state.rejects_to_log.emplace_back(numbered);
+    }
+}
+
+// Every refusal goes to Sierra Chart's log (Window >> Message Log); the same reason twice
+// in a row once, so a stream of refused orders does not flood it.
+void log_refusal(SCStudyInterfaceRef sc, StudyState& state, const char* why) {
+    state.last_error = why;
+    if (state.last_refusal_logged == why) return;
+    state.last_refusal_logged = why;
+    SCString message;
+    message.Format("TickBridge: order refused: %s", why);
+    sc.AddMessageToLog(message, 1);
+}
+
+// The answer to CancelAll / Flatten / Cancel from Sierra Chart's result.
+void answer_platform_result(SCStudyInterfaceRef sc, StudyState& state, RecordType type,
+                            std::uint64_t request_id, std::uint64_t client_order_id,
+                            int result) {
+    if (result > 0) {
+        acknowledge(state, type, request_id, client_order_id);
+        return;
+    }
+    reject(state, type, request_id, client_order_id,
+           skipped_for_now(result) ? RejectReason::PlatformBusy : RejectReason::PlatformRejected,
+           sc.GetTradingErrorTextMessage(result));
+}
+
+// Why this study may not trade now, or nullptr. The "Live trading" input must agree with
+// Sierra Chart's trade simulation mode (Trade >> Trade Simulation Mode On), and auto
+// trading must be on (Trade >> Auto Trading Enabled - Global and - Chart): with it off
+// Sierra Chart skips every order, so the engine is told at once rather than per order.
+const char* trading_refused(SCStudyInterfaceRef sc) {
+    const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
+    if (live && sc.GlobalTradeSimulationIsOn)
+        return "live input is Yes but Sierra Chart is in Trade Simulation Mode";
+    if (!live && !sc.GlobalTradeSimulationIsOn)
+        return "live input is No but Trade Simulation Mode is off";
+    if (!sc.IsAutoTradingEnabled) return "auto trading is off in Sierra Chart (Trade menu)";
+    return nullptr;
 }
 
 bool platform_busy(SCStudyInterfaceRef sc) {
@@ -510,7 +704,13 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
     if (find_order(sc, state, submit.client_order_id, existing)) {
         // A retried submit: place nothing, answer with the order as it stands.
         acknowledge(state, type, submit.request_id, submit.client_order_id);
-        state.shim.post(make_order_update(state, existing));
+        state.shim->post(make_order_update(state, existing));
+        return;
+    }
+    if (const char* refused = trading_refused(sc)) {
+        reject(state, type, submit.request_id, submit.client_order_id,
+               RejectReason::PlatformRejected, refused);
+        log_refusal(sc, state, refused);
         return;
     }
     if (platform_busy(sc)) {
@@ -522,6 +722,20 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
         reject(state, type, submit.request_id, submit.client_order_id,
                RejectReason::InvalidQuantity, "quantity must be positive");
         return;
+    }
+    {
+        // Sierra Chart would cut an entry that takes the position past MaximumPositionAllowed
+        // (set far out of the way in apply_trade_settings): refuse it whole instead.
+        s_SCPositionData position;
+        sc.GetTradePosition(position);
+        const double signed_quantity = static_cast<double>(submit.quantity) *
+            (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Sell) ? -1.0 : 1.0);
+        if (std::fabs(position.PositionQuantity + signed_quantity) > sc.MaximumPositionAllowed) {
+            reject(state, type, submit.request_id, submit.client_order_id,
+                   RejectReason::InvalidQuantity,
+                   "the position would exceed Sierra Chart's MaximumPositionAllowed");
+            return;
+        }
     }
     s_SCNewOrder order;
     order.OrderQuantity = static_cast<double>(submit.quantity);  // Sierra Chart's double
@@ -558,9 +772,9 @@ void on_submit(SCStudyInterfaceRef sc, StudyState& state, const protocol::Submit
     order.TextTag = tag.c_str();
     double result = 0;
     if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Buy)) {
-        result = sc.BuyOrder(order);
+        result = sc.BuyOrder(order, sc.ArraySize - 1);
     } else if (submit.side == static_cast<std::uint8_t>(tickbridge::Side::Sell)) {
-        result = sc.SellOrder(order);
+        result = sc.SellOrder(order, sc.ArraySize - 1);
     } else {
         reject(state, type, submit.request_id, submit.client_order_id, RejectReason::Malformed,
                "side must be 1 (buy) or 2 (sell)");
@@ -593,12 +807,9 @@ void on_cancel(SCStudyInterfaceRef sc, StudyState& state, const protocol::Cancel
                RejectReason::TooLateToCancel, "order is no longer working");
         return;
     }
-    if (sc.CancelOrder(order.InternalOrderID) <= 0) {
-        reject(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id,
-               RejectReason::PlatformRejected, "sc.CancelOrder refused");
-        return;
-    }
-    acknowledge(state, RecordType::Cancel, cancel.request_id, cancel.client_order_id);
+    // A cancel Sierra Chart skips (full recalculation) is PlatformBusy: the engine resends.
+    answer_platform_result(sc, state, RecordType::Cancel, cancel.request_id,
+                           cancel.client_order_id, sc.CancelOrder(order.InternalOrderID));
 }
 
 void on_replace(SCStudyInterfaceRef sc, StudyState& state, const protocol::Replace& replace) {
@@ -607,6 +818,12 @@ void on_replace(SCStudyInterfaceRef sc, StudyState& state, const protocol::Repla
     if (!find_order(sc, state, replace.client_order_id, order)) {
         reject(state, type, replace.request_id, replace.client_order_id,
                RejectReason::UnknownOrder, "no order with this client order id");
+        return;
+    }
+    if (const char* refused = trading_refused(sc)) {
+        reject(state, type, replace.request_id, replace.client_order_id,
+               RejectReason::PlatformRejected, refused);
+        log_refusal(sc, state, refused);
         return;
     }
     if (platform_busy(sc)) {
@@ -653,44 +870,47 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
     boundary.header.instrument_id = state.instrument_id;
     boundary.request_id = request.request_id;
     boundary.phase = 1;
-    state.shim.post(boundary);
+    state.shim->post(boundary);
     std::uint32_t count = 0;
     if (request.what & protocol::kSnapshotOrders) {
         s_SCTradeOrder order;
         for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
             if (!IsWorkingOrderStatus(order.OrderStatusCode)) continue;
-            state.shim.post(make_order_update(state, order));
+            state.shim->post(make_order_update(state, order));
             ++count;
         }
     }
     s_SCPositionData position;
     sc.GetTradePosition(position);
     if (request.what & protocol::kSnapshotPositions) {
-        state.shim.post(make_position(state, position));
+        state.shim->post(make_position(state, position));
         ++count;
     }
     if (request.what & protocol::kSnapshotFills) {
         const int size = sc.GetOrderFillArraySize();
+        std::unordered_map<std::string, int> occurrences;
         for (int index = 0; index < size; ++index) {
             s_SCOrderFillData fill;
             if (sc.GetOrderFillEntry(static_cast<unsigned>(index), fill) == 0) break;
-            const protocol::Fill record = make_fill(sc, state, fill);
+            const protocol::Fill record =
+                make_fill(sc, state, fill, occurrences[fill_key(sc, fill)]++);
             if (record.time_ns < request.fills_since_ns) continue;
-            state.shim.post(record);
+            state.shim->post(record);
             ++count;
         }
     }
     if (request.what & protocol::kSnapshotAccount) {
-        state.shim.post(make_account(sc, state, position));
+        state.shim->post(make_account(sc, state, position));
         ++count;
     }
     boundary.phase = 2;
     boundary.record_count = count;
-    state.shim.post(boundary);
+    state.shim->post(boundary);
 }
 
 // Cancel-on-disconnect: this shim's own working orders (those carrying an engine client
-// order id), not orders the trader placed by hand on the same account.
+// order id), not orders the trader placed by hand on the same account. Each CancelOrder's
+// result is counted; the log says how many Sierra Chart refused and why.
 void cancel_engine_orders(SCStudyInterfaceRef sc) {
     s_SCTradeOrder order;
     std::vector<std::uint32_t> to_cancel;
@@ -699,25 +919,90 @@ void cancel_engine_orders(SCStudyInterfaceRef sc) {
             tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) != 0)
             to_cancel.push_back(order.InternalOrderID);
     }
-    for (std::uint32_t id : to_cancel) sc.CancelOrder(id);
-    char message[128];
-    std::snprintf(message, sizeof message,
-                  "TickBridge: engine silent; canceled %zu engine working orders", to_cancel.size());
+    std::size_t refused = 0;
+    int last_error = 0;
+    for (std::uint32_t id : to_cancel) {
+        const int result = sc.CancelOrder(id);
+        if (result > 0) continue;
+        ++refused;
+        last_error = result;
+    }
+    char message[256];
+    if (refused == 0) {
+        std::snprintf(message, sizeof message,
+                      "TickBridge: engine silent; canceled %zu engine working orders",
+                      to_cancel.size());
+    } else {
+        std::snprintf(message, sizeof message,
+                      "TickBridge: engine silent; canceled %zu of %zu engine working orders, "
+                      "%zu REFUSED by Sierra Chart (%d: %s)",
+                      to_cancel.size() - refused, to_cancel.size(), refused, last_error,
+                      sc.GetTradingErrorTextMessage(last_error));
+    }
     sc.AddMessageToLog(message, 1);
 }
 
-void kill_switch(SCStudyInterfaceRef sc, bool flatten, const char* source) {
-    if (flatten) sc.FlattenAndCancelAllOrders();
-    else sc.CancelAllOrders();
-    char message[128];
-    std::snprintf(message, sizeof message, "TickBridge: KILL from %s: %s", source,
-                  flatten ? "flattened and canceled all orders" : "canceled all orders");
-    sc.AddMessageToLog(message, 1);
+// One try of a kill: Sierra Chart's result, > 0 when it acted.
+int try_kill(SCStudyInterfaceRef sc, bool flatten) {
+    return flatten ? sc.FlattenAndCancelAllOrders() : sc.CancelAllOrders();
+}
+
+// Runs the kills that are due (new and pending). A kill is logged and answered as done
+// only when Sierra Chart's call says it acted; one skipped for now is tried again at every
+// call for kKillRetryFor, then reported failed, as is one Sierra Chart refused.
+void run_kills(SCStudyInterfaceRef sc, StudyState& state) {
+    const auto now = std::chrono::steady_clock::now();
+    auto& kills = state.pending_kills;
+    for (std::size_t i = 0; i < kills.size();) {
+        StudyState::PendingKill& kill = kills[i];
+        const int result = try_kill(sc, kill.flatten);
+        const char* what = kill.flatten ? "FlattenAndCancelAllOrders" : "CancelAllOrders";
+        char message[256];
+        if (result > 0) {
+            std::snprintf(message, sizeof message, "TickBridge: KILL from %s: done (%s returned %d)",
+                          kill.source, what, result);
+            sc.AddMessageToLog(message, 1);
+            if (kill.from_engine) acknowledge(state, RecordType::Kill, kill.request_id, 0);
+        } else if (skipped_for_now(result) && now < kill.give_up) {
+            if (result != kill.last_result) {
+                std::snprintf(message, sizeof message,
+                              "TickBridge: KILL from %s NOT done yet: %s: %s; trying again at "
+                              "every chart update",
+                              kill.source, what, sc.GetTradingErrorTextMessage(result));
+                sc.AddMessageToLog(message, 1);
+            }
+            kill.last_result = result;
+            ++i;
+            continue;
+        } else {
+            std::snprintf(message, sizeof message,
+                          "TickBridge: KILL from %s FAILED: %s returned %d (%s); act by hand",
+                          kill.source, what, result, sc.GetTradingErrorTextMessage(result));
+            sc.AddMessageToLog(message, 1);
+            if (kill.from_engine)
+                reject(state, RecordType::Kill, kill.request_id, 0,
+                       skipped_for_now(result) ? RejectReason::PlatformBusy
+                                               : RejectReason::PlatformRejected,
+                       message + 12);
+        }
+        kills.erase(kills.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+}
+
+void queue_kill(StudyState& state, bool flatten, bool from_engine, std::uint64_t request_id,
+                const char* source) {
+    StudyState::PendingKill kill;
+    kill.flatten = flatten;
+    kill.from_engine = from_engine;
+    kill.request_id = request_id;
+    kill.source = source;
+    kill.give_up = std::chrono::steady_clock::now() + kKillRetryFor;
+    state.pending_kills.push_back(kill);
 }
 
 void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
     CommandSlot command;
-    while (state.shim.next_command(command)) {
+    while (state.shim->next_command(command)) {
         if (command.origin == CommandOrigin::EngineSilence) {
             cancel_engine_orders(sc);
             continue;
@@ -726,41 +1011,100 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
             case RecordType::Submit: on_submit(sc, state, command.as<protocol::Submit>()); break;
             case RecordType::Cancel: on_cancel(sc, state, command.as<protocol::Cancel>()); break;
             case RecordType::Replace: on_replace(sc, state, command.as<protocol::Replace>()); break;
-            case RecordType::CancelAll: {
-                const auto cancel_all = command.as<protocol::CancelAll>();
-                if (sc.CancelAllOrders() < 0)
-                    reject(state, RecordType::CancelAll, cancel_all.request_id, 0,
-                           RejectReason::PlatformRejected, "sc.CancelAllOrders refused");
-                else acknowledge(state, RecordType::CancelAll, cancel_all.request_id, 0);
+            case RecordType::CancelAll:
+                answer_platform_result(sc, state, RecordType::CancelAll,
+                                       command.as<protocol::CancelAll>().request_id, 0,
+                                       sc.CancelAllOrders());
                 break;
-            }
-            case RecordType::Flatten: {
-                const auto flatten = command.as<protocol::Flatten>();
-                if (sc.FlattenAndCancelAllOrders() < 0)
-                    reject(state, RecordType::Flatten, flatten.request_id, 0,
-                           RejectReason::PlatformRejected, "sc.FlattenAndCancelAllOrders refused");
-                else acknowledge(state, RecordType::Flatten, flatten.request_id, 0);
+            case RecordType::Flatten:
+                answer_platform_result(sc, state, RecordType::Flatten,
+                                       command.as<protocol::Flatten>().request_id, 0,
+                                       sc.FlattenAndCancelAllOrders());
                 break;
-            }
             case RecordType::SnapshotRequest:
                 on_snapshot(sc, state, command.as<protocol::SnapshotRequest>());
                 break;
             case RecordType::Kill: {
                 const auto kill = command.as<protocol::Kill>();
                 const bool from_endpoint = command.origin == CommandOrigin::KillEndpoint;
-                kill_switch(sc, kill.flatten != 0, from_endpoint ? "kill endpoint" : "engine");
-                // The kill endpoint was answered by the socket thread already.
-                if (!from_endpoint) acknowledge(state, RecordType::Kill, kill.request_id, 0);
+                // The kill endpoint's caller was told "accepted" by the socket thread; what
+                // Sierra Chart then did is in its log. The engine is answered after the run.
+                queue_kill(state, kill.flatten != 0, !from_endpoint, kill.request_id,
+                           from_endpoint ? "kill endpoint" : "engine");
                 break;
             }
             default: break;  // the socket thread passes commands only
         }
     }
+    run_kills(sc, state);
+}
+
+// One line of text at the top left of the chart: link up or down, paper or live, whether
+// this study may trade now (and why not), kills pending, the last error. Redrawn only when
+// it changes. (The engine's own halt state is not in protocol v1; the engine reports it.)
+void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
+    const tickbridge::shim::ShimStats stats = state.shim->stats();
+    const bool live = sc.Input[kInLiveTrading].GetYesNo() != 0;
+    const char* refused = trading_refused(sc);
+    // What the line shows, compared without building it (the usual call changes nothing).
+    const StudyState::StatusKey key{stats.engine_alive, live, refused,
+                                    !state.pending_kills.empty(), state.last_error.size(),
+                                    state.last_error.empty() ? '\0' : state.last_error[0]};
+    if (state.status_drawn_once && key == state.status_key) return;
+    state.status_drawn_once = true;
+    state.status_key = key;
+    std::string text = "TickBridge: engine ";
+    text += stats.engine_alive ? "UP" : "DOWN";
+    text += live ? " | LIVE" : " | paper";
+    text += refused != nullptr ? std::string(" | NOT TRADING: ") + refused : " | trading";
+    if (!state.pending_kills.empty()) text += " | KILL PENDING";
+    if (!state.last_error.empty()) text += " | last error: " + state.last_error;
+    if (text == state.status_drawn) return;
+    state.status_drawn = text;
+    s_UseTool tool;
+    tool.ChartNumber = sc.ChartNumber;
+    tool.DrawingType = DRAWING_TEXT;
+    tool.LineNumber = kStatusLineNumber;
+    tool.AddMethod = UTAM_ADD_OR_ADJUST;
+    tool.Region = 0;
+    tool.BeginDateTime = 2;  // percent of the chart's width, with UseRelativeVerticalValues
+    tool.BeginValue = 98;    // percent of the region's height
+    tool.UseRelativeVerticalValues = 1;
+    tool.FontSize = 10;
+    tool.FontBold = 1;
+    tool.Color = refused != nullptr || !stats.engine_alive ? RGB(220, 0, 0) : RGB(0, 140, 0);
+    tool.Text = text.c_str();
+    sc.UseTool(tool);
 }
 
 void drain_log(SCStudyInterfaceRef sc, StudyState& state) {
     tickbridge::shim::LogLine line;
-    while (state.shim.next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
+    while (state.shim->next_log(line)) sc.AddMessageToLog(line.text, line.is_error ? 1 : 0);
+    for (const std::string& refused : state.rejects_to_log) sc.AddMessageToLog(refused.c_str(), 0);
+    state.rejects_to_log.clear();
+}
+
+// Sierra Chart's auto-trade management, switched off so that the order the engine sent is
+// the order Sierra Chart works (acsil/README.md, "What Sierra Chart does with an order"):
+// sc.BuyOrder / sc.SellOrder are entries, and with these settings an entry against a
+// position is an order of its own quantity (no reversal), entries in the same direction,
+// with working orders and several per bar are allowed, nothing is canceled as a side
+// effect, and no attached orders are added. Set at every call: nothing else may change them.
+void apply_trade_settings(SCStudyInterfaceRef sc) {
+    sc.SupportReversals = 0;
+    sc.AllowOppositeEntryWithOpposingPositionOrOrders = 1;
+    sc.AllowMultipleEntriesInSameDirection = 1;
+    sc.AllowEntryWithWorkingOrders = 1;
+    sc.SupportAttachedOrdersForTrading = 0;
+    sc.CancelAllOrdersOnEntriesAndReversals = 0;
+    sc.CancelAllOrdersOnEntries = 0;
+    sc.CancelAllOrdersOnReversals = 0;
+    sc.CancelAllWorkingOrdersOnExit = 0;
+    sc.AllowOnlyOneTradePerBar = 0;
+    sc.MaximumPositionAllowed = 1e9;  // limits are the engine's risk layer; see on_submit
+    // Paper or live, from the study input: Sierra Chart sends the orders to the trade
+    // service only when this is 1 (its default, 0, simulates them).
+    sc.SendOrdersToTradeService = sc.Input[kInLiveTrading].GetYesNo() != 0 ? 1 : 0;
 }
 
 void set_defaults(SCStudyInterfaceRef sc) {
@@ -770,21 +1114,14 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.UpdateAlways = 1;  // called at every chart update, so commands run without new data
     sc.GraphRegion = 0;
     sc.MaintainTradeStatisticsAndTradesData = 1;  // fills need trade data kept
-    // The engine decides: no auto-trading management by Sierra Chart.
-    sc.AllowMultipleEntriesInSameDirection = 1;
-    sc.AllowOppositeEntryWithOpposingPositionOrOrders = 1;
-    sc.AllowEntryWithWorkingOrders = 1;
-    sc.SupportReversals = 1;
-    sc.SupportAttachedOrdersForTrading = 0;
-    sc.CancelAllOrdersOnEntriesAndReversals = 0;
-    sc.CancelAllWorkingOrdersOnExit = 0;
-    sc.AllowOnlyOneTradePerBar = 0;
-    sc.MaximumPositionAllowed = 1000000;  // limits are the engine's risk layer
+    apply_trade_settings(sc);
 
     sc.Input[kInEngineEndpoint].Name = "Engine endpoint";
     sc.Input[kInEngineEndpoint].SetString("tcp://127.0.0.1:5555");
+    // Closed by default: no port is bound until the trader names one (each chart its own,
+    // e.g. tcp://127.0.0.1:5556, 5557, ...; a taken port is logged, never shared).
     sc.Input[kInKillEndpoint].Name = "Kill endpoint (bound here; empty: none)";
-    sc.Input[kInKillEndpoint].SetString("tcp://127.0.0.1:5556");
+    sc.Input[kInKillEndpoint].SetString("");
     sc.Input[kInKillSecret].Name = "Kill secret (at most 32 characters)";
     sc.Input[kInKillSecret].SetString("");
     sc.Input[kInCancelOnDisconnect].Name = "Cancel engine orders when the engine goes silent";
@@ -810,11 +1147,67 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.Input[kInCurveServerKey].SetString("");
     sc.Input[kInCurveClientKey].Name = "CURVE shim key file (NAME.key_secret; or z85 secret)";
     sc.Input[kInCurveClientKey].SetString("");
+    sc.Input[kInLiveTrading].Name = "Live trading (No: paper, Trade Simulation Mode)";
+    sc.Input[kInLiveTrading].SetYesNo(0);
+
+    sc.Input[kInHeartbeatIntervalMs].SetIntLimits(50, 60000);
+    sc.Input[kInSilenceHeartbeats].SetIntLimits(2, 100);
+    sc.Input[kInDepthLevels].SetIntLimits(0, static_cast<int>(kMaxDepthLevels));
+    sc.Input[kInKillButton].SetIntLimits(0, 150);
+    sc.Input[kInInstrumentId].SetIntLimits(1, 1000000);
+    sc.Input[kInEngineEndpoint].SetDescription(
+        "The engine's ZeroMQ address, e.g. tcp://127.0.0.1:5555 (the engine's shim_endpoint).");
+    sc.Input[kInKillEndpoint].SetDescription(
+        "Empty (default): no kill endpoint. Else an address this study binds for kill requests "
+        "from outside Sierra Chart, e.g. tcp://127.0.0.1:5556; one port per chart.");
+    sc.Input[kInKillSecret].SetDescription(
+        "The secret a kill request must carry (at most 32 characters). Empty: every kill "
+        "request is refused.");
+    sc.Input[kInCancelOnDisconnect].SetDescription(
+        "Yes: when the engine goes silent, cancel the working orders the engine placed "
+        "(not orders placed by hand).");
+    sc.Input[kInHeartbeatIntervalMs].SetDescription(
+        "How often the study and the engine exchange heartbeats, in milliseconds.");
+    sc.Input[kInSilenceHeartbeats].SetDescription(
+        "The engine counts as silent after this many heartbeat intervals without a frame.");
+    sc.Input[kInForwardTimeAndSales].SetDescription(
+        "Yes: send every trade and bid/ask update of this chart's symbol to the engine.");
+    sc.Input[kInForwardDepth].SetDescription("Yes: send market depth changes to the engine.");
+    sc.Input[kInDepthLevels].SetDescription("How many depth levels per side (0 to 10).");
+    sc.Input[kInKillButton].SetDescription(
+        "The Custom Study Control Bar button (1-150) that is the kill switch; 0: none.");
+    sc.Input[kInKillButtonFlattens].SetDescription(
+        "Yes: the kill button flattens the position and cancels all orders; No: cancels only.");
+    sc.Input[kInInstrumentId].SetDescription(
+        "The instrument id the engine knows this chart's symbol by.");
+    sc.Input[kInCurveServerKey].SetDescription(
+        "The engine's CURVE public key (z85) or its .key file; empty: no encryption (loopback).");
+    sc.Input[kInCurveClientKey].SetDescription(
+        "This study's CURVE secret key file (NAME.key_secret) or z85 secret; empty: none.");
+    sc.Input[kInLiveTrading].SetDescription(
+        "No: paper (Sierra Chart's Trade Simulation Mode must be on). Yes: orders go to the "
+        "trade service (Trade Simulation Mode must be off). Otherwise every order is refused.");
 }
 
 }  // namespace
 
 namespace {
+
+// The link inputs changed: a new socket thread with the new values, the rest of the state
+// (orders, fills already forwarded, pending kills) kept, and the order events the old link
+// had not had acknowledged sent again after the new Hello, so none is lost.
+void restart_link(SCStudyInterfaceRef sc, StudyState& state, const ShimConfig& config) {
+    std::vector<tickbridge::shim::RecordSlot> kept = state.shim->take_unacknowledged();
+    state.shim = std::make_unique<Shim>(config);
+    state.shim->start();
+    post_hello(sc, state);
+    for (const auto& slot : kept) state.shim->post_slot(slot);
+    SCString message;
+    message.Format("TickBridge: link inputs changed; engine link restarted, %d unacknowledged "
+                   "order events sent again",
+                   static_cast<int>(kept.size()));
+    sc.AddMessageToLog(message, 0);
+}
 
 void study(SCStudyInterfaceRef sc) {
     if (sc.SetDefaults) {
@@ -830,20 +1223,24 @@ void study(SCStudyInterfaceRef sc) {
 
     const ShimConfig config = config_from_inputs(sc);
     StudyState* existing = state_of(sc);
-    if (existing != nullptr && !same_link(existing->shim.config(), config)) {
-        sc.AddMessageToLog("TickBridge: link inputs changed; restarting the engine link", 0);
-        destroy_state(sc);
-        existing = nullptr;
-    }
+    if (existing != nullptr && !same_link(existing->shim->config(), config))
+        restart_link(sc, *existing, config);
     StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
 
-    if (!state.hello_posted) post_hello(sc, state);
-    state.shim.flush();
+    apply_trade_settings(sc);
+    if (!state.hello_posted || !same_hello_identity(sc, state.hello_identity)) {
+        if (state.hello_posted)
+            sc.AddMessageToLog("TickBridge: symbol, trade account or trading mode changed; "
+                               "sending a new Hello to the engine", 0);
+        post_hello(sc, state);
+    }
+    state.shim->flush();
 
     const int button = sc.Input[kInKillButton].GetInt();
     // The button toggles: act on its press (ON), then release it at once.
     if (button > 0 && sc.MenuEventID == button && sc.PointerEventType == SC_ACS_BUTTON_ON) {
-        kill_switch(sc, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, "control bar button");
+        queue_kill(state, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, false, 0,
+                   "control bar button");
         sc.SetCustomStudyControlBarButtonEnable(button, 0);
     }
 
@@ -863,6 +1260,7 @@ void study(SCStudyInterfaceRef sc) {
     forward_fills(sc, state);
     forward_position_and_account(sc, state);
     drain_log(sc, state);
+    draw_status(sc, state);
 }
 
 }  // namespace

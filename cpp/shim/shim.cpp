@@ -186,6 +186,19 @@ void Shim::stop() {
     thread_.join();
 }
 
+std::vector<RecordSlot> Shim::take_unacknowledged() {
+    stop();  // after the join the socket thread's unacknowledged_ and queue are ours
+    std::vector<RecordSlot> out = std::move(unacknowledged_);
+    unacknowledged_.clear();
+    RecordSlot slot;
+    while (records_.try_pop(slot))  // left only if the socket thread ended early
+        if (is_durable(slot.type())) out.push_back(slot);
+    for (const auto& waiting : backlog_)
+        if (is_durable(waiting.type())) out.push_back(waiting);
+    backlog_.clear();
+    return out;
+}
+
 bool Shim::post_slot(const RecordSlot& slot) {
     flush();
     const bool market_data = is_market_data(slot.type());
@@ -350,7 +363,7 @@ struct Shim::Impl {
 
     // -- sending -------------------------------------------------------------------------------
 
-    void send_frame(std::span<const std::byte> frame, std::size_t records, bool durable,
+    void send_frame(protocol::ByteSpan frame, std::size_t records, bool durable,
                     std::uint64_t sequence) {
         if (durable) {
             outbox.push_back({sequence, std::vector<std::byte>(frame.begin(), frame.end())});
@@ -487,7 +500,7 @@ struct Shim::Impl {
             pending_commands.pop_front();
     }
 
-    void on_engine_frame(std::span<const std::byte> frame) {
+    void on_engine_frame(protocol::ByteSpan frame) {
         protocol::FrameHeader header{};
         if (auto error = protocol::validate_frame(frame, header)) {
             shim.counters_.bad_frames.fetch_add(1);
@@ -702,6 +715,24 @@ struct Shim::Impl {
             check_engine_silence();
         }
         drain_records();  // what the platform queued before its last call
+        keep_unacknowledged();
+    }
+
+    // The records of the frames still in the outbox, for Shim::take_unacknowledged.
+    void keep_unacknowledged() {
+        for (const auto& frame : outbox) {
+            protocol::FrameHeader header{};
+            (void)protocol::for_each_record(
+                protocol::ByteSpan(frame.bytes.data(), frame.bytes.size()), header,
+                [&](const protocol::RecordView& view) {
+                    if (!is_durable(view.type) || view.bytes.size() > kMaxRecordBytes) return;
+                    RecordSlot slot;
+                    slot.size = static_cast<std::uint16_t>(view.bytes.size());
+                    std::memcpy(slot.bytes, view.bytes.data(), view.bytes.size());
+                    shim.unacknowledged_.push_back(slot);
+                });
+        }
+        outbox.clear();
     }
 };
 

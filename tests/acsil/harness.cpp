@@ -1,23 +1,43 @@
 // Plays Sierra Chart for acsil/TickBridgeStudy.cpp on Linux: the defaults call, the calls
 // on each chart update with new time-and-sales entries, order and fill changes, and the
-// last call. It keeps a small simulated order book behind the stub's trading functions and
-// records every trading function call, so tests can see exactly what the study asked
-// Sierra Chart to do. Driven line by line on stdin by tests/acsil/harness_driver.py; every
-// command ends with a line "OK" (or "ERR <why>").
-#include "sierrachart.h"
-
+// last call. Compiled against Sierra Chart's real ACSIL headers (version 2784, found
+// through TICKBRIDGE_ACSIL_HEADERS; Windows declarations from tests/acsil/winstandin), it
+// fills the s_sc members and function pointers itself, as Sierra Chart does before each
+// call, keeps a small simulated order book behind the trading functions and records every
+// trading function call, so tests can see exactly what the study asked Sierra Chart to do.
+// Driven line by line on stdin by tests/acsil/toolchain.py (Harness); every command ends
+// with a line "OK" (or "ERR <why>").
+//
+// Where a behaviour comes from Sierra Chart rather than the header, the rule modelled here
+// and its source:
+// - Orders return SCT_SKIPPED_FULL_RECALC / SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA while
+//   the chart is fully recalculated or downloads history, and
+//   SCT_SKIPPED_AUTO_TRADING_DISABLED with auto trading off ("Automated Trading From an
+//   Advanced Custom Study", sierrachart.com/index.php?page=doc/ACSILTrading.html, and the
+//   error texts of sc.GetTradingErrorTextMessage in sierrachart.h).
+// - An input whose string was never set or was set to "" reads "Unset": that is
+//   s_SCInput_145::GetString() in scstructures.h itself (SetString("") leaves it null).
+// The standard headers first: scstructures.h defines min and max as macros, as windows.h does.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <dirent.h>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "sierrachart.h"
+
 extern "C" void scsf_TickBridge(SCStudyInterfaceRef sc);
+
+// Sierra Chart's own constructor (declared in sierrachart.h, "only implemented internally
+// within Sierra Chart"): the default member initializers, on a zero-initialized global.
+s_sc::s_sc() {}
 
 namespace {
 
@@ -29,7 +49,14 @@ std::vector<s_SCOrderFillData> g_fills;
 s_SCPositionData g_position;
 uint32_t g_next_order_id = 100;
 int g_next_execution = 1;
+bool g_execution_ids = true;  // false: fills without a service execution id (simulation)
 std::vector<s_MarketDepthEntry> g_bids, g_asks;
+std::vector<s_SCInput_145> g_inputs(145);
+std::map<int, void*> g_persistent_pointers;
+std::map<int, std::string> g_input_descriptions;
+int g_cancel_result = 0;  // 0: Sierra Chart's real answer; else what every cancel returns
+int64_t g_chart_utc_offset_us = 0;  // the chart's time zone, as an offset from UTC
+bool g_fills_same_time = false;  // every fill in the same microsecond
 
 // Sierra Chart's time and sales buffer: a ring whose oldest entry is at m_NextIndex when full.
 constexpr int kRingSize = 1 << 17;
@@ -37,6 +64,16 @@ std::vector<s_TimeAndSales> g_ring(kRingSize);
 int g_ring_next = 0;
 bool g_ring_full = false;
 uint32_t g_sequence = 0;
+
+// c_SCTimeAndSalesArray keeps its pointer protected: Sierra Chart fills it from inside.
+struct RingView : c_SCTimeAndSalesArray {
+    RingView() {
+        m_p_Data = g_ring.data();
+        m_MaxSize = kRingSize;
+        m_NextIndex = g_ring_next;
+        m_StartAtNext = g_ring_full ? 1 : 0;
+    }
+};
 
 std::string price_text(double price) {
     if (price == DBL_MAX) return "unset";
@@ -51,28 +88,95 @@ s_SCTradeOrder* find_order(uint64_t id) {
     return nullptr;
 }
 
-double SCDLLCALL submit(s_SCNewOrder& order, int buy_sell) {
-    std::ostringstream call;
-    call << (buy_sell == BSE_BUY ? "BuyOrder" : "SellOrder") << " qty=" << order.OrderQuantity
-         << " type=" << order.OrderType << " price1=" << price_text(order.Price1)
-         << " price2=" << price_text(order.Price2) << " tif=" << order.TimeInForce
-         << " tag=" << order.TextTag.GetChars();
-    g_calls.push_back(call.str());
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
-    if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
+int g_last_entry_bar = -1;
+
+int cancel_all_working();
+
+double place(s_SCNewOrder& order, BuySellEnum side) {
     s_SCTradeOrder placed;
     placed.InternalOrderID = g_next_order_id++;
     placed.Symbol = g_sc.Symbol;
     placed.OrderQuantity = order.OrderQuantity;
     placed.TextTag = order.TextTag;
-    placed.Price1 = order.IsPrice1Set() ? order.Price1 : 0.0;
-    placed.Price2 = order.IsPrice2Set() ? order.Price2 : 0.0;
+    placed.Price1 = order.Price1 != DBL_MAX ? order.Price1 : 0.0;
+    placed.Price2 = order.Price2 != DBL_MAX ? order.Price2 : 0.0;
     placed.OrderStatusCode = SCT_OSC_OPEN;
-    placed.BuySell = buy_sell == BSE_BUY ? BSE_BUY : BSE_SELL;
+    placed.BuySell = side;
     placed.OrderTypeAsInt = order.OrderType;
+    placed.TimeInForce = order.TimeInForce;
+    placed.IsSimulated = g_sc.SendOrdersToTradeService ? 0 : 1;
     g_orders.push_back(placed);
     order.InternalOrderID = placed.InternalOrderID;
     return order.OrderQuantity;
+}
+
+double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name) {
+    std::ostringstream call;
+    call << name << " qty=" << order.OrderQuantity << " type=" << order.OrderType
+         << " price1=" << price_text(order.Price1) << " price2=" << price_text(order.Price2)
+         << " tif=" << order.TimeInForce << " tag=" << order.TextTag.GetChars()
+         << " index=" << index;
+    g_calls.push_back(call.str());
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
+    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
+    if (index < 0 || index >= g_sc.ArraySize) return SCT_SKIPPED_INVALID_INDEX_SPECIFIED;
+    // Auto trade management, as Sierra Chart's "ACSIL Trading" documentation describes the
+    // sc members for entries (sc.BuyEntry / sc.BuyOrder and the sell side); each rule that
+    // changes the order is recorded as a call, so a test sees it.
+    const double position = g_position.PositionQuantity;
+    const double sign = side == BSE_BUY ? 1.0 : -1.0;
+    const bool opposite_position = position * sign < 0;
+    const bool same_position = position * sign > 0;
+    bool working = false, opposite_working = false;
+    for (const auto& placed : g_orders) {
+        if (!IsWorkingOrderStatus(placed.OrderStatusCode)) continue;
+        working = true;
+        if (placed.BuySell != side) opposite_working = true;
+    }
+    if (g_sc.AllowOnlyOneTradePerBar && g_last_entry_bar == index)
+        return SCT_SKIPPED_ONLY_ONE_TRADE_PER_BAR;
+    if (opposite_position && g_sc.SupportReversals) {
+        // A reversal: the entry also closes the opposite position.
+        order.OrderQuantity += std::abs(position);
+        g_calls.push_back("AutoTrade reversal qty=" + price_text(order.OrderQuantity));
+    } else if ((opposite_position || opposite_working) &&
+               !g_sc.AllowOppositeEntryWithOpposingPositionOrOrders) {
+        g_calls.push_back("AutoTrade ignored: opposite position or orders");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (same_position && !g_sc.AllowMultipleEntriesInSameDirection) {
+        g_calls.push_back("AutoTrade ignored: entry in the same direction");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (working && !g_sc.AllowEntryWithWorkingOrders) {
+        g_calls.push_back("AutoTrade ignored: working orders");
+        return SCTRADING_ORDER_ERROR;
+    }
+    if (g_sc.CancelAllOrdersOnEntriesAndReversals || g_sc.CancelAllOrdersOnEntries ||
+        (opposite_position && g_sc.SupportReversals && g_sc.CancelAllOrdersOnReversals)) {
+        g_calls.push_back("AutoTrade canceled working orders: " +
+                          std::to_string(cancel_all_working()));
+    }
+    const double room = g_sc.MaximumPositionAllowed - std::abs(position + sign * order.OrderQuantity);
+    if (room < 0) {
+        order.OrderQuantity += room;  // cut to the maximum position
+        g_calls.push_back("AutoTrade capped qty=" + price_text(order.OrderQuantity));
+        if (order.OrderQuantity <= 0) return SCTRADING_ORDER_ERROR;
+    }
+    if (g_sc.SupportAttachedOrdersForTrading) g_calls.push_back("AutoTrade attached orders");
+    g_last_entry_bar = index;
+    return place(order, side);
+}
+
+double SCDLLCALL buy_entry(s_SCNewOrder& order, int index) {
+    return entry(order, index, BSE_BUY, "BuyOrder");
+}
+double SCDLLCALL sell_entry(s_SCNewOrder& order, int index) {
+    return entry(order, index, BSE_SELL, "SellOrder");
+}
+int SCDLLCALL submit_order(s_SCNewOrder& order, int index, BuySellEnum side) {
+    return static_cast<int>(entry(order, index, side, side == BSE_BUY ? "SubmitBuy" : "SubmitSell"));
 }
 
 int SCDLLCALL modify(s_SCNewOrder& modification) {
@@ -81,17 +185,20 @@ int SCDLLCALL modify(s_SCNewOrder& modification) {
          << " qty=" << modification.OrderQuantity << " price1=" << price_text(modification.Price1)
          << " price2=" << price_text(modification.Price2);
     g_calls.push_back(call.str());
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
     s_SCTradeOrder* order = find_order(modification.InternalOrderID);
     if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
         return SCTRADING_ORDER_ERROR;
     if (modification.OrderQuantity > 0) order->OrderQuantity = modification.OrderQuantity;
-    if (modification.IsPrice1Set()) order->Price1 = modification.Price1;
-    if (modification.IsPrice2Set()) order->Price2 = modification.Price2;
+    if (modification.Price1 != DBL_MAX) order->Price1 = modification.Price1;
+    if (modification.Price2 != DBL_MAX) order->Price2 = modification.Price2;
     return 1;
 }
 
 int SCDLLCALL cancel(uint64_t id) {
     g_calls.push_back("CancelOrder id=" + std::to_string(id));
+    if (g_cancel_result != 0) return g_cancel_result;
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
     s_SCTradeOrder* order = find_order(id);
     if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
         return SCTRADING_ORDER_ERROR;
@@ -99,19 +206,32 @@ int SCDLLCALL cancel(uint64_t id) {
     return 1;
 }
 
-void cancel_all_working() {
+int cancel_all_working() {
+    int canceled = 0;
     for (auto& order : g_orders)
-        if (IsWorkingOrderStatus(order.OrderStatusCode)) order.OrderStatusCode = SCT_OSC_CANCELED;
+        if (IsWorkingOrderStatus(order.OrderStatusCode)) {
+            order.OrderStatusCode = SCT_OSC_CANCELED;
+            ++canceled;
+        }
+    return canceled;
 }
 
+// CancelAllOrders and FlattenAndCancelAllOrders return 1 when they acted (Sierra Chart's
+// ACSIL trading documentation); like order entry, they are skipped during a full
+// recalculation, and a flatten (which sends an order) with auto trading off.
 int SCDLLCALL cancel_all() {
     g_calls.push_back("CancelAllOrders");
+    if (g_cancel_result != 0) return g_cancel_result;
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
     cancel_all_working();
     return 1;
 }
 
 int SCDLLCALL flatten_and_cancel_all() {
     g_calls.push_back("FlattenAndCancelAllOrders");
+    if (g_cancel_result != 0) return g_cancel_result;
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
     cancel_all_working();
     g_position.PositionQuantity = 0;
     g_position.AveragePrice = 0;
@@ -139,20 +259,18 @@ int SCDLLCALL fill_entry(unsigned int index, s_SCOrderFillData& out) {
     return 1;
 }
 
-void SCDLLCALL time_and_sales(c_SCTimeAndSalesArray& view) {
-    view.StubSet(g_ring.data(), kRingSize, g_ring_next, g_ring_full ? 1 : 0);
-}
+void SCDLLCALL time_and_sales(c_SCTimeAndSalesArray& view) { view = RingView(); }
 
 int SCDLLCALL bid_levels() { return static_cast<int>(g_bids.size()); }
 int SCDLLCALL ask_levels() { return static_cast<int>(g_asks.size()); }
-int SCDLLCALL bid_entry(s_MarketDepthEntry& entry, int level) {
+int SCDLLCALL bid_entry(s_MarketDepthEntry& out, int level) {
     if (level < 0 || level >= static_cast<int>(g_bids.size())) return 0;
-    entry = g_bids[static_cast<size_t>(level)];
+    out = g_bids[static_cast<size_t>(level)];
     return 1;
 }
-int SCDLLCALL ask_entry(s_MarketDepthEntry& entry, int level) {
+int SCDLLCALL ask_entry(s_MarketDepthEntry& out, int level) {
     if (level < 0 || level >= static_cast<int>(g_asks.size())) return 0;
-    entry = g_asks[static_cast<size_t>(level)];
+    out = g_asks[static_cast<size_t>(level)];
     return 1;
 }
 
@@ -163,15 +281,38 @@ void SCDLLCALL button_enable(int button, int enabled) {
     g_calls.push_back("SetCustomStudyControlBarButtonEnable " + std::to_string(button) + " " +
                       std::to_string(enabled));
 }
-int SCDLLCALL version_number() { return 2745; }
+SCString SCDLLCALL version_number() { return SCString("2784"); }
 void SCDLLCALL add_message(const char* message, int) { g_log.emplace_back(message); }
 int SCDLLCALL trade_position(s_SCPositionData& out) {
     out = g_position;
     return 1;
 }
-SCDateTime SCDLLCALL to_utc(const SCDateTime& value, const char*) { return value; }
+void*& SCDLLCALL persistent_pointer(int key) { return g_persistent_pointers[key]; }
+void SCDLLCALL set_persistent_pointer(int key, void* value) { g_persistent_pointers[key] = value; }
+// Only UTC is asked for; the chart's time zone is g_chart_utc_offset_us ahead of it.
+SCDateTime SCDLLCALL from_chart_time_zone(const SCDateTime& value, const char*) {
+    SCDateTime utc;
+    utc.SetInternalDateTime(value.GetInternalDateTime() - g_chart_utc_offset_us);
+    return utc;
+}
+std::string g_status_text;
+int g_status_line = 0;
+int SCDLLCALL use_tool(s_UseTool& tool) {
+    if (tool.DrawingType != DRAWING_TEXT) return 0;
+    g_status_text = tool.Text.GetChars();
+    g_status_line = tool.LineNumber;
+    return 1;
+}
+void SCDLLCALL input_description(int input, const char* text) {
+    g_input_descriptions[input] = text;
+}
 
 void install() {
+    for (int i = 0; i < static_cast<int>(g_inputs.size()); ++i) {
+        g_inputs[static_cast<size_t>(i)].InputIndex = i;
+        g_inputs[static_cast<size_t>(i)].InternalSetDescription = input_description;
+    }
+    g_sc.Input.InternalSetArray(g_inputs.data(), static_cast<int>(g_inputs.size()));
     g_sc.ModifyOrder = modify;
     g_sc.CancelOrder = cancel;
     g_sc.CancelAllOrders = cancel_all;
@@ -189,15 +330,25 @@ void install() {
     g_sc.SetCustomStudyControlBarButtonEnable = button_enable;
     g_sc.VersionNumber = version_number;
     g_sc.p_AddMessageToLog = add_message;
-    g_sc.InternalSubmitOrder = submit;
+    g_sc.InternalBuyEntry = buy_entry;
+    g_sc.InternalSellEntry = sell_entry;
+    g_sc.InternalSubmitOrder = submit_order;
     g_sc.InternalGetTradePosition = trade_position;
-    g_sc.InternalConvertDateTimeFromChartTimeZone = to_utc;
+    g_sc.InternalConvertDateTimeFromChartTimeZone = from_chart_time_zone;
+    g_sc.GetPersistentPointer = persistent_pointer;
+    g_sc.Internal_UseDrawingTool = use_tool;
+    g_sc.SetPersistentPointer = set_persistent_pointer;
     g_sc.Symbol = "ESZ6";
     g_sc.SelectedTradeAccount = "Sim1";
     g_sc.TickSize = 0.25f;
     g_sc.CurrencyValuePerTick = 12.5f;
+    g_sc.RealTimePriceMultiplier = 1.0f;
     g_sc.GlobalTradeSimulationIsOn = 1;
+    g_sc.IsAutoTradingEnabled = 1;
+    g_sc.ChartTradeModeEnabled = 0;
     g_sc.TradeServiceAccountBalance = 100000.0;
+    g_sc.ArraySize = 500;  // bars on the chart
+    g_sc.Index = 0;        // what Sierra Chart leaves in sc.Index with manual looping
 }
 
 // Deterministic entries, so a test can recompute what each sequence number must carry:
@@ -207,7 +358,10 @@ void append_time_and_sales(int count) {
         s_TimeAndSales entry;
         entry.Sequence = ++g_sequence;
         const uint32_t s = entry.Sequence;
-        entry.DateTime = 46000.0 + s / 86400000.0;  // one millisecond apart
+        // One millisecond apart, exactly: SCDateTime is an int64 count of microseconds.
+        // Plus s % 397 microseconds, so that exactness to the microsecond is seen.
+        entry.DateTime.SetInternalDateTime(46000LL * 86400000000LL + int64_t{s} * 1000 +
+                                           int64_t{s % 397});
         entry.Price = 4000.0f + static_cast<float>(s % 100) * 0.25f;
         entry.Volume = s % 7 + 1;
         entry.Bid = entry.Price - 0.25f;
@@ -241,11 +395,15 @@ void apply_fill(uint32_t id, double quantity, double price) {
     fill.Symbol = g_sc.Symbol;
     fill.TradeAccount = g_sc.SelectedTradeAccount;
     fill.InternalOrderID = id;
-    fill.FillDateTime = 46000.5 + g_next_execution / 86400.0;
+    // Sierra Chart gives fill times in the chart's time zone.
+    fill.FillDateTime.SetInternalDateTime(46000LL * 86400000000LL + 43200000000LL +
+                                          (g_fills_same_time ? 0 : int64_t{g_next_execution} * 1000000) +
+                                          g_chart_utc_offset_us);
     fill.BuySell = order->BuySell;
     fill.Quantity = quantity;
     fill.FillPrice = price;
-    fill.FillExecutionServiceID.Format("EX%d", g_next_execution++);
+    if (g_execution_ids) fill.FillExecutionServiceID.Format("EX%d", g_next_execution);
+    ++g_next_execution;
     const double signed_quantity = order->BuySell == BSE_BUY ? quantity : -quantity;
     const double position = g_position.PositionQuantity + signed_quantity;
     if (position != 0 && std::abs(position) > std::abs(g_position.PositionQuantity))
@@ -285,6 +443,20 @@ void set_field(const std::string& field, const std::string& value) {
     else if (field == "IsFullRecalculation") g_sc.IsFullRecalculation = std::stoi(value);
     else if (field == "DownloadingHistoricalData") g_sc.DownloadingHistoricalData = std::stoi(value);
     else if (field == "TradeServiceAccountBalance") g_sc.TradeServiceAccountBalance = std::stod(value);
+    else if (field == "IsAutoTradingEnabled") g_sc.IsAutoTradingEnabled = std::stoi(value);
+    else if (field == "ChartTradeModeEnabled") g_sc.ChartTradeModeEnabled = std::stoi(value);
+    else if (field == "RealTimePriceMultiplier") g_sc.RealTimePriceMultiplier = std::stof(value);
+    else if (field == "ChartUtcOffsetHours") {
+        // Sierra Chart shows fill times in the chart's time zone: a new zone moves them all.
+        const int64_t offset = std::stoll(value) * 3600000000LL;
+        for (auto& fill : g_fills)
+            fill.FillDateTime.SetInternalDateTime(std::as_const(fill.FillDateTime).GetInternalDateTime() +
+                                                  offset - g_chart_utc_offset_us);
+        g_chart_utc_offset_us = offset;
+    }
+    else if (field == "FillsSameTime") g_fills_same_time = std::stoi(value) != 0;
+    else if (field == "ExecutionIds") g_execution_ids = std::stoi(value) != 0;
+    else if (field == "CancelResult") g_cancel_result = std::stoi(value);
     else throw std::runtime_error("unknown field " + field);
 }
 
@@ -365,8 +537,7 @@ bool handle(const std::string& line) {
         order.OrderQuantity = quantity;
         order.Price1 = price;
         order.TextTag = tag.c_str();
-        submit(order, side == "buy" ? BSE_BUY : BSE_SELL);
-        g_calls.pop_back();  // not a call the study made
+        place(order, side == "buy" ? BSE_BUY : BSE_SELL);  // not a call the study made
         std::cout << "PLACED " << order.InternalOrderID << "\n";
     } else if (command == "error") {
         uint32_t id;
@@ -392,7 +563,25 @@ bool handle(const std::string& line) {
         for (const auto& order : g_orders)
             std::cout << "ORDER id=" << order.InternalOrderID << " status=" << order.OrderStatusCode
                       << " qty=" << order.OrderQuantity << " filled=" << order.FilledQuantity
-                      << " tag=" << order.TextTag.GetChars() << "\n";
+                      << " tag=" << order.TextTag.GetChars() << " simulated=" << order.IsSimulated
+                      << "\n";
+    } else if (command == "get") {
+        std::string field;
+        in >> field;
+        if (field == "SendOrdersToTradeService") std::cout << "VALUE " << g_sc.SendOrdersToTradeService << "\n";
+        else if (field == "SupportReversals") std::cout << "VALUE " << g_sc.SupportReversals << "\n";
+        else throw std::runtime_error("unknown field " + field);
+    } else if (command == "fillsrewrite") {
+        // Sierra Chart rewrites its fill list (e.g. reloaded from the trade service, sorted
+        // by time): the same fills in another order; here the newest moves to the front.
+        std::rotate(g_fills.rbegin(), g_fills.rbegin() + 1, g_fills.rend());
+    } else if (command == "status") {
+        std::cout << "STATUS " << g_status_line << " " << g_status_text << "\n";
+    } else if (command == "descriptions") {
+        for (const auto& [input, text] : g_input_descriptions)
+            std::cout << "DESCRIPTION " << input << " " << text << "\n";
+    } else if (command == "position") {
+        std::cout << "POSITION " << g_position.PositionQuantity << "\n";
     } else if (command == "log") {
         for (const auto& message : g_log) std::cout << "LOG " << message << "\n";
     } else if (command == "threads") {
@@ -442,5 +631,7 @@ int main() {
             std::cout << "ERR " << error.what() << "\n" << std::flush;
         }
     }
+    // Sierra Chart owns the input strings (SetString allocates them from its heap).
+    for (auto& input : g_inputs) input.ClearString();
     return 0;
 }

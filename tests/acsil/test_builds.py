@@ -26,9 +26,11 @@ from tests.acsil.test_study import (
 from tests.acsil.toolchain import (
     ACSIL,
     BUILD,
+    HEADER_CODE_WARNINGS_OFF,
     ROOT,
     STUDY_WARNINGS,
     Harness,
+    acsil_headers,
     build_codec_vectors,
     build_harness,
     build_shim_unit,
@@ -143,6 +145,7 @@ def test_study_builds_into_a_windows_dll():
     and links a DLL. libzmq for Windows is not available here: the link resolves the zmq_*
     functions against an import library made from their names (libzmq.dll), which proves
     the study and the shim compile and link for Windows; it does not run the DLL."""
+    headers = acsil_headers()
     compiler = require("x86_64-w64-mingw32-g++-posix")
     dlltool = require("x86_64-w64-mingw32-dlltool")
     objdump = require("x86_64-w64-mingw32-objdump")
@@ -157,7 +160,11 @@ def test_study_builds_into_a_windows_dll():
     run([dlltool, "-d", str(out / "libzmq.def"), "-l", str(out / "libzmq.dll.a"),
          "-D", "libzmq.dll"])
     dll = out / "TickBridge_64.dll"
-    run([compiler, *STUDY_WARNINGS, "-O2", "-shared", f"-I{include}",
+    # C++17, as Sierra Chart's build script passes; MinGW's own <windows.h>; Sierra Chart's
+    # headers as system headers (their warnings are theirs), the project's code -Werror.
+    assert "-std=c++17" in STUDY_WARNINGS
+    run([compiler, *STUDY_WARNINGS, "-O2", "-shared", f"-I{include}", "-isystem", str(headers),
+         *HEADER_CODE_WARNINGS_OFF,
          str(folder / "TickBridgeStudy.cpp"), "-o", str(dll), str(out / "libzmq.dll.a"),
          "-static-libgcc", "-static-libstdc++", "-Wl,-Bstatic", "-lpthread", "-Wl,-Bdynamic",
          "-lws2_32"])
@@ -172,4 +179,13 @@ def test_the_study_needs_only_the_two_files_the_readme_names():
     readme = (ACSIL / "README.md").read_text()
     assert "TickBridgeStudy.cpp" in readme and "TickBridgeShim.h" in readme
     assert sorted(p.name for p in stage_acs_source().iterdir()) == [
-        "TickBridgeShim.h", "TickBridgeStudy.cpp", "sierrachart.h"]
+        "TickBridgeShim.h", "TickBridgeStudy.cpp"]
+
+
+def test_no_imitation_of_sierra_charts_headers_in_the_project():
+    """The study is tested against Sierra Chart's own headers only: no stub, no copy."""
+    names = {"sierrachart.h", "scstructures.h", "scconstants.h", "SCString.h", "scdatetime.h"}
+    found = [str(path.relative_to(ROOT)) for path in ROOT.rglob("*.h")
+             if path.name in names and "build" not in path.relative_to(ROOT).parts
+             and ".venv" not in path.relative_to(ROOT).parts]
+    assert found == []

@@ -1,5 +1,5 @@
-"""The ACSIL study, compiled against the ACSIL stub, run by the harness against a test
-engine peer over real ZeroMQ sockets (issue 7)."""
+"""The ACSIL study, compiled against Sierra Chart's real ACSIL headers, run by the harness
+against a test engine peer over real ZeroMQ sockets (issues 7, 13)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconn
                                                 RecordType.INSTRUMENT_DEFINITION]
     hello, definition = first_events[0][1], first_events[1][1]
     assert hello["platform"] == 1 and hello["simulated"] == 1
-    assert hello["platform_version"] == b"Sierra Chart 2745" and hello["account"] == b"Sim1"
+    assert hello["platform_version"] == b"Sierra Chart 2784" and hello["account"] == b"Sim1"
     assert hello["heartbeat_interval_ms"] == 100
     assert definition["symbol"] == b"ESZ6" and definition["tick_size"] == 0.25
     assert definition["point_value"] == 50.0 and definition["instrument_id"] == 1
@@ -134,6 +134,8 @@ def test_every_event_arrives_intact_in_order_once_across_many_calls_and_a_reconn
         "time and sales: each entry once, none skipped, in order"
     for kind, record in market:
         s = ts_sequence(record["time_ns"])
+        # Exact to the microsecond: entry s is at s ms + (s % 397) us after the base.
+        assert int(record["time_ns"]) == TS_BASE_NS + s * 10**6 + (s % 397) * 1000
         price = 4000 + (s % 100) * 0.25
         if s % 3 == 0:
             assert kind == RecordType.QUOTE
@@ -190,11 +192,14 @@ def test_submit_modify_cancel_flatten_reach_the_trading_functions(make_harness, 
            tif=TimeInForce.IOC)
     pump_until(harness, lambda: all(answers(peer, r) for r in (1, 2, 3, 4)))
     calls = [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
+    # Manual looping: the order is for the last bar (sc.ArraySize - 1 = 499 on the
+    # harness's chart), as Sierra Chart's manual-looping example passes; sc.Index is 0.
     assert calls == [
-        f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={tag(0xA1)}",
-        f"SellOrder qty=1 type=2 price1=3990 price2=unset tif=1 tag={tag(0xA2)}",
-        f"BuyOrder qty=4 type=3 price1=4009 price2=4010 tif=1 tag={tag(0xA3)}",
-        f"SellOrder qty=1 type=0 price1=unset price2=unset tif=3 tag={tag(0xA4)}",
+        f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={tag(0xA1)} index=499",
+        f"SellOrder qty=1 type=2 price1=3990 price2=unset tif=1 tag={tag(0xA2)} index=499",
+        f"BuyOrder qty=4 type=3 price1=4009 price2=4010 tif=1 tag={tag(0xA3)} index=499",
+        # SCT_TIF_IMMEDIATE_OR_CANCEL is 2 in scconstants.h (3 is fill-or-kill).
+        f"SellOrder qty=1 type=0 price1=unset price2=unset tif=2 tag={tag(0xA4)} index=499",
     ]
     updates = {int(r["client_order_id"]): r for _, r in peer.events(RecordType.ORDER_UPDATE)}
     assert updates[0xA1]["status"] == OrderStatus.WORKING
@@ -328,7 +333,95 @@ def test_kill_endpoint_works_with_no_engine(make_harness):
     good = kill_request(kill_endpoint, b"s3cret", flatten=0, request_id=902)
     harness("call")
     assert harness.calls()[-1] == "CancelAllOrders"
-    assert any("KILL from kill endpoint" in line for line in harness.log())
+    assert any("KILL from kill endpoint: done" in line for line in harness.log())
+
+
+# ---- issue 13: the kill switch is closed by default ----------------------------------------
+
+
+def test_an_empty_kill_secret_refuses_every_kill_even_the_headers_unset(make_harness):
+    """Sierra Chart's GetString() reads "Unset" for an empty input: that must not be a secret."""
+    harness = make_harness()
+    kill_endpoint = f"tcp://127.0.0.1:{free_port()}"
+    harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint, secret="")
+    harness("call")
+    time.sleep(0.1)  # the socket thread binds the kill endpoint
+    for secret in (b"Unset", b""):
+        (kind, record), = list(kill_request(kill_endpoint, secret))
+        assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET
+    harness("call")
+    assert not [c for c in harness.calls() if "AllOrders" in c]
+
+
+def test_the_kill_endpoint_binds_nothing_by_default_or_when_emptied(make_harness, peer):
+    harness = make_harness()
+    harness("defaults")  # the inputs as Sierra Chart shows them on a new study
+    harness(f"input 0 str {peer.endpoint}")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    harness("pump 100")
+    assert not [line for line in harness.log() if "kill endpoint" in line]
+    # Two charts with the defaults: neither binds a port, so they cannot collide.
+    second = make_harness()
+    second("defaults")
+    second(f"input 0 str {peer.endpoint}")
+    second("pump 100")
+    assert not [line for line in second.log() if "kill endpoint" in line]
+
+
+def test_a_kill_sierra_chart_skips_is_retried_and_answered_only_once_done(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set IsFullRecalculation 1")
+    peer.command(RecordType.KILL, request_id=63, flatten=1, secret=b"s3cret")
+    pump_until(harness, lambda: harness.calls().count("FlattenAndCancelAllOrders") >= 3)
+    assert not answers(peer, 63), "not answered while Sierra Chart skips it"
+    assert not [line for line in harness.log() if "KILL" in line and ": done" in line]
+    assert any("KILL from engine NOT done yet" in line for line in harness.log())
+    harness("set IsFullRecalculation 0")
+    pump_until(harness, answered(peer, 63))
+    assert answers(peer, 63)[0][0] == RecordType.COMMAND_ACK
+    assert any("KILL from engine: done (FlattenAndCancelAllOrders returned 1)" in line
+               for line in harness.log())
+
+
+def test_a_kill_sierra_chart_refuses_is_reported_failed(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set CancelResult -1")  # SCTRADING_ORDER_ERROR
+    peer.command(RecordType.KILL, request_id=64, flatten=0, secret=b"s3cret")
+    pump_until(harness, answered(peer, 64))
+    kind, record = answers(peer, 64)[0]
+    assert kind == RecordType.COMMAND_REJECT
+    assert record["reason"] == RejectReason.PLATFORM_REJECTED
+    assert any("KILL from engine FAILED: CancelAllOrders returned -1" in line
+               for line in harness.log())
+    peer.command(RecordType.CANCEL_ALL, request_id=65)
+    pump_until(harness, answered(peer, 65))
+    assert answers(peer, 65)[0][1]["reason"] == RejectReason.PLATFORM_REJECTED
+
+
+def test_a_cancel_skipped_in_a_full_recalculation_is_platform_busy(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xC1)
+    pump_until(harness, answered(peer, 1))
+    harness("set IsFullRecalculation 1")
+    peer.command(RecordType.CANCEL, request_id=2, client_order_id=0xC1)
+    pump_until(harness, answered(peer, 2))
+    kind, record = answers(peer, 2)[0]
+    assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.PLATFORM_BUSY
+
+
+def test_cancel_on_disconnect_reports_what_sierra_chart_refused(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, heartbeat_ms=100, silence_beats=3)
+    submit(peer, 1, 0xD1)
+    pump_until(harness, answered(peer, 1))
+    harness("set CancelResult -1")
+    peer.pause()
+    pump_until(harness, lambda: any("engine silent" in line for line in harness.log()))
+    (line,) = [line for line in harness.log() if "engine silent" in line]
+    assert "canceled 0 of 1" in line and "1 REFUSED" in line and "-1" in line
 
 
 def test_kill_endpoint_survives_a_port_that_is_taken(make_harness, peer):
@@ -381,8 +474,10 @@ def test_control_bar_kill_button(make_harness, peer):
     assert "FlattenAndCancelAllOrders" not in harness.calls()
     harness("menu 1 on")
     harness("call")
-    assert harness.calls()[-2:] == ["FlattenAndCancelAllOrders",
-                                    "SetCustomStudyControlBarButtonEnable 1 0"]
+    assert harness.calls()[-2:] == ["SetCustomStudyControlBarButtonEnable 1 0",
+                                    "FlattenAndCancelAllOrders"]
+    assert any("KILL from control bar button: done (FlattenAndCancelAllOrders returned 1)"
+               in line for line in harness.log())
 
 
 # ---- threading ----------------------------------------------------------------------------
@@ -497,3 +592,242 @@ def test_malformed_engine_frames_are_refused_whole_and_logged(make_harness, peer
     assert reject["reason"] == RejectReason.MALFORMED
     assert reject["command_type"] == RecordType.TRADE
     assert "CancelAllOrders" not in harness.calls()
+
+
+# ---- issue 13: trading exactly what the engine sent; paper or live -------------------------
+
+
+def placed_orders(harness: Harness) -> dict[int, tuple[str, str]]:
+    """client order id -> (quantity, status) of every order on the harness's book."""
+    out = {}
+    for line in harness("orders"):
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        if fields["tag"].startswith("TB"):
+            out[int(fields["tag"][2:], 16)] = (fields["qty"], fields["status"])
+    return out
+
+
+def test_an_order_against_a_position_is_never_reversed_capped_or_canceling(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xE1, side=Side.BUY, quantity=2)
+    pump_until(harness, answered(peer, 1))
+    harness(f"fill {order_id_of(harness, 0xE1)} 2 4000.25")  # long 2
+    submit(peer, 2, 0xE2, side=Side.BUY, price=3990.0, quantity=3)  # a working buy
+    pump_until(harness, answered(peer, 2))
+    # Against the long position and the working buy: a sell of its own quantity.
+    submit(peer, 3, 0xE3, side=Side.SELL, price=4010.0, quantity=1)
+    submit(peer, 4, 0xE4, side=Side.SELL, order_type=OrderType.MARKET, quantity=5)
+    submit(peer, 5, 0xE5, side=Side.BUY, price=3980.0, quantity=4)  # same direction again
+    pump_until(harness, lambda: all(answers(peer, r) for r in (3, 4, 5)))
+    assert all(answers(peer, r)[0][0] == RecordType.COMMAND_ACK for r in (3, 4, 5))
+    assert not [c for c in harness.calls() if c.startswith(("AutoTrade", "Cancel"))]
+    orders = placed_orders(harness)
+    working = "5"  # SCT_OSC_OPEN in scconstants.h
+    assert orders[0xE2] == ("3", working) and orders[0xE3] == ("1", working)
+    assert orders[0xE4] == ("5", working) and orders[0xE5] == ("4", working)
+    (value,) = harness("get SupportReversals")
+    assert value == "VALUE 0"
+
+
+def test_paper_trading_is_simulated_and_says_so(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    (hello,) = [r for _, r in peer.events(RecordType.HELLO)][:1]
+    assert hello["simulated"] == 1
+    assert harness("get SendOrdersToTradeService") == ["VALUE 0"]
+    submit(peer, 1, 0xF1)
+    pump_until(harness, answered(peer, 1))
+    assert answers(peer, 1)[0][0] == RecordType.COMMAND_ACK
+    assert any(line.endswith("simulated=1") for line in harness("orders"))
+
+
+def test_live_trading_sends_orders_to_the_trade_service(make_harness, peer):
+    harness = make_harness()
+    harness("set GlobalTradeSimulationIsOn 0")
+    harness.configure(peer.endpoint)
+    harness("input 14 yesno 1")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    (hello,) = [r for _, r in peer.events(RecordType.HELLO)][:1]
+    assert hello["simulated"] == 0, "a live study must say it is live"
+    assert harness("get SendOrdersToTradeService") == ["VALUE 1"]
+    submit(peer, 1, 0xF2)
+    pump_until(harness, answered(peer, 1))
+    assert answers(peer, 1)[0][0] == RecordType.COMMAND_ACK
+    assert any(line.endswith("simulated=0") for line in harness("orders"))
+
+
+@pytest.mark.parametrize("live, simulation, auto, why", [
+    (1, 1, 1, "Trade Simulation Mode"),
+    (0, 0, 1, "Trade Simulation Mode is off"),
+    (0, 1, 0, "auto trading is off"),
+])
+def test_trading_is_refused_when_the_mode_disagrees_or_auto_trading_is_off(
+        make_harness, peer, live, simulation, auto, why):
+    harness = make_harness()
+    harness(f"set GlobalTradeSimulationIsOn {simulation}")
+    harness(f"set IsAutoTradingEnabled {auto}")
+    harness.configure(peer.endpoint)
+    harness(f"input 14 yesno {live}")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 1)
+    submit(peer, 1, 0xF3)
+    submit(peer, 2, 0xF4)
+    pump_until(harness, lambda: answers(peer, 1) and answers(peer, 2))
+    for request in (1, 2):
+        kind, record = answers(peer, request)[0]
+        assert kind == RecordType.COMMAND_REJECT
+        assert record["reason"] == RejectReason.PLATFORM_REJECTED
+        assert why in bytes(record["text"]).decode()
+    assert not [c for c in harness.calls() if c.startswith(("BuyOrder", "SellOrder"))]
+    refusals = [line for line in harness.log() if "order refused" in line]
+    assert len(refusals) == 1 and why in refusals[0], "logged once, saying why"
+
+
+# ---- issue 13: nothing lost ----------------------------------------------------------------
+
+
+def fill_ids(peer: EnginePeer) -> list[bytes]:
+    return [bytes(r["execution_id"]) for _, r in peer.events(RecordType.FILL)]
+
+
+def test_fills_are_tracked_by_identity_when_sierra_chart_rewrites_its_list(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0x51, quantity=5)
+    pump_until(harness, answered(peer, 1))
+    order = order_id_of(harness, 0x51)
+    harness(f"fill {order} 1 4000.25")
+    harness(f"fill {order} 1 4000.5")
+    pump_until(harness, lambda: len(fill_ids(peer)) >= 2)
+    harness(f"fill {order} 1 4000.75")
+    harness("fillsrewrite")  # the new fill is now first in the list
+    harness("pump 100")
+    assert sorted(fill_ids(peer)) == [b"EX1", b"EX2", b"EX3"]
+
+
+def test_execution_ids_without_the_service_ones_are_stable_and_distinct(make_harness, peer):
+    harness = make_harness()
+    harness("set ExecutionIds 0")  # simulated fills carry no service execution id
+    harness("set FillsSameTime 1")
+    connect(harness, peer)
+    submit(peer, 1, 0x52, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order = order_id_of(harness, 0x52)
+    harness(f"fill {order} 1 4000.25")
+    harness(f"fill {order} 1 4000.25")  # same order, quantity, price and microsecond
+    pump_until(harness, lambda: len(fill_ids(peer)) >= 2)
+    first = fill_ids(peer)
+    assert len(set(first)) == 2, first
+
+    def snapshot_ids(request_id: int) -> list[bytes]:
+        before = len(peer.events(RecordType.FILL))
+        peer.command(RecordType.SNAPSHOT_REQUEST, request_id=request_id, what=4,
+                     fills_since_ns=0)
+        pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= before + 2)
+        return fill_ids(peer)[before:]
+
+    assert snapshot_ids(2) == first
+    harness("set ChartUtcOffsetHours -5")  # the trader moves the chart to New York time
+    assert snapshot_ids(3) == first, "the chart's time zone is not part of a fill's identity"
+    times = {int(r["time_ns"]) for _, r in peer.events(RecordType.FILL)}
+    assert times == {(46000 - 25569) * 86400 * 10**9 + 43200 * 10**9}
+
+
+def test_depth_prices_use_the_real_time_price_multiplier(make_harness, peer):
+    harness = make_harness()
+    harness("set RealTimePriceMultiplier 0.01")
+    harness.configure(peer.endpoint)
+    harness("input 7 yesno 1")
+    harness("depth bid 0 400000 10")
+    pump_until(harness, lambda: peer.events(RecordType.DEPTH))
+    (_, depth), = peer.events(RecordType.DEPTH)
+    assert float(depth["price"]) == pytest.approx(4000.0)
+
+
+def test_tick_size_reaches_the_engine_as_the_exchanges_decimal(make_harness, peer):
+    harness = make_harness()
+    harness("set TickSize 0.00001")
+    harness("set CurrencyValuePerTick 1.0")
+    connect(harness, peer)
+    definition = peer.events(RecordType.INSTRUMENT_DEFINITION)[-1][1]
+    assert definition["tick_size"] == 0.00001  # not 9.99999974737875e-06
+    assert definition["point_value"] == pytest.approx(100000.0, rel=1e-12)
+
+
+def test_a_new_symbol_or_account_sends_a_new_hello_and_definition(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    harness("set Symbol NQZ6")
+    pump_until(harness, lambda: len(peer.events(RecordType.INSTRUMENT_DEFINITION)) >= 2)
+    assert bytes(peer.events(RecordType.INSTRUMENT_DEFINITION)[-1][1]["symbol"]) == b"NQZ6"
+    harness("set SelectedTradeAccount Sim2")
+    pump_until(harness, lambda: len(peer.events(RecordType.HELLO)) >= 3)
+    assert bytes(peer.events(RecordType.HELLO)[-1][1]["account"]) == b"Sim2"
+
+
+# ---- issue 13: what a Sierra Chart user sees -----------------------------------------------
+
+
+def status(harness: Harness) -> str:
+    (line,) = harness("status")
+    return line.split(maxsplit=2)[2] if len(line.split()) > 2 else ""
+
+
+def test_the_chart_shows_a_status_line(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    pump_until(harness, lambda: "engine UP" in status(harness))
+    assert "paper" in status(harness) and "| trading" in status(harness)
+    harness("set IsAutoTradingEnabled 0")
+    harness("call")
+    assert "NOT TRADING: auto trading is off" in status(harness)
+    submit(peer, 1, 0x61)
+    pump_until(harness, answered(peer, 1))
+    harness("call")
+    assert "last error: auto trading is off" in status(harness)
+    peer.pause()
+    pump_until(harness, lambda: "engine DOWN" in status(harness))
+
+
+def test_every_input_has_a_description(make_harness):
+    harness = make_harness()
+    harness("defaults")
+    described = {int(line.split()[1]) for line in harness("descriptions")}
+    assert described == set(range(15))
+
+
+def test_a_link_input_change_resends_what_the_engine_had_not_acknowledged(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer, cancel_on_disconnect=False)
+    submit(peer, 1, 0x71, quantity=3)
+    pump_until(harness, answered(peer, 1))
+    order_id = order_id_of(harness, 0x71)
+    peer.pause()  # the engine stops reading and acknowledging
+    harness(f"fill {order_id} 1 4000.25")
+    harness(f"fill {order_id} 2 4000.5")
+    harness("call")
+    harness("sleep 50")
+    harness("input 4 int 150")  # the trader changes a link input: the link restarts
+    harness("call")
+    peer.restart(down_for=0.1)  # what the old link had sent dies with the engine
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= 2)
+    harness("pump 100")
+    assert sorted(bytes(r["execution_id"]) for _, r in peer.events(RecordType.FILL)) == \
+        [b"EX1", b"EX2"]
+    assert any("unacknowledged order events sent again" in line for line in harness.log())
+
+
+def test_every_refusal_is_in_sierra_charts_log_once_per_run(make_harness, peer):
+    harness = make_harness()
+    connect(harness, peer)
+    for request in (1, 2, 3):  # the same refusal three times in a row
+        peer.command(RecordType.CANCEL, request_id=request, client_order_id=0xBAD)
+    pump_until(harness, lambda: all(answers(peer, r) for r in (1, 2, 3)))
+    submit(peer, 4, 0x81, quantity=0)
+    pump_until(harness, answered(peer, 4))
+    harness("call")
+    refused = [line for line in harness.log() if "refused (reason" in line]
+    assert len(refused) == 2, refused
+    assert "request 1:" in refused[0] and "(reason 1): no order with this client order id" \
+        in refused[0]
+    assert "request 4:" in refused[1] and "(reason 6)" in refused[1]

@@ -57,7 +57,8 @@ def test_the_study_trades_through_the_engine(make_harness, engine: EngineProcess
     coid, text = reply["client_order_id"], reply["client_order_id_text"]
     pump_until(harness, lambda: engine.order(coid)["status"] == "WORKING", what="working")
     (placed,) = [c for c in harness.calls() if c.startswith("BuyOrder")]
-    assert placed == f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={text}"
+    assert placed == (f"BuyOrder qty=2 type=1 price1=4000.25 price2=unset tif=0 tag={text} "
+                      f"index=499")
 
     # Sierra Chart fills one contract: the fill (with its execution id) reaches the engine.
     (line,) = [o for o in harness("orders") if f"tag={text}" in o]

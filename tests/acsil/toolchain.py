@@ -1,13 +1,23 @@
 """Builds the ACSIL study and its Linux harness, and drives the harness from Python.
 
 The study is built exactly the way acsil/README.md tells a Sierra Chart user to: the two
-files TickBridgeStudy.cpp and TickBridgeShim.h copied into one folder (ACS_Source) next to
-sierrachart.h (here the stub), compiled as one translation unit, nothing else on the
-include path but the system's zmq.h. A missing compiler is a test failure, not a skip.
+files TickBridgeStudy.cpp and TickBridgeShim.h copied into one folder (ACS_Source), compiled
+as one C++17 translation unit against Sierra Chart's real ACSIL headers (sierrachart.h and
+what it includes) and the system's zmq.h. The headers are Sierra Chart's, never copied into
+the project: TICKBRIDGE_ACSIL_HEADERS names their folder (a Sierra Chart user's
+C:\\SierraChart\\ACS_Source, or the copy CI provides). Without it the tests that need them
+are skipped, saying how to run them; a missing compiler is a test failure, not a skip.
+
+On Linux the headers' <windows.h> and <io.h> come from tests/acsil/winstandin (the
+project's own few declarations). The headers are system includes there (their own warnings
+are Sierra Chart's, not the project's) and -fpermissive lets GCC accept sierrachart.h's
+`fp_ACSCustomChartBarFunction fp_ACSCustomChartBarFunction` (a member named like its type,
+which MSVC and MinGW accept); the MinGW build checks the project's code without it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,9 +30,17 @@ HERE = Path(__file__).resolve().parent
 BUILD = ROOT / "build" / "acsil"
 ACSIL = ROOT / "acsil"
 
+HEADERS_ENV = "TICKBRIDGE_ACSIL_HEADERS"
+# Warnings GCC reports at the study's lines for code of Sierra Chart's headers inlined there
+# (system-header suppression does not reach them): SCString::Copy's strncpy (SCString.h).
+HEADER_CODE_WARNINGS_OFF = ["-Wno-stringop-truncation"]
+WINSTANDIN = HERE / "winstandin"
+
 WARNINGS = ["-std=c++20", "-Wall", "-Wextra", "-Werror"]
-# The study (and the shim inside it) is held to the core library's stricter set as well.
-STUDY_WARNINGS = [*WARNINGS, "-Wpedantic", "-Wshadow", "-Wconversion", "-Wno-sign-conversion"]
+# The study (and the shim inside it) is C++17, what Sierra Chart's build passes
+# (/std:c++17), and held to the core library's stricter warning set as well.
+STUDY_WARNINGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-Wshadow",
+                  "-Wconversion", "-Wno-sign-conversion"]
 FLAVORS = {
     "release": ["-O2", "-g"],
     "tsan": ["-O1", "-g", "-fsanitize=thread"],
@@ -48,14 +66,39 @@ def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProc
     return result
 
 
+def acsil_headers() -> Path:
+    """The folder of Sierra Chart's ACSIL headers; skips the test when none is configured."""
+    import pytest
+
+    configured = os.environ.get(HEADERS_ENV, "")
+    if not configured:
+        pytest.skip(f"{HEADERS_ENV} is not set: point it at the folder holding Sierra Chart's "
+                    f"sierrachart.h (ACS_Source; CI: ../shared/sierrachart-acsil-2784) and "
+                    f"rerun, e.g. {HEADERS_ENV}=/path/to/ACS_Source pytest tests/acsil")
+    folder = Path(configured)
+    if not folder.is_absolute():
+        folder = (ROOT / folder).resolve()
+    if not (folder / "sierrachart.h").is_file():
+        raise AssertionError(f"{HEADERS_ENV}={configured}: no sierrachart.h in {folder}")
+    return folder
+
+
+def header_flags() -> list[str]:
+    """Compiler flags that put the real headers (and, on Linux, the Windows stand-in) in."""
+    return ["-isystem", str(WINSTANDIN), "-isystem", str(acsil_headers()), "-fpermissive",
+            *HEADER_CODE_WARNINGS_OFF]
+
+
 def stage_acs_source() -> Path:
-    """A folder laid out like Sierra Chart's ACS_Source after following acsil/README.md."""
+    """A folder laid out like Sierra Chart's ACS_Source after following acsil/README.md
+    (the study's two files; Sierra Chart's own headers stay where they are)."""
     run([sys.executable, str(ACSIL / "amalgamate.py"), "--check"])
     folder = BUILD / "ACS_Source"
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        stale.unlink()
     for name in ("TickBridgeStudy.cpp", "TickBridgeShim.h"):
         shutil.copy2(ACSIL / name, folder / name)
-    shutil.copy2(HERE / "stub" / "sierrachart.h", folder / "sierrachart.h")
     return folder
 
 
@@ -63,16 +106,17 @@ def build_harness(flavor: str = "release") -> Path:
     """The study + harness as one Linux program; cached per flavor within a test session."""
     with _build_lock:
         compiler = require("g++")
+        headers = header_flags()
         folder = stage_acs_source()
         out = BUILD / flavor
         out.mkdir(parents=True, exist_ok=True)
         binary = out / "harness"
         study_object = out / "TickBridgeStudy.o"
-        flags = WARNINGS + FLAVORS[flavor]
-        run([compiler, *STUDY_WARNINGS, *FLAVORS[flavor], "-fPIC", "-c",
+        flags = ["-std=c++17", "-Wall", "-Wextra", "-Werror", *FLAVORS[flavor]]
+        run([compiler, *STUDY_WARNINGS, *FLAVORS[flavor], *headers, "-fPIC", "-c",
              str(folder / "TickBridgeStudy.cpp"),
              "-o", str(study_object)])
-        run([compiler, *flags, f"-I{folder}", str(HERE / "harness.cpp"), str(study_object),
+        run([compiler, *flags, *headers, str(HERE / "harness.cpp"), str(study_object),
              "-lzmq", "-pthread", "-o", str(binary)])
         return binary
 
@@ -81,8 +125,10 @@ def build_with_cmake() -> Path:
     """The CMake route (TICKBRIDGE_BUILD_SHIM=ON): the study linked with the tickbridge_shim
     library built from cpp/shim, instead of the generated one-file header."""
     require("cmake")
+    headers = acsil_headers()
     out = BUILD / "cmake"
     run(["cmake", "-S", str(ROOT), "-B", str(out), "-DTICKBRIDGE_BUILD_SHIM=ON",
+         f"-DTICKBRIDGE_ACSIL_HEADERS={headers}",
          "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"])
     run(["cmake", "--build", str(out), "-j2", "--target", "tickbridge_acsil_harness"])
     return out / "tickbridge_acsil_harness"

@@ -7,14 +7,17 @@
 // its type (SBE-style fixed layout), a multiple of 8, so that every field is naturally
 // aligned and a run of same-type records is a packed array (zero-copy into numpy).
 // All integers and doubles are little-endian; text is NUL-padded ASCII/UTF-8.
+//
+// C++17: this header and what it includes compile as C++17 too, because the ACSIL study
+// (acsil/TickBridgeStudy.cpp, through the amalgamated TickBridgeShim.h) is built by Sierra
+// Chart with /std:c++17. Under C++20 ByteSpan is std::span; under C++17 a minimal span of
+// the same shape; WireRecord is a constexpr bool checked by enable_if, not a concept.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -22,10 +25,49 @@
 
 #include "tickbridge/enums.hpp"
 
+#if __cplusplus >= 202002L || (defined(_MSVC_LANG) && _MSVC_LANG >= 202002L)
+#define TICKBRIDGE_HAS_STD_SPAN 1
+#include <span>
+#endif
+
 namespace tickbridge::protocol {
 
-static_assert(std::endian::native == std::endian::little,
+// Without std::endian (C++20): every compiler Sierra Chart or this project uses says it by
+// a predefined macro (GCC, Clang, MinGW), and MSVC targets only little-endian machines.
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the wire protocol is little-endian and decoded by memcpy");
+#elif !defined(_MSC_VER)
+#error "cannot tell this target's byte order; the wire protocol is little-endian"
+#endif
+
+#if defined(TICKBRIDGE_HAS_STD_SPAN)
+using ByteSpan = std::span<const std::byte>;
+#else
+// The part of ByteSpan this library uses.
+class ByteSpan {
+public:
+    constexpr ByteSpan() noexcept = default;
+    constexpr ByteSpan(const std::byte* data, std::size_t size) noexcept
+        : data_(data), size_(size) {}
+    template <class Container, class = decltype(std::declval<const Container&>().data())>
+    constexpr ByteSpan(const Container& bytes) noexcept  // NOLINT: implicit, as std::span
+        : data_(bytes.data()), size_(bytes.size()) {}
+    constexpr const std::byte* data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+    constexpr const std::byte* begin() const noexcept { return data_; }
+    constexpr const std::byte* end() const noexcept { return data_ + size_; }
+    constexpr const std::byte& operator[](std::size_t i) const noexcept { return data_[i]; }
+    constexpr ByteSpan subspan(std::size_t offset, std::size_t count) const noexcept {
+        return {data_ + offset, count};
+    }
+
+private:
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+#endif
 
 inline constexpr std::uint32_t kMagic = 0x47524254;  // bytes "TBRG"
 inline constexpr std::uint16_t kVersion = 1;
@@ -332,9 +374,19 @@ static_assert(sizeof(Flatten) == 16);
 static_assert(sizeof(SnapshotRequest) == 32);
 static_assert(sizeof(Kill) == 56);
 
+template <class R, class = void>
+inline constexpr bool kHasRecordType = false;
 template <class R>
-concept WireRecord = std::is_trivially_copyable_v<R> && std::is_standard_layout_v<R> &&
-                     requires { R::kType; } && sizeof(R) % 8 == 0;
+inline constexpr bool kHasRecordType<R, std::void_t<decltype(R::kType)>> = true;
+
+// A record type of this protocol: fixed layout, copied by memcpy, a multiple of 8 bytes.
+template <class R>
+inline constexpr bool kIsWireRecord = std::is_trivially_copyable_v<R> &&
+                                      std::is_standard_layout_v<R> && kHasRecordType<R> &&
+                                      sizeof(R) % 8 == 0;
+// For templates: template <class R, WireRecordOnly<R> = 0>.
+template <class R>
+using WireRecordOnly = std::enable_if_t<kIsWireRecord<R>, int>;
 
 // Fixed length of a record type; 0 for a type this version does not know.
 constexpr std::size_t record_length(RecordType type) noexcept {
@@ -393,7 +445,7 @@ public:
 
     void begin(std::uint64_t sequence, std::int64_t send_time_ns);
 
-    template <WireRecord R>
+    template <class R, WireRecordOnly<R> = 0>
     void add(R record) {
         record.header.type = static_cast<std::uint16_t>(R::kType);
         record.header.length = static_cast<std::uint16_t>(sizeof(R));
@@ -402,10 +454,10 @@ public:
     }
 
     // Appends an already encoded record (type and length set by the caller).
-    void add_raw(std::span<const std::byte> record);
+    void add_raw(ByteSpan record);
 
     // Writes the record count into the header and returns the whole frame.
-    std::span<const std::byte> finish();
+    ByteSpan finish();
 
     std::size_t record_count() const noexcept { return count_; }
     std::size_t size() const noexcept { return buffer_.size(); }
@@ -447,9 +499,9 @@ struct RecordView {
     RecordType type;
     std::uint32_t instrument_id;
     std::size_t offset;  // from the frame start
-    std::span<const std::byte> bytes;
+    ByteSpan bytes;
 
-    template <WireRecord R>
+    template <class R, WireRecordOnly<R> = 0>
     R as() const noexcept {
         R out;
         std::memcpy(&out, bytes.data(), sizeof(R));
@@ -459,11 +511,11 @@ struct RecordView {
 
 // Checks the whole frame (header and every record) before anything is applied, so a
 // malformed frame is refused whole, never half-applied. On success fills `header`.
-std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, FrameHeader& header);
+std::optional<DecodeError> validate_frame(ByteSpan frame, FrameHeader& header);
 
 // Validates, then calls f(RecordView) for every record in order.
 template <class F>
-std::optional<DecodeError> for_each_record(std::span<const std::byte> frame, FrameHeader& header,
+std::optional<DecodeError> for_each_record(ByteSpan frame, FrameHeader& header,
                                            F&& f) {
     if (auto error = validate_frame(frame, header)) return error;
     std::size_t offset = sizeof(FrameHeader);

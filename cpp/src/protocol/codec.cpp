@@ -49,12 +49,12 @@ void FrameWriter::append_bytes(const void* data, std::size_t n) {
     buffer_.insert(buffer_.end(), p, p + n);
 }
 
-void FrameWriter::add_raw(std::span<const std::byte> record) {
+void FrameWriter::add_raw(ByteSpan record) {
     append_bytes(record.data(), record.size());
     ++count_;
 }
 
-std::span<const std::byte> FrameWriter::finish() {
+ByteSpan FrameWriter::finish() {
     std::memcpy(buffer_.data() + offsetof(FrameHeader, record_count), &count_, sizeof count_);
     return buffer_;
 }
@@ -67,7 +67,7 @@ DecodeError fail(DecodeErrorCode code, std::size_t offset, std::string message) 
 
 }  // namespace
 
-std::optional<DecodeError> validate_frame(std::span<const std::byte> frame, FrameHeader& header) {
+std::optional<DecodeError> validate_frame(ByteSpan frame, FrameHeader& header) {
     const std::size_t size = frame.size();
     if (size < sizeof(FrameHeader))
         return fail(DecodeErrorCode::Truncated, size,

@@ -11,12 +11,14 @@ Second figure (extra): events per second from the shim into a receiving ZeroMQ p
 the study called back to back (no chart update interval) — the socket thread's batching
 throughput. The peer counts records from frame headers, so Python decoding is not timed.
 
-It compiles acsil/TickBridgeStudy.cpp with tests/acsil/harness.cpp against the ACSIL stub
-(g++, libzmq), so it runs from a source checkout only.
+It compiles acsil/TickBridgeStudy.cpp (C++17) with tests/acsil/harness.cpp against Sierra
+Chart's real ACSIL headers, whose folder TICKBRIDGE_ACSIL_HEADERS names (g++, libzmq), so
+it runs from a source checkout only.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -36,15 +38,22 @@ def _build() -> Path:
     sources = [ROOT / "acsil" / "TickBridgeStudy.cpp", ROOT / "tests" / "acsil" / "harness.cpp"]
     if not all(path.exists() for path in sources) or shutil.which("g++") is None:
         raise RuntimeError("acsil_call needs a source checkout and g++ with libzmq-dev")
+    headers = Path(os.environ.get("TICKBRIDGE_ACSIL_HEADERS", "") or "/nonexistent")
+    if not headers.is_absolute():
+        headers = ROOT / headers
+    if not (headers / "sierrachart.h").is_file():
+        raise RuntimeError("acsil_call needs Sierra Chart's ACSIL headers: set "
+                           "TICKBRIDGE_ACSIL_HEADERS to the folder holding sierrachart.h")
     folder = ROOT / "build" / "acsil" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    for source in (ROOT / "acsil" / "TickBridgeStudy.cpp", ROOT / "acsil" / "TickBridgeShim.h",
-                   ROOT / "tests" / "acsil" / "stub" / "sierrachart.h"):
+    for source in (ROOT / "acsil" / "TickBridgeStudy.cpp", ROOT / "acsil" / "TickBridgeShim.h"):
         shutil.copy2(source, folder / source.name)
     binary = folder / "harness"
-    subprocess.run(["g++", "-std=c++20", "-O2", "-DNDEBUG", f"-I{folder}",
-                    str(folder / "TickBridgeStudy.cpp"), str(sources[1]), "-lzmq", "-pthread",
-                    "-o", str(binary)], check=True, capture_output=True)
+    # As tests/acsil/toolchain.py builds it (see there for -fpermissive and the stand-in).
+    subprocess.run(["g++", "-std=c++17", "-O2", "-DNDEBUG", "-isystem",
+                    str(ROOT / "tests" / "acsil" / "winstandin"), "-isystem", str(headers),
+                    "-fpermissive", str(folder / "TickBridgeStudy.cpp"), str(sources[1]),
+                    "-lzmq", "-pthread", "-o", str(binary)], check=True, capture_output=True)
     return binary
 
 

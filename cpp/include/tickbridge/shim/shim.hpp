@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tickbridge/protocol.hpp"
 #include "tickbridge/shim/spsc_queue.hpp"
@@ -66,7 +67,7 @@ struct CommandSlot {
         if (size >= 2) std::memcpy(&t, bytes, sizeof t);
         return static_cast<protocol::RecordType>(t);
     }
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     R as() const noexcept {
         static_assert(sizeof(R) <= kMaxCommandBytes);
         R out;
@@ -146,7 +147,7 @@ public:
     // Queues one record (type and length are set here). Never blocks. Market data is
     // dropped (and counted) when the queue is full; order events then wait in a
     // platform-side backlog that the next post() or flush() moves on first, in order.
-    template <protocol::WireRecord R>
+    template <class R, protocol::WireRecordOnly<R> = 0>
     bool post(R record) {
         static_assert(sizeof(R) <= kMaxRecordBytes);
         record.header.type = static_cast<std::uint16_t>(R::kType);
@@ -164,6 +165,12 @@ public:
     bool post_slot(const RecordSlot& slot);
     void flush();  // moves the backlog on; call once per platform call
     std::size_t backlog_size() const noexcept { return backlog_.size(); }
+
+    // Stops the socket thread (if running) and returns the order events (durable records)
+    // the engine has not acknowledged, then those still waiting on the platform side, in
+    // order. A new Shim for the same chart (the link inputs changed) posts them again, so
+    // a link restart loses none; the engine books each once (fills by execution id).
+    std::vector<RecordSlot> take_unacknowledged();
 
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
@@ -192,6 +199,7 @@ private:
     SpscQueue<CommandSlot> commands_;
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
+    std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
