@@ -124,6 +124,16 @@ namespace NinjaTrader.NinjaScript.Strategies
                 // A rejected order must not stop the strategy (NinjaTrader's default): the
                 // engine is told about the reject and decides.
                 RealtimeErrorHandling = RealtimeErrorHandling.IgnoreAllErrors;
+                // Help guide, Unmanaged Approach > Overfills: "By default, NinjaTrader will protect
+                // against overfills even though you are using the Unmanaged approach by halting the
+                // strategy". IgnoreOverfill: "An overfill is categorized as when an order returns a
+                // "Filled" or "PartFilled" state after the order was already marked for cancellation"
+                // and "This property should ONLY bet set from the OnStateChange() method during
+                // State.SetDefaults or State.Configure". For a bridge every cancel, replace and
+                // cancel-on-disconnect races the exchange: an overfill is routine, so it is not a
+                // halt here but a fill like any other, forwarded to the engine (OnExecutionUpdate),
+                // whose order state machine accepts a fill after a cancel request.
+                IgnoreOverfill = true;
                 EngineEndpoint = "tcp://127.0.0.1:5555";
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";

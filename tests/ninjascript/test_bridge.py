@@ -427,3 +427,22 @@ def test_a_taken_kill_port_does_not_stop_the_strategy(make_host, engine):
     submit(other, 1, 0x44)
     assert answer(other, 1)["type"] == "CommandAck"
     assert _kill(port, SECRET, flatten=0)["type"] == "CommandAck"   # the first one answers
+
+
+def test_an_overfill_is_forwarded_and_does_not_halt(make_host, engine):
+    """A fill after a cancel was requested (help guide: an overfill) reaches the engine as a
+    fill; with NinjaTrader's default (IgnoreOverfill false) the stub halts the strategy."""
+    peer = engine()
+    host = make_host()
+    start(host, peer, hold_cancels=1)          # the cancel stays CancelPending: a fill can race it
+    submit(peer, 1, 0xF1, quantity=2)
+    answer(peer, 1)
+    peer.send(RecordType.CANCEL, request_id=2, client_order_id=0xF1, instrument_id=1)
+    assert answer(peer, 2)["type"] == "CommandAck"
+    peer.wait_type("OrderUpdate", client_order_id=0xF1, status=7)   # pending cancel
+    filled = host.command("fill id=241 qty=2 price=6010.25 first=execution", "filled")
+    fill = peer.wait_type("Fill", execution_id=filled["execution_id"])
+    assert fill["client_order_id"] == 0xF1 and fill["quantity"] == 2
+    peer.wait_type("OrderUpdate", client_order_id=0xF1, status=6)
+    stats = host.command("stats")
+    assert (stats["state"], stats["halts"]) == ("Realtime", 0), stats

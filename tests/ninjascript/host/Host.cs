@@ -104,6 +104,15 @@ namespace TickBridgeTestHost
         // Orders the strategy submitted: NinjaTrader calls the strategy's OnOrderUpdate and
         // OnExecutionUpdate for these only; the Account's events fire for every order.
         private readonly HashSet<Order> strategyOrders = new HashSet<Order>();
+        // Orders marked for cancellation. Help guide, IgnoreOverfill: "An overfill is categorized
+        // as when an order returns a "Filled" or "PartFilled" state after the order was already
+        // marked for cancellation"; Unmanaged Approach: "By default, NinjaTrader will protect
+        // against overfills even though you are using the Unmanaged approach by halting the strategy".
+        private readonly HashSet<Order> cancelRequested = new HashSet<Order>();
+        // Set by start hold_cancels=1: a cancel stays CancelPending (the exchange has not answered
+        // yet), so a fill can race it.
+        public bool HoldCancels;
+        public int Halts;
         private int nextExecution = 1;
 
         private void Record(string method, params object[] pairs)
@@ -187,7 +196,9 @@ namespace TickBridgeTestHost
         private void CancelNow(Order order)
         {
             if (order.OrderState == OrderState.Filled || order.OrderState == OrderState.Cancelled || order.OrderState == OrderState.Rejected) return;
+            lock (cancelRequested) cancelRequested.Add(order);
             Transition(order, OrderState.CancelPending);
+            if (HoldCancels) return;
             Transition(order, OrderState.Cancelled);
         }
 
@@ -236,6 +247,15 @@ namespace TickBridgeTestHost
 
         public Execution Fill(Order order, int quantity, double price, bool executionFirst)
         {
+            bool overfill;
+            lock (cancelRequested) overfill = cancelRequested.Contains(order);
+            if (overfill && Owned(order) && !Strategy.IgnoreOverfill && Strategy.State != State.Terminated)
+            {
+                // NinjaTrader halts the strategy: it is disabled before it sees the fill.
+                Halts++;
+                Strategy.Print("Strategy halted: overfill on " + order.Name);
+                Strategy.StubSetState(State.Terminated);
+            }
             double total = order.AverageFillPrice * order.Filled + price * quantity;
             order.Filled += quantity;
             order.AverageFillPrice = total / order.Filled;
@@ -396,6 +416,7 @@ namespace TickBridgeTestHost
             broker = new SimBroker();
             broker.Account = account;
             broker.Instrument = instrument;
+            broker.HoldCancels = o.ContainsKey("hold_cancels") && o["hold_cancels"] == "1";
             broker.AccountPosition = new Position();
             broker.AccountPosition.Instrument = instrument;
             broker.AccountPosition.Account = account;
@@ -507,6 +528,8 @@ namespace TickBridgeTestHost
             var b = strategy != null ? strategy.CurrentBridge : null;
             r["open_sockets"] = Bridge.OpenSockets;
             r["running_threads"] = Bridge.RunningThreads;
+            r["state"] = strategy != null ? strategy.State.ToString() : "";
+            r["halts"] = broker != null ? broker.Halts : 0;
             if (b != null)
             {
                 r["engine_connected"] = b.EngineConnected;

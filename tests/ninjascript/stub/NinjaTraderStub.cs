@@ -413,6 +413,9 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         public bool IsUnmanaged { get; set; }
         public bool IsExitOnSessionCloseStrategy { get; set; }
+        // Help guide, IgnoreOverfill: "Default is set to false". The host halts a strategy on an
+        // overfill unless this is true (SimBroker.Fill, tests/ninjascript/host/Host.cs).
+        public bool IgnoreOverfill { get; set; }
         public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
