@@ -37,6 +37,18 @@ namespace NinjaTrader.NinjaScript.Strategies
         private volatile bool terminating;
         private int drainScheduled;                 // 1 while a TriggerCustomEvent for commands is pending
         private int cancelScheduled;
+        // Commands NinjaTrader has not run within this are answered with a reject (PlatformBusy):
+        // the engine always gets its answer, even when TriggerCustomEvent never runs.
+        public const int CommandDeadlineMs = 2000;
+        private const int DrainRetryMs = 50;
+        private readonly object commandTakeLock = new object();
+        private readonly object killLock = new object();
+        private Timer drainRetry;                   // retries a drain TriggerCustomEvent did not run
+        // Kill button: the first click arms it (and names the account), a second within this confirms.
+        private const int KillConfirmMs = 5000;
+        private int killArmedAtTick;
+        private bool killArmed;
+        private Timer killDisarm;
         private TimeZoneInfo platformZone = TimeZoneInfo.Local;
         private ZoneOffset zoneOffset;
         private Button killButton;
@@ -212,6 +224,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 Account.OrderUpdate += OnAccountOrderUpdate;
                 Account.ExecutionUpdate += OnAccountExecutionUpdate;
                 Account.PositionUpdate += OnAccountPositionUpdate;
+                drainRetry = new Timer(RetryDrain);
                 b.Start();
                 bridge = b;
             }
@@ -226,6 +239,10 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Bridge b = Interlocked.Exchange(ref bridge, null);
             if (b == null) return;
+            Timer retry = Interlocked.Exchange(ref drainRetry, null);
+            if (retry != null) retry.Dispose();
+            Timer disarm = Interlocked.Exchange(ref killDisarm, null);
+            if (disarm != null) disarm.Dispose();
             try
             {
                 Account.AccountItemUpdate -= OnAccountItemUpdate;
@@ -270,6 +287,12 @@ namespace NinjaTrader.NinjaScript.Strategies
             ThreadPool.QueueUserWorkItem(ScheduleCommandDrain);
         }
 
+        // Help guide, TriggerCustomEvent(): "The TriggerCustomEvent() method does NOT execute
+        // before State.DataLoaded or during or after State.Terminated. In effect, attempting to
+        // trigger custom events may be unavailable in some circumstances". It then returns
+        // without running the delegate and without an error, so the flag is cleared here, after
+        // it returns, whatever it did; what is still queued is tried again shortly, and a
+        // command that waited CommandDeadlineMs is rejected so that nothing waits for good.
         private void ScheduleCommandDrain(object unused)
         {
             try
@@ -278,8 +301,77 @@ namespace NinjaTrader.NinjaScript.Strategies
             }
             catch (Exception e)
             {
-                Interlocked.Exchange(ref drainScheduled, 0);
                 if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref drainScheduled, 0);
+            }
+            Bridge b = bridge;
+            if (b == null || terminating || !b.HasCommands) return;
+            RejectStaleCommands(b);
+            Timer retry = drainRetry;
+            if (retry == null || !b.HasCommands) return;
+            try
+            {
+                retry.Change(DrainRetryMs, Timeout.Infinite);
+            }
+            catch (ObjectDisposedException) { }
+        }
+
+        private void RetryDrain(object unused)
+        {
+            CommandsArrived();
+        }
+
+        private bool TakeCommand(Bridge b, out Command command)
+        {
+            lock (commandTakeLock) return b.TryTakeCommand(out command);
+        }
+
+        // Off the strategy's thread: only answers (the bridge's Publish takes any thread).
+        private void RejectStaleCommands(Bridge b)
+        {
+            lock (commandTakeLock)
+            {
+                Command c;
+                while (b.TryPeekCommand(out c) && b.ElapsedMs - c.ReceivedMs >= CommandDeadlineMs)
+                {
+                    if (!b.TryTakeCommand(out c)) break;
+                    Reject(b, c, RejectReason.PlatformBusy, "NinjaTrader ran no TriggerCustomEvent for " + (b.ElapsedMs - c.ReceivedMs) + " ms");
+                }
+            }
+        }
+
+        // The kill path does not go through TriggerCustomEvent at all: it uses only the Account's
+        // own methods (help guide: NinjaScript > Language Reference > Add On > Account >
+        // Cancel(), Flatten(); the Add On framework calls them from its own threads, e.g. a
+        // window's), on a pool thread, so it works when the strategy's event thread is stuck,
+        // busy or unavailable.
+        public void KillArrived()
+        {
+            if (terminating) return;
+            ThreadPool.QueueUserWorkItem(RunKills);
+        }
+
+        private void RunKills(object unused)
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            lock (killLock)
+            {
+                Command c;
+                while (b.TryTakeKill(out c))
+                {
+                    try
+                    {
+                        Kill(b, c);
+                    }
+                    catch (Exception e)
+                    {
+                        Reject(b, c, RejectReason.PlatformRejected, e.Message);
+                    }
+                }
             }
         }
 
@@ -573,7 +665,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             Bridge b = bridge;
             if (b == null || terminating) return;
             Command command;
-            while (b.TryTakeCommand(out command))
+            while (TakeCommand(b, out command))
             {
                 try
                 {
@@ -604,7 +696,6 @@ namespace NinjaTrader.NinjaScript.Strategies
                     Ack(b, c);
                     break;
                 case RecordType.SnapshotRequest: Snapshot(b, c); break;
-                case RecordType.Kill: Kill(b, c); break;
                 default: Reject(b, c, RejectReason.Malformed, "unknown command " + Wire.NameOf(c.Type)); break;
             }
         }
@@ -880,9 +971,8 @@ namespace NinjaTrader.NinjaScript.Strategies
             chartWindow = Window.GetWindow(ChartControl.Parent) as Chart;
             if (chartWindow == null) return;
             killButton = new Button();
-            killButton.Content = "TB KILL";
-            killButton.ToolTip = "TickBridge kill switch: cancel every working order of the account and flatten";
             killButton.Click += OnKillButtonClick;
+            ResetKillButton();
             chartWindow.MainMenu.Add(killButton);
         }
 
@@ -900,28 +990,60 @@ namespace NinjaTrader.NinjaScript.Strategies
             killButton = null;
         }
 
+        // Two steps (UI thread): the first click arms the button and names the account it will
+        // flatten; a second click within KillConfirmMs kills; otherwise it disarms itself.
         private void OnKillButtonClick(object sender, RoutedEventArgs e)
         {
-            // The UI thread must not touch orders either: marshal like the engine's commands.
+            if (killButton == null) return;
+            bool confirmed = killArmed && unchecked(Environment.TickCount - killArmedAtTick) < KillConfirmMs;
+            if (!confirmed)
+            {
+                killArmed = true;
+                killArmedAtTick = Environment.TickCount;
+                killButton.Content = "CONFIRM KILL " + Account.Name;
+                killButton.ToolTip = "Click again within " + KillConfirmMs / 1000 + " s to cancel every working order of account "
+                    + Account.Name + " and flatten it";
+                Timer old = Interlocked.Exchange(ref killDisarm, new Timer(DisarmKillButton, null, KillConfirmMs, Timeout.Infinite));
+                if (old != null) old.Dispose();
+                return;
+            }
+            ResetKillButton();
+            // The Account's methods, on a pool thread: the kill does not wait for the strategy's
+            // event thread (see KillArrived).
             ThreadPool.QueueUserWorkItem(KillFromButton);
+        }
+
+        private void DisarmKillButton(object unused)
+        {
+            ChartControl control = ChartControl;
+            if (control != null && !terminating) control.Dispatcher.InvokeAsync(new Action(ResetKillButton));
+        }
+
+        private void ResetKillButton()
+        {
+            killArmed = false;
+            if (killButton == null) return;
+            killButton.Content = KillButtonText();
+            killButton.ToolTip = "TickBridge kill switch: cancel every working order of account " + Account.Name
+                + " and flatten it (click twice)";
+        }
+
+        private string KillButtonText()
+        {
+            return "TB KILL " + Account.Name;
         }
 
         private void KillFromButton(object unused)
         {
             try
             {
-                TriggerCustomEvent(KillFromButtonOnStrategyThread, null);
+                Print("TickBridge: kill button: cancelling every working order and flattening account " + Account.Name);
+                KillAccount(true);
             }
             catch (Exception e)
             {
                 Print("TickBridge: kill button: " + e.Message);
             }
-        }
-
-        private void KillFromButtonOnStrategyThread(object state)
-        {
-            Print("TickBridge: kill button: cancelling every working order and flattening account " + Account.Name);
-            KillAccount(true);
         }
 
         // ------------------------------------------------------------------ helpers

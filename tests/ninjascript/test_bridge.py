@@ -32,9 +32,11 @@ def start(host, peer: EnginePeer | None, *, kill_port: int | None = None, **opti
 def calls_of(host, method: str) -> list[dict]:
     calls = []
     for call in host.calls():
-        # every order method ran inside a NinjaScript event (TriggerCustomEvent), never on
-        # the bridge's socket thread
-        assert call.pop("in_script_event") is True, call
+        # every strategy order method ran inside a NinjaScript event (TriggerCustomEvent);
+        # the Account's methods (the kill path) may run on any thread but the bridge's socket
+        # thread, which never touches orders
+        in_event = call.pop("in_script_event")
+        assert in_event is True or call["method"].startswith("Account."), call
         assert call.pop("thread") != "TickBridge", call
         if call["method"] == method:
             calls.append(call)
@@ -284,7 +286,13 @@ def test_chart_kill_button(make_host):
     host = make_host()
     start(host, None)
     host.command("external")
-    host.command("click_kill", "clicked")
+    armed = host.command("click_kill", "clicked")   # first click: arms, names the account
+    assert armed["content"] == "CONFIRM KILL Sim101", armed
+    assert "Sim101" in armed["tooltip"]
+    time.sleep(0.3)                                  # a kill would have been called by now
+    assert not calls_of(host, "Account.Flatten")
+    done = host.command("click_kill", "clicked")    # second click: kills
+    assert done["content"] == "TB KILL Sim101", done
     assert wait_call(host, "Account.Flatten")["instruments"] == [ES]
 
 
@@ -446,3 +454,43 @@ def test_an_overfill_is_forwarded_and_does_not_halt(make_host, engine):
     peer.wait_type("OrderUpdate", client_order_id=0xF1, status=6)
     stats = host.command("stats")
     assert (stats["state"], stats["halts"]) == ("Realtime", 0), stats
+
+
+def test_a_skipped_trigger_custom_event_does_not_wedge_commands(make_host, engine):
+    """TriggerCustomEvent may return without running the delegate (help guide); the commands
+    behind it still get their answers."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    host.command("trigger skip=1")
+    for request_id in (1, 2, 3):
+        submit(peer, request_id, 0x700 + request_id)
+        assert answer(peer, request_id)["type"] == "CommandAck"
+    assert host.command("trigger")["skipped"] >= 1
+    assert len(calls_of(host, "SubmitOrderUnmanaged")) == 3
+
+
+def test_kill_works_when_trigger_custom_event_never_runs(make_host, engine):
+    peer = engine()
+    host = make_host()
+    port = free_port()
+    start(host, peer, kill_port=port, preexisting=0x77)
+    host.command("external")                          # a short position to flatten
+    host.command("trigger never=1")
+    submit(peer, 1, 0x801)
+    # never run: answered with a reject once the command deadline passes, never left hanging
+    busy = answer(peer, 1)
+    assert (busy["type"], busy["reason"]) == ("CommandReject", 5), busy
+    assert not calls_of(host, "SubmitOrderUnmanaged")
+    good = _kill(port, SECRET, request_id=703)
+    assert (good["type"], good["request_id"], good["command_type"]) == ("CommandAck", 703, 0x0207)
+    assert wait_call(host, "Account.Cancel")["names"] == ["TB0000000000000077"]
+    assert wait_call(host, "Account.Flatten")["instruments"] == [ES]
+    # and the chart button, on its two clicks
+    host.command("external")                          # short again
+    host.command("click_kill", "clicked")
+    host.command("click_kill", "clicked")
+    deadline = time.monotonic() + 5
+    while len(calls_of(host, "Account.Flatten")) < 2:
+        assert time.monotonic() < deadline, host.calls()
+        time.sleep(0.02)

@@ -392,9 +392,23 @@ namespace TickBridgeTestHost
                 case "flood": Flood(int.Parse(o["n"])); break;
                 case "click_kill":
                 {
+                    // a click happens on the UI thread
                     var button = chart.MainMenu.OfType<System.Windows.Controls.Button>().First();
-                    button.StubClick();
-                    Emit(Result("clicked"));
+                    strategy.ChartControl.Dispatcher.InvokeAsync(new Action(button.StubClick));
+                    strategy.ChartControl.Dispatcher.StubWaitIdle(10000);
+                    var r = Result("clicked");
+                    r["content"] = button.Content;
+                    r["tooltip"] = button.ToolTip;
+                    Emit(r);
+                    break;
+                }
+                case "trigger":
+                {
+                    if (o.ContainsKey("skip")) strategy.StubTriggerSkips = int.Parse(o["skip"]);
+                    if (o.ContainsKey("never")) strategy.StubTriggerNever = o["never"] == "1";
+                    var r = Result("trigger");
+                    r["skipped"] = strategy.StubTriggerSkipped;
+                    Emit(r);
                     break;
                 }
                 case "terminate": Terminate(); break;
@@ -461,6 +475,7 @@ namespace TickBridgeTestHost
             strategy.StubSetState(State.Transition);
             strategy.StubSetState(State.Realtime);
             r["session_id"] = strategy.CurrentBridge != null ? strategy.CurrentBridge.SessionId.ToString() : "0";
+            control.Dispatcher.StubWaitIdle(10000);   // the kill button is added on the UI thread
             r["kill_button"] = chart.MainMenu.Count;
             r["sockets"] = Bridge.OpenSockets;
             Emit(r);
@@ -606,6 +621,7 @@ namespace TickBridgeTestHost
             r["ms"] = watch.Elapsed.TotalMilliseconds;
             r["open_sockets"] = Bridge.OpenSockets;
             r["running_threads"] = Bridge.RunningThreads;
+            strategy.ChartControl.Dispatcher.StubWaitIdle(10000);
             r["kill_button"] = chart.MainMenu.Count;
             Emit(r);
         }

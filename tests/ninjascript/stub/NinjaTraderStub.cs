@@ -328,13 +328,68 @@ namespace System.Windows.Controls
 namespace System.Windows.Threading
 {
     public class DispatcherOperation { }
+
+    /// <summary>WPF's Dispatcher: InvokeAsync queues the callback to the UI thread and returns at
+    /// once (help guide, Multi-Threading Consideration for NinjaScript: UI objects are reached
+    /// through the Dispatcher, asynchronously with InvokeAsync). The stub's UI thread is its own.</summary>
     public class Dispatcher
     {
-        // Stub: runs at once on the caller's thread (the real one queues to the UI thread).
+        private readonly System.Collections.Generic.Queue<Action> queue = new System.Collections.Generic.Queue<Action>();
+        private int pending;
+
+        public Dispatcher()
+        {
+            var thread = new System.Threading.Thread(Run);
+            thread.IsBackground = true;
+            thread.Name = "UI";
+            thread.Start();
+        }
+
         public DispatcherOperation InvokeAsync(Action callback)
         {
-            callback();
+            lock (queue)
+            {
+                queue.Enqueue(callback);
+                pending++;
+                System.Threading.Monitor.PulseAll(queue);
+            }
             return new DispatcherOperation();
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                Action next;
+                lock (queue)
+                {
+                    while (queue.Count == 0) System.Threading.Monitor.Wait(queue);
+                    next = queue.Dequeue();
+                }
+                try { next(); }
+                catch (Exception e) { NinjaTrader.Stub.Hooks.Output("UI thread: " + e); }
+                lock (queue)
+                {
+                    pending--;
+                    System.Threading.Monitor.PulseAll(queue);
+                }
+            }
+        }
+
+        /// <summary>Stub only: waits until every queued callback has run.</summary>
+        public bool StubWaitIdle(int timeoutMs)
+        {
+            var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+            lock (queue)
+            {
+                while (pending > 0)
+                {
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) return false;
+                    System.Threading.Monitor.Wait(queue, left);
+                }
+                return true;
+            }
         }
     }
 }
@@ -389,10 +444,26 @@ namespace NinjaTrader.NinjaScript
             NinjaTrader.Stub.Hooks.Output(value == null ? "" : value.ToString());
         }
 
+        // Stub only: the next StubTriggerSkips calls, or every call while StubTriggerNever, return
+        // without running the delegate (the help guide's "may be unavailable in some circumstances").
+        public int StubTriggerSkips;
+        public bool StubTriggerNever;
+        public int StubTriggerSkipped;
+
         public void TriggerCustomEvent(Action<object> customEvent, object state)
         {
             lock (StubEventLock)
             {
+                // Help guide, TriggerCustomEvent(): "The TriggerCustomEvent() method does NOT execute
+                // before State.DataLoaded or during or after State.Terminated. In effect, attempting to
+                // trigger custom events may be unavailable in some circumstances". It has no return
+                // value and raises nothing: the delegate just does not run.
+                if (State < State.DataLoaded || State >= State.Terminated || StubTriggerNever || StubTriggerSkips > 0)
+                {
+                    if (StubTriggerSkips > 0) StubTriggerSkips--;
+                    StubTriggerSkipped++;
+                    return;
+                }
                 customEvent(state);
             }
         }
