@@ -262,9 +262,10 @@ namespace NinjaTrader.NinjaScript.Strategies
             return name.StartsWith("Sim", StringComparison.Ordinal) || name.StartsWith("Playback", StringComparison.Ordinal);
         }
 
-        // Orders already on the account with an engine name (e.g. from before a restart of
-        // NinjaTrader or of this strategy): known by client order id, so a retried submit
-        // stays a no-op and cancel/replace find them.
+        // Orders already on the account with an engine name on this strategy's instrument (e.g.
+        // from before a restart of NinjaTrader or of this strategy), working when realtime
+        // starts: known by client order id, so a retried submit stays a no-op and cancel/replace
+        // find them. The only orders an instance owns besides those it submits (ReportedHere).
         private void AdoptAccountOrders()
         {
             lock (Account.Orders)
@@ -480,7 +481,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         private void OnAccountOrderUpdate(object sender, OrderEventArgs e)
         {
             Order order = e.Order;
-            if (order == null || OwnedByThisStrategy(order)) return;
+            if (order == null || OwnedByThisStrategy(order) || !ReportedHere(order)) return;
             ForwardOrderUpdate(order, e.LimitPrice, e.StopPrice, e.Quantity, e.Filled, e.AverageFillPrice, e.OrderState, e.Time,
                 e.Error, string.Empty);
         }
@@ -491,11 +492,23 @@ namespace NinjaTrader.NinjaScript.Strategies
             return id != 0 && submittedHere.ContainsKey(id);
         }
 
+        // Which of the account's orders this instance reports (and may cancel): those it submitted,
+        // the engine orders it adopted at the start of realtime (AdoptAccountOrders), and the
+        // orders placed by hand on its own instrument. Another instance's engine orders, and any
+        // order on another instrument, belong to the instance trading that instrument: with
+        // several charts on one account and one engine, each order is reported by one session.
+        private bool ReportedHere(Order order)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            if (id != 0) return submittedHere.ContainsKey(id) || ordersByClientId.ContainsKey(id);
+            return order.Instrument == Instrument;
+        }
+
         private void ForwardOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
             double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
         {
             ulong id = ClientOrderIds.Parse(order.Name);
-            if (id != 0) ordersByClientId[id] = order;
+            if (id != 0 && ReportedHere(order)) ordersByClientId[id] = order;
             Bridge b = bridge;
             if (b == null) return;
             var update = MakeOrderUpdate(order, id, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
@@ -549,6 +562,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Execution execution = e.Execution;
             if (execution == null || (execution.Order != null && OwnedByThisStrategy(execution.Order))) return;
+            if (execution.Order != null ? !ReportedHere(execution.Order) : execution.Instrument != Instrument) return;
             ForwardExecution(execution, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
         }
 
@@ -846,7 +860,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 lock (Account.Orders)
                 {
                     foreach (Order order in Account.Orders)
-                        if (order.Instrument == Instrument && !Mapping.IsTerminal(order.OrderState)) orders.Add(order);
+                        if (ReportedHere(order) && !Mapping.IsTerminal(order.OrderState)) orders.Add(order);
                 }
                 foreach (Order order in orders)
                 {
@@ -868,7 +882,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 lock (Account.Executions)
                 {
                     foreach (Execution e in Account.Executions)
-                        if (e.Instrument == Instrument) executions.Add(e);
+                        if (e.Order != null ? ReportedHere(e.Order) : e.Instrument == Instrument) executions.Add(e);
                 }
                 foreach (Execution e in executions)
                 {

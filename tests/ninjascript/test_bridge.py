@@ -494,3 +494,36 @@ def test_kill_works_when_trigger_custom_event_never_runs(make_host, engine):
     while len(calls_of(host, "Account.Flatten")) < 2:
         assert time.monotonic() < deadline, host.calls()
         time.sleep(0.02)
+
+
+def test_two_instances_on_one_account_touch_only_their_own_orders(make_host, engine):
+    """Two charts (ES, NQ), one account: each instance reports only its own orders, and
+    cancel-on-disconnect of one leaves the other's orders alone."""
+    es, nq = engine(), engine()
+    host = make_host()
+    start(host, es)
+    host.command(f"start2 engine={nq.endpoint} kill=none secret={SECRET} hb=100 silence=3",
+                 "started2")
+    nq.wait_type("Hello")
+    submit(es, 1, 0xE5)
+    assert answer(es, 1)["type"] == "CommandAck"
+    submit(nq, 1, 0x4E, price=21000.25)
+    assert answer(nq, 1)["type"] == "CommandAck"
+    es.wait_type("OrderUpdate", client_order_id=0xE5, status=4)
+    nq.wait_type("OrderUpdate", client_order_id=0x4E, status=4)
+    host.command("fill id=78 qty=1 price=21000.25 first=order", "filled")    # 0x4E, part filled
+    nq.wait_type("Fill", client_order_id=0x4E)
+    es.silent = True                           # the ES session's engine link goes quiet
+    wait_call(host, "CancelOrder", name="TB00000000000000E5", timeout=5)
+    # Both would be cancelled in the same pass: a short grace for a wrong second call to show.
+    time.sleep(0.3)
+    touched = [c for c in host.calls() if c["method"] in ("CancelOrder", "Account.Cancel")]
+    assert all("TB000000000000004E" not in (c.get("name"), *c.get("names", []))
+               for c in touched), touched
+    assert not any(u["client_order_id"] == 0x4E and u["status"] == 9
+                   for u in nq.records("OrderUpdate"))
+    # no order, and no fill, reported by the session that does not own it
+    assert not any(r["client_order_id"] == 0x4E or r["platform_order_id"] == "1001"
+                   for r in es.records("OrderUpdate") + es.records("Fill"))
+    assert not any(r["client_order_id"] == 0xE5 for r in nq.records("OrderUpdate"))
+    assert {r["instrument_id"] for r in nq.records("OrderUpdate")} == {1}

@@ -96,14 +96,15 @@ namespace TickBridgeTestHost
     public sealed class SimBroker : NinjaTrader.Stub.IBroker
     {
         public readonly List<Dictionary<string, object>> Calls = new List<Dictionary<string, object>>();
-        public Strategy Strategy;
+        public Strategy Strategy;                                     // the first strategy started
+        public readonly List<Strategy> Strategies = new List<Strategy>();   // every strategy on the account
         public Account Account;
         public Instrument Instrument;
         public Position AccountPosition;
         private int nextOrderId = 1000;
         // Orders the strategy submitted: NinjaTrader calls the strategy's OnOrderUpdate and
         // OnExecutionUpdate for these only; the Account's events fire for every order.
-        private readonly HashSet<Order> strategyOrders = new HashSet<Order>();
+        private readonly Dictionary<Order, Strategy> owners = new Dictionary<Order, Strategy>();
         // Orders marked for cancellation. Help guide, IgnoreOverfill: "An overfill is categorized
         // as when an order returns a "Filled" or "PartFilled" state after the order was already
         // marked for cancellation"; Unmanaged Approach: "By default, NinjaTrader will protect
@@ -121,7 +122,9 @@ namespace TickBridgeTestHost
             call["method"] = method;
             // Where NinjaTrader would see the call come from: inside one of the script's
             // events (TriggerCustomEvent or a callback), never from the bridge's socket thread.
-            call["in_script_event"] = Strategy != null && Monitor.IsEntered(Strategy.StubEventLock);
+            bool inEvent = false;
+            lock (Strategies) foreach (var s in Strategies) inEvent |= Monitor.IsEntered(s.StubEventLock);
+            call["in_script_event"] = inEvent;
             call["thread"] = Thread.CurrentThread.Name ?? "";
             for (int i = 0; i + 1 < pairs.Length; i += 2) call[(string)pairs[i]] = pairs[i + 1];
             lock (Calls) Calls.Add(call);
@@ -137,7 +140,7 @@ namespace TickBridgeTestHost
             order.Name = signalName;
             order.OrderId = (nextOrderId++).ToString(CultureInfo.InvariantCulture);
             order.Account = Account;
-            order.Instrument = Instrument;
+            order.Instrument = strategy.Instrument;
             order.OrderAction = orderAction;
             order.OrderType = orderType;
             order.Quantity = quantity;
@@ -145,7 +148,7 @@ namespace TickBridgeTestHost
             order.StopPrice = stopPrice;
             order.TimeInForce = strategy.TimeInForce;
             lock (Account.Orders) Account.Orders.Add(order);
-            lock (strategyOrders) strategyOrders.Add(order);
+            lock (owners) owners[order] = strategy;
             // NinjaTrader calls OnOrderUpdate from inside SubmitOrderUnmanaged, before it returns.
             Transition(order, OrderState.Submitted);
             Transition(order, OrderState.Accepted);
@@ -160,20 +163,47 @@ namespace TickBridgeTestHost
             RaiseOrderUpdate(order);
         }
 
+        private Strategy Owner(Order order)
+        {
+            Strategy owner;
+            lock (owners) return order != null && owners.TryGetValue(order, out owner) ? owner : null;
+        }
+
         private bool Owned(Order order)
         {
-            lock (strategyOrders) return strategyOrders.Contains(order);
+            return Owner(order) != null;
+        }
+
+        private List<Strategy> On(Instrument instrument)
+        {
+            lock (Strategies) return Strategies.Where(s => s.Instrument == instrument).ToList();
+        }
+
+        /// <summary>The account's position in an instrument (one Position object per instrument).</summary>
+        public Position PositionOf(Instrument instrument)
+        {
+            lock (Account.Positions)
+            {
+                foreach (var p in Account.Positions) if (p.Instrument == instrument) return p;
+                var created = new Position();
+                created.Instrument = instrument;
+                created.Account = Account;
+                Account.Positions.Add(created);
+                return created;
+            }
         }
 
         private void RaiseOrderUpdate(Order order)
         {
-            if (Owned(order)) Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
+            var owner = Owner(order);
+            if (owner != null) owner.StubOrderUpdate(order, ErrorCode.NoError, "");
             Account.StubOrderUpdate(order, ErrorCode.NoError, "");
         }
 
         private void RaiseExecution(Execution e)
         {
-            if (Owned(e.Order)) Strategy.StubExecutionUpdate(e);
+            var owner = Owner(e.Order);
+            if (owner != null) owner.StubExecutionUpdate(e);
             Account.StubExecutionUpdate(e);
         }
 
@@ -211,12 +241,14 @@ namespace TickBridgeTestHost
         public void AccountFlatten(Account account, ICollection<Instrument> instruments)
         {
             Record("Account.Flatten", "instruments", instruments.Select(i => i.FullName).ToList());
-            if (AccountPosition.MarketPosition != MarketPosition.Flat && instruments.Contains(Instrument))
+            foreach (var instrument in instruments)
             {
-                AccountPosition.MarketPosition = MarketPosition.Flat;
-                AccountPosition.Quantity = 0;
-                Strategy.StubPositionUpdate(AccountPosition);
-                Account.StubPositionUpdate(AccountPosition);
+                var position = PositionOf(instrument);
+                if (position.MarketPosition == MarketPosition.Flat) continue;
+                position.MarketPosition = MarketPosition.Flat;
+                position.Quantity = 0;
+                foreach (var s in On(instrument)) s.StubPositionUpdate(position);
+                Account.StubPositionUpdate(position);
             }
         }
 
@@ -249,12 +281,13 @@ namespace TickBridgeTestHost
         {
             bool overfill;
             lock (cancelRequested) overfill = cancelRequested.Contains(order);
-            if (overfill && Owned(order) && !Strategy.IgnoreOverfill && Strategy.State != State.Terminated)
+            var halted = Owner(order);
+            if (overfill && halted != null && !halted.IgnoreOverfill && halted.State != State.Terminated)
             {
                 // NinjaTrader halts the strategy: it is disabled before it sees the fill.
                 Halts++;
-                Strategy.Print("Strategy halted: overfill on " + order.Name);
-                Strategy.StubSetState(State.Terminated);
+                halted.Print("Strategy halted: overfill on " + order.Name);
+                halted.StubSetState(State.Terminated);
             }
             double total = order.AverageFillPrice * order.Filled + price * quantity;
             order.Filled += quantity;
@@ -278,15 +311,20 @@ namespace TickBridgeTestHost
             if (executionFirst) RaiseExecution(e);
             RaiseOrderUpdate(order);
             if (!executionFirst) RaiseExecution(e);
-            int signedBefore = Signed(AccountPosition);
+            var account = PositionOf(order.Instrument);
+            int signedBefore = Signed(account);
             int signedAfter = signedBefore + (buy ? quantity : -quantity);
-            AccountPosition.AveragePrice = price;
-            AccountPosition.Quantity = Math.Abs(signedAfter);
-            AccountPosition.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
-            Strategy.Position.MarketPosition = AccountPosition.MarketPosition;
-            Strategy.Position.Quantity = AccountPosition.Quantity;
-            if (Owned(order)) Strategy.StubPositionUpdate(AccountPosition);
-            Account.StubPositionUpdate(AccountPosition);
+            account.AveragePrice = price;
+            account.Quantity = Math.Abs(signedAfter);
+            account.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
+            foreach (var s in On(order.Instrument))
+            {
+                s.Position.MarketPosition = account.MarketPosition;
+                s.Position.Quantity = account.Quantity;
+            }
+            var filler = Owner(order);
+            if (filler != null) filler.StubPositionUpdate(account);
+            Account.StubPositionUpdate(account);
             return e;
         }
 
@@ -301,6 +339,7 @@ namespace TickBridgeTestHost
         private static readonly object OutputLock = new object();
         private static readonly List<string> Logs = new List<string>();
         private static TickBridgeStrategy strategy;
+        private static TickBridgeStrategy second;
         private static SimBroker broker;
         private static Chart chart;
         private static readonly DateTime Epoch = new DateTime(2026, 11, 24, 14, 30, 0, DateTimeKind.Unspecified);
@@ -348,6 +387,7 @@ namespace TickBridgeTestHost
                 }
             }
             if (strategy != null && strategy.State != State.Terminated) strategy.StubSetState(State.Terminated);
+            if (second != null && second.State != State.Terminated) second.StubSetState(State.Terminated);
             return 0;
         }
 
@@ -368,6 +408,7 @@ namespace TickBridgeTestHost
             switch (words[0])
             {
                 case "start": Start(o); break;
+                case "start2": StartSecond(o); break;
                 case "market": Market(); break;
                 case "external": External(); break;
                 case "fill": FillCommand(o); break;
@@ -450,8 +491,28 @@ namespace TickBridgeTestHost
 
             strategy = new TickBridgeStrategy();
             broker.Strategy = strategy;
+            lock (broker.Strategies) broker.Strategies.Add(strategy);
+            Emit(Run(strategy, instrument, account, o, "started"));
+        }
+
+        // A second strategy on the same account (another chart), on NQ: start2 engine=... kill=...
+        private static void StartSecond(Dictionary<string, string> o)
+        {
+            var master = new MasterInstrument();
+            master.Name = "NQ"; master.TickSize = 0.25; master.PointValue = 20;
+            var instrument = new Instrument();
+            instrument.FullName = "NQ 12-26"; instrument.MasterInstrument = master; instrument.Exchange = Exchange.Globex;
+            second = new TickBridgeStrategy();
+            lock (broker.Strategies) broker.Strategies.Add(second);
+            Emit(Run(second, instrument, broker.Account, o, "started2"));
+        }
+
+        // SetDefaults, the properties the test gives, then Configure .. Realtime.
+        private static Dictionary<string, object> Run(TickBridgeStrategy strategy, Instrument instrument, Account account,
+            Dictionary<string, string> o, string eventName)
+        {
             strategy.StubSetState(State.SetDefaults);
-            var r = Result("started");
+            var r = Result(eventName);
             r["sockets_after_setdefaults"] = Bridge.OpenSockets;
             if (o.ContainsKey("engine")) strategy.EngineEndpoint = o["engine"];
             if (o.ContainsKey("kill")) strategy.KillEndpoint = o["kill"] == "none" ? "" : o["kill"];
@@ -464,7 +525,8 @@ namespace TickBridgeTestHost
             if (o.ContainsKey("curve_key")) strategy.CurveClientKey = o["curve_key"];
             strategy.Account = account;
             strategy.Instrument = instrument;
-            chart = new Chart();
+            var chart = new Chart();
+            if (eventName == "started") Program.chart = chart;
             var control = new ChartControl();
             control.Parent = chart;
             control.Dispatcher = new System.Windows.Threading.Dispatcher();
@@ -478,7 +540,7 @@ namespace TickBridgeTestHost
             control.Dispatcher.StubWaitIdle(10000);   // the kill button is added on the UI thread
             r["kill_button"] = chart.MainMenu.Count;
             r["sockets"] = Bridge.OpenSockets;
-            Emit(r);
+            return r;
         }
 
         private static MarketDataEventArgs Md(MarketDataType type, double price, long volume, int offsetMs)
