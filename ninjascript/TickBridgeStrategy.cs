@@ -61,6 +61,11 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Client order ids this instance submitted: NinjaTrader lets a strategy ChangeOrder/
         // CancelOrder only its own orders; others (e.g. from before a restart) go through the Account.
         private readonly ConcurrentDictionary<ulong, bool> submittedHere = new ConcurrentDictionary<ulong, bool>();
+        // The request id of the last Cancel / Replace acknowledged per client order id: NinjaTrader
+        // answers a failed one later, with an order update carrying UnableToCancelOrder /
+        // UnableToChangeOrder; the engine gets that as a CommandReject of the request.
+        private readonly ConcurrentDictionary<ulong, ulong> cancelRequests = new ConcurrentDictionary<ulong, ulong>();
+        private readonly ConcurrentDictionary<ulong, ulong> changeRequests = new ConcurrentDictionary<ulong, ulong>();
 
         // Best bid/ask as last seen (written by the market data thread only).
         private double bidPrice, askPrice;
@@ -512,16 +517,40 @@ namespace NinjaTrader.NinjaScript.Strategies
             Bridge b = bridge;
             if (b == null) return;
             var update = MakeOrderUpdate(order, id, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
-            if (orderState == OrderState.Rejected)
+            if (orderState == OrderState.Rejected || error != ErrorCode.NoError)
             {
                 update.Reason = (ushort)RejectReason.PlatformRejected;
                 update.Text = ClipText(error + ": " + comment, 40);
             }
             else
             {
-                update.Text = ClipText(comment, 40);
+                update.Text = ClipText(orderState == OrderState.Suspended ? "Suspended" : comment, 40);
             }
             b.Publish(ref update);
+            // A cancel or change NinjaTrader could not carry out: the order stays as it was, and
+            // the command the engine had an ack for is answered with a reject.
+            ulong requestId;
+            if (id != 0 && error == ErrorCode.UnableToCancelOrder && cancelRequests.TryRemove(id, out requestId))
+                LateReject(b, id, requestId, RecordType.Cancel, error, comment);
+            else if (id != 0 && error == ErrorCode.UnableToChangeOrder && changeRequests.TryRemove(id, out requestId))
+                LateReject(b, id, requestId, RecordType.Replace, error, comment);
+            if (id != 0 && Mapping.IsTerminal(orderState))
+            {
+                cancelRequests.TryRemove(id, out requestId);
+                changeRequests.TryRemove(id, out requestId);
+            }
+        }
+
+        private void LateReject(Bridge b, ulong clientOrderId, ulong requestId, ushort commandType, ErrorCode error, string comment)
+        {
+            var reject = new CommandRejectRecord();
+            reject.InstrumentId = WireInstrumentId;
+            reject.RequestId = requestId;
+            reject.ClientOrderId = clientOrderId;
+            reject.CommandType = commandType;
+            reject.Reason = (ushort)RejectReason.PlatformRejected;
+            reject.Text = ClipText(error + ": " + comment, 64);
+            b.Publish(ref reject);
         }
 
         private OrderUpdateRecord MakeOrderUpdate(Order order, ulong clientOrderId, double limitPrice, double stopPrice, int quantity,
@@ -603,7 +632,10 @@ namespace NinjaTrader.NinjaScript.Strategies
         private void OnAccountPositionUpdate(object sender, PositionEventArgs e)
         {
             if (e.Position == null || e.Position.Instrument != Instrument) return;
-            ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
+            // Help guide, Account > PositionUpdate: "The core MarketPosition e.Position is considered
+            // flat when Operation.Remove is seen" (its values are then the closed position's).
+            if (e.Operation == Operation.Remove) ForwardPosition(0, 0, MarketPosition.Flat);
+            else ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
         }
 
         private void ForwardPosition(double averagePrice, int quantity, MarketPosition marketPosition)
@@ -782,14 +814,14 @@ namespace NinjaTrader.NinjaScript.Strategies
             Ack(b, c);
         }
 
+        // TickSize is NinjaScriptBase's (help guide, Common > Analytical > TickSize: "The minimum
+        // fluctuation value which is always a value of 1-tick for the corresponding master instrument").
         private bool OnTick(double price)
         {
             if (price == 0) return true;
             double ticks = price / TickSize;
             return Math.Abs(ticks - Math.Round(ticks)) < 1e-6;
         }
-
-        private double TickSize { get { return Instrument.MasterInstrument.TickSize; } }
 
         private Order FindWorking(Bridge b, Command c)
         {
@@ -820,6 +852,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             double limit = order.OrderType == OrderType.Limit || order.OrderType == OrderType.StopLimit ? c.Price : 0;
             double stop = order.OrderType == OrderType.StopMarket || order.OrderType == OrderType.StopLimit ? c.StopPrice : 0;
             if (!OnTick(limit) || !OnTick(stop)) { Reject(b, c, RejectReason.OffTickPrice, "price off the tick grid " + TickSize); return; }
+            changeRequests[c.ClientOrderId] = c.RequestId;
             if (submittedHere.ContainsKey(c.ClientOrderId))
             {
                 ChangeOrder(order, (int)c.Quantity, limit, stop);
@@ -840,6 +873,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             if (!Realtime(b, c)) return;
             Order order = FindWorking(b, c);
             if (order == null) return;
+            cancelRequests[c.ClientOrderId] = c.RequestId;
             if (submittedHere.ContainsKey(c.ClientOrderId)) CancelOrder(order);
             else Account.Cancel(new[] { order });
             Ack(b, c);

@@ -527,3 +527,72 @@ def test_two_instances_on_one_account_touch_only_their_own_orders(make_host, eng
                    for r in es.records("OrderUpdate") + es.records("Fill"))
     assert not any(r["client_order_id"] == 0xE5 for r in nq.records("OrderUpdate"))
     assert {r["instrument_id"] for r in nq.records("OrderUpdate")} == {1}
+
+
+@pytest.mark.parametrize("failing", ["cancel", "change"])
+def test_a_failed_cancel_or_change_is_a_command_reject(make_host, engine, failing):
+    """NinjaTrader answers a cancel/change it cannot carry out later, with an order update
+    carrying UnableToCancelOrder / UnableToChangeOrder: the engine gets a CommandReject."""
+    peer = engine()
+    host = make_host()
+    start(host, peer, **{f"fail_{failing}": 1})
+    submit(peer, 1, 0xFA)
+    answer(peer, 1)
+    if failing == "cancel":
+        peer.send(RecordType.CANCEL, request_id=2, client_order_id=0xFA, instrument_id=1)
+        kind, error = RecordType.CANCEL, "UnableToCancelOrder"
+    else:
+        peer.send(RecordType.REPLACE, request_id=2, client_order_id=0xFA, price=6009.75,
+                  quantity=3, instrument_id=1)
+        kind, error = RecordType.REPLACE, "UnableToChangeOrder"
+    reject = peer.wait_type("CommandReject", request_id=2)
+    assert (reject["client_order_id"], reject["command_type"], reject["reason"]) == (0xFA, kind, 9)
+    assert reject["text"].startswith(error), reject
+    update = peer.wait_for(lambda r: r["type"] == "OrderUpdate" and r["client_order_id"] == 0xFA
+                           and r["text"].startswith(error), what="the update with the error")
+    assert update["status"] == 4 and update["reason"] == 9
+
+
+@pytest.mark.parametrize(("state", "status"), [("AcceptedByRisk", 3), ("Suspended", 3)])
+def test_order_states_beyond_the_common_ones(make_host, engine, state, status):
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xAB)
+    answer(peer, 1)
+    peer.wait_type("OrderUpdate", client_order_id=0xAB, status=4)
+    seen = len(peer.records())
+    host.command(f"state id=171 state={state}", "state")
+    got = records_after(peer, seen, lambda r: r["type"] == "OrderUpdate", f"the {state} update")
+    assert got[0]["status"] == status, got
+
+
+def records_after(peer, seen: int, predicate, what: str, count: int = 1) -> list[dict]:
+    """The records after the first ``seen`` that match, once there are ``count`` of them."""
+    deadline = time.monotonic() + 5
+    while True:
+        got = [r for r in peer.records()[seen:] if predicate(r)]
+        if len(got) >= count:
+            return got
+        assert time.monotonic() < deadline, f"no {what}: {peer.records()[seen:]}"
+        time.sleep(0.01)
+
+
+def test_a_position_closed_is_flat_whatever_the_remove_event_carries(make_host, engine):
+    """Help guide: a position is flat when Operation.Remove is seen; the stub's Remove carries
+    the closed position's values."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0x91, order_type=1, price=0.0, quantity=1)
+    answer(peer, 1)
+    host.command("fill id=145 qty=1 price=6012.75 first=order", "filled")
+    peer.wait_type("Position", quantity=1)
+    submit(peer, 2, 0x92, side=2, order_type=1, price=0.0, quantity=1)
+    answer(peer, 2)
+    seen = len(peer.records())
+    host.command("fill id=146 qty=1 price=6013.00 first=order", "filled")
+    # the strategy's own position event and the account's Remove: two Position records
+    after = records_after(peer, seen, lambda r: r["type"] == "Position", "both Position records",
+                          count=2)
+    assert all(p["quantity"] == 0 for p in after), after

@@ -56,7 +56,8 @@ def test_the_strategy_trades_as_a_curve_client(make_host, engine: EngineProcess,
 
     feed_until(host, ready, what="hello over CURVE")
     # logged by the bridge thread: stderr reaches the log file on its own schedule
-    wait_for(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30, "the CURVE log line")
+    wait_for(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30,
+             "the CURVE log line")
     reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
                            order_type="LIMIT", price=4000.25, source="test")
     assert reply["ok"], reply

@@ -113,6 +113,9 @@ namespace TickBridgeTestHost
         // Set by start hold_cancels=1: a cancel stays CancelPending (the exchange has not answered
         // yet), so a fill can race it.
         public bool HoldCancels;
+        // Set by start fail_cancel=1 / fail_change=1: the broker refuses a cancel / change; the
+        // order stays as it was and its update carries UnableToCancelOrder / UnableToChangeOrder.
+        public bool FailCancels, FailChanges;
         public int Halts;
         private int nextExecution = 1;
 
@@ -195,9 +198,20 @@ namespace TickBridgeTestHost
 
         private void RaiseOrderUpdate(Order order)
         {
+            RaiseOrderUpdate(order, ErrorCode.NoError, "");
+        }
+
+        private void RaiseOrderUpdate(Order order, ErrorCode error, string comment)
+        {
             var owner = Owner(order);
-            if (owner != null) owner.StubOrderUpdate(order, ErrorCode.NoError, "");
-            Account.StubOrderUpdate(order, ErrorCode.NoError, "");
+            if (owner != null) owner.StubOrderUpdate(order, error, comment);
+            Account.StubOrderUpdate(order, error, comment);
+        }
+
+        /// <summary>Host command "state": an order moves to a state the broker reports.</summary>
+        public void SetState(Order order, OrderState state)
+        {
+            Transition(order, state);
         }
 
         private void RaiseExecution(Execution e)
@@ -211,6 +225,12 @@ namespace TickBridgeTestHost
         {
             Record("ChangeOrder", "name", order.Name, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice);
             Transition(order, OrderState.ChangePending);
+            if (FailChanges)
+            {
+                order.OrderState = OrderState.Working;
+                RaiseOrderUpdate(order, ErrorCode.UnableToChangeOrder, "Order is in an invalid state");
+                return;
+            }
             order.Quantity = quantity;
             order.LimitPrice = limitPrice;
             order.StopPrice = stopPrice;
@@ -228,6 +248,12 @@ namespace TickBridgeTestHost
             if (order.OrderState == OrderState.Filled || order.OrderState == OrderState.Cancelled || order.OrderState == OrderState.Rejected) return;
             lock (cancelRequested) cancelRequested.Add(order);
             Transition(order, OrderState.CancelPending);
+            if (FailCancels)
+            {
+                order.OrderState = OrderState.Working;
+                RaiseOrderUpdate(order, ErrorCode.UnableToCancelOrder, "Too late to cancel");
+                return;
+            }
             if (HoldCancels) return;
             Transition(order, OrderState.Cancelled);
         }
@@ -245,10 +271,12 @@ namespace TickBridgeTestHost
             {
                 var position = PositionOf(instrument);
                 if (position.MarketPosition == MarketPosition.Flat) continue;
+                var closed = position.MarketPosition;
+                int closedQuantity = position.Quantity;
                 position.MarketPosition = MarketPosition.Flat;
                 position.Quantity = 0;
                 foreach (var s in On(instrument)) s.StubPositionUpdate(position);
-                Account.StubPositionUpdate(position);
+                Account.StubPositionUpdate(position, Operation.Remove, closed, closedQuantity, position.AveragePrice);
             }
         }
 
@@ -312,6 +340,8 @@ namespace TickBridgeTestHost
             RaiseOrderUpdate(order);
             if (!executionFirst) RaiseExecution(e);
             var account = PositionOf(order.Instrument);
+            var before = account.MarketPosition;
+            int quantityBefore = account.Quantity;
             int signedBefore = Signed(account);
             int signedAfter = signedBefore + (buy ? quantity : -quantity);
             account.AveragePrice = price;
@@ -324,7 +354,10 @@ namespace TickBridgeTestHost
             }
             var filler = Owner(order);
             if (filler != null) filler.StubPositionUpdate(account);
-            Account.StubPositionUpdate(account);
+            // Help guide, Account > PositionUpdate: flat is an Operation.Remove (its values are the
+            // closed position's); a reverse with no flat state between is an Operation.Update.
+            if (account.MarketPosition == MarketPosition.Flat) Account.StubPositionUpdate(account, Operation.Remove, before, quantityBefore, account.AveragePrice);
+            else Account.StubPositionUpdate(account);
             return e;
         }
 
@@ -412,6 +445,13 @@ namespace TickBridgeTestHost
                 case "market": Market(); break;
                 case "external": External(); break;
                 case "fill": FillCommand(o); break;
+                case "state":
+                {
+                    var order = broker.FindByName(ClientOrderIds.Format(ulong.Parse(o["id"])));
+                    broker.SetState(order, (OrderState)Enum.Parse(typeof(OrderState), o["state"]));
+                    Emit(Result("state"));
+                    break;
+                }
                 case "reject_next": break;
                 case "calls":
                 {
@@ -472,6 +512,8 @@ namespace TickBridgeTestHost
             broker.Account = account;
             broker.Instrument = instrument;
             broker.HoldCancels = o.ContainsKey("hold_cancels") && o["hold_cancels"] == "1";
+            broker.FailCancels = o.ContainsKey("fail_cancel") && o["fail_cancel"] == "1";
+            broker.FailChanges = o.ContainsKey("fail_change") && o["fail_change"] == "1";
             broker.AccountPosition = new Position();
             broker.AccountPosition.Instrument = instrument;
             broker.AccountPosition.Account = account;

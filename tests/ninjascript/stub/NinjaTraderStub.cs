@@ -48,18 +48,23 @@ namespace NinjaTrader.Cbi
 {
     public enum OrderAction { Buy, BuyToCover, Sell, SellShort }
     public enum OrderType { Limit, Market, MIT, StopLimit, StopMarket }
+    // Values as reflected from NinjaTrader.Core (matdev83/ninjatrader-autodocs, NinjaTrader.Cbi.OrderState.cs).
     public enum OrderState
     {
-        Accepted, Cancelled, CancelPending, CancelSubmitted, ChangePending, ChangeSubmitted, Filled, Initialized,
-        PartFilled, Rejected, Submitted, TriggerPending, Unknown, Working,
+        Accepted = 0, Cancelled = 1, Filled = 2, Initialized = 3, PartFilled = 4, CancelSubmitted = 5, ChangeSubmitted = 6,
+        Submitted = 7, TriggerPending = 8, Rejected = 9, Working = 10, CancelPending = 11, ChangePending = 12,
+        Suspended = 13, AcceptedByRisk = 50, Unknown = 99,
     }
     public enum TimeInForce { Day, Gtc, Gtd, Ioc, Opg }
     public enum MarketPosition { Flat, Long, Short }
+    // Values as reflected (NinjaTrader.Cbi.ErrorCode.cs).
     public enum ErrorCode
     {
-        NoError, InvalidInstrument, LogOnFailed, NoConnection, OrderRejected, UnableToCancelOrder, UnableToChangeOrder,
-        UnableToSubmitOrder, UserAbort, Panic,
+        NoError = 0, LogOnFailed = 1, OrderRejected = 3, UnableToCancelOrder = 5, UnableToChangeOrder = 6,
+        UnableToSubmitOrder = 7, UserAbort = 8, OrderRejectedByRisk = 9, LoginExpired = 10, Panic = 18,
     }
+    // Reflected: NinjaTrader.Cbi.Operation (the stub had it in NinjaTrader.Data).
+    public enum Operation { Add = 0, Update = 1, Remove = 2 }
     public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
     public enum Exchange { Default, Globex, Nybot, Nymex, Cbot, Eurex, Ice }
     public enum AccountItem { BuyingPower, CashValue, ExcessInitialMargin, NetLiquidation, RealizedProfitLoss, UnrealizedProfitLoss }
@@ -160,6 +165,9 @@ namespace NinjaTrader.Cbi
 
     public class PositionEventArgs : EventArgs
     {
+        // Help guide, Account > PositionUpdate: "The core MarketPosition e.Position is considered
+        // flat when Operation.Remove is seen".
+        public Operation Operation { get; set; }
         public Position Position { get; set; }
         public double AveragePrice { get; set; }
         public int Quantity { get; set; }
@@ -225,11 +233,19 @@ namespace NinjaTrader.Cbi
         /// <summary>Stub only: the account's position event.</summary>
         public void StubPositionUpdate(Position position)
         {
+            StubPositionUpdate(position, Operation.Update, position.MarketPosition, position.Quantity, position.AveragePrice);
+        }
+
+        /// <summary>Stub only: the account's position event with its operation. A position that went
+        /// flat is an Operation.Remove carrying the values of the position that was closed.</summary>
+        public void StubPositionUpdate(Position position, Operation operation, MarketPosition marketPosition, int quantity, double averagePrice)
+        {
             var handler = PositionUpdate;
             if (handler == null) return;
             var e = new PositionEventArgs();
-            e.Position = position; e.AveragePrice = position.AveragePrice; e.Quantity = position.Quantity;
-            e.MarketPosition = position.MarketPosition;
+            e.Operation = operation;
+            e.Position = position; e.AveragePrice = averagePrice; e.Quantity = quantity;
+            e.MarketPosition = marketPosition;
             handler(this, e);
         }
 
@@ -251,7 +267,6 @@ namespace NinjaTrader.Cbi
 namespace NinjaTrader.Data
 {
     public enum MarketDataType { Ask, Bid, DailyHigh, DailyLow, DailyVolume, Last, LastClose, Opening, OpenInterest, Settlement, Unknown }
-    public enum Operation { Add, Update, Remove }
 
     public class MarketDataEventArgs : EventArgs
     {
@@ -270,7 +285,7 @@ namespace NinjaTrader.Data
         public NinjaTrader.Cbi.Instrument Instrument { get; set; }
         public MarketDataType MarketDataType { get; set; }
         public string MarketMaker { get; set; }
-        public Operation Operation { get; set; }
+        public NinjaTrader.Cbi.Operation Operation { get; set; }
         public int Position { get; set; }
         public double Price { get; set; }
         public long Volume { get; set; }
@@ -423,6 +438,9 @@ namespace NinjaTrader.NinjaScript
         public string Description { get; set; }
         public State State { get; private set; }
         public Calculate Calculate { get; set; }
+        // Help guide, Common > Analytical > TickSize: "The minimum fluctuation value which is always
+        // a value of 1-tick for the corresponding master instrument". Set with the instrument here.
+        public double TickSize { get; protected set; }
 
         // Stub only: NinjaTrader serializes a script's events; TriggerCustomEvent takes the same lock.
         public readonly object StubEventLock = new object();
@@ -490,7 +508,12 @@ namespace NinjaTrader.NinjaScript.Strategies
         public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
-        public Instrument Instrument { get; set; }
+        private Instrument instrument;
+        public Instrument Instrument
+        {
+            get { return instrument; }
+            set { instrument = value; TickSize = value != null && value.MasterInstrument != null ? value.MasterInstrument.TickSize : 0; }
+        }
         public Position Position { get; set; }
         public NinjaTrader.Gui.Chart.ChartControl ChartControl { get; set; }
         public int BarsInProgress { get; set; }
