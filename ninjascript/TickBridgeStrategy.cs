@@ -86,10 +86,16 @@ namespace NinjaTrader.NinjaScript.Strategies
         [Display(Name = "Kill endpoint", Description = "Endpoint this strategy binds for the kill CLI (empty: none)", Order = 2, GroupName = "TickBridge")]
         public string KillEndpoint { get; set; }
 
-        [NinjaScriptProperty]
+        // Not a [NinjaScriptProperty] (those are shown in the strategy's label on the chart), masked
+        // in the grid, and [XmlIgnore]: never saved in clear text in the workspace. Typed again
+        // after a restart, or read from KillSecretFile.
         [PasswordPropertyText(true)]
-        [Display(Name = "Kill secret", Description = "Shared secret a Kill must carry (up to 32 bytes)", Order = 3, GroupName = "TickBridge")]
+        [XmlIgnore]
+        [Display(Name = "Kill secret", Description = "Shared secret a Kill must carry (up to 32 bytes); not saved with the workspace: prefer the file", Order = 3, GroupName = "TickBridge")]
         public string KillSecret { get; set; }
+
+        [Display(Name = "Kill secret file", Description = "A file whose first line is the kill secret (overrides Kill secret); e.g. Documents\\NinjaTrader 8\\tickbridge\\kill.secret", Order = 11, GroupName = "TickBridge")]
+        public string KillSecretFile { get; set; }
 
         [NinjaScriptProperty]
         [Range(50, 60000)]
@@ -154,6 +160,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 EngineEndpoint = "tcp://127.0.0.1:5555";
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";
+                KillSecretFile = "";
                 HeartbeatIntervalMs = 1000;
                 SilenceHeartbeats = 3;
                 CancelOnDisconnect = true;
@@ -188,8 +195,40 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         // ------------------------------------------------------------------ lifecycle
 
+        // Reflected StrategyBase.Category: Backtest, Optimize, WalkForward, WalkForwardAnchored and
+        // MultiObjective are the Strategy Analyzer's runs (help guide, Operations > Strategy
+        // Analyzer: backtest, optimize, walk forward, multi-objective). Those never reach
+        // State.Realtime; the bridge must not connect to the engine or bind the kill port there.
+        private bool InStrategyAnalyzer()
+        {
+            return Category == Category.Backtest || Category == Category.Optimize || Category == Category.WalkForward
+                || Category == Category.WalkForwardAnchored || Category == Category.MultiObjective;
+        }
+
+        private string ReadKillSecret()
+        {
+            if (string.IsNullOrEmpty(KillSecretFile)) return KillSecret ?? "";
+            try
+            {
+                string[] lines = System.IO.File.ReadAllLines(KillSecretFile);
+                return lines.Length > 0 ? lines[0].Trim() : "";
+            }
+            catch (Exception e)
+            {
+                Print("TickBridge: kill secret file '" + KillSecretFile + "' not read (" + e.GetType().Name + ": " + e.Message
+                    + "): every Kill will be refused");
+                return "";
+            }
+        }
+
         private void StartBridge()
         {
+            if (InStrategyAnalyzer())
+            {
+                Print("TickBridge: not started: running in the Strategy Analyzer (Category " + Category
+                    + "); the bridge runs on a chart or the Strategies tab only");
+                return;
+            }
             try
             {
                 platformZone = NinjaTrader.Core.Globals.GeneralOptions.TimeZoneInfo ?? TimeZoneInfo.Local;
@@ -201,7 +240,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             var settings = new BridgeSettings();
             settings.EngineEndpoint = EngineEndpoint;
             settings.KillEndpoint = KillEndpoint;
-            settings.KillSecret = KillSecret;
+            settings.KillSecret = ReadKillSecret();
             settings.HeartbeatIntervalMs = HeartbeatIntervalMs;
             settings.SilenceHeartbeats = SilenceHeartbeats;
             settings.CancelOnDisconnect = CancelOnDisconnect;

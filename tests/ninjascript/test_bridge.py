@@ -596,3 +596,28 @@ def test_a_position_closed_is_flat_whatever_the_remove_event_carries(make_host, 
     after = records_after(peer, seen, lambda r: r["type"] == "Position", "both Position records",
                           count=2)
     assert all(p["quantity"] == 0 for p in after), after
+
+
+def test_the_kill_secret_is_not_in_the_label_nor_saved(make_host, tmp_path):
+    """A [NinjaScriptProperty] is shown in the strategy's label; a property without
+    [XmlIgnore] is saved in the workspace. The secret is neither; a file can hold it."""
+    host = make_host()
+    secret_file = tmp_path / "kill.secret"
+    secret_file.write_text("from-the-file-0123\n")
+    port = free_port()
+    start(host, None, kill_port=port, secret="", secret_file=secret_file)
+    attributes = host.command("properties")["properties"]
+    assert "NinjaScriptPropertyAttribute" not in attributes["KillSecret"]
+    assert {"XmlIgnoreAttribute", "PasswordPropertyTextAttribute"} <= set(attributes["KillSecret"])
+    assert "NinjaScriptPropertyAttribute" not in attributes["KillSecretFile"]
+    assert _kill(port, SECRET, flatten=0, request_id=704)["reason"] == 10
+    good = _kill(port, "from-the-file-0123", flatten=0, request_id=705)
+    assert (good["type"], good["request_id"]) == ("CommandAck", 705)
+
+
+@pytest.mark.parametrize("category", ["Backtest", "Optimize", "WalkForward", "MultiObjective"])
+def test_the_strategy_analyzer_starts_no_bridge(make_host, category):
+    host = make_host()
+    started = start(host, None, kill_port=free_port(), category=category)
+    assert started["sockets"] == 0 and started["session_id"] == "0"
+    assert "Strategy Analyzer" in " ".join(host.command("logs")["logs"])

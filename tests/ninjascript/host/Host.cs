@@ -468,6 +468,7 @@ namespace TickBridgeTestHost
                     break;
                 }
                 case "stats": Emit(Stats()); break;
+                case "properties": Emit(Properties()); break;
                 case "timing": Timing(int.Parse(o["n"]), false); break;
                 case "empty_timing": Timing(int.Parse(o["n"]), true); break;
                 case "flood": Flood(int.Parse(o["n"])); break;
@@ -559,6 +560,8 @@ namespace TickBridgeTestHost
             if (o.ContainsKey("engine")) strategy.EngineEndpoint = o["engine"];
             if (o.ContainsKey("kill")) strategy.KillEndpoint = o["kill"] == "none" ? "" : o["kill"];
             if (o.ContainsKey("secret")) strategy.KillSecret = o["secret"];
+            if (o.ContainsKey("secret_file")) strategy.KillSecretFile = o["secret_file"];
+            strategy.Category = o.ContainsKey("category") ? (Category)Enum.Parse(typeof(Category), o["category"]) : Category.NinjaScript;
             if (o.ContainsKey("hb")) strategy.HeartbeatIntervalMs = int.Parse(o["hb"]);
             if (o.ContainsKey("silence")) strategy.SilenceHeartbeats = int.Parse(o["silence"]);
             if (o.ContainsKey("cod")) strategy.CancelOnDisconnect = o["cod"] == "1";
@@ -639,6 +642,21 @@ namespace TickBridgeTestHost
             r["execution_id"] = e.ExecutionId;
             r["order_id"] = order.OrderId;
             Emit(r);
+        }
+
+        // The strategy's public properties and the attributes NinjaTrader reads from them.
+        private static Dictionary<string, object> Properties()
+        {
+            var r = Result("properties");
+            var list = new Dictionary<string, object>();
+            foreach (var p in typeof(TickBridgeStrategy).GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            {
+                var attributes = new List<object>();
+                foreach (var a in p.GetCustomAttributes(true)) attributes.Add(a.GetType().Name);
+                list[p.Name] = attributes;
+            }
+            r["properties"] = list;
+            return r;
         }
 
         private static Dictionary<string, object> Stats()

@@ -428,6 +428,8 @@ namespace NinjaTrader.NinjaScript
     public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
     public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
     public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
+    // Reflected: NinjaTrader.NinjaScript.Category (StrategyBase.Category: where the strategy runs).
+    public enum Category { Atm = 0, Backtest = 1, NinjaScript = 2, Optimize = 3, WalkForward = 4, WalkForwardAnchored = 5, MultiObjective = 6 }
 
     [AttributeUsage(AttributeTargets.Property)]
     public sealed class NinjaScriptPropertyAttribute : Attribute { }
@@ -505,6 +507,9 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Help guide, IgnoreOverfill: "Default is set to false". The host halts a strategy on an
         // overfill unless this is true (SimBroker.Fill, tests/ninjascript/host/Host.cs).
         public bool IgnoreOverfill { get; set; }
+        // Reflected StrategyBase.Category: NinjaScript on a chart or the Strategies tab; Backtest,
+        // Optimize, WalkForward.. in the Strategy Analyzer.
+        public NinjaTrader.NinjaScript.Category Category { get; set; }
         public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
