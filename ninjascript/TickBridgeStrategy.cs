@@ -49,6 +49,9 @@ namespace NinjaTrader.NinjaScript.Strategies
         private int killArmedAtTick;
         private bool killArmed;
         private Timer killDisarm;
+        // The account's order connection as OnConnectionStatusUpdate last reported it.
+        private volatile bool orderConnectionUp = true;
+        private volatile string orderConnectionStatus = "Connected";
         private TimeZoneInfo platformZone = TimeZoneInfo.Local;
         private ZoneOffset zoneOffset;
         private Button killButton;
@@ -157,6 +160,16 @@ namespace NinjaTrader.NinjaScript.Strategies
                 // halt here but a fill like any other, forwarded to the engine (OnExecutionUpdate),
                 // whose order state machine accepts a fill after a cancel request.
                 IgnoreOverfill = true;
+                // Help guide, Strategy > ConnectionLossHandling (default Recalculate): "If data feed
+                // disconnects for longer than the time specified in DisconnectDelaySeconds, the
+                // strategy is stopped" and "If the order feed disconnects and the strategy places an
+                // order action while disconnected, the strategy is stopped"; KeepRunning "Keeps the
+                // strategy running. When the connection is reestablished the strategy will resume as
+                // if no disconnect occurred". A stop would restart the bridge as a new session and
+                // drop the frames the engine has not acknowledged; the engine, not NinjaTrader,
+                // decides what to do about an outage. So KeepRunning, and no order action while the
+                // order connection is down (OnConnectionStatusUpdate, OrderConnectionUp).
+                ConnectionLossHandling = ConnectionLossHandling.KeepRunning;
                 EngineEndpoint = "tcp://127.0.0.1:5555";
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";
@@ -442,6 +455,31 @@ namespace NinjaTrader.NinjaScript.Strategies
         public void Log(string message)
         {
             Print(message);
+        }
+
+        // ------------------------------------------------------------------ connection
+
+        // Help guide, Common > OnConnectionStatusUpdate(): "Status: Represents the status of the key
+        // adapter functionality. If the adapter supports live orders it will set Status to
+        // Disconnected when its order system is not connected. PriceStatus: Represents the status
+        // of the price feed."
+        protected override void OnConnectionStatusUpdate(ConnectionStatusEventArgs connectionStatusUpdate)
+        {
+            bool up = connectionStatusUpdate.Status == ConnectionStatus.Connected;
+            if (up != orderConnectionUp)
+                Print("TickBridge: order connection " + connectionStatusUpdate.Status + " (price feed "
+                    + connectionStatusUpdate.PriceStatus + ")" + (up ? "" : ": engine commands are refused until it is back"));
+            orderConnectionStatus = connectionStatusUpdate.Status.ToString();
+            orderConnectionUp = up;
+        }
+
+        // No order action while the order connection is down: it could not reach the broker, and
+        // NinjaTrader stops a strategy that tries (see ConnectionLossHandling above).
+        private bool OrderConnectionUp(Bridge b, Command c)
+        {
+            if (orderConnectionUp) return true;
+            Reject(b, c, RejectReason.NotConnected, "order connection " + orderConnectionStatus);
+            return false;
         }
 
         // ------------------------------------------------------------------ market data
@@ -771,12 +809,12 @@ namespace NinjaTrader.NinjaScript.Strategies
                 case RecordType.Replace: Replace(b, c); break;
                 case RecordType.Cancel: Cancel(b, c); break;
                 case RecordType.CancelAll:
-                    if (!KnownInstrument(b, c)) return;
+                    if (!KnownInstrument(b, c) || !OrderConnectionUp(b, c)) return;
                     Account.CancelAllOrders(Instrument);
                     Ack(b, c);
                     break;
                 case RecordType.Flatten:
-                    if (!KnownInstrument(b, c)) return;
+                    if (!KnownInstrument(b, c) || !OrderConnectionUp(b, c)) return;
                     Account.Flatten(new[] { Instrument });
                     Ack(b, c);
                     break;
@@ -812,7 +850,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 b.Publish(ref current);
                 return;
             }
-            if (!KnownInstrument(b, c) || !Realtime(b, c)) return;
+            if (!KnownInstrument(b, c) || !Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             if (c.Quantity <= 0 || c.Quantity > int.MaxValue) { Reject(b, c, RejectReason.InvalidQuantity, "quantity " + c.Quantity); return; }
             OrderType type;
             double limit = 0, stop = 0;
@@ -880,7 +918,7 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         private void Replace(Bridge b, Command c)
         {
-            if (!Realtime(b, c)) return;
+            if (!Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             Order order = FindWorking(b, c);
             if (order == null) return;
             if (c.Quantity <= 0 || c.Quantity > int.MaxValue || c.Quantity <= order.Filled)
@@ -909,7 +947,7 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         private void Cancel(Bridge b, Command c)
         {
-            if (!Realtime(b, c)) return;
+            if (!Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             Order order = FindWorking(b, c);
             if (order == null) return;
             cancelRequests[c.ClientOrderId] = c.RequestId;
@@ -1012,6 +1050,12 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Interlocked.Exchange(ref cancelScheduled, 0);
             if (terminating) return;
+            if (!orderConnectionUp)
+            {
+                // Nothing reaches the broker now; the broker's own handling of the outage applies.
+                Print("TickBridge: engine silent while the order connection is " + orderConnectionStatus + ": no cancel sent");
+                return;
+            }
             foreach (KeyValuePair<ulong, Order> entry in ordersByClientId)
             {
                 Order order = entry.Value;

@@ -621,3 +621,27 @@ def test_the_strategy_analyzer_starts_no_bridge(make_host, category):
     started = start(host, None, kill_port=free_port(), category=category)
     assert started["sockets"] == 0 and started["session_id"] == "0"
     assert "Strategy Analyzer" in " ".join(host.command("logs")["logs"])
+
+
+def test_no_order_action_while_the_order_connection_is_down(make_host, engine):
+    """Help guide: with the default ConnectionLossHandling an order action during an order
+    connection loss stops the strategy (the stub does so); the strategy keeps running and
+    refuses the engine's commands with NotConnected until the connection is back."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xC1)
+    assert answer(peer, 1)["type"] == "CommandAck"
+    host.command("connection status=ConnectionLost price=Connected")
+    submit(peer, 2, 0xC2)
+    peer.send(RecordType.CANCEL, request_id=3, client_order_id=0xC1, instrument_id=1)
+    for request_id in (2, 3):
+        got = answer(peer, request_id)
+        assert (got["type"], got["reason"]) == ("CommandReject", 8), got
+    assert len(calls_of(host, "SubmitOrderUnmanaged")) == 1 and not calls_of(host, "CancelOrder")
+    stats = host.command("stats")
+    assert (stats["state"], stats["halts"]) == ("Realtime", 0), stats
+    host.command("connection status=Connected")
+    submit(peer, 4, 0xC4)
+    assert answer(peer, 4)["type"] == "CommandAck"
+    assert "order connection ConnectionLost" in " ".join(host.command("logs")["logs"])

@@ -116,6 +116,19 @@ namespace TickBridgeTestHost
         // Set by start fail_cancel=1 / fail_change=1: the broker refuses a cancel / change; the
         // order stays as it was and its update carries UnableToCancelOrder / UnableToChangeOrder.
         public bool FailCancels, FailChanges;
+        // The order connection as the host last reported it (host command "connection").
+        public volatile bool OrderFeedDown;
+
+        // Help guide, Strategy > ConnectionLossHandling: "If the order feed disconnects and the
+        // strategy places an order action while disconnected, the strategy is stopped" (the
+        // KeepRunning mode "Keeps the strategy running").
+        private void CheckOrderAction(Strategy strategy)
+        {
+            if (!OrderFeedDown || strategy.ConnectionLossHandling == ConnectionLossHandling.KeepRunning) return;
+            Halts++;
+            strategy.Print("Strategy stopped: order action while the order connection is down");
+            ThreadPool.QueueUserWorkItem(delegate { strategy.StubSetState(State.Terminated); });
+        }
         public int Halts;
         private int nextExecution = 1;
 
@@ -139,6 +152,7 @@ namespace TickBridgeTestHost
             Record("SubmitOrderUnmanaged", "selectedBarsInProgress", selectedBarsInProgress, "orderAction", orderAction,
                 "orderType", orderType, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice, "oco", oco,
                 "signalName", signalName, "timeInForce", strategy.TimeInForce);
+            CheckOrderAction(strategy);
             var order = new Order();
             order.Name = signalName;
             order.OrderId = (nextOrderId++).ToString(CultureInfo.InvariantCulture);
@@ -224,6 +238,7 @@ namespace TickBridgeTestHost
         public void Change(Strategy strategy, Order order, int quantity, double limitPrice, double stopPrice)
         {
             Record("ChangeOrder", "name", order.Name, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice);
+            CheckOrderAction(strategy);
             Transition(order, OrderState.ChangePending);
             if (FailChanges)
             {
@@ -240,6 +255,7 @@ namespace TickBridgeTestHost
         public void Cancel(Strategy strategy, Order order)
         {
             Record("CancelOrder", "name", order.Name);
+            CheckOrderAction(strategy);
             CancelNow(order);
         }
 
@@ -469,6 +485,22 @@ namespace TickBridgeTestHost
                 }
                 case "stats": Emit(Stats()); break;
                 case "properties": Emit(Properties()); break;
+                case "connection":
+                {
+                    // connection status=ConnectionLost [price=Connected]: the account's connection changes
+                    var e = new ConnectionStatusEventArgs();
+                    e.Status = (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), o["status"]);
+                    e.PriceStatus = o.ContainsKey("price") ? (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), o["price"]) : e.Status;
+                    e.Connection = new Connection();
+                    e.Connection.Status = e.Status;
+                    e.Connection.PriceStatus = e.PriceStatus;
+                    broker.OrderFeedDown = e.Status != ConnectionStatus.Connected;
+                    List<Strategy> all;
+                    lock (broker.Strategies) all = broker.Strategies.ToList();
+                    foreach (var s in all) s.StubConnectionStatus(e);
+                    Emit(Result("connection"));
+                    break;
+                }
                 case "timing": Timing(int.Parse(o["n"]), false); break;
                 case "empty_timing": Timing(int.Parse(o["n"]), true); break;
                 case "flood": Flood(int.Parse(o["n"])); break;

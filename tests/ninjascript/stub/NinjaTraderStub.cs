@@ -63,6 +63,23 @@ namespace NinjaTrader.Cbi
         NoError = 0, LogOnFailed = 1, OrderRejected = 3, UnableToCancelOrder = 5, UnableToChangeOrder = 6,
         UnableToSubmitOrder = 7, UserAbort = 8, OrderRejectedByRisk = 9, LoginExpired = 10, Panic = 18,
     }
+    // Reflected: NinjaTrader.Cbi.ConnectionStatus, ConnectionStatusEventArgs, Connection (a sliver).
+    public enum ConnectionStatus { Disconnected = 0, Disconnecting = 1, ConnectionLost = 2, Connected = 3, Connecting = 4 }
+    public class Connection
+    {
+        public ConnectionStatus Status { get; set; }
+        public ConnectionStatus PriceStatus { get; set; }
+    }
+    public class ConnectionStatusEventArgs : EventArgs
+    {
+        public Connection Connection { get; set; }
+        public ErrorCode Error { get; set; }
+        public string NativeError { get; set; }
+        public ConnectionStatus PreviousStatus { get; set; }
+        public ConnectionStatus PreviousPriceStatus { get; set; }
+        public ConnectionStatus PriceStatus { get; set; }
+        public ConnectionStatus Status { get; set; }
+    }
     // Reflected: NinjaTrader.Cbi.Operation (the stub had it in NinjaTrader.Data).
     public enum Operation { Add = 0, Update = 1, Remove = 2 }
     public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
@@ -428,6 +445,9 @@ namespace NinjaTrader.NinjaScript
     public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
     public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
     public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
+    // Reflected: NinjaTrader.NinjaScript.ConnectionLossHandling. Help guide, Strategy >
+    // ConnectionLossHandling: "Default value is set to ConnectionLossHandling.Recalculate".
+    public enum ConnectionLossHandling { KeepRunning = 0, Recalculate = 1, StopStrategy = 2 }
     // Reflected: NinjaTrader.NinjaScript.Category (StrategyBase.Category: where the strategy runs).
     public enum Category { Atm = 0, Backtest = 1, NinjaScript = 2, Optimize = 3, WalkForward = 4, WalkForwardAnchored = 5, MultiObjective = 6 }
 
@@ -448,6 +468,14 @@ namespace NinjaTrader.NinjaScript
         public readonly object StubEventLock = new object();
 
         protected virtual void OnStateChange() { }
+        // Help guide, Common > OnConnectionStatusUpdate(): "called for every change in connection status".
+        protected virtual void OnConnectionStatusUpdate(NinjaTrader.Cbi.ConnectionStatusEventArgs connectionStatusUpdate) { }
+
+        /// <summary>Stub only: NinjaTrader raising OnConnectionStatusUpdate (an event: under the script's lock).</summary>
+        public void StubConnectionStatus(NinjaTrader.Cbi.ConnectionStatusEventArgs e)
+        {
+            lock (StubEventLock) OnConnectionStatusUpdate(e);
+        }
 
         /// <summary>Stub only: what NinjaTrader does to move a script to its next state.</summary>
         public void StubSetState(State state)
@@ -500,6 +528,8 @@ namespace NinjaTrader.NinjaScript.Strategies
         public Strategy()
         {
             Position = new Position();
+            ConnectionLossHandling = NinjaTrader.NinjaScript.ConnectionLossHandling.Recalculate;
+            DisconnectDelaySeconds = 10;
         }
 
         public bool IsUnmanaged { get; set; }
@@ -510,6 +540,8 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Reflected StrategyBase.Category: NinjaScript on a chart or the Strategies tab; Backtest,
         // Optimize, WalkForward.. in the Strategy Analyzer.
         public NinjaTrader.NinjaScript.Category Category { get; set; }
+        public NinjaTrader.NinjaScript.ConnectionLossHandling ConnectionLossHandling { get; set; }
+        public int DisconnectDelaySeconds { get; set; }
         public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
