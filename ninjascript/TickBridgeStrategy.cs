@@ -131,6 +131,9 @@ namespace NinjaTrader.NinjaScript.Strategies
         [Display(Name = "CURVE shim key file", Description = "This strategy's key pair: the path of its NAME.key_secret file from tickbridge keys create (or its z85 secret key)", Order = 10, GroupName = "TickBridge")]
         public string CurveClientKey { get; set; }
 
+        [Display(Name = "libzmq folder", Description = "Folder holding libzmq.dll (64-bit, 4.3.x) and the DLLs it needs; empty: Documents\\NinjaTrader 8\\tickbridge", Order = 12, GroupName = "TickBridge")]
+        public string NativeLibraryFolder { get; set; }
+
         [Browsable(false)]
         [XmlIgnore]
         public Bridge CurrentBridge { get { return bridge; } }
@@ -174,6 +177,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";
                 KillSecretFile = "";
+                NativeLibraryFolder = "";
                 HeartbeatIntervalMs = 1000;
                 SilenceHeartbeats = 3;
                 CancelOnDisconnect = true;
@@ -234,12 +238,33 @@ namespace NinjaTrader.NinjaScript.Strategies
             }
         }
 
+        // Where libzmq is loaded from: the setting, else Documents\NinjaTrader 8\tickbridge on
+        // Windows (Globals.UserDataDir is Documents\NinjaTrader 8\), else the system's (Mono).
+        private string LibraryFolder()
+        {
+            if (!string.IsNullOrEmpty(NativeLibraryFolder)) return NativeLibraryFolder;
+            if (!ZmqNative.IsWindows) return "";
+            return System.IO.Path.Combine(NinjaTrader.Core.Globals.UserDataDir, "tickbridge");
+        }
+
         private void StartBridge()
         {
             if (InStrategyAnalyzer())
             {
                 Print("TickBridge: not started: running in the Strategy Analyzer (Category " + Category
                     + "); the bridge runs on a chart or the Strategies tab only");
+                return;
+            }
+            string missing = ZmqNative.Load(LibraryFolder());
+            if (missing != null)
+            {
+                // Not enabled-but-inert: said in the Output window and the Control Center's Log tab,
+                // and the strategy stops (help guide, SetState(): "Setting State to
+                // State.Terminated is meant as a way to abort the strategy as it is running").
+                string message = "TickBridge: not started, the strategy stops: " + missing;
+                Print(message);
+                Log(message, LogLevel.Error);
+                SetState(State.Terminated);
                 return;
             }
             try

@@ -645,3 +645,13 @@ def test_no_order_action_while_the_order_connection_is_down(make_host, engine):
     submit(peer, 4, 0xC4)
     assert answer(peer, 4)["type"] == "CommandAck"
     assert "order connection ConnectionLost" in " ".join(host.command("logs")["logs"])
+
+
+def test_no_libzmq_is_a_clear_error_and_the_strategy_stops(make_host, tmp_path):
+    host = make_host()
+    folder = tmp_path / "no-zmq-here"
+    started = start(host, None, kill_port=free_port(), zmq_folder=folder)
+    assert started["sockets"] == 0 and started["state"] == "Terminated", started
+    logs = " ".join(host.command("logs")["logs"])
+    said = "Log(Error): TickBridge: not started, the strategy stops: libzmq.so.5 not found at "
+    assert f"{said}{folder}" in logs, logs

@@ -593,6 +593,7 @@ namespace TickBridgeTestHost
             if (o.ContainsKey("kill")) strategy.KillEndpoint = o["kill"] == "none" ? "" : o["kill"];
             if (o.ContainsKey("secret")) strategy.KillSecret = o["secret"];
             if (o.ContainsKey("secret_file")) strategy.KillSecretFile = o["secret_file"];
+            if (o.ContainsKey("zmq_folder")) strategy.NativeLibraryFolder = o["zmq_folder"];
             strategy.Category = o.ContainsKey("category") ? (Category)Enum.Parse(typeof(Category), o["category"]) : Category.NinjaScript;
             if (o.ContainsKey("hb")) strategy.HeartbeatIntervalMs = int.Parse(o["hb"]);
             if (o.ContainsKey("silence")) strategy.SilenceHeartbeats = int.Parse(o["silence"]);
@@ -614,6 +615,7 @@ namespace TickBridgeTestHost
             strategy.StubSetState(State.Transition);
             strategy.StubSetState(State.Realtime);
             r["session_id"] = strategy.CurrentBridge != null ? strategy.CurrentBridge.SessionId.ToString() : "0";
+            r["state"] = strategy.State.ToString();
             control.Dispatcher.StubWaitIdle(10000);   // the kill button is added on the UI thread
             r["kill_button"] = chart.MainMenu.Count;
             r["sockets"] = Bridge.OpenSockets;

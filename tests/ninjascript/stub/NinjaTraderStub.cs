@@ -41,6 +41,8 @@ namespace NinjaTrader.Core
     public static class Globals
     {
         public static GeneralOptions GeneralOptions = new GeneralOptions();
+        // Reflected NinjaTrader.Core.Globals.UserDataDir: Documents\NinjaTrader 8\ on Windows.
+        public static string UserDataDir = System.IO.Path.GetTempPath();
     }
 }
 
@@ -80,6 +82,8 @@ namespace NinjaTrader.Cbi
         public ConnectionStatus PriceStatus { get; set; }
         public ConnectionStatus Status { get; set; }
     }
+    // Reflected: NinjaTrader.Cbi.LogLevel.
+    public enum LogLevel { Alert = 0, Information = 1, Warning = 2, Error = 3 }
     // Reflected: NinjaTrader.Cbi.Operation (the stub had it in NinjaTrader.Data).
     public enum Operation { Add = 0, Update = 1, Remove = 2 }
     public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
@@ -477,14 +481,35 @@ namespace NinjaTrader.NinjaScript
             lock (StubEventLock) OnConnectionStatusUpdate(e);
         }
 
-        /// <summary>Stub only: what NinjaTrader does to move a script to its next state.</summary>
+        /// <summary>Stub only: what NinjaTrader does to move a script to its next state. A
+        /// script that terminated itself (SetState) moves no further.</summary>
         public void StubSetState(State state)
         {
             lock (StubEventLock)
             {
+                if (State == State.Terminated && state != State.Finalized) return;
                 State = state;
                 OnStateChange();
             }
+        }
+
+        // Help guide, Common > OnStateChange() > SetState(): "Attempting to set a State earlier than
+        // the current State will be ignored"; "Setting State to State.Terminated is meant as a way to
+        // abort the strategy as it is running".
+        public void SetState(State state)
+        {
+            lock (StubEventLock)
+            {
+                if (state <= State) return;
+                State = state;
+                OnStateChange();
+            }
+        }
+
+        // Help guide, Common > Log(): to the Control Center's Log tab.
+        public void Log(string message, NinjaTrader.Cbi.LogLevel logLevel)
+        {
+            NinjaTrader.Stub.Hooks.Output("Log(" + logLevel + "): " + message);
         }
 
         public void Print(object value)
