@@ -178,6 +178,7 @@ def test_commands_reach_the_order_methods(make_host, engine):
         (9, {"price": 6010.3}, 3),                       # off the tick grid
         (10, {"quantity": 0}, 6),                        # invalid quantity
         (11, {"tif": 4}, 9),                             # FOK: NinjaTrader has none
+        (16, {"tif": 3}, 9),                             # IOC: not a strategy time in force
         (12, {"instrument_id": 42}, 11),                 # not this strategy's instrument
     ]:
         submit(peer, request_id, 0x5000 + request_id, **fields)
