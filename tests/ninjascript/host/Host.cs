@@ -203,6 +203,7 @@ namespace TickBridgeTestHost
             {
                 foreach (var p in Account.Positions) if (p.Instrument == instrument) return p;
                 var created = new Position();
+                created.MarketPosition = MarketPosition.Flat;
                 created.Instrument = instrument;
                 created.Account = Account;
                 Account.Positions.Add(created);
@@ -383,6 +384,207 @@ namespace TickBridgeTestHost
         }
     }
 
+    /// <summary>Every NinjaTrader type member the shim's compiled code uses (read from its IL:
+    /// calls, field and token references, and the virtual methods it overrides), and every
+    /// enum those members carry, as the stub declares them: the conformance test
+    /// (tests/ninjascript/test_conformance.py) checks them against the NT8 member list.</summary>
+    public static class ApiUse
+    {
+        private static readonly Dictionary<short, System.Reflection.Emit.OpCode> OpCodes = LoadOpCodes();
+
+        private static Dictionary<short, System.Reflection.Emit.OpCode> LoadOpCodes()
+        {
+            var d = new Dictionary<short, System.Reflection.Emit.OpCode>();
+            foreach (var f in typeof(System.Reflection.Emit.OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static))
+            {
+                var op = (System.Reflection.Emit.OpCode)f.GetValue(null);
+                d[op.Value] = op;
+            }
+            return d;
+        }
+
+        private static bool IsPlatform(Type t)
+        {
+            if (t == null) return false;
+            while (t.IsNested) t = t.DeclaringType;
+            string ns = t.Namespace ?? "";
+            return (ns.StartsWith("NinjaTrader", StringComparison.Ordinal) && !ns.StartsWith("NinjaTrader.NinjaScript.AddOns.TickBridge", StringComparison.Ordinal)
+                && !ns.StartsWith("NinjaTrader.Stub", StringComparison.Ordinal) && t != typeof(TickBridgeStrategy))
+                || ns.StartsWith("System.Windows", StringComparison.Ordinal);
+        }
+
+        public static string Name(Type t)
+        {
+            if (t.IsGenericType)
+            {
+                string n = t.GetGenericTypeDefinition().FullName;
+                n = n.Substring(0, n.IndexOf('`'));
+                return n + "<" + string.Join(",", t.GetGenericArguments().Select(a => Name(a)).ToArray()) + ">";
+            }
+            if (t.IsArray) return Name(t.GetElementType()) + "[]";
+            if (t.IsByRef) return Name(t.GetElementType()) + "&";
+            return t.FullName ?? t.Name;
+        }
+
+        private static string Describe(MemberInfo m)
+        {
+            var method = m as MethodBase;
+            if (method != null)
+            {
+                if (method.IsSpecialName && method is MethodInfo)
+                {
+                    string n = method.Name;
+                    int cut = n.IndexOf('_');
+                    string owner = n.Substring(cut + 1);
+                    if (n.StartsWith("get_") || n.StartsWith("set_"))
+                    {
+                        var p = method.DeclaringType.GetProperty(owner, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static);
+                        if (p != null) return Describe(p);
+                    }
+                    if (n.StartsWith("add_") || n.StartsWith("remove_"))
+                    {
+                        var e = method.DeclaringType.GetEvent(owner, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static);
+                        if (e != null) return Describe(e);
+                    }
+                }
+                var parameters = string.Join(", ", method.GetParameters().Select(p => Name(p.ParameterType)).ToArray());
+                var info = method as MethodInfo;
+                string kind = method.IsConstructor ? "ctor" : (method.IsStatic ? "static method" : "method");
+                return kind + " " + Name(method.DeclaringType) + "." + (method.IsConstructor ? "ctor" : method.Name) + "(" + parameters + ")"
+                    + (info != null ? " : " + Name(info.ReturnType) : "");
+            }
+            var property = m as PropertyInfo;
+            if (property != null)
+            {
+                var getter = property.GetGetMethod(true) ?? property.GetSetMethod(true);
+                return (getter != null && getter.IsStatic ? "static property " : "property ") + Name(property.DeclaringType) + "." + property.Name + " : " + Name(property.PropertyType);
+            }
+            var field = m as FieldInfo;
+            if (field != null)
+                return (field.IsStatic ? "static field " : "field ") + Name(field.DeclaringType) + "." + field.Name + " : " + Name(field.FieldType);
+            var ev = m as EventInfo;
+            if (ev != null) return "event " + Name(ev.DeclaringType) + "." + ev.Name + " : " + Name(ev.EventHandlerType);
+            var type = m as Type;
+            if (type != null) return "type " + Name(type);
+            return m.ToString();
+        }
+
+        private static void Types(Type t, HashSet<Type> into)
+        {
+            if (t == null) return;
+            if (t.IsArray || t.IsByRef) { Types(t.GetElementType(), into); return; }
+            if (t.IsGenericType) foreach (var a in t.GetGenericArguments()) Types(a, into);
+            if (IsPlatform(t)) into.Add(t);
+        }
+
+        private static void SignatureTypes(MemberInfo m, HashSet<Type> into)
+        {
+            into.Add(m.DeclaringType ?? (Type)m);
+            var method = m as MethodBase;
+            if (method != null)
+            {
+                foreach (var p in method.GetParameters()) Types(p.ParameterType, into);
+                var info = method as MethodInfo;
+                if (info != null) Types(info.ReturnType, into);
+            }
+            var field = m as FieldInfo;
+            if (field != null) Types(field.FieldType, into);
+        }
+
+        public static Dictionary<string, object> Report()
+        {
+            var used = new HashSet<string>();
+            var types = new HashSet<Type>();
+            var shim = typeof(TickBridgeStrategy).Assembly.GetTypes().Where(t =>
+                t == typeof(TickBridgeStrategy) || t.DeclaringType == typeof(TickBridgeStrategy)
+                || (t.Namespace ?? "").StartsWith("NinjaTrader.NinjaScript.AddOns.TickBridge", StringComparison.Ordinal));
+            foreach (var t in shim)
+            {
+                Types(t.BaseType, types);
+                foreach (var f in t.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+                    Types(f.FieldType, types);
+                foreach (var m in t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly).Cast<MethodBase>()
+                    .Concat(t.GetConstructors(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)))
+                {
+                    var info = m as MethodInfo;
+                    if (info != null && info.GetBaseDefinition() != info && IsPlatform(info.GetBaseDefinition().DeclaringType))
+                    {
+                        used.Add("override " + Describe(info.GetBaseDefinition()));
+                        SignatureTypes(info.GetBaseDefinition(), types);
+                    }
+                    foreach (var p in m.GetParameters()) Types(p.ParameterType, types);
+                    var body = m.GetMethodBody();
+                    if (body == null) continue;
+                    foreach (var local in body.LocalVariables) Types(local.LocalType, types);
+                    var il = body.GetILAsByteArray();
+                    int i = 0;
+                    while (i < il.Length)
+                    {
+                        short value = il[i] == 0xFE ? (short)(0xFE00 | il[i + 1]) : il[i];
+                        var op = OpCodes[value];
+                        i += op.Size;
+                        int operand;
+                        switch (op.OperandType)
+                        {
+                            case System.Reflection.Emit.OperandType.InlineNone: operand = 0; break;
+                            case System.Reflection.Emit.OperandType.ShortInlineBrTarget:
+                            case System.Reflection.Emit.OperandType.ShortInlineI:
+                            case System.Reflection.Emit.OperandType.ShortInlineVar: operand = 1; break;
+                            case System.Reflection.Emit.OperandType.InlineVar: operand = 2; break;
+                            case System.Reflection.Emit.OperandType.InlineI8:
+                            case System.Reflection.Emit.OperandType.InlineR: operand = 8; break;
+                            case System.Reflection.Emit.OperandType.InlineSwitch: operand = 4 + 4 * BitConverter.ToInt32(il, i); break;
+                            default: operand = 4; break;
+                        }
+                        if (op.OperandType == System.Reflection.Emit.OperandType.InlineMethod || op.OperandType == System.Reflection.Emit.OperandType.InlineField
+                            || op.OperandType == System.Reflection.Emit.OperandType.InlineTok || op.OperandType == System.Reflection.Emit.OperandType.InlineType)
+                        {
+                            int token = BitConverter.ToInt32(il, i);
+                            MemberInfo member = null;
+                            try
+                            {
+                                member = t.Module.ResolveMember(token, t.IsGenericType ? t.GetGenericArguments() : null,
+                                    m.IsGenericMethod ? m.GetGenericArguments() : null);
+                            }
+                            catch (ArgumentException) { }
+                            if (member != null)
+                            {
+                                var declaring = member as Type ?? member.DeclaringType;
+                                if (IsPlatform(declaring))
+                                {
+                                    used.Add(Describe(member));
+                                    SignatureTypes(member, types);
+                                }
+                                else if (member is MethodBase || member is FieldInfo)
+                                {
+                                    // generic instantiations over platform types (List<Order>) still name them
+                                    Types(declaring, types);
+                                    SignatureTypes(member, new HashSet<Type>());
+                                }
+                                else if (member is Type) Types((Type)member, types);
+                            }
+                        }
+                        i += operand;
+                    }
+                }
+            }
+            var enums = new Dictionary<string, object>();
+            foreach (var t in types)
+            {
+                used.Add("type " + Name(t));
+                if (!t.IsEnum) continue;
+                var values = new Dictionary<string, object>();
+                foreach (var name in Enum.GetNames(t)) values[name] = Convert.ToInt64(Enum.Parse(t, name));
+                enums[Name(t)] = values;
+            }
+            var r = new Dictionary<string, object>();
+            r["event"] = "api";
+            r["members"] = used.OrderBy(x => x, StringComparer.Ordinal).ToList();
+            r["enums"] = enums;
+            return r;
+        }
+    }
+
     public static class Program
     {
         private static readonly object OutputLock = new object();
@@ -485,6 +687,7 @@ namespace TickBridgeTestHost
                 }
                 case "stats": Emit(Stats()); break;
                 case "properties": Emit(Properties()); break;
+                case "api": Emit(ApiUse.Report()); break;
                 case "connection":
                 {
                     // connection status=ConnectionLost [price=Connected]: the account's connection changes
@@ -540,7 +743,7 @@ namespace TickBridgeTestHost
             instrument.FullName = "ES 12-26"; instrument.MasterInstrument = master; instrument.Exchange = Exchange.Globex;
             var account = new Account();
             account.Name = o.ContainsKey("account") ? o["account"] : "Sim101";
-            account.Provider = account.Name.StartsWith("Sim") ? Provider.Simulator : Provider.Rithmic;
+            account.Provider = account.Name.StartsWith("Sim") ? Provider.Simulator : Provider.InteractiveBrokers;
             broker = new SimBroker();
             broker.Account = account;
             broker.Instrument = instrument;
@@ -548,6 +751,7 @@ namespace TickBridgeTestHost
             broker.FailCancels = o.ContainsKey("fail_cancel") && o["fail_cancel"] == "1";
             broker.FailChanges = o.ContainsKey("fail_change") && o["fail_change"] == "1";
             broker.AccountPosition = new Position();
+            broker.AccountPosition.MarketPosition = MarketPosition.Flat;
             broker.AccountPosition.Instrument = instrument;
             broker.AccountPosition.Account = account;
             lock (account.Positions) account.Positions.Add(broker.AccountPosition);

@@ -35,21 +35,27 @@ namespace NinjaTrader.Core
 {
     public sealed class GeneralOptions
     {
-        public TimeZoneInfo TimeZoneInfo = TimeZoneInfo.Utc;
+        private TimeZoneInfo timeZoneInfo = TimeZoneInfo.Utc;
+        public TimeZoneInfo TimeZoneInfo { get { return timeZoneInfo; } set { timeZoneInfo = value; } }
     }
 
     public static class Globals
     {
-        public static GeneralOptions GeneralOptions = new GeneralOptions();
+        private static GeneralOptions generalOptions = new GeneralOptions();
+        private static string userDataDir = System.IO.Path.GetTempPath();
+        public static GeneralOptions GeneralOptions { get { return generalOptions; } set { generalOptions = value; } }
         // Reflected NinjaTrader.Core.Globals.UserDataDir: Documents\NinjaTrader 8\ on Windows.
-        public static string UserDataDir = System.IO.Path.GetTempPath();
+        public static string UserDataDir { get { return userDataDir; } set { userDataDir = value; } }
     }
 }
 
 namespace NinjaTrader.Cbi
 {
-    public enum OrderAction { Buy, BuyToCover, Sell, SellShort }
-    public enum OrderType { Limit, Market, MIT, StopLimit, StopMarket }
+    // Enum names and values as reflected from NinjaTrader.Core (matdev83/ninjatrader-autodocs,
+    // generated-code/Core/<name>.cs); an enum may leave out names the tests do not need, never
+    // change a value (tests/ninjascript/test_conformance.py checks them against nt8_api.txt).
+    public enum OrderAction { Buy = 0, BuyToCover = 1, Sell = 2, SellShort = 3 }
+    public enum OrderType { Limit = 0, Market = 1, MIT = 2, StopLimit = 3, StopMarket = 4, Unknown = 99 }
     // Values as reflected from NinjaTrader.Core (matdev83/ninjatrader-autodocs, NinjaTrader.Cbi.OrderState.cs).
     public enum OrderState
     {
@@ -57,8 +63,8 @@ namespace NinjaTrader.Cbi
         Submitted = 7, TriggerPending = 8, Rejected = 9, Working = 10, CancelPending = 11, ChangePending = 12,
         Suspended = 13, AcceptedByRisk = 50, Unknown = 99,
     }
-    public enum TimeInForce { Day, Gtc, Gtd, Ioc, Opg }
-    public enum MarketPosition { Flat, Long, Short }
+    public enum TimeInForce { Day = 0, Gtc = 1, Ioc = 2, Opg = 3, Gtd = 4 }
+    public enum MarketPosition { Long = 0, Short = 1, Flat = 2 }   // default(MarketPosition) is Long: positions set Flat
     // Values as reflected (NinjaTrader.Cbi.ErrorCode.cs).
     public enum ErrorCode
     {
@@ -86,10 +92,13 @@ namespace NinjaTrader.Cbi
     public enum LogLevel { Alert = 0, Information = 1, Warning = 2, Error = 3 }
     // Reflected: NinjaTrader.Cbi.Operation (the stub had it in NinjaTrader.Data).
     public enum Operation { Add = 0, Update = 1, Remove = 2 }
-    public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
-    public enum Exchange { Default, Globex, Nybot, Nymex, Cbot, Eurex, Ice }
-    public enum AccountItem { BuyingPower, CashValue, ExcessInitialMargin, NetLiquidation, RealizedProfitLoss, UnrealizedProfitLoss }
-    public enum Currency { Unknown, UsDollar, Euro, BritishPound }
+    public enum Provider { InteractiveBrokers = 8, Playback = 13, Simulator = 15, Provider1 = 20, Unknown = 9999 }
+    public enum Exchange { Eurex = 11, Globex = 23, Nymex = 32, Nybot = 56, Ice = 68, Default = 9 }
+    public enum AccountItem
+    {
+        BuyingPower = 0, CashValue = 1, ExcessInitialMargin = 4, NetLiquidation = 15, RealizedProfitLoss = 18, UnrealizedProfitLoss = 23,
+    }
+    public enum Currency { BritishPound = 1, Euro = 3, UsDollar = 7 }
 
     public class MasterInstrument
     {
@@ -287,7 +296,11 @@ namespace NinjaTrader.Cbi
 
 namespace NinjaTrader.Data
 {
-    public enum MarketDataType { Ask, Bid, DailyHigh, DailyLow, DailyVolume, Last, LastClose, Opening, OpenInterest, Settlement, Unknown }
+    public enum MarketDataType
+    {
+        Ask = 0, Bid = 1, Last = 2, DailyHigh = 3, DailyLow = 4, DailyVolume = 5, LastClose = 6, Opening = 7, OpenInterest = 8,
+        Settlement = 9, Unknown = 10,
+    }
 
     public class MarketDataEventArgs : EventArgs
     {
@@ -446,9 +459,13 @@ namespace NinjaTrader.Gui.Chart
 
 namespace NinjaTrader.NinjaScript
 {
-    public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
-    public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
-    public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
+    public enum State
+    {
+        Undefined = 0, SetDefaults = 1, Configure = 2, Active = 3, DataLoaded = 4, Historical = 5, Transition = 6, Realtime = 7,
+        Terminated = 8, Finalized = 9,
+    }
+    public enum Calculate { OnBarClose = 0, OnEachTick = 1, OnPriceChange = 2 }
+    public enum RealtimeErrorHandling { IgnoreAllErrors = 0, StopCancelClose = 1, StopCancelCloseIgnoreRejects = 2 }
     // Reflected: NinjaTrader.NinjaScript.ConnectionLossHandling. Help guide, Strategy >
     // ConnectionLossHandling: "Default value is set to ConnectionLossHandling.Recalculate".
     public enum ConnectionLossHandling { KeepRunning = 0, Recalculate = 1, StopStrategy = 2 }
@@ -553,6 +570,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         public Strategy()
         {
             Position = new Position();
+            Position.MarketPosition = MarketPosition.Flat;
             ConnectionLossHandling = NinjaTrader.NinjaScript.ConnectionLossHandling.Recalculate;
             DisconnectDelaySeconds = 10;
         }
