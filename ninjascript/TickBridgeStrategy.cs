@@ -75,6 +75,12 @@ namespace NinjaTrader.NinjaScript.Strategies
         private long bidSize, askSize;
         private double lastPrice;
 
+        // Set by a TriggerCustomEvent delegate that did run.
+        private sealed class RanFlag
+        {
+            public bool Value;
+        }
+
         private sealed class ZoneOffset
         {
             public long FromTicks, ToTicks, OffsetTicks;
@@ -464,16 +470,33 @@ namespace NinjaTrader.NinjaScript.Strategies
             ThreadPool.QueueUserWorkItem(ScheduleCancelOnDisconnect);
         }
 
+        // Like the command drain: the flag is cleared once TriggerCustomEvent returns, whatever
+        // it did. If it did not run the cancel (help guide: "may be unavailable in some
+        // circumstances"), the same orders are cancelled through the Account, from this thread
+        // (the kill path's rule): cancel-on-disconnect must not depend on the event thread.
         private void ScheduleCancelOnDisconnect(object unused)
         {
+            var ran = new RanFlag();
             try
             {
-                TriggerCustomEvent(CancelEngineOrders, null);
+                TriggerCustomEvent(CancelEngineOrders, ran);
             }
             catch (Exception e)
             {
-                Interlocked.Exchange(ref cancelScheduled, 0);
                 if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref cancelScheduled, 0);
+            }
+            if (ran.Value || terminating || bridge == null) return;
+            try
+            {
+                CancelOwnWorkingOrders(false);
+            }
+            catch (Exception e)
+            {
+                Print("TickBridge: cancel on disconnect through the account failed: " + e.Message);
             }
         }
 
@@ -1076,22 +1099,32 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Cancel-on-disconnect: this strategy's working engine orders, not the whole account.
         private void CancelEngineOrders(object state)
         {
-            Interlocked.Exchange(ref cancelScheduled, 0);
+            var ran = state as RanFlag;
+            if (ran != null) ran.Value = true;
             if (terminating) return;
+            CancelOwnWorkingOrders(true);
+        }
+
+        // This instance's working engine orders (ReportedHere): on the strategy's event thread
+        // its own through CancelOrder, else everything through Account.Cancel.
+        private void CancelOwnWorkingOrders(bool onEventThread)
+        {
             if (!orderConnectionUp)
             {
                 // Nothing reaches the broker now; the broker's own handling of the outage applies.
                 Print("TickBridge: engine silent while the order connection is " + orderConnectionStatus + ": no cancel sent");
                 return;
             }
+            var viaAccount = new List<Order>();
             foreach (KeyValuePair<ulong, Order> entry in ordersByClientId)
             {
                 Order order = entry.Value;
                 if (Mapping.IsTerminal(order.OrderState)) continue;
                 Print("TickBridge: engine silent: cancelling " + order.Name);
-                if (submittedHere.ContainsKey(entry.Key)) CancelOrder(order);
-                else Account.Cancel(new[] { order });
+                if (onEventThread && submittedHere.ContainsKey(entry.Key)) CancelOrder(order);
+                else viaAccount.Add(order);
             }
+            if (viaAccount.Count > 0) Account.Cancel(viaAccount);
         }
 
         private void Ack(Bridge b, Command c)

@@ -656,3 +656,14 @@ def test_no_libzmq_is_a_clear_error_and_the_strategy_stops(make_host, tmp_path):
     logs = " ".join(host.command("logs")["logs"])
     said = "Log(Error): TickBridge: not started, the strategy stops: libzmq.so.5 not found at "
     assert f"{said}{folder}" in logs, logs
+
+
+def test_cancel_on_disconnect_when_trigger_custom_event_never_runs(make_host, engine):
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xCD1)
+    answer(peer, 1)
+    host.command("trigger never=1")
+    peer.silent = True
+    assert wait_call(host, "Account.Cancel", timeout=5)["names"] == ["TB0000000000000CD1"]
