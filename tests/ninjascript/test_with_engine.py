@@ -80,3 +80,34 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
     assert kill.returncode == 0, out + err
     assert "engine  engine           ok" in out and "shim    ninja            ok" in out
     assert engine.request("status")["accounts"]["Sim101"] == "HALTED"
+
+
+def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
+        make_host, engine: EngineProcess) -> None:
+    """The broker connection drops: the engine's submit is refused by the strategy (reason
+    8, not connected) and the engine's order ends rejected; nothing reaches
+    SubmitOrderUnmanaged. Back up, the next submit works."""
+    host = make_host()
+    host.command(f"start engine={engine.shim} kill={engine.kill} secret={SECRET} hb=100 "
+                 "silence=3 depth=0", "started")
+
+    def ready() -> bool:
+        status = engine.request("status")
+        return bool(status["shims"]) and "ES 12-26" in status["shims"][0]["instruments"] \
+            and status["ticks"] > 0
+
+    feed_until(host, ready, what="hello, definition and ticks")
+    host.command("connection status=ConnectionLost price=Connected")
+    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
+                           order_type="LIMIT", price=6010.25, source="test")
+    assert reply["ok"], reply
+    wait_for(lambda: engine.order(reply["client_order_id"])["status"] == "REJECTED", 30,
+             "the submit refused while the order connection is down")
+    assert not order_calls(host, "SubmitOrderUnmanaged")
+    assert host.command("stats")["state"] == "Realtime"
+    host.command("connection status=Connected")
+    again = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
+                           order_type="LIMIT", price=6010.25, source="test")
+    assert again["ok"], again
+    wait_for(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
+    assert len(order_calls(host, "SubmitOrderUnmanaged")) == 1
