@@ -379,8 +379,9 @@ namespace System.Windows.Threading
     public class DispatcherOperation { }
 
     /// <summary>WPF's Dispatcher: InvokeAsync queues the callback to the UI thread and returns at
-    /// once (help guide, Multi-Threading Consideration for NinjaScript: UI objects are reached
-    /// through the Dispatcher, asynchronously with InvokeAsync). The stub's UI thread is its own.</summary>
+    /// once. Help guide, Multi-Threading Consideration for NinjaScript: "you should always make
+    /// sure to use Dispatcher.InvokeAsync() to ensure your action is done asynchronously to any
+    /// internal NinjaTrader actions". The stub's UI thread is its own.</summary>
     public class Dispatcher
     {
         private readonly System.Collections.Generic.Queue<Action> queue = new System.Collections.Generic.Queue<Action>();
