@@ -39,6 +39,18 @@ def feed_until(host: Host, predicate, timeout: float = 30.0, what: str = "") -> 
     raise AssertionError(f"not reached while feeding market data: {what}")
 
 
+def submit(engine: EngineProcess, **order) -> dict:
+    """The engine's submit, once it trades: after a hello the engine refuses orders until
+    the platform's snapshot has confirmed the account's positions (a race with the test)."""
+    deadline = time.monotonic() + 30
+    while True:
+        reply = engine.request("submit", **order)
+        if reply["ok"] or "not yet confirmed" not in reply.get("error", "") \
+                or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.05)
+
+
 def order_calls(host: Host, method: str) -> list[dict]:
     return [c for c in host.calls() if c["method"] == method]
 
@@ -57,7 +69,7 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
     (shim,) = engine.request("status")["shims"]
     assert shim["name"].startswith("ninjatrader:Sim101") and shim["simulated"]
 
-    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=2,
+    reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=2,
                            order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     coid, text = reply["client_order_id"], reply["client_order_id_text"]
@@ -98,7 +110,7 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
 
     feed_until(host, ready, what="hello, definition and ticks")
     host.command("connection status=ConnectionLost price=Connected")
-    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
+    reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                            order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     wait_for(lambda: engine.order(reply["client_order_id"])["status"] == "REJECTED", 30,
@@ -106,7 +118,7 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
     assert not order_calls(host, "SubmitOrderUnmanaged")
     assert host.command("stats")["state"] == "Realtime"
     host.command("connection status=Connected")
-    again = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
+    again = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                            order_type="LIMIT", price=6010.25, source="test")
     assert again["ok"], again
     wait_for(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
