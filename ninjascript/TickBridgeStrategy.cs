@@ -37,6 +37,21 @@ namespace NinjaTrader.NinjaScript.Strategies
         private volatile bool terminating;
         private int drainScheduled;                 // 1 while a TriggerCustomEvent for commands is pending
         private int cancelScheduled;
+        // Commands NinjaTrader has not run within this are answered with a reject (PlatformBusy):
+        // the engine always gets its answer, even when TriggerCustomEvent never runs.
+        public const int CommandDeadlineMs = 2000;
+        private const int DrainRetryMs = 50;
+        private readonly object commandTakeLock = new object();
+        private readonly object killLock = new object();
+        private Timer drainRetry;                   // retries a drain TriggerCustomEvent did not run
+        // Kill button: the first click arms it (and names the account), a second within this confirms.
+        private const int KillConfirmMs = 5000;
+        private int killArmedAtTick;
+        private bool killArmed;
+        private Timer killDisarm;
+        // The account's order connection as OnConnectionStatusUpdate last reported it.
+        private volatile bool orderConnectionUp = true;
+        private volatile string orderConnectionStatus = "Connected";
         private TimeZoneInfo platformZone = TimeZoneInfo.Local;
         private ZoneOffset zoneOffset;
         private Button killButton;
@@ -49,11 +64,22 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Client order ids this instance submitted: NinjaTrader lets a strategy ChangeOrder/
         // CancelOrder only its own orders; others (e.g. from before a restart) go through the Account.
         private readonly ConcurrentDictionary<ulong, bool> submittedHere = new ConcurrentDictionary<ulong, bool>();
+        // The request id of the last Cancel / Replace acknowledged per client order id: NinjaTrader
+        // answers a failed one later, with an order update carrying UnableToCancelOrder /
+        // UnableToChangeOrder; the engine gets that as a CommandReject of the request.
+        private readonly ConcurrentDictionary<ulong, ulong> cancelRequests = new ConcurrentDictionary<ulong, ulong>();
+        private readonly ConcurrentDictionary<ulong, ulong> changeRequests = new ConcurrentDictionary<ulong, ulong>();
 
         // Best bid/ask as last seen (written by the market data thread only).
         private double bidPrice, askPrice;
         private long bidSize, askSize;
         private double lastPrice;
+
+        // Set by a TriggerCustomEvent delegate that did run.
+        private sealed class RanFlag
+        {
+            public bool Value;
+        }
 
         private sealed class ZoneOffset
         {
@@ -69,10 +95,16 @@ namespace NinjaTrader.NinjaScript.Strategies
         [Display(Name = "Kill endpoint", Description = "Endpoint this strategy binds for the kill CLI (empty: none)", Order = 2, GroupName = "TickBridge")]
         public string KillEndpoint { get; set; }
 
-        [NinjaScriptProperty]
+        // Not a [NinjaScriptProperty] (those are shown in the strategy's label on the chart), masked
+        // in the grid, and [XmlIgnore]: never saved in clear text in the workspace. Typed again
+        // after a restart, or read from KillSecretFile.
         [PasswordPropertyText(true)]
-        [Display(Name = "Kill secret", Description = "Shared secret a Kill must carry (up to 32 bytes)", Order = 3, GroupName = "TickBridge")]
+        [XmlIgnore]
+        [Display(Name = "Kill secret", Description = "Shared secret a Kill must carry (up to 32 bytes); not saved with the workspace: prefer the file", Order = 3, GroupName = "TickBridge")]
         public string KillSecret { get; set; }
+
+        [Display(Name = "Kill secret file", Description = "A file whose first line is the kill secret (overrides Kill secret); e.g. Documents\\NinjaTrader 8\\tickbridge\\kill.secret", Order = 11, GroupName = "TickBridge")]
+        public string KillSecretFile { get; set; }
 
         [NinjaScriptProperty]
         [Range(50, 60000)]
@@ -105,6 +137,9 @@ namespace NinjaTrader.NinjaScript.Strategies
         [Display(Name = "CURVE shim key file", Description = "This strategy's key pair: the path of its NAME.key_secret file from tickbridge keys create (or its z85 secret key)", Order = 10, GroupName = "TickBridge")]
         public string CurveClientKey { get; set; }
 
+        [Display(Name = "libzmq folder", Description = "Folder holding libzmq.dll (64-bit, 4.3.x) and the DLLs it needs; empty: Documents\\NinjaTrader 8\\tickbridge", Order = 12, GroupName = "TickBridge")]
+        public string NativeLibraryFolder { get; set; }
+
         [Browsable(false)]
         [XmlIgnore]
         public Bridge CurrentBridge { get { return bridge; } }
@@ -124,9 +159,31 @@ namespace NinjaTrader.NinjaScript.Strategies
                 // A rejected order must not stop the strategy (NinjaTrader's default): the
                 // engine is told about the reject and decides.
                 RealtimeErrorHandling = RealtimeErrorHandling.IgnoreAllErrors;
+                // Help guide, Unmanaged Approach > Overfills: "By default, NinjaTrader will protect
+                // against overfills even though you are using the Unmanaged approach by halting the
+                // strategy". IgnoreOverfill: "An overfill is categorized as when an order returns a
+                // "Filled" or "PartFilled" state after the order was already marked for cancellation"
+                // and "This property should ONLY bet set from the OnStateChange() method during
+                // State.SetDefaults or State.Configure". For a bridge every cancel, replace and
+                // cancel-on-disconnect races the exchange: an overfill is routine, so it is not a
+                // halt here but a fill like any other, forwarded to the engine (OnExecutionUpdate),
+                // whose order state machine accepts a fill after a cancel request.
+                IgnoreOverfill = true;
+                // Help guide, Strategy > ConnectionLossHandling (default Recalculate): "If data feed
+                // disconnects for longer than the time specified in DisconnectDelaySeconds, the
+                // strategy is stopped" and "If the order feed disconnects and the strategy places an
+                // order action while disconnected, the strategy is stopped"; KeepRunning "Keeps the
+                // strategy running. When the connection is reestablished the strategy will resume as
+                // if no disconnect occurred". A stop would restart the bridge as a new session and
+                // drop the frames the engine has not acknowledged; the engine, not NinjaTrader,
+                // decides what to do about an outage. So KeepRunning, and no order action while the
+                // order connection is down (OnConnectionStatusUpdate, OrderConnectionUp).
+                ConnectionLossHandling = ConnectionLossHandling.KeepRunning;
                 EngineEndpoint = "tcp://127.0.0.1:5555";
                 KillEndpoint = "tcp://127.0.0.1:5556";
                 KillSecret = "";
+                KillSecretFile = "";
+                NativeLibraryFolder = "";
                 HeartbeatIntervalMs = 1000;
                 SilenceHeartbeats = 3;
                 CancelOnDisconnect = true;
@@ -161,8 +218,61 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         // ------------------------------------------------------------------ lifecycle
 
+        // Reflected StrategyBase.Category: Backtest, Optimize, WalkForward, WalkForwardAnchored and
+        // MultiObjective are the Strategy Analyzer's runs (help guide, Operations > Strategy
+        // Analyzer: backtest, optimize, walk forward, multi-objective). Those never reach
+        // State.Realtime; the bridge must not connect to the engine or bind the kill port there.
+        private bool InStrategyAnalyzer()
+        {
+            return Category == Category.Backtest || Category == Category.Optimize || Category == Category.WalkForward
+                || Category == Category.WalkForwardAnchored || Category == Category.MultiObjective;
+        }
+
+        private string ReadKillSecret()
+        {
+            if (string.IsNullOrEmpty(KillSecretFile)) return KillSecret ?? "";
+            try
+            {
+                string[] lines = System.IO.File.ReadAllLines(KillSecretFile);
+                return lines.Length > 0 ? lines[0].Trim() : "";
+            }
+            catch (Exception e)
+            {
+                Print("TickBridge: kill secret file '" + KillSecretFile + "' not read (" + e.GetType().Name + ": " + e.Message
+                    + "): every Kill will be refused");
+                return "";
+            }
+        }
+
+        // Where libzmq is loaded from: the setting, else Documents\NinjaTrader 8\tickbridge on
+        // Windows (Globals.UserDataDir is Documents\NinjaTrader 8\), else the system's (Mono).
+        private string LibraryFolder()
+        {
+            if (!string.IsNullOrEmpty(NativeLibraryFolder)) return NativeLibraryFolder;
+            if (!ZmqNative.IsWindows) return "";
+            return System.IO.Path.Combine(NinjaTrader.Core.Globals.UserDataDir, "tickbridge");
+        }
+
         private void StartBridge()
         {
+            if (InStrategyAnalyzer())
+            {
+                Print("TickBridge: not started: running in the Strategy Analyzer (Category " + Category
+                    + "); the bridge runs on a chart or the Strategies tab only");
+                return;
+            }
+            string missing = ZmqNative.Load(LibraryFolder());
+            if (missing != null)
+            {
+                // Not enabled-but-inert: said in the Output window and the Control Center's Log tab,
+                // and the strategy stops (help guide, SetState(): "Setting State to
+                // State.Terminated is meant as a way to abort the strategy as it is running").
+                string message = "TickBridge: not started, the strategy stops: " + missing;
+                Print(message);
+                Log(message, LogLevel.Error);
+                SetState(State.Terminated);
+                return;
+            }
             try
             {
                 platformZone = NinjaTrader.Core.Globals.GeneralOptions.TimeZoneInfo ?? TimeZoneInfo.Local;
@@ -174,7 +284,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             var settings = new BridgeSettings();
             settings.EngineEndpoint = EngineEndpoint;
             settings.KillEndpoint = KillEndpoint;
-            settings.KillSecret = KillSecret;
+            settings.KillSecret = ReadKillSecret();
             settings.HeartbeatIntervalMs = HeartbeatIntervalMs;
             settings.SilenceHeartbeats = SilenceHeartbeats;
             settings.CancelOnDisconnect = CancelOnDisconnect;
@@ -202,6 +312,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 Account.OrderUpdate += OnAccountOrderUpdate;
                 Account.ExecutionUpdate += OnAccountExecutionUpdate;
                 Account.PositionUpdate += OnAccountPositionUpdate;
+                drainRetry = new Timer(RetryDrain);
                 b.Start();
                 bridge = b;
             }
@@ -216,6 +327,10 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Bridge b = Interlocked.Exchange(ref bridge, null);
             if (b == null) return;
+            Timer retry = Interlocked.Exchange(ref drainRetry, null);
+            if (retry != null) retry.Dispose();
+            Timer disarm = Interlocked.Exchange(ref killDisarm, null);
+            if (disarm != null) disarm.Dispose();
             try
             {
                 Account.AccountItemUpdate -= OnAccountItemUpdate;
@@ -235,9 +350,10 @@ namespace NinjaTrader.NinjaScript.Strategies
             return name.StartsWith("Sim", StringComparison.Ordinal) || name.StartsWith("Playback", StringComparison.Ordinal);
         }
 
-        // Orders already on the account with an engine name (e.g. from before a restart of
-        // NinjaTrader or of this strategy): known by client order id, so a retried submit
-        // stays a no-op and cancel/replace find them.
+        // Orders already on the account with an engine name on this strategy's instrument (e.g.
+        // from before a restart of NinjaTrader or of this strategy), working when realtime
+        // starts: known by client order id, so a retried submit stays a no-op and cancel/replace
+        // find them. The only orders an instance owns besides those it submits (ReportedHere).
         private void AdoptAccountOrders()
         {
             lock (Account.Orders)
@@ -260,6 +376,12 @@ namespace NinjaTrader.NinjaScript.Strategies
             ThreadPool.QueueUserWorkItem(ScheduleCommandDrain);
         }
 
+        // Help guide, TriggerCustomEvent(): "The TriggerCustomEvent() method does NOT execute
+        // before State.DataLoaded or during or after State.Terminated. In effect, attempting to
+        // trigger custom events may be unavailable in some circumstances". It then returns
+        // without running the delegate and without an error, so the flag is cleared here, after
+        // it returns, whatever it did; what is still queued is tried again shortly, and a
+        // command that waited CommandDeadlineMs is rejected so that nothing waits for good.
         private void ScheduleCommandDrain(object unused)
         {
             try
@@ -268,8 +390,77 @@ namespace NinjaTrader.NinjaScript.Strategies
             }
             catch (Exception e)
             {
-                Interlocked.Exchange(ref drainScheduled, 0);
                 if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref drainScheduled, 0);
+            }
+            Bridge b = bridge;
+            if (b == null || terminating || !b.HasCommands) return;
+            RejectStaleCommands(b);
+            Timer retry = drainRetry;
+            if (retry == null || !b.HasCommands) return;
+            try
+            {
+                retry.Change(DrainRetryMs, Timeout.Infinite);
+            }
+            catch (ObjectDisposedException) { }
+        }
+
+        private void RetryDrain(object unused)
+        {
+            CommandsArrived();
+        }
+
+        private bool TakeCommand(Bridge b, out Command command)
+        {
+            lock (commandTakeLock) return b.TryTakeCommand(out command);
+        }
+
+        // Off the strategy's thread: only answers (the bridge's Publish takes any thread).
+        private void RejectStaleCommands(Bridge b)
+        {
+            lock (commandTakeLock)
+            {
+                Command c;
+                while (b.TryPeekCommand(out c) && b.ElapsedMs - c.ReceivedMs >= CommandDeadlineMs)
+                {
+                    if (!b.TryTakeCommand(out c)) break;
+                    Reject(b, c, RejectReason.PlatformBusy, "NinjaTrader ran no TriggerCustomEvent for " + (b.ElapsedMs - c.ReceivedMs) + " ms");
+                }
+            }
+        }
+
+        // The kill path does not go through TriggerCustomEvent at all: it uses only the Account's
+        // own methods (help guide: NinjaScript > Language Reference > Add On > Account >
+        // Cancel(), Flatten(); the Add On framework calls them from its own threads, e.g. a
+        // window's), on a pool thread, so it works when the strategy's event thread is stuck,
+        // busy or unavailable.
+        public void KillArrived()
+        {
+            if (terminating) return;
+            ThreadPool.QueueUserWorkItem(RunKills);
+        }
+
+        private void RunKills(object unused)
+        {
+            Bridge b = bridge;
+            if (b == null) return;
+            lock (killLock)
+            {
+                Command c;
+                while (b.TryTakeKill(out c))
+                {
+                    try
+                    {
+                        Kill(b, c);
+                    }
+                    catch (Exception e)
+                    {
+                        Reject(b, c, RejectReason.PlatformRejected, e.Message);
+                    }
+                }
             }
         }
 
@@ -279,22 +470,64 @@ namespace NinjaTrader.NinjaScript.Strategies
             ThreadPool.QueueUserWorkItem(ScheduleCancelOnDisconnect);
         }
 
+        // Like the command drain: the flag is cleared once TriggerCustomEvent returns, whatever
+        // it did. If it did not run the cancel (help guide: "may be unavailable in some
+        // circumstances"), the same orders are cancelled through the Account, from this thread
+        // (the kill path's rule): cancel-on-disconnect must not depend on the event thread.
         private void ScheduleCancelOnDisconnect(object unused)
         {
+            var ran = new RanFlag();
             try
             {
-                TriggerCustomEvent(CancelEngineOrders, null);
+                TriggerCustomEvent(CancelEngineOrders, ran);
             }
             catch (Exception e)
             {
-                Interlocked.Exchange(ref cancelScheduled, 0);
                 if (!terminating) Print("TickBridge: TriggerCustomEvent failed: " + e.Message);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref cancelScheduled, 0);
+            }
+            if (ran.Value || terminating || bridge == null) return;
+            try
+            {
+                CancelOwnWorkingOrders(false);
+            }
+            catch (Exception e)
+            {
+                Print("TickBridge: cancel on disconnect through the account failed: " + e.Message);
             }
         }
 
         public void Log(string message)
         {
             Print(message);
+        }
+
+        // ------------------------------------------------------------------ connection
+
+        // Help guide, Common > OnConnectionStatusUpdate(): "Status: Represents the status of the key
+        // adapter functionality. If the adapter supports live orders it will set Status to
+        // Disconnected when its order system is not connected. PriceStatus: Represents the status
+        // of the price feed."
+        protected override void OnConnectionStatusUpdate(ConnectionStatusEventArgs connectionStatusUpdate)
+        {
+            bool up = connectionStatusUpdate.Status == ConnectionStatus.Connected;
+            if (up != orderConnectionUp)
+                Print("TickBridge: order connection " + connectionStatusUpdate.Status + " (price feed "
+                    + connectionStatusUpdate.PriceStatus + ")" + (up ? "" : ": engine commands are refused until it is back"));
+            orderConnectionStatus = connectionStatusUpdate.Status.ToString();
+            orderConnectionUp = up;
+        }
+
+        // No order action while the order connection is down: it could not reach the broker, and
+        // NinjaTrader stops a strategy that tries (see ConnectionLossHandling above).
+        private bool OrderConnectionUp(Bridge b, Command c)
+        {
+            if (orderConnectionUp) return true;
+            Reject(b, c, RejectReason.NotConnected, "order connection " + orderConnectionStatus);
+            return false;
         }
 
         // ------------------------------------------------------------------ market data
@@ -378,7 +611,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         private void OnAccountOrderUpdate(object sender, OrderEventArgs e)
         {
             Order order = e.Order;
-            if (order == null || OwnedByThisStrategy(order)) return;
+            if (order == null || OwnedByThisStrategy(order) || !ReportedHere(order)) return;
             ForwardOrderUpdate(order, e.LimitPrice, e.StopPrice, e.Quantity, e.Filled, e.AverageFillPrice, e.OrderState, e.Time,
                 e.Error, string.Empty);
         }
@@ -389,24 +622,60 @@ namespace NinjaTrader.NinjaScript.Strategies
             return id != 0 && submittedHere.ContainsKey(id);
         }
 
+        // Which of the account's orders this instance reports (and may cancel): those it submitted,
+        // the engine orders it adopted at the start of realtime (AdoptAccountOrders), and the
+        // orders placed by hand on its own instrument. Another instance's engine orders, and any
+        // order on another instrument, belong to the instance trading that instrument: with
+        // several charts on one account and one engine, each order is reported by one session.
+        private bool ReportedHere(Order order)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            if (id != 0) return submittedHere.ContainsKey(id) || ordersByClientId.ContainsKey(id);
+            return order.Instrument == Instrument;
+        }
+
         private void ForwardOrderUpdate(Order order, double limitPrice, double stopPrice, int quantity, int filled,
             double averageFillPrice, OrderState orderState, DateTime time, ErrorCode error, string comment)
         {
             ulong id = ClientOrderIds.Parse(order.Name);
-            if (id != 0) ordersByClientId[id] = order;
+            if (id != 0 && ReportedHere(order)) ordersByClientId[id] = order;
             Bridge b = bridge;
             if (b == null) return;
             var update = MakeOrderUpdate(order, id, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
-            if (orderState == OrderState.Rejected)
+            if (orderState == OrderState.Rejected || error != ErrorCode.NoError)
             {
                 update.Reason = (ushort)RejectReason.PlatformRejected;
                 update.Text = ClipText(error + ": " + comment, 40);
             }
             else
             {
-                update.Text = ClipText(comment, 40);
+                update.Text = ClipText(orderState == OrderState.Suspended ? "Suspended" : comment, 40);
             }
             b.Publish(ref update);
+            // A cancel or change NinjaTrader could not carry out: the order stays as it was, and
+            // the command the engine had an ack for is answered with a reject.
+            ulong requestId;
+            if (id != 0 && error == ErrorCode.UnableToCancelOrder && cancelRequests.TryRemove(id, out requestId))
+                LateReject(b, id, requestId, RecordType.Cancel, error, comment);
+            else if (id != 0 && error == ErrorCode.UnableToChangeOrder && changeRequests.TryRemove(id, out requestId))
+                LateReject(b, id, requestId, RecordType.Replace, error, comment);
+            if (id != 0 && Mapping.IsTerminal(orderState))
+            {
+                cancelRequests.TryRemove(id, out requestId);
+                changeRequests.TryRemove(id, out requestId);
+            }
+        }
+
+        private void LateReject(Bridge b, ulong clientOrderId, ulong requestId, ushort commandType, ErrorCode error, string comment)
+        {
+            var reject = new CommandRejectRecord();
+            reject.InstrumentId = WireInstrumentId;
+            reject.RequestId = requestId;
+            reject.ClientOrderId = clientOrderId;
+            reject.CommandType = commandType;
+            reject.Reason = (ushort)RejectReason.PlatformRejected;
+            reject.Text = ClipText(error + ": " + comment, 64);
+            b.Publish(ref reject);
         }
 
         private OrderUpdateRecord MakeOrderUpdate(Order order, ulong clientOrderId, double limitPrice, double stopPrice, int quantity,
@@ -447,6 +716,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Execution execution = e.Execution;
             if (execution == null || (execution.Order != null && OwnedByThisStrategy(execution.Order))) return;
+            if (execution.Order != null ? !ReportedHere(execution.Order) : execution.Instrument != Instrument) return;
             ForwardExecution(execution, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
         }
 
@@ -487,7 +757,10 @@ namespace NinjaTrader.NinjaScript.Strategies
         private void OnAccountPositionUpdate(object sender, PositionEventArgs e)
         {
             if (e.Position == null || e.Position.Instrument != Instrument) return;
-            ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
+            // Help guide, Account > PositionUpdate: "The core MarketPosition e.Position is considered
+            // flat when Operation.Remove is seen" (its values are then the closed position's).
+            if (e.Operation == Operation.Remove) ForwardPosition(0, 0, MarketPosition.Flat);
+            else ForwardPosition(e.AveragePrice, e.Quantity, e.MarketPosition);
         }
 
         private void ForwardPosition(double averagePrice, int quantity, MarketPosition marketPosition)
@@ -563,7 +836,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             Bridge b = bridge;
             if (b == null || terminating) return;
             Command command;
-            while (b.TryTakeCommand(out command))
+            while (TakeCommand(b, out command))
             {
                 try
                 {
@@ -584,17 +857,16 @@ namespace NinjaTrader.NinjaScript.Strategies
                 case RecordType.Replace: Replace(b, c); break;
                 case RecordType.Cancel: Cancel(b, c); break;
                 case RecordType.CancelAll:
-                    if (!KnownInstrument(b, c)) return;
+                    if (!KnownInstrument(b, c) || !OrderConnectionUp(b, c)) return;
                     Account.CancelAllOrders(Instrument);
                     Ack(b, c);
                     break;
                 case RecordType.Flatten:
-                    if (!KnownInstrument(b, c)) return;
+                    if (!KnownInstrument(b, c) || !OrderConnectionUp(b, c)) return;
                     Account.Flatten(new[] { Instrument });
                     Ack(b, c);
                     break;
                 case RecordType.SnapshotRequest: Snapshot(b, c); break;
-                case RecordType.Kill: Kill(b, c); break;
                 default: Reject(b, c, RejectReason.Malformed, "unknown command " + Wire.NameOf(c.Type)); break;
             }
         }
@@ -626,7 +898,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 b.Publish(ref current);
                 return;
             }
-            if (!KnownInstrument(b, c) || !Realtime(b, c)) return;
+            if (!KnownInstrument(b, c) || !Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             if (c.Quantity <= 0 || c.Quantity > int.MaxValue) { Reject(b, c, RejectReason.InvalidQuantity, "quantity " + c.Quantity); return; }
             OrderType type;
             double limit = 0, stop = 0;
@@ -644,7 +916,10 @@ namespace NinjaTrader.NinjaScript.Strategies
             {
                 case (byte)WireTimeInForce.Day: tif = TimeInForce.Day; break;
                 case (byte)WireTimeInForce.Gtc: tif = TimeInForce.Gtc; break;
-                case (byte)WireTimeInForce.Ioc: tif = TimeInForce.Ioc; break;
+                // Help guide, Strategy > TimeInForce: "Sets the time in force property for all orders
+                // generated by a strategy"; its values are Day, Gtc and Gtd. IOC is not one: an order
+                // the engine believes is IOC could rest and fill later, so it is refused. The time in
+                // force NinjaTrader really gave an order is in every OrderUpdate (Order.TimeInForce).
                 default: Reject(b, c, RejectReason.PlatformRejected, "time in force " + c.TimeInForce + " not offered by NinjaTrader"); return;
             }
             OrderAction action;
@@ -667,14 +942,14 @@ namespace NinjaTrader.NinjaScript.Strategies
             Ack(b, c);
         }
 
+        // TickSize is NinjaScriptBase's (help guide, Common > Analytical > TickSize: "The minimum
+        // fluctuation value which is always a value of 1-tick for the corresponding master instrument").
         private bool OnTick(double price)
         {
             if (price == 0) return true;
             double ticks = price / TickSize;
             return Math.Abs(ticks - Math.Round(ticks)) < 1e-6;
         }
-
-        private double TickSize { get { return Instrument.MasterInstrument.TickSize; } }
 
         private Order FindWorking(Bridge b, Command c)
         {
@@ -694,7 +969,7 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         private void Replace(Bridge b, Command c)
         {
-            if (!Realtime(b, c)) return;
+            if (!Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             Order order = FindWorking(b, c);
             if (order == null) return;
             if (c.Quantity <= 0 || c.Quantity > int.MaxValue || c.Quantity <= order.Filled)
@@ -705,6 +980,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             double limit = order.OrderType == OrderType.Limit || order.OrderType == OrderType.StopLimit ? c.Price : 0;
             double stop = order.OrderType == OrderType.StopMarket || order.OrderType == OrderType.StopLimit ? c.StopPrice : 0;
             if (!OnTick(limit) || !OnTick(stop)) { Reject(b, c, RejectReason.OffTickPrice, "price off the tick grid " + TickSize); return; }
+            changeRequests[c.ClientOrderId] = c.RequestId;
             if (submittedHere.ContainsKey(c.ClientOrderId))
             {
                 ChangeOrder(order, (int)c.Quantity, limit, stop);
@@ -722,9 +998,10 @@ namespace NinjaTrader.NinjaScript.Strategies
 
         private void Cancel(Bridge b, Command c)
         {
-            if (!Realtime(b, c)) return;
+            if (!Realtime(b, c) || !OrderConnectionUp(b, c)) return;
             Order order = FindWorking(b, c);
             if (order == null) return;
+            cancelRequests[c.ClientOrderId] = c.RequestId;
             if (submittedHere.ContainsKey(c.ClientOrderId)) CancelOrder(order);
             else Account.Cancel(new[] { order });
             Ack(b, c);
@@ -745,7 +1022,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 lock (Account.Orders)
                 {
                     foreach (Order order in Account.Orders)
-                        if (order.Instrument == Instrument && !Mapping.IsTerminal(order.OrderState)) orders.Add(order);
+                        if (ReportedHere(order) && !Mapping.IsTerminal(order.OrderState)) orders.Add(order);
                 }
                 foreach (Order order in orders)
                 {
@@ -767,7 +1044,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                 lock (Account.Executions)
                 {
                     foreach (Execution e in Account.Executions)
-                        if (e.Instrument == Instrument) executions.Add(e);
+                        if (e.Order != null ? ReportedHere(e.Order) : e.Instrument == Instrument) executions.Add(e);
                 }
                 foreach (Execution e in executions)
                 {
@@ -822,16 +1099,32 @@ namespace NinjaTrader.NinjaScript.Strategies
         // Cancel-on-disconnect: this strategy's working engine orders, not the whole account.
         private void CancelEngineOrders(object state)
         {
-            Interlocked.Exchange(ref cancelScheduled, 0);
+            var ran = state as RanFlag;
+            if (ran != null) ran.Value = true;
             if (terminating) return;
+            CancelOwnWorkingOrders(true);
+        }
+
+        // This instance's working engine orders (ReportedHere): on the strategy's event thread
+        // its own through CancelOrder, else everything through Account.Cancel.
+        private void CancelOwnWorkingOrders(bool onEventThread)
+        {
+            if (!orderConnectionUp)
+            {
+                // Nothing reaches the broker now; the broker's own handling of the outage applies.
+                Print("TickBridge: engine silent while the order connection is " + orderConnectionStatus + ": no cancel sent");
+                return;
+            }
+            var viaAccount = new List<Order>();
             foreach (KeyValuePair<ulong, Order> entry in ordersByClientId)
             {
                 Order order = entry.Value;
                 if (Mapping.IsTerminal(order.OrderState)) continue;
                 Print("TickBridge: engine silent: cancelling " + order.Name);
-                if (submittedHere.ContainsKey(entry.Key)) CancelOrder(order);
-                else Account.Cancel(new[] { order });
+                if (onEventThread && submittedHere.ContainsKey(entry.Key)) CancelOrder(order);
+                else viaAccount.Add(order);
             }
+            if (viaAccount.Count > 0) Account.Cancel(viaAccount);
         }
 
         private void Ack(Bridge b, Command c)
@@ -870,9 +1163,8 @@ namespace NinjaTrader.NinjaScript.Strategies
             chartWindow = Window.GetWindow(ChartControl.Parent) as Chart;
             if (chartWindow == null) return;
             killButton = new Button();
-            killButton.Content = "TB KILL";
-            killButton.ToolTip = "TickBridge kill switch: cancel every working order of the account and flatten";
             killButton.Click += OnKillButtonClick;
+            ResetKillButton();
             chartWindow.MainMenu.Add(killButton);
         }
 
@@ -890,28 +1182,60 @@ namespace NinjaTrader.NinjaScript.Strategies
             killButton = null;
         }
 
+        // Two steps (UI thread): the first click arms the button and names the account it will
+        // flatten; a second click within KillConfirmMs kills; otherwise it disarms itself.
         private void OnKillButtonClick(object sender, RoutedEventArgs e)
         {
-            // The UI thread must not touch orders either: marshal like the engine's commands.
+            if (killButton == null) return;
+            bool confirmed = killArmed && unchecked(Environment.TickCount - killArmedAtTick) < KillConfirmMs;
+            if (!confirmed)
+            {
+                killArmed = true;
+                killArmedAtTick = Environment.TickCount;
+                killButton.Content = "CONFIRM KILL " + Account.Name;
+                killButton.ToolTip = "Click again within " + KillConfirmMs / 1000 + " s to cancel every working order of account "
+                    + Account.Name + " and flatten it";
+                Timer old = Interlocked.Exchange(ref killDisarm, new Timer(DisarmKillButton, null, KillConfirmMs, Timeout.Infinite));
+                if (old != null) old.Dispose();
+                return;
+            }
+            ResetKillButton();
+            // The Account's methods, on a pool thread: the kill does not wait for the strategy's
+            // event thread (see KillArrived).
             ThreadPool.QueueUserWorkItem(KillFromButton);
+        }
+
+        private void DisarmKillButton(object unused)
+        {
+            ChartControl control = ChartControl;
+            if (control != null && !terminating) control.Dispatcher.InvokeAsync(new Action(ResetKillButton));
+        }
+
+        private void ResetKillButton()
+        {
+            killArmed = false;
+            if (killButton == null) return;
+            killButton.Content = KillButtonText();
+            killButton.ToolTip = "TickBridge kill switch: cancel every working order of account " + Account.Name
+                + " and flatten it (click twice)";
+        }
+
+        private string KillButtonText()
+        {
+            return "TB KILL " + Account.Name;
         }
 
         private void KillFromButton(object unused)
         {
             try
             {
-                TriggerCustomEvent(KillFromButtonOnStrategyThread, null);
+                Print("TickBridge: kill button: cancelling every working order and flattening account " + Account.Name);
+                KillAccount(true);
             }
             catch (Exception e)
             {
                 Print("TickBridge: kill button: " + e.Message);
             }
-        }
-
-        private void KillFromButtonOnStrategyThread(object state)
-        {
-            Print("TickBridge: kill button: cancelling every working order and flattening account " + Account.Name);
-            KillAccount(true);
         }
 
         // ------------------------------------------------------------------ helpers

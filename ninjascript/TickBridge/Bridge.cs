@@ -51,13 +51,17 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         public long FillsSinceNs;
         public bool Flatten;
         public byte[][] KillEnvelope;   // set when the command came in on the kill endpoint
+        public long ReceivedMs;         // Bridge.NowMs() when decoded: a command never answered is rejected in time
     }
 
     /// <summary>What the bridge needs from its owner. Called on the bridge thread: must only
-    /// marshal work to the platform (TriggerCustomEvent), never do order work itself.</summary>
+    /// marshal work to the platform (TriggerCustomEvent, a pool thread), never do order work itself.</summary>
     public interface IBridgeHost
     {
         void CommandsArrived();
+        /// <summary>An authenticated Kill is waiting (TryTakeKill): it has its own queue so that
+        /// it never waits behind commands the platform is not running.</summary>
+        void KillArrived();
         void EngineSilent();
         void Log(string message);
     }
@@ -75,6 +79,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private readonly EventQueue queue;
         private readonly ConcurrentQueue<byte[]> overflow = new ConcurrentQueue<byte[]>();
         private readonly ConcurrentQueue<Command> commands = new ConcurrentQueue<Command>();
+        private readonly ConcurrentQueue<Command> kills = new ConcurrentQueue<Command>();
         private readonly ConcurrentQueue<KeyValuePair<byte[][], byte[]>> killReplies =
             new ConcurrentQueue<KeyValuePair<byte[][], byte[]>>();
         private readonly ulong sessionId;
@@ -199,6 +204,21 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         {
             return commands.TryDequeue(out command);
         }
+
+        public bool TryPeekCommand(out Command command)
+        {
+            return commands.TryPeek(out command);
+        }
+
+        public bool HasCommands { get { return !commands.IsEmpty; } }
+
+        public bool TryTakeKill(out Command command)
+        {
+            return kills.TryDequeue(out command);
+        }
+
+        /// <summary>Milliseconds on the clock that stamps Command.ReceivedMs.</summary>
+        public long ElapsedMs { get { return clock.ElapsedMilliseconds; } }
 
         /// <summary>Answers a Kill on the kill endpoint (the strategy calls this after executing it).</summary>
         public void ReplyKill<T>(Command kill, ref T record) where T : struct, IRecord
@@ -574,7 +594,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 else
                 {
                     var command = DecodeCommand(receiveBuffer, offset, type);
-                    if (command != null) { commands.Enqueue(command); anyCommand = true; }
+                    if (command != null) { command.ReceivedMs = NowMs(); commands.Enqueue(command); anyCommand = true; }
                     else if (type == RecordType.Kill) RefuseKillOnEngineLink(KillRecord.Read(receiveBuffer, offset).RequestId);
                     else host.Log("TickBridge: engine sent a " + Wire.NameOf(type) + " record, which only a shim sends; ignored");
                 }
@@ -713,7 +733,8 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                         c.RequestId = kill.RequestId;
                         c.Flatten = kill.Flatten != 0;
                         c.KillEnvelope = envelope;
-                        commands.Enqueue(c);
+                        c.ReceivedMs = NowMs();
+                        kills.Enqueue(c);
                         anyCommand = true;
                         host.Log("TickBridge: Kill request " + kill.RequestId + " accepted (flatten=" + c.Flatten + ")");
                     }
@@ -724,7 +745,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 }
                 offset += Wire.U16(receiveBuffer, offset + 2);
             }
-            if (anyCommand) host.CommandsArrived();
+            if (anyCommand) host.KillArrived();
         }
 
         // Constant-time comparison of the 32-byte NUL-padded secret field.

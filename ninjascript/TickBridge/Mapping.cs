@@ -53,6 +53,10 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 case OrderState.ChangePending: return WireOrderStatus.PendingReplace;
                 case OrderState.ChangeSubmitted: return WireOrderStatus.PendingReplace;
                 case OrderState.Rejected: return WireOrderStatus.Rejected;
+                // Accepted by NinjaTrader's risk check, on its way to the broker: the platform holds it.
+                case OrderState.AcceptedByRisk: return WireOrderStatus.Acknowledged;
+                // Held by the broker (not working, cannot fill until released): accepted, not working.
+                case OrderState.Suspended: return WireOrderStatus.Acknowledged;
                 default: return WireOrderStatus.Submitted;                        // OrderState.Unknown
             }
         }

@@ -7,15 +7,19 @@
 // (4.x), the same library the engine (pyzmq) uses.
 //
 // Where the library comes from:
-//  - Windows / NinjaTrader: libzmq.dll (x64, libzmq 4.3.x, e.g. from the zeromq release
-//    "libzmq-v14x-x64-4_3_x.zip" renamed to libzmq.dll) beside NinjaTrader.exe
-//    (C:\Program Files\NinjaTrader 8\bin) or anywhere on PATH. DllImport("libzmq")
-//    resolves "libzmq.dll".
+//  - Windows / NinjaTrader: libzmq.dll (x64, libzmq 4.3.x) in Documents\NinjaTrader 8\tickbridge\
+//    (NinjaTrader.Core.Globals.UserDataDir + "tickbridge"; the strategy's "libzmq folder"
+//    setting). Load() loads it by full path with LoadLibraryEx(LOAD_WITH_ALTERED_SEARCH_PATH)
+//    before the first call, so the DLLs it needs (libsodium.dll for builds that use it) are
+//    looked for in that folder too; DllImport("libzmq") then binds to the module already
+//    loaded. The Microsoft Visual C++ 2015-2022 x64 runtime must be installed.
 //  - Linux / Mono (the tests): Debian's libzmq5 ships libzmq.so.5; the name "libzmq"
 //    makes Mono look for libzmq.so, which exists only with libzmq3-dev, so the test
 //    assemblies carry a dllmap (<dllmap dll="libzmq" target="libzmq.so.5"/>) in their
 //    .config file. One DllImport name works on both.
 using System;
+using System.ComponentModel;
+using System.IO;
 using System.Runtime.InteropServices;
 
 namespace NinjaTrader.NinjaScript.AddOns.TickBridge
@@ -63,6 +67,70 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int zmq_recv(IntPtr socket, byte[] buffer, UIntPtr length, int flags);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int zmq_errno();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern void zmq_version(out int major, out int minor, out int patch);
+
+        [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]
+        private static extern IntPtr LoadLibraryExW(string path, IntPtr file, uint flags);
+        private const uint LOAD_WITH_ALTERED_SEARCH_PATH = 0x8;
+
+        private static readonly object loadLock = new object();
+        private static string loadedVersion;
+
+        /// <summary>The libzmq version once Load succeeded, else null.</summary>
+        public static string LoadedVersion { get { return loadedVersion; } }
+
+        /// <summary>Loads libzmq before its first call: on Windows by full path from
+        /// <paramref name="folder"/>. Returns null when it is ready, else what is wrong, naming
+        /// the file and what it needs.</summary>
+        public static string Load(string folder)
+        {
+            lock (loadLock)
+            {
+                if (loadedVersion != null) return null;
+                string path = null;
+                if (IsWindows)
+                {
+                    path = Path.Combine(folder ?? "", "libzmq.dll");
+                    if (!File.Exists(path))
+                        return "libzmq.dll not found at " + path + " (a 64-bit libzmq 4.3.x DLL goes there; see the README)";
+                    if (LoadLibraryExW(path, IntPtr.Zero, LOAD_WITH_ALTERED_SEARCH_PATH) == IntPtr.Zero)
+                    {
+                        int code = Marshal.GetLastWin32Error();
+                        return path + " could not be loaded (Windows error " + code + ": " + new Win32Exception(code).Message
+                            + "). It must be a 64-bit build, and the DLLs it needs must be present: the Microsoft Visual C++"
+                            + " 2015-2022 Redistributable (x64), and libsodium.dll beside it for builds that use libsodium";
+                    }
+                }
+                else if (!string.IsNullOrEmpty(folder))
+                {
+                    // Mono (the tests): the assembly's dllmap names the library; a folder given must hold it.
+                    path = Path.Combine(folder, "libzmq.so.5");
+                    if (!File.Exists(path)) return "libzmq.so.5 not found at " + path;
+                }
+                int major, minor, patch;
+                try
+                {
+                    zmq_version(out major, out minor, out patch);
+                }
+                catch (DllNotFoundException e)
+                {
+                    return "libzmq not loaded (" + e.Message + ")";
+                }
+                catch (EntryPointNotFoundException e)
+                {
+                    return "the libzmq found is not ZeroMQ 4 (" + e.Message + ")";
+                }
+                catch (BadImageFormatException)
+                {
+                    return "the libzmq found is not a 64-bit build";
+                }
+                if (major < 4 || (major == 4 && minor < 2))
+                    return "libzmq " + major + "." + minor + "." + patch + " is too old: 4.2 or later (4.3.x) is needed";
+                loadedVersion = major + "." + minor + "." + patch;
+                return null;
+            }
+        }
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr zmq_strerror(int errnum);
 
         // zmq_pollitem_t differs by OS: `fd` is an int on POSIX and a SOCKET (pointer-sized) on

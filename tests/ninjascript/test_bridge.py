@@ -32,9 +32,11 @@ def start(host, peer: EnginePeer | None, *, kill_port: int | None = None, **opti
 def calls_of(host, method: str) -> list[dict]:
     calls = []
     for call in host.calls():
-        # every order method ran inside a NinjaScript event (TriggerCustomEvent), never on
-        # the bridge's socket thread
-        assert call.pop("in_script_event") is True, call
+        # every strategy order method ran inside a NinjaScript event (TriggerCustomEvent);
+        # the Account's methods (the kill path) may run on any thread but the bridge's socket
+        # thread, which never touches orders
+        in_event = call.pop("in_script_event")
+        assert in_event is True or call["method"].startswith("Account."), call
         assert call.pop("thread") != "TickBridge", call
         if call["method"] == method:
             calls.append(call)
@@ -176,6 +178,7 @@ def test_commands_reach_the_order_methods(make_host, engine):
         (9, {"price": 6010.3}, 3),                       # off the tick grid
         (10, {"quantity": 0}, 6),                        # invalid quantity
         (11, {"tif": 4}, 9),                             # FOK: NinjaTrader has none
+        (16, {"tif": 3}, 9),                             # IOC: not a strategy time in force
         (12, {"instrument_id": 42}, 11),                 # not this strategy's instrument
     ]:
         submit(peer, request_id, 0x5000 + request_id, **fields)
@@ -284,7 +287,13 @@ def test_chart_kill_button(make_host):
     host = make_host()
     start(host, None)
     host.command("external")
-    host.command("click_kill", "clicked")
+    armed = host.command("click_kill", "clicked")   # first click: arms, names the account
+    assert armed["content"] == "CONFIRM KILL Sim101", armed
+    assert "Sim101" in armed["tooltip"]
+    time.sleep(0.3)                                  # a kill would have been called by now
+    assert not calls_of(host, "Account.Flatten")
+    done = host.command("click_kill", "clicked")    # second click: kills
+    assert done["content"] == "TB KILL Sim101", done
     assert wait_call(host, "Account.Flatten")["instruments"] == [ES]
 
 
@@ -427,3 +436,234 @@ def test_a_taken_kill_port_does_not_stop_the_strategy(make_host, engine):
     submit(other, 1, 0x44)
     assert answer(other, 1)["type"] == "CommandAck"
     assert _kill(port, SECRET, flatten=0)["type"] == "CommandAck"   # the first one answers
+
+
+def test_an_overfill_is_forwarded_and_does_not_halt(make_host, engine):
+    """A fill after a cancel was requested (help guide: an overfill) reaches the engine as a
+    fill; with NinjaTrader's default (IgnoreOverfill false) the stub halts the strategy."""
+    peer = engine()
+    host = make_host()
+    start(host, peer, hold_cancels=1)          # the cancel stays CancelPending: a fill can race it
+    submit(peer, 1, 0xF1, quantity=2)
+    answer(peer, 1)
+    peer.send(RecordType.CANCEL, request_id=2, client_order_id=0xF1, instrument_id=1)
+    assert answer(peer, 2)["type"] == "CommandAck"
+    peer.wait_type("OrderUpdate", client_order_id=0xF1, status=7)   # pending cancel
+    filled = host.command("fill id=241 qty=2 price=6010.25 first=execution", "filled")
+    fill = peer.wait_type("Fill", execution_id=filled["execution_id"])
+    assert fill["client_order_id"] == 0xF1 and fill["quantity"] == 2
+    peer.wait_type("OrderUpdate", client_order_id=0xF1, status=6)
+    stats = host.command("stats")
+    assert (stats["state"], stats["halts"]) == ("Realtime", 0), stats
+
+
+def test_a_skipped_trigger_custom_event_does_not_wedge_commands(make_host, engine):
+    """TriggerCustomEvent may return without running the delegate (help guide); the commands
+    behind it still get their answers."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    host.command("trigger skip=1")
+    for request_id in (1, 2, 3):
+        submit(peer, request_id, 0x700 + request_id)
+        assert answer(peer, request_id)["type"] == "CommandAck"
+    assert host.command("trigger")["skipped"] >= 1
+    assert len(calls_of(host, "SubmitOrderUnmanaged")) == 3
+
+
+def test_kill_works_when_trigger_custom_event_never_runs(make_host, engine):
+    peer = engine()
+    host = make_host()
+    port = free_port()
+    start(host, peer, kill_port=port, preexisting=0x77)
+    host.command("external")                          # a short position to flatten
+    host.command("trigger never=1")
+    submit(peer, 1, 0x801)
+    # never run: answered with a reject once the command deadline passes, never left hanging
+    busy = answer(peer, 1)
+    assert (busy["type"], busy["reason"]) == ("CommandReject", 5), busy
+    assert not calls_of(host, "SubmitOrderUnmanaged")
+    good = _kill(port, SECRET, request_id=703)
+    assert (good["type"], good["request_id"], good["command_type"]) == ("CommandAck", 703, 0x0207)
+    assert wait_call(host, "Account.Cancel")["names"] == ["TB0000000000000077"]
+    assert wait_call(host, "Account.Flatten")["instruments"] == [ES]
+    # and the chart button, on its two clicks
+    host.command("external")                          # short again
+    host.command("click_kill", "clicked")
+    host.command("click_kill", "clicked")
+    deadline = time.monotonic() + 5
+    while len(calls_of(host, "Account.Flatten")) < 2:
+        assert time.monotonic() < deadline, host.calls()
+        time.sleep(0.02)
+
+
+def test_two_instances_on_one_account_touch_only_their_own_orders(make_host, engine):
+    """Two charts (ES, NQ), one account: each instance reports only its own orders, and
+    cancel-on-disconnect of one leaves the other's orders alone."""
+    es, nq = engine(), engine()
+    host = make_host()
+    start(host, es)
+    host.command(f"start2 engine={nq.endpoint} kill=none secret={SECRET} hb=100 silence=3",
+                 "started2")
+    nq.wait_type("Hello")
+    submit(es, 1, 0xE5)
+    assert answer(es, 1)["type"] == "CommandAck"
+    submit(nq, 1, 0x4E, price=21000.25)
+    assert answer(nq, 1)["type"] == "CommandAck"
+    es.wait_type("OrderUpdate", client_order_id=0xE5, status=4)
+    nq.wait_type("OrderUpdate", client_order_id=0x4E, status=4)
+    host.command("fill id=78 qty=1 price=21000.25 first=order", "filled")    # 0x4E, part filled
+    nq.wait_type("Fill", client_order_id=0x4E)
+    es.silent = True                           # the ES session's engine link goes quiet
+    wait_call(host, "CancelOrder", name="TB00000000000000E5", timeout=5)
+    # Both would be cancelled in the same pass: a short grace for a wrong second call to show.
+    time.sleep(0.3)
+    touched = [c for c in host.calls() if c["method"] in ("CancelOrder", "Account.Cancel")]
+    assert all("TB000000000000004E" not in (c.get("name"), *c.get("names", []))
+               for c in touched), touched
+    assert not any(u["client_order_id"] == 0x4E and u["status"] == 9
+                   for u in nq.records("OrderUpdate"))
+    # no order, and no fill, reported by the session that does not own it
+    assert not any(r["client_order_id"] == 0x4E or r["platform_order_id"] == "1001"
+                   for r in es.records("OrderUpdate") + es.records("Fill"))
+    assert not any(r["client_order_id"] == 0xE5 for r in nq.records("OrderUpdate"))
+    assert {r["instrument_id"] for r in nq.records("OrderUpdate")} == {1}
+
+
+@pytest.mark.parametrize("failing", ["cancel", "change"])
+def test_a_failed_cancel_or_change_is_a_command_reject(make_host, engine, failing):
+    """NinjaTrader answers a cancel/change it cannot carry out later, with an order update
+    carrying UnableToCancelOrder / UnableToChangeOrder: the engine gets a CommandReject."""
+    peer = engine()
+    host = make_host()
+    start(host, peer, **{f"fail_{failing}": 1})
+    submit(peer, 1, 0xFA)
+    answer(peer, 1)
+    if failing == "cancel":
+        peer.send(RecordType.CANCEL, request_id=2, client_order_id=0xFA, instrument_id=1)
+        kind, error = RecordType.CANCEL, "UnableToCancelOrder"
+    else:
+        peer.send(RecordType.REPLACE, request_id=2, client_order_id=0xFA, price=6009.75,
+                  quantity=3, instrument_id=1)
+        kind, error = RecordType.REPLACE, "UnableToChangeOrder"
+    reject = peer.wait_type("CommandReject", request_id=2)
+    assert (reject["client_order_id"], reject["command_type"], reject["reason"]) == (0xFA, kind, 9)
+    assert reject["text"].startswith(error), reject
+    update = peer.wait_for(lambda r: r["type"] == "OrderUpdate" and r["client_order_id"] == 0xFA
+                           and r["text"].startswith(error), what="the update with the error")
+    assert update["status"] == 4 and update["reason"] == 9
+
+
+@pytest.mark.parametrize(("state", "status"), [("AcceptedByRisk", 3), ("Suspended", 3)])
+def test_order_states_beyond_the_common_ones(make_host, engine, state, status):
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xAB)
+    answer(peer, 1)
+    peer.wait_type("OrderUpdate", client_order_id=0xAB, status=4)
+    seen = len(peer.records())
+    host.command(f"state id=171 state={state}", "state")
+    got = records_after(peer, seen, lambda r: r["type"] == "OrderUpdate", f"the {state} update")
+    assert got[0]["status"] == status, got
+
+
+def records_after(peer, seen: int, predicate, what: str, count: int = 1) -> list[dict]:
+    """The records after the first ``seen`` that match, once there are ``count`` of them."""
+    deadline = time.monotonic() + 5
+    while True:
+        got = [r for r in peer.records()[seen:] if predicate(r)]
+        if len(got) >= count:
+            return got
+        assert time.monotonic() < deadline, f"no {what}: {peer.records()[seen:]}"
+        time.sleep(0.01)
+
+
+def test_a_position_closed_is_flat_whatever_the_remove_event_carries(make_host, engine):
+    """Help guide: a position is flat when Operation.Remove is seen; the stub's Remove carries
+    the closed position's values."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0x91, order_type=1, price=0.0, quantity=1)
+    answer(peer, 1)
+    host.command("fill id=145 qty=1 price=6012.75 first=order", "filled")
+    peer.wait_type("Position", quantity=1)
+    submit(peer, 2, 0x92, side=2, order_type=1, price=0.0, quantity=1)
+    answer(peer, 2)
+    seen = len(peer.records())
+    host.command("fill id=146 qty=1 price=6013.00 first=order", "filled")
+    # the strategy's own position event and the account's Remove: two Position records
+    after = records_after(peer, seen, lambda r: r["type"] == "Position", "both Position records",
+                          count=2)
+    assert all(p["quantity"] == 0 for p in after), after
+
+
+def test_the_kill_secret_is_not_in_the_label_nor_saved(make_host, tmp_path):
+    """A [NinjaScriptProperty] is shown in the strategy's label; a property without
+    [XmlIgnore] is saved in the workspace. The secret is neither; a file can hold it."""
+    host = make_host()
+    secret_file = tmp_path / "kill.secret"
+    secret_file.write_text("from-the-file-0123\n")
+    port = free_port()
+    start(host, None, kill_port=port, secret="", secret_file=secret_file)
+    attributes = host.command("properties")["properties"]
+    assert "NinjaScriptPropertyAttribute" not in attributes["KillSecret"]
+    assert {"XmlIgnoreAttribute", "PasswordPropertyTextAttribute"} <= set(attributes["KillSecret"])
+    assert "NinjaScriptPropertyAttribute" not in attributes["KillSecretFile"]
+    assert _kill(port, SECRET, flatten=0, request_id=704)["reason"] == 10
+    good = _kill(port, "from-the-file-0123", flatten=0, request_id=705)
+    assert (good["type"], good["request_id"]) == ("CommandAck", 705)
+
+
+@pytest.mark.parametrize("category", ["Backtest", "Optimize", "WalkForward", "MultiObjective"])
+def test_the_strategy_analyzer_starts_no_bridge(make_host, category):
+    host = make_host()
+    started = start(host, None, kill_port=free_port(), category=category)
+    assert started["sockets"] == 0 and started["session_id"] == "0"
+    assert "Strategy Analyzer" in " ".join(host.command("logs")["logs"])
+
+
+def test_no_order_action_while_the_order_connection_is_down(make_host, engine):
+    """Help guide: with the default ConnectionLossHandling an order action during an order
+    connection loss stops the strategy (the stub does so); the strategy keeps running and
+    refuses the engine's commands with NotConnected until the connection is back."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xC1)
+    assert answer(peer, 1)["type"] == "CommandAck"
+    host.command("connection status=ConnectionLost price=Connected")
+    submit(peer, 2, 0xC2)
+    peer.send(RecordType.CANCEL, request_id=3, client_order_id=0xC1, instrument_id=1)
+    for request_id in (2, 3):
+        got = answer(peer, request_id)
+        assert (got["type"], got["reason"]) == ("CommandReject", 8), got
+    assert len(calls_of(host, "SubmitOrderUnmanaged")) == 1 and not calls_of(host, "CancelOrder")
+    stats = host.command("stats")
+    assert (stats["state"], stats["halts"]) == ("Realtime", 0), stats
+    host.command("connection status=Connected")
+    submit(peer, 4, 0xC4)
+    assert answer(peer, 4)["type"] == "CommandAck"
+    assert "order connection ConnectionLost" in " ".join(host.command("logs")["logs"])
+
+
+def test_no_libzmq_is_a_clear_error_and_the_strategy_stops(make_host, tmp_path):
+    host = make_host()
+    folder = tmp_path / "no-zmq-here"
+    started = start(host, None, kill_port=free_port(), zmq_folder=folder)
+    assert started["sockets"] == 0 and started["state"] == "Terminated", started
+    logs = " ".join(host.command("logs")["logs"])
+    said = "Log(Error): TickBridge: not started, the strategy stops: libzmq.so.5 not found at "
+    assert f"{said}{folder}" in logs, logs
+
+
+def test_cancel_on_disconnect_when_trigger_custom_event_never_runs(make_host, engine):
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xCD1)
+    answer(peer, 1)
+    host.command("trigger never=1")
+    peer.silent = True
+    assert wait_call(host, "Account.Cancel", timeout=5)["names"] == ["TB0000000000000CD1"]

@@ -16,7 +16,7 @@ from tests.e2e.engine_process import EngineProcess
 from tests.e2e.stack import wait_for
 
 from .conftest import Host
-from .test_with_engine import SECRET, feed_until, order_calls
+from .test_with_engine import SECRET, feed_until, order_calls, submit
 
 
 @pytest.fixture
@@ -55,8 +55,10 @@ def test_the_strategy_trades_as_a_curve_client(make_host, engine: EngineProcess,
                    for s in status["shims"]) and status["ticks"] > 0
 
     feed_until(host, ready, what="hello over CURVE")
-    assert "CURVE client, key " + keys.shim_public in host.logs()
-    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=1,
+    # logged by the bridge thread: stderr reaches the log file on its own schedule
+    wait_for(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30,
+             "the CURVE log line")
+    reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                            order_type="LIMIT", price=4000.25, source="test")
     assert reply["ok"], reply
     wait_for(lambda: order_calls(host, "SubmitOrderUnmanaged"), 30, "the order at the platform")

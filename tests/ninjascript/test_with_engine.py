@@ -39,6 +39,18 @@ def feed_until(host: Host, predicate, timeout: float = 30.0, what: str = "") -> 
     raise AssertionError(f"not reached while feeding market data: {what}")
 
 
+def submit(engine: EngineProcess, **order) -> dict:
+    """The engine's submit, once it trades: after a hello the engine refuses orders until
+    the platform's snapshot has confirmed the account's positions (a race with the test)."""
+    deadline = time.monotonic() + 30
+    while True:
+        reply = engine.request("submit", **order)
+        if reply["ok"] or "not yet confirmed" not in reply.get("error", "") \
+                or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.05)
+
+
 def order_calls(host: Host, method: str) -> list[dict]:
     return [c for c in host.calls() if c["method"] == method]
 
@@ -57,7 +69,7 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
     (shim,) = engine.request("status")["shims"]
     assert shim["name"].startswith("ninjatrader:Sim101") and shim["simulated"]
 
-    reply = engine.request("submit", symbol="ES 12-26", side="BUY", quantity=2,
+    reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=2,
                            order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     coid, text = reply["client_order_id"], reply["client_order_id_text"]
@@ -80,3 +92,34 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
     assert kill.returncode == 0, out + err
     assert "engine  engine           ok" in out and "shim    ninja            ok" in out
     assert engine.request("status")["accounts"]["Sim101"] == "HALTED"
+
+
+def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
+        make_host, engine: EngineProcess) -> None:
+    """The broker connection drops: the engine's submit is refused by the strategy (reason
+    8, not connected) and the engine's order ends rejected; nothing reaches
+    SubmitOrderUnmanaged. Back up, the next submit works."""
+    host = make_host()
+    host.command(f"start engine={engine.shim} kill={engine.kill} secret={SECRET} hb=100 "
+                 "silence=3 depth=0", "started")
+
+    def ready() -> bool:
+        status = engine.request("status")
+        return bool(status["shims"]) and "ES 12-26" in status["shims"][0]["instruments"] \
+            and status["ticks"] > 0
+
+    feed_until(host, ready, what="hello, definition and ticks")
+    host.command("connection status=ConnectionLost price=Connected")
+    reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
+                           order_type="LIMIT", price=6010.25, source="test")
+    assert reply["ok"], reply
+    wait_for(lambda: engine.order(reply["client_order_id"])["status"] == "REJECTED", 30,
+             "the submit refused while the order connection is down")
+    assert not order_calls(host, "SubmitOrderUnmanaged")
+    assert host.command("stats")["state"] == "Realtime"
+    host.command("connection status=Connected")
+    again = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
+                           order_type="LIMIT", price=6010.25, source="test")
+    assert again["ok"], again
+    wait_for(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
+    assert len(order_calls(host, "SubmitOrderUnmanaged")) == 1

@@ -96,14 +96,40 @@ namespace TickBridgeTestHost
     public sealed class SimBroker : NinjaTrader.Stub.IBroker
     {
         public readonly List<Dictionary<string, object>> Calls = new List<Dictionary<string, object>>();
-        public Strategy Strategy;
+        public Strategy Strategy;                                     // the first strategy started
+        public readonly List<Strategy> Strategies = new List<Strategy>();   // every strategy on the account
         public Account Account;
         public Instrument Instrument;
         public Position AccountPosition;
         private int nextOrderId = 1000;
         // Orders the strategy submitted: NinjaTrader calls the strategy's OnOrderUpdate and
         // OnExecutionUpdate for these only; the Account's events fire for every order.
-        private readonly HashSet<Order> strategyOrders = new HashSet<Order>();
+        private readonly Dictionary<Order, Strategy> owners = new Dictionary<Order, Strategy>();
+        // Orders marked for cancellation. Help guide, IgnoreOverfill: "An overfill is categorized
+        // as when an order returns a "Filled" or "PartFilled" state after the order was already
+        // marked for cancellation"; Unmanaged Approach: "By default, NinjaTrader will protect
+        // against overfills even though you are using the Unmanaged approach by halting the strategy".
+        private readonly HashSet<Order> cancelRequested = new HashSet<Order>();
+        // Set by start hold_cancels=1: a cancel stays CancelPending (the exchange has not answered
+        // yet), so a fill can race it.
+        public bool HoldCancels;
+        // Set by start fail_cancel=1 / fail_change=1: the broker refuses a cancel / change; the
+        // order stays as it was and its update carries UnableToCancelOrder / UnableToChangeOrder.
+        public bool FailCancels, FailChanges;
+        // The order connection as the host last reported it (host command "connection").
+        public volatile bool OrderFeedDown;
+
+        // Help guide, Strategy > ConnectionLossHandling: "If the order feed disconnects and the
+        // strategy places an order action while disconnected, the strategy is stopped" (the
+        // KeepRunning mode "Keeps the strategy running").
+        private void CheckOrderAction(Strategy strategy)
+        {
+            if (!OrderFeedDown || strategy.ConnectionLossHandling == ConnectionLossHandling.KeepRunning) return;
+            Halts++;
+            strategy.Print("Strategy stopped: order action while the order connection is down");
+            ThreadPool.QueueUserWorkItem(delegate { strategy.StubSetState(State.Terminated); });
+        }
+        public int Halts;
         private int nextExecution = 1;
 
         private void Record(string method, params object[] pairs)
@@ -112,7 +138,9 @@ namespace TickBridgeTestHost
             call["method"] = method;
             // Where NinjaTrader would see the call come from: inside one of the script's
             // events (TriggerCustomEvent or a callback), never from the bridge's socket thread.
-            call["in_script_event"] = Strategy != null && Monitor.IsEntered(Strategy.StubEventLock);
+            bool inEvent = false;
+            lock (Strategies) foreach (var s in Strategies) inEvent |= Monitor.IsEntered(s.StubEventLock);
+            call["in_script_event"] = inEvent;
             call["thread"] = Thread.CurrentThread.Name ?? "";
             for (int i = 0; i + 1 < pairs.Length; i += 2) call[(string)pairs[i]] = pairs[i + 1];
             lock (Calls) Calls.Add(call);
@@ -124,11 +152,12 @@ namespace TickBridgeTestHost
             Record("SubmitOrderUnmanaged", "selectedBarsInProgress", selectedBarsInProgress, "orderAction", orderAction,
                 "orderType", orderType, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice, "oco", oco,
                 "signalName", signalName, "timeInForce", strategy.TimeInForce);
+            CheckOrderAction(strategy);
             var order = new Order();
             order.Name = signalName;
             order.OrderId = (nextOrderId++).ToString(CultureInfo.InvariantCulture);
             order.Account = Account;
-            order.Instrument = Instrument;
+            order.Instrument = strategy.Instrument;
             order.OrderAction = orderAction;
             order.OrderType = orderType;
             order.Quantity = quantity;
@@ -136,7 +165,7 @@ namespace TickBridgeTestHost
             order.StopPrice = stopPrice;
             order.TimeInForce = strategy.TimeInForce;
             lock (Account.Orders) Account.Orders.Add(order);
-            lock (strategyOrders) strategyOrders.Add(order);
+            lock (owners) owners[order] = strategy;
             // NinjaTrader calls OnOrderUpdate from inside SubmitOrderUnmanaged, before it returns.
             Transition(order, OrderState.Submitted);
             Transition(order, OrderState.Accepted);
@@ -151,27 +180,73 @@ namespace TickBridgeTestHost
             RaiseOrderUpdate(order);
         }
 
+        private Strategy Owner(Order order)
+        {
+            Strategy owner;
+            lock (owners) return order != null && owners.TryGetValue(order, out owner) ? owner : null;
+        }
+
         private bool Owned(Order order)
         {
-            lock (strategyOrders) return strategyOrders.Contains(order);
+            return Owner(order) != null;
+        }
+
+        private List<Strategy> On(Instrument instrument)
+        {
+            lock (Strategies) return Strategies.Where(s => s.Instrument == instrument).ToList();
+        }
+
+        /// <summary>The account's position in an instrument (one Position object per instrument).</summary>
+        public Position PositionOf(Instrument instrument)
+        {
+            lock (Account.Positions)
+            {
+                foreach (var p in Account.Positions) if (p.Instrument == instrument) return p;
+                var created = new Position();
+                created.MarketPosition = MarketPosition.Flat;
+                created.Instrument = instrument;
+                created.Account = Account;
+                Account.Positions.Add(created);
+                return created;
+            }
         }
 
         private void RaiseOrderUpdate(Order order)
         {
-            if (Owned(order)) Strategy.StubOrderUpdate(order, ErrorCode.NoError, "");
-            Account.StubOrderUpdate(order, ErrorCode.NoError, "");
+            RaiseOrderUpdate(order, ErrorCode.NoError, "");
+        }
+
+        private void RaiseOrderUpdate(Order order, ErrorCode error, string comment)
+        {
+            var owner = Owner(order);
+            if (owner != null) owner.StubOrderUpdate(order, error, comment);
+            Account.StubOrderUpdate(order, error, comment);
+        }
+
+        /// <summary>Host command "state": an order moves to a state the broker reports.</summary>
+        public void SetState(Order order, OrderState state)
+        {
+            Transition(order, state);
         }
 
         private void RaiseExecution(Execution e)
         {
-            if (Owned(e.Order)) Strategy.StubExecutionUpdate(e);
+            var owner = Owner(e.Order);
+            if (owner != null) owner.StubExecutionUpdate(e);
             Account.StubExecutionUpdate(e);
         }
 
         public void Change(Strategy strategy, Order order, int quantity, double limitPrice, double stopPrice)
         {
             Record("ChangeOrder", "name", order.Name, "quantity", quantity, "limitPrice", limitPrice, "stopPrice", stopPrice);
+            CheckOrderAction(strategy);
             Transition(order, OrderState.ChangePending);
+            if (FailChanges)
+            {
+                order.OrderState = OrderState.Working;
+                RaiseOrderUpdate(order, ErrorCode.UnableToChangeOrder, "Order is in an invalid state");
+                return;
+            }
             order.Quantity = quantity;
             order.LimitPrice = limitPrice;
             order.StopPrice = stopPrice;
@@ -181,13 +256,22 @@ namespace TickBridgeTestHost
         public void Cancel(Strategy strategy, Order order)
         {
             Record("CancelOrder", "name", order.Name);
+            CheckOrderAction(strategy);
             CancelNow(order);
         }
 
         private void CancelNow(Order order)
         {
             if (order.OrderState == OrderState.Filled || order.OrderState == OrderState.Cancelled || order.OrderState == OrderState.Rejected) return;
+            lock (cancelRequested) cancelRequested.Add(order);
             Transition(order, OrderState.CancelPending);
+            if (FailCancels)
+            {
+                order.OrderState = OrderState.Working;
+                RaiseOrderUpdate(order, ErrorCode.UnableToCancelOrder, "Too late to cancel");
+                return;
+            }
+            if (HoldCancels) return;
             Transition(order, OrderState.Cancelled);
         }
 
@@ -200,12 +284,16 @@ namespace TickBridgeTestHost
         public void AccountFlatten(Account account, ICollection<Instrument> instruments)
         {
             Record("Account.Flatten", "instruments", instruments.Select(i => i.FullName).ToList());
-            if (AccountPosition.MarketPosition != MarketPosition.Flat && instruments.Contains(Instrument))
+            foreach (var instrument in instruments)
             {
-                AccountPosition.MarketPosition = MarketPosition.Flat;
-                AccountPosition.Quantity = 0;
-                Strategy.StubPositionUpdate(AccountPosition);
-                Account.StubPositionUpdate(AccountPosition);
+                var position = PositionOf(instrument);
+                if (position.MarketPosition == MarketPosition.Flat) continue;
+                var closed = position.MarketPosition;
+                int closedQuantity = position.Quantity;
+                position.MarketPosition = MarketPosition.Flat;
+                position.Quantity = 0;
+                foreach (var s in On(instrument)) s.StubPositionUpdate(position);
+                Account.StubPositionUpdate(position, Operation.Remove, closed, closedQuantity, position.AveragePrice);
             }
         }
 
@@ -236,6 +324,16 @@ namespace TickBridgeTestHost
 
         public Execution Fill(Order order, int quantity, double price, bool executionFirst)
         {
+            bool overfill;
+            lock (cancelRequested) overfill = cancelRequested.Contains(order);
+            var halted = Owner(order);
+            if (overfill && halted != null && !halted.IgnoreOverfill && halted.State != State.Terminated)
+            {
+                // NinjaTrader halts the strategy: it is disabled before it sees the fill.
+                Halts++;
+                halted.Print("Strategy halted: overfill on " + order.Name);
+                halted.StubSetState(State.Terminated);
+            }
             double total = order.AverageFillPrice * order.Filled + price * quantity;
             order.Filled += quantity;
             order.AverageFillPrice = total / order.Filled;
@@ -258,15 +356,25 @@ namespace TickBridgeTestHost
             if (executionFirst) RaiseExecution(e);
             RaiseOrderUpdate(order);
             if (!executionFirst) RaiseExecution(e);
-            int signedBefore = Signed(AccountPosition);
+            var account = PositionOf(order.Instrument);
+            var before = account.MarketPosition;
+            int quantityBefore = account.Quantity;
+            int signedBefore = Signed(account);
             int signedAfter = signedBefore + (buy ? quantity : -quantity);
-            AccountPosition.AveragePrice = price;
-            AccountPosition.Quantity = Math.Abs(signedAfter);
-            AccountPosition.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
-            Strategy.Position.MarketPosition = AccountPosition.MarketPosition;
-            Strategy.Position.Quantity = AccountPosition.Quantity;
-            if (Owned(order)) Strategy.StubPositionUpdate(AccountPosition);
-            Account.StubPositionUpdate(AccountPosition);
+            account.AveragePrice = price;
+            account.Quantity = Math.Abs(signedAfter);
+            account.MarketPosition = signedAfter > 0 ? MarketPosition.Long : signedAfter < 0 ? MarketPosition.Short : MarketPosition.Flat;
+            foreach (var s in On(order.Instrument))
+            {
+                s.Position.MarketPosition = account.MarketPosition;
+                s.Position.Quantity = account.Quantity;
+            }
+            var filler = Owner(order);
+            if (filler != null) filler.StubPositionUpdate(account);
+            // Help guide, Account > PositionUpdate: flat is an Operation.Remove (its values are the
+            // closed position's); a reverse with no flat state between is an Operation.Update.
+            if (account.MarketPosition == MarketPosition.Flat) Account.StubPositionUpdate(account, Operation.Remove, before, quantityBefore, account.AveragePrice);
+            else Account.StubPositionUpdate(account);
             return e;
         }
 
@@ -276,11 +384,213 @@ namespace TickBridgeTestHost
         }
     }
 
+    /// <summary>Every NinjaTrader type member the shim's compiled code uses (read from its IL:
+    /// calls, field and token references, and the virtual methods it overrides), and every
+    /// enum those members carry, as the stub declares them: the conformance test
+    /// (tests/ninjascript/test_conformance.py) checks them against the NT8 member list.</summary>
+    public static class ApiUse
+    {
+        private static readonly Dictionary<short, System.Reflection.Emit.OpCode> OpCodes = LoadOpCodes();
+
+        private static Dictionary<short, System.Reflection.Emit.OpCode> LoadOpCodes()
+        {
+            var d = new Dictionary<short, System.Reflection.Emit.OpCode>();
+            foreach (var f in typeof(System.Reflection.Emit.OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static))
+            {
+                var op = (System.Reflection.Emit.OpCode)f.GetValue(null);
+                d[op.Value] = op;
+            }
+            return d;
+        }
+
+        private static bool IsPlatform(Type t)
+        {
+            if (t == null) return false;
+            while (t.IsNested) t = t.DeclaringType;
+            string ns = t.Namespace ?? "";
+            return (ns.StartsWith("NinjaTrader", StringComparison.Ordinal) && !ns.StartsWith("NinjaTrader.NinjaScript.AddOns.TickBridge", StringComparison.Ordinal)
+                && !ns.StartsWith("NinjaTrader.Stub", StringComparison.Ordinal) && t != typeof(TickBridgeStrategy))
+                || ns.StartsWith("System.Windows", StringComparison.Ordinal);
+        }
+
+        public static string Name(Type t)
+        {
+            if (t.IsGenericType)
+            {
+                string n = t.GetGenericTypeDefinition().FullName;
+                n = n.Substring(0, n.IndexOf('`'));
+                return n + "<" + string.Join(",", t.GetGenericArguments().Select(a => Name(a)).ToArray()) + ">";
+            }
+            if (t.IsArray) return Name(t.GetElementType()) + "[]";
+            if (t.IsByRef) return Name(t.GetElementType()) + "&";
+            return t.FullName ?? t.Name;
+        }
+
+        private static string Describe(MemberInfo m)
+        {
+            var method = m as MethodBase;
+            if (method != null)
+            {
+                if (method.IsSpecialName && method is MethodInfo)
+                {
+                    string n = method.Name;
+                    int cut = n.IndexOf('_');
+                    string owner = n.Substring(cut + 1);
+                    if (n.StartsWith("get_") || n.StartsWith("set_"))
+                    {
+                        var p = method.DeclaringType.GetProperty(owner, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static);
+                        if (p != null) return Describe(p);
+                    }
+                    if (n.StartsWith("add_") || n.StartsWith("remove_"))
+                    {
+                        var e = method.DeclaringType.GetEvent(owner, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static);
+                        if (e != null) return Describe(e);
+                    }
+                }
+                var parameters = string.Join(", ", method.GetParameters().Select(p => Name(p.ParameterType)).ToArray());
+                var info = method as MethodInfo;
+                string kind = method.IsConstructor ? "ctor" : (method.IsStatic ? "static method" : "method");
+                return kind + " " + Name(method.DeclaringType) + "." + (method.IsConstructor ? "ctor" : method.Name) + "(" + parameters + ")"
+                    + (info != null ? " : " + Name(info.ReturnType) : "");
+            }
+            var property = m as PropertyInfo;
+            if (property != null)
+            {
+                var getter = property.GetGetMethod(true) ?? property.GetSetMethod(true);
+                return (getter != null && getter.IsStatic ? "static property " : "property ") + Name(property.DeclaringType) + "." + property.Name + " : " + Name(property.PropertyType);
+            }
+            var field = m as FieldInfo;
+            if (field != null)
+                return (field.IsStatic ? "static field " : "field ") + Name(field.DeclaringType) + "." + field.Name + " : " + Name(field.FieldType);
+            var ev = m as EventInfo;
+            if (ev != null) return "event " + Name(ev.DeclaringType) + "." + ev.Name + " : " + Name(ev.EventHandlerType);
+            var type = m as Type;
+            if (type != null) return "type " + Name(type);
+            return m.ToString();
+        }
+
+        private static void Types(Type t, HashSet<Type> into)
+        {
+            if (t == null) return;
+            if (t.IsArray || t.IsByRef) { Types(t.GetElementType(), into); return; }
+            if (t.IsGenericType) foreach (var a in t.GetGenericArguments()) Types(a, into);
+            if (IsPlatform(t)) into.Add(t);
+        }
+
+        private static void SignatureTypes(MemberInfo m, HashSet<Type> into)
+        {
+            into.Add(m.DeclaringType ?? (Type)m);
+            var method = m as MethodBase;
+            if (method != null)
+            {
+                foreach (var p in method.GetParameters()) Types(p.ParameterType, into);
+                var info = method as MethodInfo;
+                if (info != null) Types(info.ReturnType, into);
+            }
+            var field = m as FieldInfo;
+            if (field != null) Types(field.FieldType, into);
+        }
+
+        public static Dictionary<string, object> Report()
+        {
+            var used = new HashSet<string>();
+            var types = new HashSet<Type>();
+            var shim = typeof(TickBridgeStrategy).Assembly.GetTypes().Where(t =>
+                t == typeof(TickBridgeStrategy) || t.DeclaringType == typeof(TickBridgeStrategy)
+                || (t.Namespace ?? "").StartsWith("NinjaTrader.NinjaScript.AddOns.TickBridge", StringComparison.Ordinal));
+            foreach (var t in shim)
+            {
+                Types(t.BaseType, types);
+                foreach (var f in t.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+                    Types(f.FieldType, types);
+                foreach (var m in t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly).Cast<MethodBase>()
+                    .Concat(t.GetConstructors(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)))
+                {
+                    var info = m as MethodInfo;
+                    if (info != null && info.GetBaseDefinition() != info && IsPlatform(info.GetBaseDefinition().DeclaringType))
+                    {
+                        used.Add("override " + Describe(info.GetBaseDefinition()));
+                        SignatureTypes(info.GetBaseDefinition(), types);
+                    }
+                    foreach (var p in m.GetParameters()) Types(p.ParameterType, types);
+                    var body = m.GetMethodBody();
+                    if (body == null) continue;
+                    foreach (var local in body.LocalVariables) Types(local.LocalType, types);
+                    var il = body.GetILAsByteArray();
+                    int i = 0;
+                    while (i < il.Length)
+                    {
+                        short value = il[i] == 0xFE ? (short)(0xFE00 | il[i + 1]) : il[i];
+                        var op = OpCodes[value];
+                        i += op.Size;
+                        int operand;
+                        switch (op.OperandType)
+                        {
+                            case System.Reflection.Emit.OperandType.InlineNone: operand = 0; break;
+                            case System.Reflection.Emit.OperandType.ShortInlineBrTarget:
+                            case System.Reflection.Emit.OperandType.ShortInlineI:
+                            case System.Reflection.Emit.OperandType.ShortInlineVar: operand = 1; break;
+                            case System.Reflection.Emit.OperandType.InlineVar: operand = 2; break;
+                            case System.Reflection.Emit.OperandType.InlineI8:
+                            case System.Reflection.Emit.OperandType.InlineR: operand = 8; break;
+                            case System.Reflection.Emit.OperandType.InlineSwitch: operand = 4 + 4 * BitConverter.ToInt32(il, i); break;
+                            default: operand = 4; break;
+                        }
+                        if (op.OperandType == System.Reflection.Emit.OperandType.InlineMethod || op.OperandType == System.Reflection.Emit.OperandType.InlineField
+                            || op.OperandType == System.Reflection.Emit.OperandType.InlineTok || op.OperandType == System.Reflection.Emit.OperandType.InlineType)
+                        {
+                            int token = BitConverter.ToInt32(il, i);
+                            MemberInfo member = null;
+                            try
+                            {
+                                member = t.Module.ResolveMember(token, t.IsGenericType ? t.GetGenericArguments() : null,
+                                    m.IsGenericMethod ? m.GetGenericArguments() : null);
+                            }
+                            catch (ArgumentException) { }
+                            if (member != null)
+                            {
+                                var declaring = member as Type ?? member.DeclaringType;
+                                if (IsPlatform(declaring))
+                                {
+                                    used.Add(Describe(member));
+                                    SignatureTypes(member, types);
+                                }
+                                else if (member is MethodBase || member is FieldInfo)
+                                {
+                                    // generic instantiations over platform types (List<Order>) still name them
+                                    Types(declaring, types);
+                                    SignatureTypes(member, new HashSet<Type>());
+                                }
+                                else if (member is Type) Types((Type)member, types);
+                            }
+                        }
+                        i += operand;
+                    }
+                }
+            }
+            var enums = new Dictionary<string, object>();
+            foreach (var t in types)
+            {
+                used.Add("type " + Name(t));
+                if (!t.IsEnum) continue;
+                var values = new Dictionary<string, object>();
+                foreach (var name in Enum.GetNames(t)) values[name] = Convert.ToInt64(Enum.Parse(t, name));
+                enums[Name(t)] = values;
+            }
+            var r = new Dictionary<string, object>();
+            r["event"] = "api";
+            r["members"] = used.OrderBy(x => x, StringComparer.Ordinal).ToList();
+            r["enums"] = enums;
+            return r;
+        }
+    }
+
     public static class Program
     {
         private static readonly object OutputLock = new object();
         private static readonly List<string> Logs = new List<string>();
         private static TickBridgeStrategy strategy;
+        private static TickBridgeStrategy second;
         private static SimBroker broker;
         private static Chart chart;
         private static readonly DateTime Epoch = new DateTime(2026, 11, 24, 14, 30, 0, DateTimeKind.Unspecified);
@@ -328,6 +638,7 @@ namespace TickBridgeTestHost
                 }
             }
             if (strategy != null && strategy.State != State.Terminated) strategy.StubSetState(State.Terminated);
+            if (second != null && second.State != State.Terminated) second.StubSetState(State.Terminated);
             return 0;
         }
 
@@ -348,9 +659,17 @@ namespace TickBridgeTestHost
             switch (words[0])
             {
                 case "start": Start(o); break;
+                case "start2": StartSecond(o); break;
                 case "market": Market(); break;
                 case "external": External(); break;
                 case "fill": FillCommand(o); break;
+                case "state":
+                {
+                    var order = broker.FindByName(ClientOrderIds.Format(ulong.Parse(o["id"])));
+                    broker.SetState(order, (OrderState)Enum.Parse(typeof(OrderState), o["state"]));
+                    Emit(Result("state"));
+                    break;
+                }
                 case "reject_next": break;
                 case "calls":
                 {
@@ -367,14 +686,46 @@ namespace TickBridgeTestHost
                     break;
                 }
                 case "stats": Emit(Stats()); break;
+                case "properties": Emit(Properties()); break;
+                case "api": Emit(ApiUse.Report()); break;
+                case "connection":
+                {
+                    // connection status=ConnectionLost [price=Connected]: the account's connection changes
+                    var e = new ConnectionStatusEventArgs();
+                    e.Status = (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), o["status"]);
+                    e.PriceStatus = o.ContainsKey("price") ? (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), o["price"]) : e.Status;
+                    e.Connection = new Connection();
+                    e.Connection.Status = e.Status;
+                    e.Connection.PriceStatus = e.PriceStatus;
+                    broker.OrderFeedDown = e.Status != ConnectionStatus.Connected;
+                    List<Strategy> all;
+                    lock (broker.Strategies) all = broker.Strategies.ToList();
+                    foreach (var s in all) s.StubConnectionStatus(e);
+                    Emit(Result("connection"));
+                    break;
+                }
                 case "timing": Timing(int.Parse(o["n"]), false); break;
                 case "empty_timing": Timing(int.Parse(o["n"]), true); break;
                 case "flood": Flood(int.Parse(o["n"])); break;
                 case "click_kill":
                 {
+                    // a click happens on the UI thread
                     var button = chart.MainMenu.OfType<System.Windows.Controls.Button>().First();
-                    button.StubClick();
-                    Emit(Result("clicked"));
+                    strategy.ChartControl.Dispatcher.InvokeAsync(new Action(button.StubClick));
+                    strategy.ChartControl.Dispatcher.StubWaitIdle(10000);
+                    var r = Result("clicked");
+                    r["content"] = button.Content;
+                    r["tooltip"] = button.ToolTip;
+                    Emit(r);
+                    break;
+                }
+                case "trigger":
+                {
+                    if (o.ContainsKey("skip")) strategy.StubTriggerSkips = int.Parse(o["skip"]);
+                    if (o.ContainsKey("never")) strategy.StubTriggerNever = o["never"] == "1";
+                    var r = Result("trigger");
+                    r["skipped"] = strategy.StubTriggerSkipped;
+                    Emit(r);
                     break;
                 }
                 case "terminate": Terminate(); break;
@@ -392,11 +743,15 @@ namespace TickBridgeTestHost
             instrument.FullName = "ES 12-26"; instrument.MasterInstrument = master; instrument.Exchange = Exchange.Globex;
             var account = new Account();
             account.Name = o.ContainsKey("account") ? o["account"] : "Sim101";
-            account.Provider = account.Name.StartsWith("Sim") ? Provider.Simulator : Provider.Rithmic;
+            account.Provider = account.Name.StartsWith("Sim") ? Provider.Simulator : Provider.InteractiveBrokers;
             broker = new SimBroker();
             broker.Account = account;
             broker.Instrument = instrument;
+            broker.HoldCancels = o.ContainsKey("hold_cancels") && o["hold_cancels"] == "1";
+            broker.FailCancels = o.ContainsKey("fail_cancel") && o["fail_cancel"] == "1";
+            broker.FailChanges = o.ContainsKey("fail_change") && o["fail_change"] == "1";
             broker.AccountPosition = new Position();
+            broker.AccountPosition.MarketPosition = MarketPosition.Flat;
             broker.AccountPosition.Instrument = instrument;
             broker.AccountPosition.Account = account;
             lock (account.Positions) account.Positions.Add(broker.AccountPosition);
@@ -415,12 +770,35 @@ namespace TickBridgeTestHost
 
             strategy = new TickBridgeStrategy();
             broker.Strategy = strategy;
+            lock (broker.Strategies) broker.Strategies.Add(strategy);
+            Emit(Run(strategy, instrument, account, o, "started"));
+        }
+
+        // A second strategy on the same account (another chart), on NQ: start2 engine=... kill=...
+        private static void StartSecond(Dictionary<string, string> o)
+        {
+            var master = new MasterInstrument();
+            master.Name = "NQ"; master.TickSize = 0.25; master.PointValue = 20;
+            var instrument = new Instrument();
+            instrument.FullName = "NQ 12-26"; instrument.MasterInstrument = master; instrument.Exchange = Exchange.Globex;
+            second = new TickBridgeStrategy();
+            lock (broker.Strategies) broker.Strategies.Add(second);
+            Emit(Run(second, instrument, broker.Account, o, "started2"));
+        }
+
+        // SetDefaults, the properties the test gives, then Configure .. Realtime.
+        private static Dictionary<string, object> Run(TickBridgeStrategy strategy, Instrument instrument, Account account,
+            Dictionary<string, string> o, string eventName)
+        {
             strategy.StubSetState(State.SetDefaults);
-            var r = Result("started");
+            var r = Result(eventName);
             r["sockets_after_setdefaults"] = Bridge.OpenSockets;
             if (o.ContainsKey("engine")) strategy.EngineEndpoint = o["engine"];
             if (o.ContainsKey("kill")) strategy.KillEndpoint = o["kill"] == "none" ? "" : o["kill"];
             if (o.ContainsKey("secret")) strategy.KillSecret = o["secret"];
+            if (o.ContainsKey("secret_file")) strategy.KillSecretFile = o["secret_file"];
+            if (o.ContainsKey("zmq_folder")) strategy.NativeLibraryFolder = o["zmq_folder"];
+            strategy.Category = o.ContainsKey("category") ? (Category)Enum.Parse(typeof(Category), o["category"]) : Category.NinjaScript;
             if (o.ContainsKey("hb")) strategy.HeartbeatIntervalMs = int.Parse(o["hb"]);
             if (o.ContainsKey("silence")) strategy.SilenceHeartbeats = int.Parse(o["silence"]);
             if (o.ContainsKey("cod")) strategy.CancelOnDisconnect = o["cod"] == "1";
@@ -429,7 +807,8 @@ namespace TickBridgeTestHost
             if (o.ContainsKey("curve_key")) strategy.CurveClientKey = o["curve_key"];
             strategy.Account = account;
             strategy.Instrument = instrument;
-            chart = new Chart();
+            var chart = new Chart();
+            if (eventName == "started") Program.chart = chart;
             var control = new ChartControl();
             control.Parent = chart;
             control.Dispatcher = new System.Windows.Threading.Dispatcher();
@@ -440,9 +819,11 @@ namespace TickBridgeTestHost
             strategy.StubSetState(State.Transition);
             strategy.StubSetState(State.Realtime);
             r["session_id"] = strategy.CurrentBridge != null ? strategy.CurrentBridge.SessionId.ToString() : "0";
+            r["state"] = strategy.State.ToString();
+            control.Dispatcher.StubWaitIdle(10000);   // the kill button is added on the UI thread
             r["kill_button"] = chart.MainMenu.Count;
             r["sockets"] = Bridge.OpenSockets;
-            Emit(r);
+            return r;
         }
 
         private static MarketDataEventArgs Md(MarketDataType type, double price, long volume, int offsetMs)
@@ -501,12 +882,29 @@ namespace TickBridgeTestHost
             Emit(r);
         }
 
+        // The strategy's public properties and the attributes NinjaTrader reads from them.
+        private static Dictionary<string, object> Properties()
+        {
+            var r = Result("properties");
+            var list = new Dictionary<string, object>();
+            foreach (var p in typeof(TickBridgeStrategy).GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            {
+                var attributes = new List<object>();
+                foreach (var a in p.GetCustomAttributes(true)) attributes.Add(a.GetType().Name);
+                list[p.Name] = attributes;
+            }
+            r["properties"] = list;
+            return r;
+        }
+
         private static Dictionary<string, object> Stats()
         {
             var r = Result("stats");
             var b = strategy != null ? strategy.CurrentBridge : null;
             r["open_sockets"] = Bridge.OpenSockets;
             r["running_threads"] = Bridge.RunningThreads;
+            r["state"] = strategy != null ? strategy.State.ToString() : "";
+            r["halts"] = broker != null ? broker.Halts : 0;
             if (b != null)
             {
                 r["engine_connected"] = b.EngineConnected;
@@ -583,6 +981,7 @@ namespace TickBridgeTestHost
             r["ms"] = watch.Elapsed.TotalMilliseconds;
             r["open_sockets"] = Bridge.OpenSockets;
             r["running_threads"] = Bridge.RunningThreads;
+            strategy.ChartControl.Dispatcher.StubWaitIdle(10000);
             r["kill_button"] = chart.MainMenu.Count;
             Emit(r);
         }

@@ -35,35 +35,70 @@ namespace NinjaTrader.Core
 {
     public sealed class GeneralOptions
     {
-        public TimeZoneInfo TimeZoneInfo = TimeZoneInfo.Utc;
+        private TimeZoneInfo timeZoneInfo = TimeZoneInfo.Utc;
+        public TimeZoneInfo TimeZoneInfo { get { return timeZoneInfo; } set { timeZoneInfo = value; } }
     }
 
     public static class Globals
     {
-        public static GeneralOptions GeneralOptions = new GeneralOptions();
+        private static GeneralOptions generalOptions = new GeneralOptions();
+        private static string userDataDir = System.IO.Path.GetTempPath();
+        public static GeneralOptions GeneralOptions { get { return generalOptions; } set { generalOptions = value; } }
+        // Reflected NinjaTrader.Core.Globals.UserDataDir: Documents\NinjaTrader 8\ on Windows.
+        public static string UserDataDir { get { return userDataDir; } set { userDataDir = value; } }
     }
 }
 
 namespace NinjaTrader.Cbi
 {
-    public enum OrderAction { Buy, BuyToCover, Sell, SellShort }
-    public enum OrderType { Limit, Market, MIT, StopLimit, StopMarket }
+    // Enum names and values as reflected from NinjaTrader.Core (matdev83/ninjatrader-autodocs,
+    // generated-code/Core/<name>.cs); an enum may leave out names the tests do not need, never
+    // change a value (tests/ninjascript/test_conformance.py checks them against nt8_api.txt).
+    public enum OrderAction { Buy = 0, BuyToCover = 1, Sell = 2, SellShort = 3 }
+    public enum OrderType { Limit = 0, Market = 1, MIT = 2, StopLimit = 3, StopMarket = 4, Unknown = 99 }
+    // Values as reflected from NinjaTrader.Core (matdev83/ninjatrader-autodocs, NinjaTrader.Cbi.OrderState.cs).
     public enum OrderState
     {
-        Accepted, Cancelled, CancelPending, CancelSubmitted, ChangePending, ChangeSubmitted, Filled, Initialized,
-        PartFilled, Rejected, Submitted, TriggerPending, Unknown, Working,
+        Accepted = 0, Cancelled = 1, Filled = 2, Initialized = 3, PartFilled = 4, CancelSubmitted = 5, ChangeSubmitted = 6,
+        Submitted = 7, TriggerPending = 8, Rejected = 9, Working = 10, CancelPending = 11, ChangePending = 12,
+        Suspended = 13, AcceptedByRisk = 50, Unknown = 99,
     }
-    public enum TimeInForce { Day, Gtc, Gtd, Ioc, Opg }
-    public enum MarketPosition { Flat, Long, Short }
+    public enum TimeInForce { Day = 0, Gtc = 1, Ioc = 2, Opg = 3, Gtd = 4 }
+    public enum MarketPosition { Long = 0, Short = 1, Flat = 2 }   // default(MarketPosition) is Long: positions set Flat
+    // Values as reflected (NinjaTrader.Cbi.ErrorCode.cs).
     public enum ErrorCode
     {
-        NoError, InvalidInstrument, LogOnFailed, NoConnection, OrderRejected, UnableToCancelOrder, UnableToChangeOrder,
-        UnableToSubmitOrder, UserAbort, Panic,
+        NoError = 0, LogOnFailed = 1, OrderRejected = 3, UnableToCancelOrder = 5, UnableToChangeOrder = 6,
+        UnableToSubmitOrder = 7, UserAbort = 8, OrderRejectedByRisk = 9, LoginExpired = 10, Panic = 18,
     }
-    public enum Provider { Simulator, Playback, Provider1, Cqg, Rithmic, InteractiveBrokers, Kinetick }
-    public enum Exchange { Default, Globex, Nybot, Nymex, Cbot, Eurex, Ice }
-    public enum AccountItem { BuyingPower, CashValue, ExcessInitialMargin, NetLiquidation, RealizedProfitLoss, UnrealizedProfitLoss }
-    public enum Currency { Unknown, UsDollar, Euro, BritishPound }
+    // Reflected: NinjaTrader.Cbi.ConnectionStatus, ConnectionStatusEventArgs, Connection (a sliver).
+    public enum ConnectionStatus { Disconnected = 0, Disconnecting = 1, ConnectionLost = 2, Connected = 3, Connecting = 4 }
+    public class Connection
+    {
+        public ConnectionStatus Status { get; set; }
+        public ConnectionStatus PriceStatus { get; set; }
+    }
+    public class ConnectionStatusEventArgs : EventArgs
+    {
+        public Connection Connection { get; set; }
+        public ErrorCode Error { get; set; }
+        public string NativeError { get; set; }
+        public ConnectionStatus PreviousStatus { get; set; }
+        public ConnectionStatus PreviousPriceStatus { get; set; }
+        public ConnectionStatus PriceStatus { get; set; }
+        public ConnectionStatus Status { get; set; }
+    }
+    // Reflected: NinjaTrader.Cbi.LogLevel.
+    public enum LogLevel { Alert = 0, Information = 1, Warning = 2, Error = 3 }
+    // Reflected: NinjaTrader.Cbi.Operation (the stub had it in NinjaTrader.Data).
+    public enum Operation { Add = 0, Update = 1, Remove = 2 }
+    public enum Provider { InteractiveBrokers = 8, Playback = 13, Simulator = 15, Provider1 = 20, Unknown = 9999 }
+    public enum Exchange { Eurex = 11, Globex = 23, Nymex = 32, Nybot = 56, Ice = 68, Default = 9 }
+    public enum AccountItem
+    {
+        BuyingPower = 0, CashValue = 1, ExcessInitialMargin = 4, NetLiquidation = 15, RealizedProfitLoss = 18, UnrealizedProfitLoss = 23,
+    }
+    public enum Currency { BritishPound = 1, Euro = 3, UsDollar = 7 }
 
     public class MasterInstrument
     {
@@ -160,6 +195,9 @@ namespace NinjaTrader.Cbi
 
     public class PositionEventArgs : EventArgs
     {
+        // Help guide, Account > PositionUpdate: "The core MarketPosition e.Position is considered
+        // flat when Operation.Remove is seen".
+        public Operation Operation { get; set; }
         public Position Position { get; set; }
         public double AveragePrice { get; set; }
         public int Quantity { get; set; }
@@ -225,11 +263,19 @@ namespace NinjaTrader.Cbi
         /// <summary>Stub only: the account's position event.</summary>
         public void StubPositionUpdate(Position position)
         {
+            StubPositionUpdate(position, Operation.Update, position.MarketPosition, position.Quantity, position.AveragePrice);
+        }
+
+        /// <summary>Stub only: the account's position event with its operation. A position that went
+        /// flat is an Operation.Remove carrying the values of the position that was closed.</summary>
+        public void StubPositionUpdate(Position position, Operation operation, MarketPosition marketPosition, int quantity, double averagePrice)
+        {
             var handler = PositionUpdate;
             if (handler == null) return;
             var e = new PositionEventArgs();
-            e.Position = position; e.AveragePrice = position.AveragePrice; e.Quantity = position.Quantity;
-            e.MarketPosition = position.MarketPosition;
+            e.Operation = operation;
+            e.Position = position; e.AveragePrice = averagePrice; e.Quantity = quantity;
+            e.MarketPosition = marketPosition;
             handler(this, e);
         }
 
@@ -250,8 +296,11 @@ namespace NinjaTrader.Cbi
 
 namespace NinjaTrader.Data
 {
-    public enum MarketDataType { Ask, Bid, DailyHigh, DailyLow, DailyVolume, Last, LastClose, Opening, OpenInterest, Settlement, Unknown }
-    public enum Operation { Add, Update, Remove }
+    public enum MarketDataType
+    {
+        Ask = 0, Bid = 1, Last = 2, DailyHigh = 3, DailyLow = 4, DailyVolume = 5, LastClose = 6, Opening = 7, OpenInterest = 8,
+        Settlement = 9, Unknown = 10,
+    }
 
     public class MarketDataEventArgs : EventArgs
     {
@@ -270,7 +319,7 @@ namespace NinjaTrader.Data
         public NinjaTrader.Cbi.Instrument Instrument { get; set; }
         public MarketDataType MarketDataType { get; set; }
         public string MarketMaker { get; set; }
-        public Operation Operation { get; set; }
+        public NinjaTrader.Cbi.Operation Operation { get; set; }
         public int Position { get; set; }
         public double Price { get; set; }
         public long Volume { get; set; }
@@ -328,13 +377,69 @@ namespace System.Windows.Controls
 namespace System.Windows.Threading
 {
     public class DispatcherOperation { }
+
+    /// <summary>WPF's Dispatcher: InvokeAsync queues the callback to the UI thread and returns at
+    /// once. Help guide, Multi-Threading Consideration for NinjaScript: "you should always make
+    /// sure to use Dispatcher.InvokeAsync() to ensure your action is done asynchronously to any
+    /// internal NinjaTrader actions". The stub's UI thread is its own.</summary>
     public class Dispatcher
     {
-        // Stub: runs at once on the caller's thread (the real one queues to the UI thread).
+        private readonly System.Collections.Generic.Queue<Action> queue = new System.Collections.Generic.Queue<Action>();
+        private int pending;
+
+        public Dispatcher()
+        {
+            var thread = new System.Threading.Thread(Run);
+            thread.IsBackground = true;
+            thread.Name = "UI";
+            thread.Start();
+        }
+
         public DispatcherOperation InvokeAsync(Action callback)
         {
-            callback();
+            lock (queue)
+            {
+                queue.Enqueue(callback);
+                pending++;
+                System.Threading.Monitor.PulseAll(queue);
+            }
             return new DispatcherOperation();
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                Action next;
+                lock (queue)
+                {
+                    while (queue.Count == 0) System.Threading.Monitor.Wait(queue);
+                    next = queue.Dequeue();
+                }
+                try { next(); }
+                catch (Exception e) { NinjaTrader.Stub.Hooks.Output("UI thread: " + e); }
+                lock (queue)
+                {
+                    pending--;
+                    System.Threading.Monitor.PulseAll(queue);
+                }
+            }
+        }
+
+        /// <summary>Stub only: waits until every queued callback has run.</summary>
+        public bool StubWaitIdle(int timeoutMs)
+        {
+            var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+            lock (queue)
+            {
+                while (pending > 0)
+                {
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) return false;
+                    System.Threading.Monitor.Wait(queue, left);
+                }
+                return true;
+            }
         }
     }
 }
@@ -355,9 +460,18 @@ namespace NinjaTrader.Gui.Chart
 
 namespace NinjaTrader.NinjaScript
 {
-    public enum State { SetDefaults, Configure, Active, DataLoaded, Historical, Transition, Realtime, Terminated, Finalized }
-    public enum Calculate { OnBarClose, OnEachTick, OnPriceChange }
-    public enum RealtimeErrorHandling { IgnoreAllErrors, StopCancelClose, StopCancelCloseIgnoreRejects }
+    public enum State
+    {
+        Undefined = 0, SetDefaults = 1, Configure = 2, Active = 3, DataLoaded = 4, Historical = 5, Transition = 6, Realtime = 7,
+        Terminated = 8, Finalized = 9,
+    }
+    public enum Calculate { OnBarClose = 0, OnEachTick = 1, OnPriceChange = 2 }
+    public enum RealtimeErrorHandling { IgnoreAllErrors = 0, StopCancelClose = 1, StopCancelCloseIgnoreRejects = 2 }
+    // Reflected: NinjaTrader.NinjaScript.ConnectionLossHandling. Help guide, Strategy >
+    // ConnectionLossHandling: "Default value is set to ConnectionLossHandling.Recalculate".
+    public enum ConnectionLossHandling { KeepRunning = 0, Recalculate = 1, StopStrategy = 2 }
+    // Reflected: NinjaTrader.NinjaScript.Category (StrategyBase.Category: where the strategy runs).
+    public enum Category { Atm = 0, Backtest = 1, NinjaScript = 2, Optimize = 3, WalkForward = 4, WalkForwardAnchored = 5, MultiObjective = 6 }
 
     [AttributeUsage(AttributeTargets.Property)]
     public sealed class NinjaScriptPropertyAttribute : Attribute { }
@@ -368,20 +482,52 @@ namespace NinjaTrader.NinjaScript
         public string Description { get; set; }
         public State State { get; private set; }
         public Calculate Calculate { get; set; }
+        // Help guide, Common > Analytical > TickSize: "The minimum fluctuation value which is always
+        // a value of 1-tick for the corresponding master instrument". Set with the instrument here.
+        public double TickSize { get; protected set; }
 
         // Stub only: NinjaTrader serializes a script's events; TriggerCustomEvent takes the same lock.
         public readonly object StubEventLock = new object();
 
         protected virtual void OnStateChange() { }
+        // Help guide, Common > OnConnectionStatusUpdate(): "called for every change in connection status".
+        protected virtual void OnConnectionStatusUpdate(NinjaTrader.Cbi.ConnectionStatusEventArgs connectionStatusUpdate) { }
 
-        /// <summary>Stub only: what NinjaTrader does to move a script to its next state.</summary>
+        /// <summary>Stub only: NinjaTrader raising OnConnectionStatusUpdate (an event: under the script's lock).</summary>
+        public void StubConnectionStatus(NinjaTrader.Cbi.ConnectionStatusEventArgs e)
+        {
+            lock (StubEventLock) OnConnectionStatusUpdate(e);
+        }
+
+        /// <summary>Stub only: what NinjaTrader does to move a script to its next state. A
+        /// script that terminated itself (SetState) moves no further.</summary>
         public void StubSetState(State state)
         {
             lock (StubEventLock)
             {
+                if (State == State.Terminated && state != State.Finalized) return;
                 State = state;
                 OnStateChange();
             }
+        }
+
+        // Help guide, Common > OnStateChange() > SetState(): "Attempting to set a State earlier than
+        // the current State will be ignored"; "Setting State to State.Terminated is meant as a way to
+        // abort the strategy as it is running".
+        public void SetState(State state)
+        {
+            lock (StubEventLock)
+            {
+                if (state <= State) return;
+                State = state;
+                OnStateChange();
+            }
+        }
+
+        // Help guide, Common > Log(): to the Control Center's Log tab.
+        public void Log(string message, NinjaTrader.Cbi.LogLevel logLevel)
+        {
+            NinjaTrader.Stub.Hooks.Output("Log(" + logLevel + "): " + message);
         }
 
         public void Print(object value)
@@ -389,10 +535,26 @@ namespace NinjaTrader.NinjaScript
             NinjaTrader.Stub.Hooks.Output(value == null ? "" : value.ToString());
         }
 
+        // Stub only: the next StubTriggerSkips calls, or every call while StubTriggerNever, return
+        // without running the delegate (the help guide's "may be unavailable in some circumstances").
+        public int StubTriggerSkips;
+        public bool StubTriggerNever;
+        public int StubTriggerSkipped;
+
         public void TriggerCustomEvent(Action<object> customEvent, object state)
         {
             lock (StubEventLock)
             {
+                // Help guide, TriggerCustomEvent(): "The TriggerCustomEvent() method does NOT execute
+                // before State.DataLoaded or during or after State.Terminated. In effect, attempting to
+                // trigger custom events may be unavailable in some circumstances". It has no return
+                // value and raises nothing: the delegate just does not run.
+                if (State < State.DataLoaded || State >= State.Terminated || StubTriggerNever || StubTriggerSkips > 0)
+                {
+                    if (StubTriggerSkips > 0) StubTriggerSkips--;
+                    StubTriggerSkipped++;
+                    return;
+                }
                 customEvent(state);
             }
         }
@@ -409,14 +571,30 @@ namespace NinjaTrader.NinjaScript.Strategies
         public Strategy()
         {
             Position = new Position();
+            Position.MarketPosition = MarketPosition.Flat;
+            ConnectionLossHandling = NinjaTrader.NinjaScript.ConnectionLossHandling.Recalculate;
+            DisconnectDelaySeconds = 10;
         }
 
         public bool IsUnmanaged { get; set; }
         public bool IsExitOnSessionCloseStrategy { get; set; }
+        // Help guide, IgnoreOverfill: "Default is set to false". The host halts a strategy on an
+        // overfill unless this is true (SimBroker.Fill, tests/ninjascript/host/Host.cs).
+        public bool IgnoreOverfill { get; set; }
+        // Reflected StrategyBase.Category: NinjaScript on a chart or the Strategies tab; Backtest,
+        // Optimize, WalkForward.. in the Strategy Analyzer.
+        public NinjaTrader.NinjaScript.Category Category { get; set; }
+        public NinjaTrader.NinjaScript.ConnectionLossHandling ConnectionLossHandling { get; set; }
+        public int DisconnectDelaySeconds { get; set; }
         public NinjaTrader.NinjaScript.RealtimeErrorHandling RealtimeErrorHandling { get; set; }
         public TimeInForce TimeInForce { get; set; }
         public Account Account { get; set; }
-        public Instrument Instrument { get; set; }
+        private Instrument instrument;
+        public Instrument Instrument
+        {
+            get { return instrument; }
+            set { instrument = value; TickSize = value != null && value.MasterInstrument != null ? value.MasterInstrument.TickSize : 0; }
+        }
         public Position Position { get; set; }
         public NinjaTrader.Gui.Chart.ChartControl ChartControl { get; set; }
         public int BarsInProgress { get; set; }
