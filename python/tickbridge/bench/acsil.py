@@ -45,7 +45,10 @@ def _build() -> Path:
         raise RuntimeError("acsil_call needs Sierra Chart's ACSIL headers: set "
                            "TICKBRIDGE_ACSIL_HEADERS to the folder holding sierrachart.h")
     folder = ROOT / "build" / "acsil" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
+    # A fresh folder: the study includes "sierrachart.h" by quotes, so a stale header left
+    # beside the copy (an older build's) would be found before the real one.
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     for source in (ROOT / "acsil" / "TickBridgeStudy.cpp", ROOT / "acsil" / "TickBridgeShim.h"):
         shutil.copy2(source, folder / source.name)
     binary = folder / "harness"
