@@ -22,9 +22,7 @@ CURVE_CLIENT_INPUT = 13  # kInCurveClientKey
 
 @pytest.fixture
 def keys(tmp_path: Path) -> CurveKeys:
-    folder = tmp_path / "keys"
-    folder.mkdir()
-    return make_curve_keys(folder)
+    return make_curve_keys(tmp_path / "keys")
 
 
 @pytest.fixture

@@ -41,7 +41,9 @@ class CurveKeys:
 
 
 def make_curve_keys(folder: Path) -> CurveKeys:
-    """engine, shim (allowed and bound) and stranger (not on the allow-list) pairs."""
+    """engine, shim (allowed and bound) and stranger (not on the allow-list) pairs, made
+    in ``folder`` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
     for name in ("engine", "shim", "stranger"):
         subprocess.run([sys.executable, "-m", "tickbridge", "keys", "create", name, "--dir",
                         str(folder)], check=True, capture_output=True, timeout=60)

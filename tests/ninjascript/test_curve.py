@@ -21,9 +21,7 @@ from .test_with_engine import SECRET, feed_until, order_calls, submit
 
 @pytest.fixture
 def keys(tmp_path: Path) -> CurveKeys:
-    folder = tmp_path / "keys"
-    folder.mkdir()
-    return make_curve_keys(folder)
+    return make_curve_keys(tmp_path / "keys")
 
 
 @pytest.fixture
@@ -59,7 +57,7 @@ def test_the_strategy_trades_as_a_curve_client(make_host, engine: EngineProcess,
     wait_for(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30,
              "the CURVE log line")
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
-                           order_type="LIMIT", price=4000.25, source="test")
+                   order_type="LIMIT", price=4000.25, source="test")
     assert reply["ok"], reply
     wait_for(lambda: order_calls(host, "SubmitOrderUnmanaged"), 30, "the order at the platform")
 

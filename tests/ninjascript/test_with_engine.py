@@ -51,12 +51,8 @@ def submit(engine: EngineProcess, **order) -> dict:
         time.sleep(0.05)
 
 
-def order_calls(host: Host, method: str) -> list[dict]:
-    return [c for c in host.calls() if c["method"] == method]
-
-
-def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess) -> None:
-    host = make_host()
+def start_trading(host: Host, engine: EngineProcess) -> None:
+    """The strategy started against the engine, until its hello, definition and ticks are in."""
     host.command(f"start engine={engine.shim} kill={engine.kill} secret={SECRET} hb=100 "
                  "silence=3 depth=0", "started")
 
@@ -66,11 +62,20 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
             and status["ticks"] > 0
 
     feed_until(host, ready, what="hello, definition and ticks")
+
+
+def order_calls(host: Host, method: str) -> list[dict]:
+    return [c for c in host.calls() if c["method"] == method]
+
+
+def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess) -> None:
+    host = make_host()
+    start_trading(host, engine)
     (shim,) = engine.request("status")["shims"]
     assert shim["name"].startswith("ninjatrader:Sim101") and shim["simulated"]
 
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=2,
-                           order_type="LIMIT", price=6010.25, source="test")
+                   order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     coid, text = reply["client_order_id"], reply["client_order_id_text"]
     wait_for(lambda: engine.order(coid)["status"] == "WORKING", 30, "working")
@@ -100,18 +105,10 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
     8, not connected) and the engine's order ends rejected; nothing reaches
     SubmitOrderUnmanaged. Back up, the next submit works."""
     host = make_host()
-    host.command(f"start engine={engine.shim} kill={engine.kill} secret={SECRET} hb=100 "
-                 "silence=3 depth=0", "started")
-
-    def ready() -> bool:
-        status = engine.request("status")
-        return bool(status["shims"]) and "ES 12-26" in status["shims"][0]["instruments"] \
-            and status["ticks"] > 0
-
-    feed_until(host, ready, what="hello, definition and ticks")
+    start_trading(host, engine)
     host.command("connection status=ConnectionLost price=Connected")
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
-                           order_type="LIMIT", price=6010.25, source="test")
+                   order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     wait_for(lambda: engine.order(reply["client_order_id"])["status"] == "REJECTED", 30,
              "the submit refused while the order connection is down")
@@ -119,7 +116,7 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
     assert host.command("stats")["state"] == "Realtime"
     host.command("connection status=Connected")
     again = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
-                           order_type="LIMIT", price=6010.25, source="test")
+                   order_type="LIMIT", price=6010.25, source="test")
     assert again["ok"], again
     wait_for(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
     assert len(order_calls(host, "SubmitOrderUnmanaged")) == 1
