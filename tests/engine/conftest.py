@@ -50,9 +50,17 @@ def strategy() -> Recorder:
 
 
 @pytest.fixture
-def engine(strategy, audit_log):
-    settings = EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=100,
-                              bar_interval_s=60.0, command_timeout_ms=2000)
+def settings_overrides() -> dict:
+    """EngineSettings fields a test sets: @pytest.mark.parametrize("settings_overrides",
+    [{"command_timeout_ms": 200}])."""
+    return {}
+
+
+@pytest.fixture
+def engine(strategy, audit_log, settings_overrides):
+    settings = EngineSettings(**{"endpoint": "tcp://127.0.0.1:*", "heartbeat_ms": 100,
+                                 "bar_interval_s": 60.0, "command_timeout_ms": 2000,
+                                 **settings_overrides})
     engine = Engine(settings, [strategy], audit=lambda kind, **p: audit_log.append((kind, p)))
     engine.start()
     yield engine

@@ -187,7 +187,7 @@ def test_a_peer_that_sends_one_frame_and_leaves_is_lost_then_forgotten():
         # Before the fix each retry queued a frame for the dead peer until
         # RuntimeError('outbox full') came out of poll() and ended the engine.
         _run(engine, lambda: not engine.sessions, 20, "the peer forgotten")
-        assert engine.peers_forgotten == 1 and session.lost
+        assert engine.peers.forgotten == 1 and session.lost
         assert not _kinds(audit_log, "shim_lost")  # it spoke for no account: nobody's loss
         assert not engine.sessions and engine.core.session_count == 0
         asked = [p for p in _kinds(audit_log, "command_timeout")
@@ -287,7 +287,7 @@ def test_an_oversized_message_is_refused_by_libzmq_and_the_engine_survives():
         # libzmq dropped it (and its connection) unread: nothing reached the engine.
         assert engine.protocol_errors == 0 and not _kinds(audit_log, "protocol_error")
         assert len(engine.sessions) == 1
-        assert engine.socket.getsockopt(zmq.MAXMSGSIZE) == 4 << 20
+        assert engine.transport.socket.getsockopt(zmq.MAXMSGSIZE) == 4 << 20
     finally:
         big.close(0)
         engine.close()

@@ -301,7 +301,7 @@ def _wait_gone(engine: Engine, identity: bytes) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
-            engine.socket.send_multipart([identity, b""], zmq.NOBLOCK)
+            engine.transport.socket.send_multipart([identity, b""], zmq.NOBLOCK)
         except zmq.ZMQError as e:
             # EAGAIN: the pipe is still there, being closed (ROUTER refuses a second
             # connection with its routing id until it is gone).

@@ -173,10 +173,11 @@ def test_armed_submits_go_from_the_pump_unless_something_is_queued(direct, audit
         pump(engine, shim, timeout=0.3)
         session = next(iter(engine.sessions.values()))
         sent_directly = []
-        original = engine._sent_directly
-        engine._sent_directly = lambda sent: (sent_directly.append(sent), original(sent))
+        original = engine.outbound.sent_directly
+        engine.outbound.sent_directly = lambda sent: (sent_directly.append(sent),
+                                                      original(sent))
         if not direct:
-            engine._pump.set_direct(session.slot, False)  # as _queue does
+            engine.peers.pump.set_direct(session.slot, False)  # as the outbox does
         shim.trades([6000.0, 6001.0])
         (submit,) = of(pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT)),
                        RecordType.SUBMIT)

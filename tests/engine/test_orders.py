@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from tickbridge.orders import OrderStatus as S
 from tickbridge.protocol import OrderStatus, OrderType, RecordType, RejectReason, Side, make_record
 
@@ -172,14 +174,18 @@ def test_market_and_stop_orders(engine, shim, strategy):
             stop_submit["stop_price"]) == (stop, int(OrderType.STOP), 5990.0)
 
 
+@pytest.mark.parametrize("settings_overrides", [{"command_timeout_ms": 200}])
 def test_unanswered_command_raises_doubt(engine, shim, strategy, audit_log):
-    engine.settings = type(engine.settings)(**{**engine.settings.__dict__,
-                                               "command_timeout_ms": 200})
     _ready(engine, shim)
     _submit(engine, shim, strategy, 1, 6000.25)
+
+    def submit_timed_out(_: object = None) -> bool:
+        return any(k == "command_timeout" and p["command"] == "SUBMIT" for k, p in audit_log)
+
+    pump(engine, shim, until=submit_timed_out, timeout=2)
+    assert submit_timed_out()
     got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=2)
-    assert of(got, RecordType.SNAPSHOT_REQUEST)
-    assert any(k == "command_timeout" and p["command"] == "SUBMIT" for k, p in audit_log)
+    assert of(got, RecordType.SNAPSHOT_REQUEST)  # the doubt: a snapshot is asked for
 
 
 def test_a_reject_for_an_unknown_order_asks_for_a_snapshot(engine, shim, strategy):

@@ -162,7 +162,7 @@ def test_curve_keys_protect_a_non_loopback_bind(tmp_path):
                                    curve_secret_key_file=secret_file,
                                    curve_authorized_keys_dir=authorized))
     try:
-        assert engine.socket.curve_server
+        assert engine.transport.socket.curve_server
         server_public, _ = zmq.auth.load_certificate(public_file)
         client = zmq.Context.instance().socket(zmq.DEALER)
         client_public, client_secret = zmq.auth.load_certificate(tmp_path / "client.key_secret")

@@ -113,7 +113,7 @@ def _engine_ingest(frames: int) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     session = next(iter(engine.sessions.values()))
     with contextlib.suppress(zmq.ZMQError):  # the sender may be gone already
-        engine.socket.send_multipart([session.identity, b"done"])
+        engine.transport.socket.send_multipart([session.identity, b"done"])
     process.join(30)
     bars = engine.bars
     engine.close()

@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from tickbridge.engine.bus import ArmedOrderFired, EventBus, TransitionApplied
 from tickbridge.engine.events import ArmedFired
 from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.session import PendingCommand
@@ -24,13 +26,24 @@ from tickbridge.protocol import OrderType, RecordType, Side, TimeInForce
 from tickbridge.risk.reasons import RiskReason
 
 if TYPE_CHECKING:
-    from tickbridge.engine.engine import Engine
+    from tickbridge.engine.session import Instrument, ShimSession
 
 log = logging.getLogger("tickbridge.engine")
 
 SENT, DEFERRED, REFUSED = 0, 1, 2
 SUBMIT_SIZE = 56  # bytes of one Submit record
 _NEVER = (0, 0)  # an empty session window: every fire goes to the Python checks
+
+
+class Router(Protocol):
+    """What armed orders need of the order router (orders.py, which owns them)."""
+
+    def route(self, symbol: str) -> tuple[ShimSession, Instrument] | None: ...
+    def own(self, coid: int, strategy: str) -> None: ...
+    def refuse(self, strategy: str, symbol: str, code: str, text: str) -> str: ...
+    def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
+               order_type: OrderType, price: float, stop_price: float,
+               tif: TimeInForce) -> int | str: ...
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,15 @@ class ArmSpec:
 
 
 class ArmedOrders:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, *, router: Router, core: Any, risk: Any, bus: EventBus,
+                 audit: Callable[..., None],
+                 session_by_slot: Callable[[int], ShimSession]) -> None:
+        self._router = router
+        self._core = core
+        self._risk = risk
+        self._bus = bus
+        self._audit = audit
+        self._session_by_slot = session_by_slot
         # arm id -> (spec, the core.arm arguments); the ones that fired in the frame
         # being booked stay re-armable until the next frame's fires.
         self._specs: dict[int, tuple[ArmSpec, tuple]] = {}
@@ -62,14 +82,13 @@ class ArmedOrders:
 
     def arm(self, spec: ArmSpec) -> int | str:
         """The armed order's id, or why it cannot be armed (nothing armed then)."""
-        engine, router = self._engine, self._engine.router
-        route = router.route(spec.symbol)
+        route = self._router.route(spec.symbol)
         if route is None:
             return f"unknown instrument {spec.symbol!r}"
         session, instrument = route
         problem = order_problem(spec.symbol, instrument.tick_size, spec.quantity,
                                 spec.order_type, spec.price, spec.stop_price)
-        if problem is None and engine.risk is None:  # else the gate's tick policy decides
+        if problem is None and self._risk is None:  # else the gate's tick policy decides
             problem = off_grid("price", spec.price, spec.symbol, instrument.tick_size)
         if problem is not None:
             return problem[1]
@@ -82,7 +101,7 @@ class ArmedOrders:
                 int(spec.order_type), int(spec.tif), int(spec.quantity), spec.price,
                 spec.stop_price, risk_ids is not None, risk_ids[0] if risk_ids else 0,
                 risk_ids[1] if risk_ids else 0, window[0], window[1],
-                engine.risk is not None and engine.risk.clock == "market")
+                self._risk is not None and self._risk.clock == "market")
         return self._arm(spec, args, rearm_of=None)
 
     def rearm(self, arm_id: int) -> int | str:
@@ -94,9 +113,9 @@ class ArmedOrders:
         return self._arm(*armed, rearm_of=arm_id)
 
     def _arm(self, spec: ArmSpec, args: tuple, rearm_of: int | None) -> int:
-        arm_id = self._engine.core.arm(*args)
+        arm_id = self._core.arm(*args)
         self._specs[arm_id] = (spec, args)
-        self._engine.audit(
+        self._audit(
             "order_armed", arm_id=arm_id, rearm_of=rearm_of, strategy=spec.strategy,
             symbol=spec.symbol, side=spec.side.name, quantity=spec.quantity,
             order_type=spec.order_type.name, price=_json(spec.price),
@@ -106,8 +125,8 @@ class ArmedOrders:
     def disarm(self, arm_id: int) -> bool:
         if self._specs.pop(arm_id, None) is None:
             return False
-        self._engine.core.disarm(arm_id)
-        self._engine.audit("order_disarmed", arm_id=arm_id)
+        self._core.disarm(arm_id)
+        self._audit("order_disarmed", arm_id=arm_id)
         return True
 
     def forget_symbol(self, symbol: str) -> None:
@@ -119,20 +138,20 @@ class ArmedOrders:
                   ) -> tuple[tuple[int, int] | None, tuple[int, int]]:
         """The gate's (account, instrument) ids and the session window; None ids when the
         gate does not know them (every fire then takes the Python path, which refuses)."""
-        risk = self._engine.risk
+        risk = self._risk
         if risk is None:
             return (0, 0), (-(2**63), 2**63 - 1)
         configured = risk.map_symbol(symbol)
         gate = risk.gate
-        if configured is None or account not in gate.account_ids or gate.pure_python:
+        if configured is None or account not in gate.account_ids:
             return None, _NEVER
-        window = risk.session_window(symbol, self._engine.core.state(slot)) or _NEVER
+        window = risk.session_window(symbol, self._core.state(slot)) or _NEVER
         return (gate.account_ids[account], gate.instrument_ids[configured]), window
 
     # -- after a fire ------------------------------------------------------------------
     def on_fired(self, fired: list[tuple]) -> None:
         """Books the fires of one frame, after the Sent ones' Submits have gone out."""
-        engine, router = self._engine, self._engine.router
+        router = self._router
         self._fired.clear()
         for (arm_id, outcome, risk_reason, slot, coid, request_id, price, ts, trade_ns,
              trade_price) in fired:
@@ -144,12 +163,12 @@ class ArmedOrders:
             reason = ""
             if outcome == SENT:
                 self.sent += 1
-                session = engine.session_by_slot(slot)
+                session = self._session_by_slot(slot)
                 session.pending[request_id] = PendingCommand(
                     request_id, RecordType.SUBMIT, coid, time.monotonic())
                 router.own(coid, spec.strategy)
-                engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
-                engine.audit("order_submit", client_order_id=coid, strategy=spec.strategy,
+                self._bus.publish(TransitionApplied(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts))
+                self._audit("order_submit", client_order_id=coid, strategy=spec.strategy,
                              symbol=spec.symbol, side=spec.side.name, quantity=spec.quantity,
                              order_type=spec.order_type.name, price=_json(price),
                              stop_price=_json(spec.stop_price), armed=arm_id)
@@ -166,23 +185,23 @@ class ArmedOrders:
                     stop_price=spec.stop_price, tif=spec.tif)
             if isinstance(result, str):
                 reason = result
-            engine.notify_armed(spec.strategy, ArmedFired(
+            self._bus.publish(ArmedOrderFired(spec.strategy, ArmedFired(
                 arm_id=arm_id, symbol=spec.symbol, time_ns=trade_ns, price=trade_price,
                 client_order_id=result if isinstance(result, int) else None, reason=reason,
-                compiled=outcome == SENT))
+                compiled=outcome == SENT)))
 
     def _refusal_text(self, spec: ArmSpec, reason: RiskReason) -> str:
         """The gate's own sentence, from a what-if check of the same order."""
-        engine = self._engine
-        if engine.risk is None:
+        risk = self._risk
+        if risk is None:
             return reason.name
-        route = engine.router.route(spec.symbol)
+        route = self._router.route(spec.symbol)
         if route is None:
             return reason.name
         session, instrument = route
-        check = engine.risk.check(session.account, spec.symbol, spec.side, spec.quantity,
-                                  spec.order_type, spec.price,
-                                  engine.core.state(instrument.slot), commit=False)
+        check = risk.check(session.account, spec.symbol, spec.side, spec.quantity,
+                           spec.order_type, spec.price, self._core.state(instrument.slot),
+                           commit=False)
         return check.message or reason.name
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tickbridge.engine.control_auth import Caller, Role
 from tickbridge.engine.control_requests import (
@@ -29,7 +29,33 @@ from tickbridge.protocol import OrderType, Side, TimeInForce
 from tickbridge.risk.reasons import TradingState
 
 if TYPE_CHECKING:
-    from tickbridge.engine.engine import Engine
+    from tickbridge.engine.session import ShimSession
+
+
+class Engine(Protocol):
+    """What the control commands read and call (engine.py's Engine is one)."""
+
+    router: Any
+    risk: Any
+    config: Any
+    session_id: int
+    store_failure: Any
+
+    @property
+    def sessions(self) -> dict[bytes, ShimSession]: ...
+    @property
+    def ticks(self) -> int: ...
+    @property
+    def frames(self) -> int: ...
+    @property
+    def protocol_errors(self) -> int: ...
+    def audit(self, kind: str, **payload: Any) -> None: ...
+    def trading_state(self, account: str | None = None) -> TradingState: ...
+    def set_trading_state(self, state: TradingState, account: str | None = None, *,
+                          source: str = "engine") -> None: ...
+    def kill(self, *, flatten: bool, account: str | None = None,
+             source: str = "engine") -> list[str]: ...
+    def mode_banner(self) -> str: ...
 
 # The least role each command needs; set_state needs RISK when it loosens (_needed).
 ROLES: dict[str, Role] = {
@@ -130,8 +156,11 @@ def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
         "frames": engine.frames,
         "protocol_errors": engine.protocol_errors,
         "peers": len(engine.sessions),
+        # The store's failure halts trading until a restart (engine/store_failure.py).
+        "store_failed": engine.store_failure.failed or None,
         "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,
-                   "lost": s.lost, "refused": s.refused, "last_sequence": s.last_sequence,
+                   "link": s.admission.value, "lost": s.lost, "refused": s.refused,
+                   "last_sequence": s.last_sequence,
                    "instruments": [i.symbol for i in s.instruments.values()]}
                   for s in sessions[:STATUS_SHIMS]],
         "positions": {symbol: router.position(symbol) for symbol in router.symbols()},

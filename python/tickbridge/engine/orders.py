@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from tickbridge import orders as ob
 from tickbridge.engine.armed import ArmedOrders, ArmSpec
+from tickbridge.engine.bus import (
+    EventBus,
+    ExternalFill,
+    ExternalOrder,
+    FillBooked,
+    FillForStrategy,
+    OrderChanged,
+    OrderDone,
+    TransitionApplied,
+)
+from tickbridge.engine.events import FillEvent, OrderUpdate
 from tickbridge.engine.order_checks import on_grid
+from tickbridge.engine.update_events import update_event
 from tickbridge.protocol import (
     DTYPES,
     OrderStatus,
@@ -30,8 +42,12 @@ from tickbridge.protocol import (
 )
 
 if TYPE_CHECKING:
-    from tickbridge.engine.engine import Engine
+    from tickbridge.engine.outbound import Outbound
     from tickbridge.engine.session import Instrument, ShimSession
+
+# (session, instrument, side, quantity, order type, price, stop price) ->
+# ((code, sentence) or None when the order may go, the price to send)
+PreTradeCheck = Callable[..., tuple[tuple[str, str] | None, float]]
 
 log = logging.getLogger("tickbridge.engine")
 
@@ -44,15 +60,6 @@ _COMMAND_EVENT_ON_REJECT = {
     RecordType.CANCEL: ob.OrderEvent.CANCEL_REJECTED,
     RecordType.REPLACE: ob.OrderEvent.REPLACE_REJECTED,
 }
-# The platform's view of an order, as state machine events. PARTIALLY_FILLED and FILLED
-# updates carry no event: quantities and positions move on Fill records only.
-_STATUS_EVENT = {
-    OrderStatus.ACKNOWLEDGED: ob.OrderEvent.SUBMIT_ACKED,
-    OrderStatus.WORKING: ob.OrderEvent.ACCEPTED,
-    OrderStatus.CANCELED: ob.OrderEvent.CANCELED,
-    OrderStatus.REJECTED: ob.OrderEvent.REJECTED,
-    OrderStatus.EXPIRED: ob.OrderEvent.EXPIRED,
-}
 
 
 def _text(value: bytes) -> str:
@@ -60,16 +67,27 @@ def _text(value: bytes) -> str:
 
 
 class OrderRouter:
-    def __init__(self, engine: Engine, audit: Callable[..., None],
+    """Execution: strategy intents to commands, platform events to the order book. It
+    decides nothing about an order's state itself (the compiled transition table does,
+    after the named pre-filters of update_events.py) and says what happened on the bus."""
+
+    def __init__(self, *, core: Any, outbound: Outbound, pre_trade: PreTradeCheck,
+                 bus: EventBus, audit: Callable[..., None], risk: Any = None,
+                 adopt_missing: Callable[[], bool] = lambda: True,
                  epoch: int | None = None) -> None:
-        self._engine = engine
+        self._core = core
+        self._outbound = outbound
+        self._pre_trade = pre_trade
+        self._bus = bus
         self._audit = audit
+        self._adopt_missing = adopt_missing
         # High 32 bits of every client order id: new at every start, so ids never repeat
         # (a replay passes the captured run's, so it makes the same ids).
         self.epoch = (int(time.time()) if epoch is None else epoch) & 0xFFFFFFFF
         self.book = ob.OrderBook(session_epoch=self.epoch)
         self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
-        self.armed = ArmedOrders(engine)
+        self.armed = ArmedOrders(router=self, core=core, risk=risk, bus=bus, audit=audit,
+                                 session_by_slot=outbound.session_by_slot)
         self._owner: dict[int, str] = {}  # client order id -> strategy name
         # Adopted orders that ended canceled or expired after fills: (event, fills first).
         self._adopted_final: dict[int, tuple[Any, int]] = {}
@@ -124,13 +142,13 @@ class OrderRouter:
                 if self._owner.get(coid) == strategy]
 
     def market(self, symbol: str) -> dict[str, float]:
-        return self._engine.core.state(self.instrument(symbol).slot)
+        return self._core.state(self.instrument(symbol).slot)
 
     def add_trigger(self, symbol: str, level: float, above: bool) -> int:
-        return self._engine.core.add_trigger(self.instrument(symbol).slot, level, above)
+        return self._core.add_trigger(self.instrument(symbol).slot, level, above)
 
     def clear_triggers(self, symbol: str) -> None:
-        self._engine.core.clear_triggers(self.instrument(symbol).slot)
+        self._core.clear_triggers(self.instrument(symbol).slot)
         self.armed.forget_symbol(symbol)
 
     def arm(self, spec: ArmSpec) -> int | str:
@@ -149,8 +167,8 @@ class OrderRouter:
             return self.refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
         session, instrument = route
-        reason, price = self._engine.pre_trade_check(session, instrument, side, quantity,
-                                                     order_type, price, stop_price)
+        reason, price = self._pre_trade(session, instrument, side, quantity, order_type,
+                                        price, stop_price)
         if reason is not None:
             return self.refuse(strategy, symbol, *reason)
         now = time.time_ns()
@@ -162,7 +180,7 @@ class OrderRouter:
         coid = int(order.client_order_id)
         self._owner[coid] = strategy
         self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=now)
-        self._engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", now)
+        self._saved(coid, "SUBMIT_SENT", "NEW_REQUESTED", now)
         self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
                     side=side.name, quantity=quantity, order_type=order_type.name,
                     price=None if math.isnan(price) else price,
@@ -182,7 +200,7 @@ class OrderRouter:
         result = self.book.apply(coid, ob.OrderEvent.CANCEL_SENT, ts=time.time_ns())
         if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
-        self._engine.persist_transition(coid, "CANCEL_SENT", before, time.time_ns())
+        self._saved(coid, "CANCEL_SENT", before, time.time_ns())
         self._audit("order_cancel", client_order_id=coid)
         self._send(session, RecordType.CANCEL, coid, instrument.instrument_id)
         return None
@@ -200,7 +218,7 @@ class OrderRouter:
         result = self.book.replace_sent(coid, new_qty, new_price, ts=time.time_ns())
         if result.outcome != ob.Outcome.APPLIED:
             return self._anomaly(result.reason)
-        self._engine.persist_transition(coid, "REPLACE_SENT", before, time.time_ns())
+        self._saved(coid, "REPLACE_SENT", before, time.time_ns())
         self._audit("order_replace", client_order_id=coid, quantity=new_qty, price=new_price)
         is_stop = order.order_type in (ob.OrderType.STOP, ob.OrderType.STOP_LIMIT)
         self._send(session, RecordType.REPLACE, coid, instrument.instrument_id,
@@ -246,7 +264,7 @@ class OrderRouter:
             if reason == RejectReason.UNKNOWN_ORDER:
                 # The platform does not know an order the engine does: a doubt, settled
                 # by reconciliation (missing at the platform, or a state that differs).
-                self._engine.request_snapshot(session)
+                self._outbound.request_snapshot(session)
         else:
             event = _COMMAND_EVENT_ON_ACK.get(command) if command else None
         if pending is None:
@@ -260,30 +278,21 @@ class OrderRouter:
         status = int(rec["status"])
         if not coid or coid not in self.book:
             if not self._adopt(session, rec):
-                self._engine.on_external_order(session, rec)
+                self._bus.publish(ExternalOrder(session, rec))
             return
         if self._foreign(session, coid, RecordType.ORDER_UPDATE):
             return
-        order = self.book.order(coid)
-        event = _STATUS_EVENT.get(OrderStatus(status)) if status in _STATUSES else None
-        if status == int(order.status) and not order.replace_pending:
-            event = None  # what we already know (a snapshot, a repeated update)
-        if event == ob.OrderEvent.ACCEPTED and order.replace_pending:
-            event = ob.OrderEvent.REPLACED  # a modify confirmed: same logical order
-        if event == ob.OrderEvent.SUBMIT_ACKED and order.status != ob.OrderStatus.SUBMITTED:
-            event = None  # the platform's ack after the command ack: nothing new
-        if event == ob.OrderEvent.ACCEPTED and order.status == ob.OrderStatus.WORKING:
-            event = None  # a repeated working update (e.g. the answer to a retried submit)
+        event = update_event(self.book.order(coid), status)
         if event is not None:
             self._apply(coid, event, ts=int(rec["time_ns"]))
-        self._engine.notify_order(self._owner.get(coid), self._order_view(coid, rec))
+        self._bus.publish(OrderChanged(self._owner.get(coid), self._order_view(coid, rec)))
 
     def on_fill(self, session: ShimSession, rec: Any) -> bool:
         """Books a fill; True when it was booked now (not a duplicate, not refused)."""
         coid = int(rec["client_order_id"])
         execution_id = _text(rec["execution_id"])
         if not coid or coid not in self.book:
-            self._engine.on_external_fill(session, rec)
+            self._bus.publish(ExternalFill(session, rec))
             return False
         if self._foreign(session, coid, RecordType.FILL):
             return False
@@ -303,14 +312,16 @@ class OrderRouter:
         if result.outcome == ob.Outcome.OVERFILL:
             self._anomaly(result.reason or f"overfill on {ob.format_client_order_id(coid)}")
         order = self.book.order(coid)
-        self._engine.on_fill_booked(order, rec, execution_id)
+        self._bus.publish(FillBooked(order, rec, execution_id))
         if order.is_terminal:
-            self._engine.on_order_done(order)
+            self._bus.publish(OrderDone(order))
         position = int(self.book.position(session.account, order.instrument).net_qty)
         self._audit("fill", client_order_id=coid, execution_id=execution_id,
                     quantity=int(rec["quantity"]), price=float(rec["price"]),
                     side=Side(int(rec["side"])).name, position=position)
-        self._engine.notify_fill(self._owner.get(coid), coid, order.instrument, rec, position)
+        self._bus.publish(FillForStrategy(self._owner.get(coid), FillEvent(
+            coid, order.instrument, Side(int(rec["side"])), int(rec["quantity"]),
+            float(rec["price"]), execution_id, int(rec["time_ns"]), position)))
         return True
 
     # -- internals -------------------------------------------------------------------
@@ -343,7 +354,7 @@ class OrderRouter:
         if result.outcome != ob.Outcome.APPLIED:
             self._anomaly(result.reason)
             return
-        self._engine.persist_transition(coid, "REPLACE_SENT", before, time.time_ns())
+        self._saved(coid, "REPLACE_SENT", before, time.time_ns())
         self._apply(coid, ob.OrderEvent.REPLACED, ts=time.time_ns())
 
     def mark_canceled(self, coid: int) -> None:
@@ -359,7 +370,7 @@ class OrderRouter:
         instrument = session.instruments.get(int(rec["instrument_id"]))
         if not coid or coid >> 63 or instrument is None or session.refused:
             return False
-        if self._engine.policy.missing_locally != "adopt":
+        if not self._adopt_missing():
             return False  # alert: left to the operator, reported as an external order
         status = OrderStatus(int(rec["status"])) if int(rec["status"]) in _STATUSES else None
         if status is None:
@@ -373,7 +384,7 @@ class OrderRouter:
             time_in_force=ob.TimeInForce(int(rec["time_in_force"])), stop_price=stop, ts=ts,
             client_order_id=coid)
         self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=ts)
-        self._engine.persist_transition(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
+        self._saved(coid, "SUBMIT_SENT", "NEW_REQUESTED", ts)
         self._audit("order_adopted", client_order_id=coid, symbol=instrument.symbol,
                     status=status.name, quantity=int(rec["quantity"]),
                     filled=int(rec["filled_quantity"]),
@@ -404,10 +415,10 @@ class OrderRouter:
         elif result.status != before:
             self._audit("transition", client_order_id=coid, event=event.name,
                         from_state=before.name, to_state=result.status.name)
-            self._engine.persist_transition(coid, event.name, before.name, ts)
+            self._saved(coid, event.name, before.name, ts)
             order = self.book.order(coid)
             if order.is_terminal:
-                self._engine.on_order_done(order)
+                self._bus.publish(OrderDone(order))
 
     def _live_order(self, coid: int) -> tuple[Any, Any, Any]:
         if coid not in self.book:
@@ -421,11 +432,11 @@ class OrderRouter:
 
     def _send(self, session: ShimSession, command: RecordType, coid: int,
               instrument_id: int, **fields: Any) -> int:
-        request_id = self._engine.core.take_request_id()  # shared with the tick path
+        request_id = self._core.take_request_id()  # shared with the tick path
         record = pack_record(command, request_id=request_id, instrument_id=instrument_id,
                              **({"client_order_id": coid} if "client_order_id"
                                 in _FIELDS[command] else {}), **fields)
-        self._engine.send_command(session, command, request_id, coid, record)
+        self._outbound.send_command(session, command, request_id, coid, record)
         return request_id
 
     def refuse(self, strategy: str, symbol: str, code: str, text: str) -> str:
@@ -441,9 +452,10 @@ class OrderRouter:
         self._audit("state_machine_refusal", text=reason)
         return reason
 
-    def _order_view(self, coid: int, rec: Any) -> Any:
-        from tickbridge.engine.events import OrderUpdate
+    def _saved(self, coid: int, event: str, before: str, ts: int) -> None:
+        self._bus.publish(TransitionApplied(coid, event, before, ts))
 
+    def _order_view(self, coid: int, rec: Any) -> OrderUpdate:
         order = self.book.order(coid)
         return OrderUpdate(
             client_order_id=coid, symbol=order.instrument, side=Side(int(order.side)),

@@ -84,7 +84,7 @@ def replay_capture(path: Path, config: TickbridgeConfig, state_store: Path) -> R
     engine = build_engine(config, clock="market", shim_endpoint="tcp://127.0.0.1:*",
                           control_endpoint="tcp://127.0.0.1:*", state_store=state_store,
                           order_id_epoch=captured_epoch(path))
-    engine.replay_out = []
+    engine.outbound.replay_out = []
     captured_out: list[bytes] = []
     frames_in = 0
     try:
@@ -102,7 +102,7 @@ def replay_capture(path: Path, config: TickbridgeConfig, state_store: Path) -> R
             fills=sum(len(router.book.fills(o.client_order_id)) for o in orders),
             positions={s: router.position(s) for s in router.symbols()},
             captured=order_commands(captured_out),
-            replayed=order_commands([frame for _, frame in engine.replay_out]))
+            replayed=order_commands([frame for _, frame in engine.outbound.replay_out]))
     finally:
         engine.close()
     return result

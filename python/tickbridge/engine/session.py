@@ -8,6 +8,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from tickbridge.engine.link_state import (
+    ADMISSION,
+    LIVENESS,
+    Admission,
+    AdmissionEvent,
+    Liveness,
+    LivenessEvent,
+    next_state,
+)
 from tickbridge.protocol import Platform, RecordType
 
 
@@ -67,21 +76,16 @@ class ShimSession:
     last_rx: float = field(default_factory=time.monotonic)
     last_tx: float = 0.0
     ack_due: bool = False
-    lost: bool = False
-    refused: str = ""  # why the hello was refused; such a shim is never traded
-    # Its platform's snapshot has been compared with the engine's picture since its last
-    # hello: until then an engine with a risk gate refuses its orders (engine/recovery.py).
-    confirmed: bool = False
-    # Shim authentication (docs/security.md): the connection's CURVE key (ZAP User-Id,
-    # "" without CURVE); whether its hello was accepted (until then nothing it sends but
-    # a hello counts); refused only because another peer holds its account (looked at
-    # again until that one is gone); gone: its connection is closed (unroutable);
-    # replaced: the same peer session came back on a new connection.
-    curve_key: str = ""
-    accepted: bool = False
-    waiting_for_account: bool = False
+    # The link's state: two explicit tables (engine/link_state.py), changed only through
+    # admit() and hear(). `refusal`: why its hello was last refused.
+    admission: Admission = Admission.NEW
+    liveness: Liveness = Liveness.LIVE
+    refusal: str = ""
+    # Its connection is closed (a send found it unroutable); cleared by its next frame.
+    # A fact the socket reports, not a link state: it decides only whether an account it
+    # held may go to a newcomer.
     gone: bool = False
-    replaced: bool = False
+    curve_key: str = ""  # the connection's CURVE key (ZAP User-Id), "" without CURVE
     ignored: int = 0  # records not taken from it (before or without an accepted hello)
     key_mismatches: int = 0  # frames on its routing id from another CURVE key
     admit_retried: float = 0.0  # monotonic time of the last look at a held account
@@ -107,6 +111,41 @@ class ShimSession:
     snapshot_id: int = 0
     snapshot_asked_ns: int = 0
     snapshot_orders: set[int] | None = None
+
+    def admit(self, event: AdmissionEvent) -> Admission:
+        self.admission = next_state(ADMISSION, self.admission, event, self.name)
+        return self.admission
+
+    def hear(self, event: LivenessEvent) -> Liveness:
+        self.liveness = next_state(LIVENESS, self.liveness, event, self.name)
+        return self.liveness
+
+    @property
+    def accepted(self) -> bool:
+        """Its hello was accepted: what it says counts for its account."""
+        return self.admission in (Admission.ACCEPTED, Admission.CONFIRMED)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.admission == Admission.CONFIRMED
+
+    @property
+    def refused(self) -> str:
+        """Why its hello was refused or is held ("" otherwise): never traded."""
+        return self.refusal if self.admission in (Admission.REFUSED, Admission.WAITING) \
+            else ""
+
+    @property
+    def waiting_for_account(self) -> bool:
+        return self.admission == Admission.WAITING
+
+    @property
+    def replaced(self) -> bool:
+        return self.admission == Admission.REPLACED
+
+    @property
+    def lost(self) -> bool:
+        return self.liveness == Liveness.LOST
 
     def forgettable(self) -> bool:
         """Never completed a hello (unknown or refused): nothing of the engine's (orders,

@@ -97,6 +97,11 @@ class StateStore:
         self._writer.close()
 
     @property
+    def failure(self) -> BaseException | None:
+        """What stopped the writer (then every later call raises StoreFailed), or None."""
+        return self._writer.failure
+
+    @property
     def stats(self) -> WriterStats:
         return self._writer.stats
 

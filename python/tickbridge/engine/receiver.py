@@ -1,0 +1,75 @@
+"""The loop's receive step: frames from the transport (or the compiled receive path) to
+Inbound, in runs bounded by time so heartbeats and timers keep their pace under a flood."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tickbridge.engine.inbound import Inbound
+
+_RUN_S = 0.02  # a run of frames handled before the timers are looked at
+
+
+class Receiver:
+    def __init__(self, *, transport: Any, inbound: Inbound, key: Callable[[Any], str],
+                 spin_s: float) -> None:
+        self._transport = transport
+        self._inbound = inbound
+        self._key = key  # a frame's CURVE client key
+        self._spin_s = spin_s
+        self.pump: Any = None  # the compiled receive path, when there is one
+        self._last_frame = 0.0  # perf_counter of the last frame handled
+        self._budget_end = 0.0  # monotonic end of the current run of frames
+
+    def receive(self, timeout_ms: int) -> int:
+        """Handles what has arrived, waiting up to timeout_ms for the first frame; returns
+        the number of frames handled."""
+        if self.pump is not None:
+            return self._pump(self.pump, timeout_ms)
+        transport = self._transport
+        timeout_ms = transport.wait_ms(timeout_ms, self._last_frame)
+        handled = 0
+        while True:
+            got = transport.receive(timeout_ms)  # after the first: readable() said so
+            if got is None:
+                break
+            self._inbound.handle_frame(got[0], got[1], key=got[2])
+            handled += 1
+            self._last_frame = time.perf_counter()
+            # More queued? (ZMQ_EVENTS: cheaper than a receive that raises Again.)
+            if not transport.readable() or not self._within_budget(handled):
+                break
+        return handled
+
+    def _pump(self, pump: Any, timeout_ms: int) -> int:
+        """Through the compiled receive path: it waits (spinning first, like the Python
+        loop), reads, ingests and sends armed Submits without the GIL."""
+        spin_us = 0
+        if timeout_ms and self._spin_s:
+            spin_us = int(max(0.0, min(self._last_frame + self._spin_s - time.perf_counter(),
+                                       timeout_ms / 1000)) * 1e6)
+        handled = 0
+        while True:
+            got = pump.pump(timeout_ms if not handled else 0, spin_us if not handled else 0)
+            if got is None:
+                break
+            identity, frame, pumped, absorbed = got
+            if absorbed is not None:
+                self._inbound.absorbed(*absorbed)
+            if identity is not None:
+                self._inbound.handle_frame(identity, frame, pumped, key=self._key(frame))
+            handled += 1
+            self._last_frame = time.perf_counter()
+            if not self._within_budget(handled):
+                break
+        return handled
+
+    def _within_budget(self, handled: int) -> bool:
+        if handled == 1:
+            self._budget_end = time.monotonic() + _RUN_S
+        elif handled % 16 == 0 and time.monotonic() >= self._budget_end:
+            return False
+        return True

@@ -1,0 +1,49 @@
+"""The pre-filters between a platform's order update and the transition table.
+
+An OrderUpdate says where the platform believes an order is; the table
+(tickbridge.orders, transitions.hpp) moves orders on events. These rules, and only these,
+turn one into the other; each is tested in tests/engine/test_update_events.py and listed
+in docs/engine.md beside the table:
+
+1. The status maps to an event (WORKING -> ACCEPTED, CANCELED, REJECTED, EXPIRED,
+   ACKNOWLEDGED -> SUBMIT_ACKED). PARTIALLY_FILLED and FILLED map to none: quantities and
+   positions move on Fill records only, never on a status.
+2. A status the order already has (a snapshot's restatement, a repeated update) is no
+   event, unless a replace is pending.
+3. WORKING while a replace is pending is the replace confirmed: REPLACED.
+4. ACKNOWLEDGED after the order left SUBMITTED (the command ack came first) is no event.
+5. WORKING for an order that is WORKING is no event (the answer to a retried submit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickbridge import orders as ob
+from tickbridge.protocol import OrderStatus
+
+STATUS_EVENT = {
+    int(OrderStatus.ACKNOWLEDGED): ob.OrderEvent.SUBMIT_ACKED,
+    int(OrderStatus.WORKING): ob.OrderEvent.ACCEPTED,
+    int(OrderStatus.CANCELED): ob.OrderEvent.CANCELED,
+    int(OrderStatus.REJECTED): ob.OrderEvent.REJECTED,
+    int(OrderStatus.EXPIRED): ob.OrderEvent.EXPIRED,
+}
+
+
+def update_event(order: Any, status: int) -> Any:
+    """The state machine event an update with ``status`` means for ``order``, or None."""
+    event = STATUS_EVENT.get(status)  # rule 1
+    if event is None:
+        return None
+    replace_pending = order.replace_pending
+    if status == int(order.status) and not replace_pending:
+        return None  # rule 2
+    if event == ob.OrderEvent.ACCEPTED:
+        if replace_pending:
+            return ob.OrderEvent.REPLACED  # rule 3
+        if order.status == ob.OrderStatus.WORKING:
+            return None  # rule 5
+    if event == ob.OrderEvent.SUBMIT_ACKED and order.status != ob.OrderStatus.SUBMITTED:
+        return None  # rule 4
+    return event
