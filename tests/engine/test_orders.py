@@ -118,7 +118,7 @@ def test_a_cancel_that_loses_to_a_fill(engine, shim, strategy):
     order = engine.router.book.order(coid)
     assert (order.status, order.filled_qty) == (S.FILLED, 2)
     assert strategy.ctx.position("ESZ6") == 2
-    assert not engine.router.anomalies
+    assert not engine.router.events.anomalies
 
 
 def test_cancel_confirmed(engine, shim, strategy):

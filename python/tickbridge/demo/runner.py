@@ -150,7 +150,7 @@ def run_demo(
         result = DemoResult(
             ticks=engine.ticks, frames=engine.frames, seconds=time.monotonic() - started,
             sim_exit_code=sim_exit, protocol_errors=engine.protocol_errors,
-            anomalies=list(engine.router.anomalies), refusals=engine.router.refusals,
+            anomalies=list(engine.router.events.anomalies), refusals=engine.router.refusals,
             audit_problem=None if chain.broken is None else
             f"broken at record {chain.broken.record_id}: {chain.broken.problem}",
             audit_records=chain.records,

@@ -39,6 +39,7 @@ class Router(Protocol):
     """What armed orders need of the order router (orders.py, which owns them)."""
 
     def route(self, symbol: str) -> tuple[ShimSession, Instrument] | None: ...
+    def instrument(self, symbol: str) -> Instrument: ...
     def own(self, coid: int, strategy: str) -> None: ...
     def refuse(self, strategy: str, symbol: str, code: str, text: str) -> str: ...
     def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
@@ -80,8 +81,23 @@ class ArmedOrders:
     def __len__(self) -> int:
         return len(self._specs)
 
+    def add_trigger(self, symbol: str, level: float, above: bool) -> int:
+        return self._core.add_trigger(self._router.instrument(symbol).slot, level, above)
+
+    def clear_triggers(self, symbol: str) -> None:
+        """The symbol's triggers, and the orders armed on them, go."""
+        self._core.clear_triggers(self._router.instrument(symbol).slot)
+        self.forget_symbol(symbol)
+
     def arm(self, spec: ArmSpec) -> int | str:
-        """The armed order's id, or why it cannot be armed (nothing armed then)."""
+        """The armed order's id, or why it cannot be armed (nothing armed then; the
+        refusal is counted and audited like any order refused before it left)."""
+        result = self._checked_arm(spec)
+        if isinstance(result, str):
+            self._router.refuse(spec.strategy, spec.symbol, "NOT_ARMED", result)
+        return result
+
+    def _checked_arm(self, spec: ArmSpec) -> int | str:
         route = self._router.route(spec.symbol)
         if route is None:
             return f"unknown instrument {spec.symbol!r}"

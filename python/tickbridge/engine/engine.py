@@ -36,21 +36,20 @@ from tickbridge.engine.links import Links
 from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.outbound import Outbound
 from tickbridge.engine.peers import Peers
-from tickbridge.engine.persistence import book_fill, restore_orders, save_transition
+from tickbridge.engine.persistence import book_fill, save_transition
 from tickbridge.engine.pre_trade import PreTrade
 from tickbridge.engine.receiver import Receiver
 from tickbridge.engine.reconciliation import Reconciler
 from tickbridge.engine.records import RecordDispatch
-from tickbridge.engine.recovery import RecoveredSafety, restore_gate
+from tickbridge.engine.recovery import recover
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.settings import EngineSettings
-from tickbridge.engine.shim_auth import bind_account_keys
+from tickbridge.engine.shim_auth import account_keys
 from tickbridge.engine.shim_socket import ShimSocket
 from tickbridge.engine.store_failure import StoreFailure
 from tickbridge.engine.strategy import Strategy
 from tickbridge.engine.strategy_host import StrategyHost
 from tickbridge.engine.trading_control import TradingControl
-from tickbridge.engine.transport import authorized_keys
 from tickbridge.protocol import Side
 from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.reasons import TradingState
@@ -91,11 +90,11 @@ class Engine:
         self._context = context or zmq.Context.instance()
         self.transport = transport or ShimSocket(settings, self._context)
         self.endpoint = self.transport.endpoint
-        self.store_failure = StoreFailure(store, self._store_failed)
         self.core = MarketCore(bar_interval_ns=int(settings.bar_interval_s * 1e9),
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
         self.bus = ev.EventBus()
         self.trading = TradingControl(risk=risk, store=store, config=config, audit=self.audit)
+        self.store_failure = StoreFailure(store, self.trading.halt_for_store)
         self.peers = Peers(self.core, gated=risk is not None, trading_state=self.trading.state)
         self.outbound = Outbound(transport=self.transport, core=self.core, peers=self.peers,
                                  session_id=self.session_id, outbox_limit=settings.outbox_limit,
@@ -109,7 +108,12 @@ class Engine:
         # Armed orders are made and checked in the core, with the engine's own book and
         # compiled gate.
         self.core.attach(self.router.book, risk.gate.core if risk is not None else None)
-        self.links = self._links(settings, config)
+        router = self.router
+        self.links = Links(peers=self.peers, outbound=self.outbound, settings=settings,
+                           config=config, account_keys=account_keys(settings, config),
+                           audit=self.audit, routed=lambda session: any(
+                               route is not None and route[0] is session
+                               for route in map(router.route, router.symbols())))
         self.reconciler = Reconciler(router=self.router, trading=self.trading, risk=risk,
                                      policy=policy, audit=self.audit, confirm=self.links.confirm)
         self.strategies = StrategyHost(
@@ -128,31 +132,20 @@ class Engine:
         self.receiver = Receiver(transport=self.transport, inbound=self.inbound,
                                  key=self.transport.key, spin_s=settings.busy_poll_us / 1e6)
         self._wire()
-        self._start_pump(settings, capture)
+        # The compiled receive path (frame_pump.cpp) when the transport has one; with a
+        # capture every frame comes to Python (it records them).
+        self.peers.pump = self.receiver.start_pump(
+            self.core, self.session_id, compiled=settings.compiled_receive,
+            absorb=ABSORB_FRAMES if capture is None else 0)
         self.control = (ControlServer(self._context, control_endpoint, self.handle_control,
                                       auth=control_auth(config, store.path if store else None),
                                       insecure=settings.insecure_bind)
                         if control_endpoint else None)
-        self.recovered = self._recover()
+        self.recovered = recover(store, risk, self.router.book, self.trading)
         self.running = True
         self._started = False
         self._last_timer = 0.0
         self._last_risk_eval = 0.0
-
-    def _links(self, settings: EngineSettings, config: TickbridgeConfig | None) -> Links:
-        # CURVE: each connection's client key (ZAP User-Id) is read with its frames, and
-        # (with a config) an account's hello is taken only from a key bound to it.
-        keys = None
-        if settings.curve_secret_key_file is not None and config is not None:
-            assert settings.curve_authorized_keys_dir is not None  # bind_router checks
-            keys = bind_account_keys(((a.name, a.curve_public_keys) for a in config.accounts),
-                                     authorized_keys(settings.curve_authorized_keys_dir))
-        router = self.router
-        return Links(peers=self.peers, outbound=self.outbound, settings=settings,
-                     config=config, account_keys=keys, audit=self.audit,
-                     routed=lambda session: any(
-                         route is not None and route[0] is session
-                         for route in map(router.route, router.symbols())))
 
     def _wire(self) -> None:
         """Who hears what, in the order it must happen (the store first)."""
@@ -183,34 +176,6 @@ class Engine:
         self.links.on_accepted = self.outbound.request_snapshot
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
-
-    def _start_pump(self, settings: EngineSettings, capture: FrameRecorder | None) -> None:
-        """The compiled receive path (frame_pump.cpp) when the transport has one."""
-        pump = self.transport.make_pump(self.core, self.session_id) \
-            if settings.compiled_receive else None
-        if pump is not None and capture is None:  # a capture records every frame
-            pump.set_absorb(ABSORB_FRAMES)
-        self.peers.pump = self.receiver.pump = pump
-
-    def _recover(self) -> RecoveredSafety | None:
-        """Safety state first: nothing is accepted before it is back (recovery.py)."""
-        store, risk = self.store, self.risk
-        if store is None:
-            return None
-        restored = restore_orders(store, self.router.book)
-        if restored:
-            log.info("restored %d orders from %s", restored, store.path)
-        states = self.trading.restore()
-        recovered = None
-        if risk is not None:
-            now = risk.wall_clock()
-            recovered = restore_gate(risk, store, self.router.book, now)
-            recovered.trading_states = states
-            self.trading.start_day(now)
-        if states:
-            log.warning("trading state restored from %s: %s", store.path,
-                        ", ".join(f"{k} {v}" for k, v in states.items()))
-        return recovered
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -275,11 +240,6 @@ class Engine:
             self._last_risk_eval = now
             self.trading.evaluate_loss()
         self.timers.tick(now)
-
-    def _store_failed(self, why: str) -> None:
-        self.audit("store_failed", error=why, action="trading halted for every account")
-        self.trading.set(TradingState.HALTED, None, source=f"state store failed: {why}",
-                         durable=False)
 
     # -- what the rest of the world calls --------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,

@@ -72,20 +72,10 @@ class Inbound:
         if session is None:
             return
         self._links.heard(session)
-        sent = None
-        if pumped is None:
-            if self._resent_or_zero(session, frame):
-                return
-            try:
-                result = self._core.ingest(session.slot, frame)
-            except ProtocolError as error:
-                self._links.drop(session, error)
-                return
-        else:
-            result, error, sent = pumped
-            if error is not None:
-                self._links.drop(session, error)
-                return
+        ingested = self._ingest(session, frame, pumped)
+        if ingested is None:
+            return
+        result, sent = ingested
         header, others, events, counts, fired, submits = result
         if fired:
             if sent is not None:  # the compiled receive path sent them already
@@ -105,6 +95,24 @@ class Inbound:
             self._on_signal(event)
         if self._peers.pump is not None:
             self.sync_pump(session, pumped is not None, header[0], header[1])
+
+    def _ingest(self, session: ShimSession, frame: memoryview | bytes, pumped: tuple | None
+                ) -> tuple[Any, Any] | None:
+        """(the core's ingest result, the Submits the compiled path sent or None), or
+        None when the frame is dealt with (a resend, refused, malformed)."""
+        if pumped is not None:
+            result, error, sent = pumped
+            if error is not None:
+                self._links.drop(session, error)
+                return None
+            return result, sent
+        if self._resent_or_zero(session, frame):
+            return None
+        try:
+            return self._core.ingest(session.slot, frame), None
+        except ProtocolError as error:
+            self._links.drop(session, error)
+            return None
 
     def _session(self, identity: bytes, key: str) -> ShimSession | None:
         session = self._peers.get(identity)

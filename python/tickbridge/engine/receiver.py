@@ -24,6 +24,14 @@ class Receiver:
         self._last_frame = 0.0  # perf_counter of the last frame handled
         self._budget_end = 0.0  # monotonic end of the current run of frames
 
+    def start_pump(self, core: Any, session_id: int, *, compiled: bool, absorb: int) -> Any:
+        """The compiled receive path on the transport (None: frames read in Python)."""
+        pump = self._transport.make_pump(core, session_id) if compiled else None
+        if pump is not None and absorb:
+            pump.set_absorb(absorb)
+        self.pump = pump
+        return pump
+
     def receive(self, timeout_ms: int) -> int:
         """Handles what has arrived, waiting up to timeout_ms for the first frame; returns
         the number of frames handled."""

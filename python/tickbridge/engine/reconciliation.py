@@ -76,8 +76,11 @@ class Reconciler:
     def _missing_at_platform(self, session: ShimSession, seen: set[int]) -> None:
         """A live engine order, sent before the snapshot was asked for, that the platform
         does not restate (working or recently finished) cannot be working there."""
-        for coid in self._router.live_orders_of(session):
-            order = self._router.book.order(coid)
+        for order in self._router.book.orders():
+            coid = int(order.client_order_id)
+            route = self._router.route(order.instrument)
+            if order.is_terminal or route is None or route[0] is not session:
+                continue  # not a live engine order routed to this shim
             if coid in seen or order.created_ts >= session.snapshot_asked_ns:
                 continue
             action = self.policy.missing_at_platform
@@ -88,7 +91,7 @@ class Reconciler:
                         action="marked canceled" if action == Action.MARK_CANCELED
                         else str(action))
             if action == Action.MARK_CANCELED:
-                self._router.mark_canceled(coid)
+                self._router.events.mark_canceled(coid)
             self._drift_action(session, action, "missing at the platform")
 
     def _compare_restated(self, session: ShimSession, rec: Any) -> bool:
@@ -113,7 +116,7 @@ class Reconciler:
             self._report_drift(session, "state_differs", action, client_order_id=coid,
                                engine=order.status.name, platform=theirs)
             if action == Action.MARK_CANCELED and not order.is_terminal:
-                self._router.mark_canceled(coid)
+                self._router.events.mark_canceled(coid)
             return action == Action.ADOPT
         quantity = int(rec["quantity"])
         if not order.is_terminal and not theirs_final and quantity != int(order.qty):
@@ -121,7 +124,7 @@ class Reconciler:
             self._report_drift(session, "quantity_differs", action, client_order_id=coid,
                                engine=int(order.qty), platform=quantity)
             if action == Action.ADOPT:
-                self._router.adopt_quantity(coid, quantity)
+                self._router.events.adopt_quantity(coid, quantity)
         return True
 
     def _report_drift(self, session: ShimSession, drift: str, action: Action,

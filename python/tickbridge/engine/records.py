@@ -89,12 +89,12 @@ class RecordDispatch:
         self._on_instrument(symbol)
 
     def _answer(self, session: ShimSession, rec: Any) -> None:
-        self._router.on_command_answer(session, RecordType(int(rec["type"])), rec)
+        self._router.events.on_command_answer(session, RecordType(int(rec["type"])), rec)
 
     def _order_update(self, session: ShimSession, rec: Any) -> None:
         if self._reconciler.on_order_update(session, rec):  # by policy, maybe not taken
-            self._router.on_order_update(session, rec)
+            self._router.events.on_order_update(session, rec)
 
     def _fill(self, session: ShimSession, rec: Any) -> None:
-        if self._router.on_fill(session, rec):
+        if self._router.events.on_fill(session, rec):
             self._reconciler.on_fill_booked(session, rec)

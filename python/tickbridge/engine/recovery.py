@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tickbridge.engine.persistence import restore_orders
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.protocol import Side
 from tickbridge.risk.reasons import TradingState
@@ -136,3 +137,25 @@ def resync_working(risk: RiskAdapter, book: Any) -> dict[str, tuple[int, int]]:
 def _clear_realized(gate: Any, account: str, symbol: str) -> None:
     b = gate.book(account, symbol)
     gate.set_position(account, symbol, int(b.position), float(b.avg_price), 0.0)
+
+
+def recover(store: StateStore | None, risk: RiskAdapter | None, book: Any,
+            trading: Any) -> RecoveredSafety | None:
+    """At start, before anything is accepted: the orders, the trading states and (with
+    a gate) its positions, today's PnL, working quantities and rate windows."""
+    if store is None:
+        return None
+    restored = restore_orders(store, book)
+    if restored:
+        log.info("restored %d orders from %s", restored, store.path)
+    states = trading.restore()
+    recovered = None
+    if risk is not None:
+        now = risk.wall_clock()
+        recovered = restore_gate(risk, store, book, now)
+        recovered.trading_states = states
+        trading.start_day(now)
+    if states:
+        log.warning("trading state restored from %s: %s", store.path,
+                    ", ".join(f"{k} {v}" for k, v in states.items()))
+    return recovered

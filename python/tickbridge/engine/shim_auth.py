@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tickbridge.risk.mode import HelloRefusal
 
@@ -64,3 +65,15 @@ def account_held(account: str, holder: str) -> HelloRefusal:
     return HelloRefusal("ACCOUNT_HELD",
                         f"refused account {account!r}: already spoken for by {holder}, which "
                         "is still connected; a second peer never takes an account over")
+
+
+def account_keys(settings: Any, config: Any) -> AccountKeys | None:
+    """With CURVE and a config, each account's allowed keys (an account's hello is taken
+    only from a key bound to it); None otherwise."""
+    if settings.curve_secret_key_file is None or config is None:
+        return None
+    from tickbridge.engine.transport import authorized_keys
+
+    assert settings.curve_authorized_keys_dir is not None  # bind_router checks
+    return bind_account_keys(((a.name, a.curve_public_keys) for a in config.accounts),
+                             authorized_keys(settings.curve_authorized_keys_dir))

@@ -86,11 +86,11 @@ class Context:
 
     def add_trigger(self, symbol: str, level: float, *, above: bool) -> int:
         """A one-shot trigger evaluated in the compiled core on every trade."""
-        return self._router.add_trigger(symbol, level, above)
+        return self._router.armed.add_trigger(symbol, level, above)
 
     def clear_triggers(self, symbol: str) -> None:
         """Removes the symbol's triggers and armed orders that have not fired."""
-        self._router.clear_triggers(symbol)
+        self._router.armed.clear_triggers(symbol)
 
     def arm(self, symbol: str, level: float, *, above: bool, side: Side | str,
             quantity: int, price: float | None = None, stop_price: float | None = None,
@@ -103,7 +103,7 @@ class Context:
         from tickbridge.engine.armed import ArmSpec
 
         side = Side[side.upper()] if isinstance(side, str) else Side(side)
-        result = self._router.arm(ArmSpec(
+        result = self._router.armed.arm(ArmSpec(
             strategy=self._strategy.name, symbol=symbol, side=side, quantity=quantity,
             order_type=_order_type(price, stop_price),
             price=math.nan if price is None else float(price),

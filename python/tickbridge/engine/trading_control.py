@@ -83,6 +83,12 @@ class TradingControl:
             log.warning("trading state %s for account %s ignored: not a configured account",
                         state.name, account)
 
+    def halt_for_store(self, why: str) -> None:
+        """The state store failed (store_failure.py): every account halts, in memory."""
+        self._audit("store_failed", error=why, action="trading halted for every account")
+        self.set(TradingState.HALTED, None, source=f"state store failed: {why}",
+                 durable=False)
+
     def restore(self) -> dict[str, str]:
         return restore_trading_states(self._store, self.apply) if self._store else {}
 
