@@ -1,0 +1,94 @@
+"""The engine's logic on an injected in-memory transport: no socket, no thread, no
+wait. (The same behaviours over real ZeroMQ sockets are in the other engine tests.)"""
+
+from __future__ import annotations
+
+import pytest
+import zmq
+
+from tickbridge.engine import Engine, EngineSettings
+from tickbridge.engine.link_state import Admission, Liveness
+from tickbridge.protocol import RecordType
+from tickbridge.risk.reasons import TradingState
+
+from .memory_transport import MemoryShim, MemoryTransport
+
+
+@pytest.fixture
+def transport() -> MemoryTransport:
+    return MemoryTransport()
+
+
+@pytest.fixture
+def audit() -> list[tuple[str, dict]]:
+    return []
+
+
+@pytest.fixture
+def engine(transport, audit):
+    engine = Engine(EngineSettings(outbox_limit=3), transport=transport,
+                    audit=lambda kind, **p: audit.append((kind, p)))
+    engine.start()
+    yield engine
+    engine.close()
+
+
+def _ready(engine: Engine, shim: MemoryShim) -> None:
+    shim.hello()
+    engine.poll()
+    (request,) = shim.received(RecordType.SNAPSHOT_REQUEST)
+    shim.answer_snapshot(int(request["request_id"]))
+    engine.poll()
+
+
+def test_a_hello_is_accepted_and_a_snapshot_asked_for(engine, transport):
+    shim = MemoryShim(transport)
+    shim.hello()
+    assert engine.poll() == 1
+    (session,) = engine.sessions.values()
+    assert session.admission == Admission.ACCEPTED and engine.router.symbols() == ["ESZ6"]
+    assert len(shim.received(RecordType.SNAPSHOT_REQUEST)) == 1
+    assert engine.transport is transport and engine.receive_path == "python"
+
+
+def test_a_snapshot_confirms_the_link(engine, transport, audit):
+    shim = MemoryShim(transport)
+    _ready(engine, shim)
+    (session,) = engine.sessions.values()
+    assert session.admission == Admission.CONFIRMED
+    assert any(kind == "positions_confirmed" for kind, _ in audit)
+
+
+def test_an_order_goes_out_as_a_submit(engine, transport):
+    shim = MemoryShim(transport)
+    _ready(engine, shim)
+    from tickbridge.protocol import OrderType, Side, TimeInForce
+
+    coid = engine.router.submit(strategy="t", symbol="ESZ6", side=Side.BUY, quantity=2,
+                                order_type=OrderType.LIMIT, price=6000.25,
+                                stop_price=float("nan"), tif=TimeInForce.DAY)
+    assert isinstance(coid, int)
+    (submit,) = shim.received(RecordType.SUBMIT)
+    assert (int(submit["client_order_id"]), int(submit["quantity"])) == (coid, 2)
+
+
+def test_an_outbox_that_overflows_loses_the_shim(engine, transport, audit):
+    """The outbox policy: beyond outbox_limit the queue is dropped, audited, shim lost."""
+    shim = MemoryShim(transport)
+    _ready(engine, shim)
+    transport.refuse[shim.identity] = zmq.Again  # the peer takes nothing more
+    for _ in range(4):
+        engine.kill(flatten=False)
+    (session,) = engine.sessions.values()
+    assert session.liveness == Liveness.LOST and not session.outbox
+    assert [p["dropped"] for k, p in audit if k == "outbox_overflow"] == [4]
+
+
+def test_a_failed_store_halts_trading(engine, audit):
+    """The store-failure policy, driven directly (tests/store has the real disk faults)."""
+    engine.store_failure.fail(OSError("disk full"))
+    assert engine.trading_state() == TradingState.HALTED
+    assert engine.store_failure.failed == "disk full"
+    assert [p["error"] for k, p in audit if k == "store_failed"] == ["disk full"]
+    engine.store_failure.fail(OSError("again"))  # once: the first failure is the story
+    assert len([k for k, _ in audit if k == "store_failed"]) == 1
