@@ -33,6 +33,7 @@ from tickbridge.engine.events import FillEvent, bar_from_event
 from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
+from tickbridge.engine.reconciliation import ReconcileHooks, Reconciler
 from tickbridge.engine.recovery import (
     RecoveredSafety,
     restore_gate,
@@ -55,18 +56,16 @@ from tickbridge.engine.transport import ZapHandler, authorized_keys, bind_router
 from tickbridge.protocol import (
     DTYPES,
     FRAME_HEADER,
-    OrderStatus,
     OrderType,
     Platform,
     ProtocolError,
     RecordType,
     Side,
     SnapshotPart,
-    SnapshotPhase,
     encode_packed,
     pack_record,
 )
-from tickbridge.reconcile.policy import Action, ReconcilePolicy
+from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.reasons import TradingState
 from tickbridge.store import StateStore
 
@@ -82,10 +81,6 @@ _SESSION_SEQUENCE = struct.Struct("<QQ")  # its session_id and sequence, at byte
 ABSORB_FRAMES = 16
 _HEARTBEAT = struct.Struct("<HHIQq")  # the Heartbeat record (protocol/layout.py)
 _DEFAULT_POLICY = ReconcilePolicy()
-_STATUS_NAMES = {int(s): s.name for s in OrderStatus}
-_FINAL = {"FILLED", "CANCELED", "REJECTED", "EXPIRED"}
-# Engine states with no command in flight: a snapshot that disagrees with them is drift.
-_SETTLED = {"ACKNOWLEDGED", "WORKING", "PARTIALLY_FILLED", *_FINAL}
 # Records whose request_id answers a snapshot request (the peer is not ignoring them).
 _ANSWERS = {RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY}
 AuditSink = Callable[..., None]
@@ -182,8 +177,12 @@ class Engine:
         self._states: dict[str | None, TradingState] = {}
         self.kills = 0
         self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
-        # (account, symbol) -> (platform, engine) position difference last reported
-        self._position_drift: dict[tuple[str, str], tuple[int, int]] = {}
+        self.reconciler = Reconciler(self.router.book, lambda: self.policy, ReconcileHooks(
+            apply_update=self.router.on_order_update, book_fill=self.router.on_fill,
+            adopt_order=self.router.adopt, adopt_quantity=self.router.adopt_quantity,
+            mark_canceled=self.router.mark_canceled, halt=self._halt,
+            flatten=lambda account, why: self.kill(flatten=True, account=account, source=why),
+        ), self.audit)
         # Safety state first: nothing is accepted before it is back (engine/recovery.py).
         self.recovered: RecoveredSafety | None = None
         self._trading_day = 0  # start (UTC ns) of the trading day the gate's PnL is of
@@ -215,7 +214,6 @@ class Engine:
         self._error_window_end = 0.0
         self._error_reports = 0
         self._errors_suppressed = 0
-        self.external_orders = 0
         self._next_snapshot_request = 1
         self._started = False
         self._last_timer = 0.0
@@ -594,6 +592,7 @@ class Engine:
         del self._by_slot[session.slot]
         session.outbox.clear()
         session.pending.clear()
+        self.reconciler.forget(session)
         self.core.release_session(session.slot)
         self.peers_forgotten += 1
 
@@ -643,24 +642,18 @@ class Engine:
             session.ack_due = True
         elif rtype == RecordType.ORDER_UPDATE:
             session.ack_due = True
-            if session.snapshot_orders is not None:
-                session.snapshot_orders.add(int(rec["client_order_id"]))
-                if not self._compare_restated(session, rec):
-                    return  # by policy, the platform's version is not taken
-            self.router.on_order_update(session, rec)
+            if not self.reconciler.on_order_update(session, rec):  # a snapshot's, or unknown
+                self.router.on_order_update(session, rec)
         elif rtype == RecordType.FILL:
-            booked = self.router.on_fill(session, rec)
-            if booked and session.snapshot_orders is not None:
-                # Restated by a snapshot and never booked: its Fill event was lost.
-                self.audit("reconcile_drift", shim=session.name, drift="missing_fill",
-                           client_order_id=int(rec["client_order_id"]),
-                           execution_id=_text(rec["execution_id"]), action="adopt")
+            if not self.reconciler.on_fill(session, rec):  # a snapshot's: booked at its end
+                self.router.on_fill(session, rec)
             session.ack_due = True
         elif rtype == RecordType.POSITION:
-            self._on_position(session, rec)
+            self.reconciler.on_position(session, rec)
             session.ack_due = True
         elif rtype == RecordType.SNAPSHOT_BOUNDARY:
-            self._on_snapshot_boundary(session, rec)
+            if self.reconciler.on_snapshot_boundary(session, rec):
+                self._snapshot_compared(session)
             session.ack_due = True
         elif rtype == RecordType.ACCOUNT:
             session.ack_due = True
@@ -778,33 +771,8 @@ class Engine:
             if self._wants(strategy, symbol):
                 self._call(strategy, "on_instrument", symbol)
 
-    def _on_snapshot_boundary(self, session: ShimSession, rec: Any) -> None:
-        if int(rec["request_id"]) != session.snapshot_id:
-            return  # an older snapshot's, or one we did not ask for
-        if int(rec["phase"]) == int(SnapshotPhase.BEGIN):
-            session.snapshot_orders = set()
-            return
-        seen, session.snapshot_orders = session.snapshot_orders, None
-        if seen is None:
-            return
-        # Reconciliation, "missing at the platform": a live engine order, sent before the
-        # snapshot was asked for, that the platform does not restate (working or recently
-        # finished) cannot be working there. Policy: mark it canceled, audited.
-        for coid in self.router.live_orders_of(session):
-            order = self.router.book.order(coid)
-            if coid in seen or order.created_ts >= session.snapshot_asked_ns:
-                continue
-            action = self.policy.missing_at_platform
-            log.warning("%s does not know order %s (%s at the engine); policy: %s",
-                        session.name, coid, order.status.name, action)
-            self.audit("reconcile_drift", shim=session.name, client_order_id=coid,
-                       drift="missing_at_platform", engine_state=order.status.name,
-                       action="marked canceled" if action == Action.MARK_CANCELED
-                       else str(action))
-            if action == Action.MARK_CANCELED:
-                self.router.mark_canceled(coid)
-            self._drift_action(session, action, "missing at the platform")
-        self._reconcile_positions(session)
+    def _snapshot_compared(self, session: ShimSession) -> None:
+        """After reconciliation compared a snapshot of ``session`` (engine/reconciliation.py)."""
         if self.risk is not None:
             # Orders the snapshot made known (adopted) or finished now count as the gate's
             # working quantities: what it reserves is what is working.
@@ -817,93 +785,9 @@ class Engine:
                        positions=dict(session.platform_positions))
             self._sync_armed(session)
 
-    def _compare_restated(self, session: ShimSession, rec: Any) -> bool:
-        """Reconciliation of an order both sides know, as a snapshot restates it: "state
-        differs" (one side finished, the other not, or finished differently) and
-        "quantity differs" (the working quantity). An engine order with a command in
-        flight (submitted, cancel or replace pending) is not compared: its answer is on
-        the way, and guessing its outcome is what DESIGN forbids. Fills are compared by
-        execution id (missing_fill). Returns whether the platform's version is applied."""
-        coid = int(rec["client_order_id"])
-        status = int(rec["status"])
-        if not coid or coid not in self.router.book or status not in _STATUS_NAMES:
-            return True
-        order = self.router.book.order(coid)
-        if order.status.name not in _SETTLED:
-            return True
-        theirs = _STATUS_NAMES[status]
-        theirs_final = theirs in _FINAL
-        # FILLED/PARTIALLY_FILLED move with Fill records, which the snapshot sends next.
-        fill_driven = theirs in ("FILLED", "PARTIALLY_FILLED")
-        if not fill_driven and (order.is_terminal != theirs_final or (
-                theirs_final and order.status.name != theirs)):
-            action = self.policy.state_differs
-            self._report_drift(session, "state_differs", action, client_order_id=coid,
-                               engine=order.status.name, platform=theirs)
-            if action == Action.MARK_CANCELED and not order.is_terminal:
-                self.router.mark_canceled(coid)
-            return action == Action.ADOPT
-        quantity = int(rec["quantity"])
-        if not order.is_terminal and not theirs_final and quantity != int(order.qty):
-            action = self.policy.quantity_differs
-            self._report_drift(session, "quantity_differs", action, client_order_id=coid,
-                               engine=int(order.qty), platform=quantity)
-            if action == Action.ADOPT:
-                self.router.adopt_quantity(coid, quantity)
-        return True
-
-    def _report_drift(self, session: ShimSession, drift: str, action: Action,
-                      **detail: Any) -> None:
-        log.warning("%s: reconciliation: %s %s; policy: %s", session.name, drift,
-                    " ".join(f"{k}={v}" for k, v in detail.items()), action)
-        self.audit("reconcile_drift", shim=session.name, drift=drift, action=str(action),
-                   **detail)
-        self._drift_action(session, action, drift.replace("_", " "))
-
-    def _reconcile_positions(self, session: ShimSession) -> None:
-        """Reconciliation, "position differs": after a snapshot (its fills booked), the
-        platform's position must equal the engine's. A difference is audited and, by
-        policy, halts the account's trading: the engine's picture of the risk is wrong."""
-        for symbol, theirs in session.platform_positions.items():
-            ours = self.router.position(symbol)
-            key = (session.account, symbol)
-            if ours == theirs or self._position_drift.get(key) == (theirs, ours):
-                if ours == theirs:
-                    self._position_drift.pop(key, None)
-                continue  # in agreement, or this very difference was reported already
-            self._position_drift[key] = (theirs, ours)
-            action = self.policy.position_differs
-            log.error("%s: %s position %+d at the platform, %+d at the engine; policy: %s",
-                      session.name, symbol, theirs, ours, action)
-            self.audit("reconcile_drift", shim=session.name, symbol=symbol,
-                       drift="position_differs", platform=theirs, engine=ours,
-                       action="halted" if action == Action.HALT else str(action))
-            self._drift_action(session, action, "position differs")
-
     @property
     def policy(self) -> ReconcilePolicy:
         return self.config.reconcile if self.config is not None else _DEFAULT_POLICY
-
-    def _drift_action(self, session: ShimSession, action: Action, why: str) -> None:
-        """The account-wide part of a drift's policy: halt, or the kill switch."""
-        if action in (Action.HALT, Action.FLATTEN) and \
-                self.trading_state(session.account) != TradingState.HALTED:
-            self.set_trading_state(TradingState.HALTED, session.account,
-                                   source=f"reconciliation: {why}")
-        if action == Action.FLATTEN:
-            self.kill(flatten=True, account=session.account, source=f"reconciliation: {why}")
-
-    def _on_position(self, session: ShimSession, rec: Any) -> None:
-        instrument = session.instruments.get(int(rec["instrument_id"]))
-        if instrument is None:
-            return
-        ours = self.router.position(instrument.symbol)
-        theirs = int(rec["quantity"])
-        session.platform_positions[instrument.symbol] = theirs
-        if ours != theirs:
-            # Fills can still be in flight; a lasting difference is reconciliation's job.
-            log.debug("%s reports %s position %d, engine has %d", session.name,
-                      instrument.symbol, theirs, ours)
 
     def _on_signal(self, event: tuple) -> None:
         signal = bar_from_event(event)
@@ -914,26 +798,10 @@ class Engine:
                 self._call(strategy, "on_bar" if is_bar else "on_trigger", signal)
 
     def on_external_order(self, session: ShimSession, rec: Any) -> None:
-        self.external_orders += 1
-        if self.policy.unknown_external_order != Action.ALERT:
-            self._drift_action(session, self.policy.unknown_external_order,
-                               "unknown external order")
-        log.warning("%s reports an order the engine did not make (%s, platform id %s); "
-                    "left to reconciliation", session.name,
-                    int(rec["client_order_id"]) or "no client order id",
-                    _text(rec["platform_order_id"]))
-        self.audit("external_order", shim=session.name,
-                   platform_order_id=_text(rec["platform_order_id"]),
-                   client_order_id=int(rec["client_order_id"]) or None)
-        if session.snapshot_orders is not None:  # found by reconciliation: classified
-            self.audit("reconcile_drift", shim=session.name, drift="unknown_external_order",
-                       platform_order_id=_text(rec["platform_order_id"]),
-                       action=str(self.policy.unknown_external_order))
+        self.reconciler.on_unknown_order(session, rec)
 
     def on_external_fill(self, session: ShimSession, rec: Any) -> None:
-        log.warning("%s reports fill %s for an order the engine did not make", session.name,
-                    _text(rec["execution_id"]))
-        self.audit("external_fill", shim=session.name, execution_id=_text(rec["execution_id"]))
+        self.reconciler.on_external_fill(session, rec)
 
     # -- strategy callbacks ------------------------------------------------------------
     def notify_order(self, strategy_name: str | None, update: Any) -> None:
@@ -1036,6 +904,10 @@ class Engine:
                 log.error("trading state %s for %s NOT saved (%s): a restart would not "
                           "restore it", state.name, account or "all accounts", error)
 
+    def _halt(self, account: str, source: str) -> None:
+        if self.trading_state(account) != TradingState.HALTED:
+            self.set_trading_state(TradingState.HALTED, account, source=source)
+
     def _apply_trading_state(self, state: TradingState, account: str | None) -> None:
         if self.risk is None:
             self._states[account] = state
@@ -1112,7 +984,7 @@ class Engine:
         record = pack_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
                              what=int(SnapshotPart.ALL), fills_since_ns=0)
         session.snapshot_id, session.snapshot_asked_ns = request_id, time.time_ns()
-        session.snapshot_orders = None
+        self.reconciler.expect(session, request_id, session.snapshot_asked_ns)
         self.send_command(session, RecordType.SNAPSHOT_REQUEST, request_id, 0, record)
 
     def send(self, session: ShimSession, records: list[bytes]) -> None:

@@ -102,11 +102,10 @@ class ShimSession:
     # go: requests back off, then stop (EngineSettings.snapshot_attempts).
     snapshot_misses: int = 0
     snapshot_due: float = 0.0
-    # The snapshot being received: its request id, when it was asked for (wall ns), and
-    # the engine orders the platform restated in it.
+    # The snapshot asked for: its request id and when (wall ns); what it restates is
+    # collected by the reconciler (engine/reconciliation.py).
     snapshot_id: int = 0
     snapshot_asked_ns: int = 0
-    snapshot_orders: set[int] | None = None
 
     def forgettable(self) -> bool:
         """Never completed a hello (unknown or refused): nothing of the engine's (orders,

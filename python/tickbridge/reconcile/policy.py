@@ -22,20 +22,27 @@ class Action(str, Enum):
         return self.value
 
 
-# What each action means per class; anything else is a configuration error.
-#   ADOPT for MISSING_LOCALLY / UNKNOWN_EXTERNAL_ORDER: track the platform's order.
-#   ADOPT for STATE_DIFFERS / QUANTITY_DIFFERS: take the platform's state / order quantity
-#     (filled quantity still moves only with booked fills).
-#   ADOPT for MISSING_FILL: book the platform's real fill (its execution id de-duplicates).
-#   ADOPT for POSITION_DIFFERS: overwrite the engine's position with the platform's figure,
-#     directly: never by inventing fills (DESIGN lessons).
+# What each action means per class; anything else is a configuration error naming the
+# option, the value and the values allowed.
+#   ADOPT for MISSING_LOCALLY: track the platform's order (our id) as the engine's.
+#   ADOPT for STATE_DIFFERS: apply the platform's state; MARK_CANCELED: close the engine's
+#     order as canceled; ALERT/HALT/FLATTEN: the engine's state is kept (a person looks).
+#   ADOPT for QUANTITY_DIFFERS: take the platform's working quantity, recorded as a
+#     replace the platform confirmed.
+#   ADOPT for MISSING_FILL: book the platform's fill (its execution id de-duplicates);
+#     any other action leaves it unbooked, so the position then differs too.
+#   MARK_CANCELED for MISSING_AT_PLATFORM: close the engine's order as canceled.
+#   POSITION_DIFFERS and UNKNOWN_EXTERNAL_ORDER have no ADOPT: a position moves only with
+#     booked fills (never synthetic ones, DESIGN lessons), and a platform-made order is
+#     not the engine's to track.
 ALLOWED: dict[DriftClass, frozenset[Action]] = {
     DriftClass.MISSING_LOCALLY: frozenset(Action) - {Action.MARK_CANCELED},
     DriftClass.MISSING_AT_PLATFORM: frozenset(Action) - {Action.ADOPT},
     DriftClass.STATE_DIFFERS: frozenset(Action),
     DriftClass.QUANTITY_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED},
-    DriftClass.POSITION_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED},
-    DriftClass.UNKNOWN_EXTERNAL_ORDER: frozenset(Action) - {Action.MARK_CANCELED},
+    DriftClass.POSITION_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED, Action.ADOPT},
+    DriftClass.UNKNOWN_EXTERNAL_ORDER: frozenset(Action) - {Action.MARK_CANCELED,
+                                                            Action.ADOPT},
     DriftClass.MISSING_FILL: frozenset(Action) - {Action.MARK_CANCELED},
 }
 
@@ -54,6 +61,10 @@ class ReconcilePolicy(BaseModel):
       an operator looks. Never explained away by synthetic fills.
     - unknown_external_order -> alert: a manual order in the same account; not ours to cancel.
     - missing_fill -> adopt: a real execution reported by the platform, booked once.
+
+    HALT and FLATTEN (halt, then the kill switch with flatten) act on the account; ALERT
+    audits and changes nothing. A drift found again with the same figures is not
+    reported or acted on account-wide again (engine/reconciliation.py).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
@@ -65,7 +76,8 @@ class ReconcilePolicy(BaseModel):
     position_differs: Action = Action.HALT
     unknown_external_order: Action = Action.ALERT
     missing_fill: Action = Action.ADOPT
-    # None: positions compared by quantity only (platforms average differently, e.g. FIFO).
+    # None: positions compared by quantity only (platforms average differently, e.g. FIFO);
+    # a number: equal quantities whose average prices differ by more are a position drift.
     average_price_tolerance: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
