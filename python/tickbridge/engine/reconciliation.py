@@ -244,15 +244,19 @@ class Reconciler:
                 log.warning("%s: order %d cannot be adopted (instrument %d not defined)",
                             session.name, coid, int(rec["instrument_id"]))
         elif drift_class == DriftClass.STATE_DIFFERS:
-            if action == Action.ADOPT:
-                self._hooks.apply_update(session, rec)
-            elif action == Action.MARK_CANCELED and not self._book.order(coid).is_terminal:
-                self._hooks.mark_canceled(coid)
-            # alert, halt, flatten: the engine's state is kept until a person looks
+            self._state_differs(session, rec, action)
         elif drift_class == DriftClass.QUANTITY_DIFFERS:
             if action == Action.ADOPT:
                 self._hooks.adopt_quantity(coid, int(rec["quantity"]))
             self._hooks.apply_update(session, rec)
+
+    def _state_differs(self, session: ShimSession, rec: Any, action: Action) -> None:
+        coid = int(rec["client_order_id"])
+        if action == Action.ADOPT:
+            self._hooks.apply_update(session, rec)
+        elif action == Action.MARK_CANCELED and not self._book.order(coid).is_terminal:
+            self._hooks.mark_canceled(coid)
+        # alert, halt, flatten: the engine's state is kept until a person looks
 
     # -- reporting and the account-wide actions -------------------------------------------
     def _remember(self, account: str, actions: list[PlannedAction], *,
