@@ -61,11 +61,11 @@ class Setup:
         self.engine.request_snapshot(session)
         got = pump(self.engine, self.shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST))
         (request,) = of(got, RecordType.SNAPSHOT_REQUEST)
-        done = len([k for k, _ in self.audit if k == "reconciliation"]) + 1
         self.shim.answer_snapshot(int(request["request_id"]), list(records))
-        got += pump(self.engine, self.shim, until=lambda _: len(
-            [k for k, _ in self.audit if k == "reconciliation"]) >= done, timeout=5)
-        assert len([k for k, _ in self.audit if k == "reconciliation"]) >= done
+        # Taken when the engine acknowledges the frame (its heartbeat's ack_sequence).
+        got += pump(self.engine, self.shim,
+                    until=lambda _: self.shim.last_ack >= self.shim.sequence, timeout=5)
+        assert self.shim.last_ack >= self.shim.sequence
         got += pump(self.engine, self.shim, timeout=0.2)  # what the actions sent
         return got
 
@@ -166,6 +166,8 @@ def test_missing_at_platform(setup: Setup) -> None:
     assert (record["client_order_id"], record["engine"]) == (coid, "WORKING")
     assert setup.order(coid).status.name == ("CANCELED" if action == "mark_canceled"
                                              else "WORKING")
+    (summary,) = [p for k, p in setup.audit if k == "reconciliation"][-1:]
+    assert (summary["drifts"], summary["reported"], summary["actions"]) == (1, 1, [action])
     _account_action(setup, got, action, "missing_at_platform")
 
 
