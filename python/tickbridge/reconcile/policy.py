@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -55,8 +54,9 @@ class ReconcilePolicy(BaseModel):
     - missing_at_platform -> mark_canceled: the platform, asked, does not have it working;
       it cannot fill there. Any fill it had shows as a missing fill or a position drift.
     - state_differs -> adopt: the platform's state is the truth (e.g. a lost cancel ack).
-    - quantity_differs -> alert: a lost replace ack or unbooked fills; fills come through
-      missing_fill, and a wrong working quantity needs a human look.
+    - quantity_differs -> alert: a modify made at the platform or a lost replace ack; a
+      wrong working quantity needs a human look (filled quantities are not compared:
+      fills come through missing_fill).
     - position_differs -> halt: the engine's risk figures are wrong; stop new orders until
       an operator looks. Never explained away by synthetic fills.
     - unknown_external_order -> alert: a manual order in the same account; not ours to cancel.
@@ -98,13 +98,6 @@ class ReconcilePolicy(BaseModel):
 class PlannedAction:
     action: Action
     drift: Drift
-
-    def as_json(self) -> dict[str, Any]:
-        return {"action": self.action.value, "drift": self.drift.as_json()}
-
-
-# Most severe first: the engine applies the trading-state change of the worst one.
-SEVERITY = (Action.FLATTEN, Action.HALT, Action.ALERT, Action.MARK_CANCELED, Action.ADOPT)
 
 
 def plan(drifts: list[Drift], policy: ReconcilePolicy) -> list[PlannedAction]:

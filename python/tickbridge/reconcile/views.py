@@ -8,7 +8,7 @@ Plain frozen dataclasses, so that reconciliation is pure logic testable without 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tickbridge.store.records import TERMINAL_STATES
 
@@ -72,4 +72,3 @@ class PlatformSnapshot:
     positions: tuple[PositionView, ...] | None = None
     fills: tuple[FillView, ...] | None = None
     request_id: int = 0
-    extra: Mapping[str, object] = field(default_factory=dict)
