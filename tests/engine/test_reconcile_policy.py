@@ -271,3 +271,20 @@ def test_adopt_where_it_has_no_meaning_is_a_config_error_naming_the_option(optio
     data["reconcile"] = {option: "adopt"}
     with pytest.raises(ConfigError, match=f"{option} = adopt has no meaning"):
         parse_config(data, environ={})
+
+
+@pytest.mark.parametrize("setup", [{}], indirect=True, ids=["defaults"])
+def test_a_snapshot_past_its_bound_is_given_up_and_nothing_in_it_lost(setup: Setup) -> None:
+    setup.engine.reconciler.max_records = 2  # a peer is bounded (200,000 by default)
+    coid = setup.working()
+    compared = len([k for k, _ in setup.audit if k == "reconciliation"])
+    setup.snapshot(update(coid, S.EXPIRED), update(OURS_UNKNOWN, S.WORKING),
+                   fill(OURS_UNKNOWN, "EX-9"), position(1))
+    (too_large,) = [p for k, p in setup.audit if k == "snapshot_too_large"]
+    assert too_large["max_records"] == 2
+    assert len([k for k, _ in setup.audit if k == "reconciliation"]) == compared
+    # Applied as live events: the update, the order of ours (adopted by the default
+    # policy, as a one-order reconciliation) and its fill.
+    assert setup.order(coid).status.name == "EXPIRED"
+    assert setup.order(OURS_UNKNOWN).filled_qty == 1
+    assert setup.status()["positions"]["ESZ6"] == 1

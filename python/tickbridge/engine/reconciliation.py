@@ -42,6 +42,9 @@ log = logging.getLogger("tickbridge.engine")
 
 _STATUSES = {int(s) for s in OrderStatus}
 _SIDES = {int(s) for s in Side}
+# Records one snapshot may hold (orders, fills, positions) before it is given up: a
+# snapshot asks for every fill, so a busy account's is large, but a peer stays bounded.
+MAX_SNAPSHOT_RECORDS = 200_000
 _PLATFORM_MADE = 1 << 63  # client order ids with the top bit are made by the platform
 # Drifts about an order the platform reports (handled with that order's record).
 _REPORTED_ORDERS = frozenset({DriftClass.MISSING_LOCALLY, DriftClass.UNKNOWN_EXTERNAL_ORDER,
@@ -105,6 +108,7 @@ class Reconciler:
         # operator who resumed trading is not halted again by the same known difference).
         self._reported: dict[str, dict[tuple, str]] = {}
         self.external_orders = 0
+        self.max_records = MAX_SNAPSHOT_RECORDS
 
     # -- records from the shim ---------------------------------------------------------
     def expect(self, session: ShimSession, request_id: int, asked_ns: int) -> None:
@@ -122,7 +126,7 @@ class Reconciler:
         """True when reconciliation takes the update (part of a snapshot, or an order the
         engine does not know); False: the router applies it as a live event."""
         snap = self._receiving(session)
-        if snap is not None:
+        if snap is not None and self._room(session, snap):
             snap.orders.append(rec.copy())  # the record is a view of the frame's buffer
             return True
         coid = int(rec["client_order_id"])
@@ -136,7 +140,7 @@ class Reconciler:
     def on_fill(self, session: ShimSession, rec: Any) -> bool:
         """True when the fill is part of a snapshot (booked, by policy, at its end)."""
         snap = self._receiving(session)
-        if snap is None:
+        if snap is None or not self._room(session, snap):
             return False
         snap.fills.append(rec.copy())
         return True
@@ -147,13 +151,34 @@ class Reconciler:
             return
         session.platform_positions[instrument.symbol] = int(rec["quantity"])
         snap = self._receiving(session)
-        if snap is not None:
+        if snap is not None and self._room(session, snap):
             snap.positions.append(rec.copy())
 
     def on_unknown_order(self, session: ShimSession, rec: Any) -> None:
         """An order update the router could not place (its id unknown to the book)."""
         if self._valid_order(rec):
             self._one_order(session, rec)
+        else:
+            log.warning("%s: an order update with status %d, side %d for unknown order %d; "
+                        "ignored", session.name, int(rec["status"]), int(rec["side"]),
+                        int(rec["client_order_id"]))
+
+    def _room(self, session: ShimSession, snap: _Snapshot) -> bool:
+        """Whether the snapshot may hold one more record. A peer is bounded: past
+        ``max_records`` the snapshot is given up, not compared, and what it had collected
+        is applied as live events (nothing lost; what follows is live too)."""
+        if len(snap.orders) + len(snap.fills) + len(snap.positions) < self.max_records:
+            return True
+        del self._snapshots[session.identity]
+        log.error("%s: snapshot %d has more than %d records; not compared (its records "
+                  "applied as live events)", session.name, snap.request_id, self.max_records)
+        self._audit("snapshot_too_large", shim=session.name, request_id=snap.request_id,
+                    max_records=self.max_records)
+        for rec in snap.orders:
+            self._hooks.apply_update(session, rec)
+        for rec in snap.fills:
+            self._hooks.book_fill(session, rec)
+        return False
 
     def on_external_fill(self, session: ShimSession, rec: Any) -> None:
         log.warning("%s reports fill %s for an order the engine did not make", session.name,
