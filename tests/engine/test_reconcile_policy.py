@@ -207,6 +207,10 @@ def test_position_differs(setup: Setup) -> None:
     # The same difference in the next snapshot is known: not reported or acted on again.
     setup.snapshot(position(2))
     assert len([d for d in setup.drifts() if d["drift"] == "position_differs"]) == 1
+    # Once it cleared, the same difference coming back is reported again.
+    setup.snapshot()
+    setup.snapshot(position(2))
+    assert len([d for d in setup.drifts() if d["drift"] == "position_differs"]) == 2
 
 
 @_policy("unknown_external_order", ["alert", "halt", "flatten"])

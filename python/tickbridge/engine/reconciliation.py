@@ -203,6 +203,8 @@ class Reconciler:
 
     # -- one snapshot ------------------------------------------------------------------
     def _compare(self, session: ShimSession, snap: _Snapshot) -> None:
+        """Each pass's drifts are audited and its trading-state change made first, then
+        its order-level actions carried out."""
         policy = self._policy()
         orders = self._latest_orders(session, snap.orders)
         fills = [f for f in snap.fills if self._valid_fill(f)]
@@ -214,6 +216,10 @@ class Reconciler:
             orders, RecordType.ORDER_UPDATE), fills=_stack(fills, RecordType.FILL),
             request_id=snap.request_id)
         first = reconcile(self._view(session, snap.asked_ns), platform, policy, is_ours=is_ours)
+        # The memory becomes this snapshot's drifts: one that cleared and comes back is new.
+        known = self._reported.pop(session.account, {})
+        fresh = self._remember(session.account, first.actions, known)
+        self._report(session, fresh, request_id=snap.request_id)
         by_order = {_order_key(a.drift.client_order_id or 0,
                                a.drift.platform.get("platform_order_id", "")): a
                     for a in first.actions if a.drift.drift_class in _REPORTED_ORDERS}
@@ -235,9 +241,9 @@ class Reconciler:
             [p for p in snap.positions if int(p["instrument_id"]) in symbols],
             RecordType.POSITION), request_id=snap.request_id)
         second = reconcile(self._view(session, snap.asked_ns), positions, policy)
-        actions = first.actions + second.actions
-        fresh = self._remember(session.account, actions, replace=True)
-        self._report(session, fresh, request_id=snap.request_id)
+        fresh_positions = self._remember(session.account, second.actions, known)
+        self._report(session, fresh_positions, request_id=snap.request_id)
+        actions, fresh = first.actions + second.actions, fresh + fresh_positions
         self._audit("reconciliation", shim=session.name, account=session.account,
                     request_id=snap.request_id, drifts=len(actions), reported=len(fresh),
                     actions=sorted({a.action.value for a in fresh}))
@@ -251,7 +257,9 @@ class Reconciler:
                            is_ours=is_ours)
         planned = result.actions[0] if result.actions else None
         self._handle_order(session, rec, planned)
-        self._report(session, self._remember(session.account, result.actions), request_id=0)
+        known = self._reported.get(session.account, {})
+        self._report(session, self._remember(session.account, result.actions, known),
+                     request_id=0)
 
     def _handle_order(self, session: ShimSession, rec: Any,
                       planned: PlannedAction | None) -> None:
@@ -284,20 +292,17 @@ class Reconciler:
         # alert, halt, flatten: the engine's state is kept until a person looks
 
     # -- reporting and the account-wide actions -------------------------------------------
-    def _remember(self, account: str, actions: list[PlannedAction], *,
-                  replace: bool = False) -> list[PlannedAction]:
-        """The actions whose drift was not reported before with the same figures. With
-        ``replace`` (a whole snapshot) the memory becomes this snapshot's drifts, so one
-        that cleared and comes back is reported again."""
-        before = self._reported.get(account, {})
-        now = {} if replace else dict(before)
+    def _remember(self, account: str, actions: list[PlannedAction],
+                  known: dict[tuple, str]) -> list[PlannedAction]:
+        """The actions whose drift is not in ``known`` with the same figures; every one
+        is added to the account's memory."""
+        memory = self._reported.setdefault(account, {})
         fresh = []
         for planned in actions:
             key, figures = _key(planned.drift), _figures(planned.drift)
-            if before.get(key) != figures:
+            if known.get(key) != figures:
                 fresh.append(planned)
-            now[key] = figures
-        self._reported[account] = now
+            memory[key] = figures
         return fresh
 
     def _report(self, session: ShimSession, actions: list[PlannedAction],

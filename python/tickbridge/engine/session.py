@@ -89,7 +89,8 @@ class ShimSession:
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)
     instruments: dict[int, Instrument] = field(default_factory=dict)
-    # The platform's last reported position per symbol (reconciliation compares it).
+    # The platform's last reported position per symbol (for the positions_confirmed audit;
+    # reconciliation compares the positions of each snapshot).
     platform_positions: dict[str, int] = field(default_factory=dict)
     pending: dict[int, PendingCommand] = field(default_factory=dict)
     outbox: deque[bytes] = field(default_factory=deque)
