@@ -327,12 +327,6 @@ class OrderRouter:
                     client_order_id=coid, order_account=account)
         return True
 
-    def live_orders_of(self, session: ShimSession) -> list[int]:
-        """The engine's non-final orders routed to ``session``."""
-        return [int(o.client_order_id) for o in self.book.orders()
-                if not o.is_terminal and o.instrument in self._routes
-                and self._routes[o.instrument][0] is session]
-
     def adopt_quantity(self, coid: int, quantity: int) -> None:
         """Reconciliation's "adopt" of a working quantity the platform reports: recorded
         as a replace the platform confirmed (same price), so the history shows it."""
