@@ -63,7 +63,7 @@ def test_missing_at_platform_is_marked_canceled() -> None:
 
 
 @pytest.mark.parametrize("mine,theirs", [
-    ("PENDING_CANCEL", "CANCELED"),  # the cancel's confirmation was lost
+    ("WORKING", "CANCELED"),         # the cancel's update was lost
     ("CANCELED", "WORKING"),         # the engine closed an order that is still live
     ("CANCELED", "EXPIRED"),         # both finished, differently
 ])
@@ -76,9 +76,11 @@ def test_state_differs_is_adopted(mine: str, theirs: str) -> None:
 
 
 @pytest.mark.parametrize("mine", ["PENDING_CANCEL", "SUBMITTED", "PENDING_REPLACE"])
-def test_in_flight_is_not_a_drift(mine: str) -> None:
-    # DESIGN: leave a pending order pending and ask; do not guess its outcome.
-    assert reconcile(engine(order(5, mine)), platform(order(5, "WORKING"))).clean
+@pytest.mark.parametrize("theirs", ["WORKING", "CANCELED"])
+def test_in_flight_is_not_a_drift(mine: str, theirs: str) -> None:
+    # DESIGN: leave a pending order pending and ask; do not guess its outcome. Its answer
+    # (the CANCELED that confirms a cancel) is applied as any update.
+    assert reconcile(engine(order(5, mine)), platform(order(5, theirs))).clean
     assert reconcile(engine(order(5, "PENDING_REPLACE", quantity=3)),
                      platform(order(5, "WORKING", quantity=2))).clean
 
@@ -87,9 +89,12 @@ def test_quantity_differs_alerts() -> None:
     result = reconcile(engine(order(6, quantity=2)), platform(order(6, quantity=3)))
     assert classes(result) == [DriftClass.QUANTITY_DIFFERS]
     assert result.actions[0].action is Action.ALERT
-    filled = reconcile(engine(order(6, "PARTIALLY_FILLED", filled=1)),
-                       platform(order(6, "PARTIALLY_FILLED", filled=2)))
-    assert classes(filled) == [DriftClass.QUANTITY_DIFFERS]
+    # A filled quantity moves with fills: a missing one is a missing fill, never also a
+    # quantity difference (nor a state difference while the fill is on its way).
+    fills = (FillView("E2", 6, "ESZ6", "BUY", 1, 6000.0),)
+    filled = reconcile(engine(order(6, "PARTIALLY_FILLED", filled=1), executions=("E1",)),
+                       platform(order(6, "FILLED", filled=2), fills=fills))
+    assert classes(filled) == [DriftClass.MISSING_FILL]
 
 
 def test_position_differs_halts_and_is_compared_directly() -> None:
@@ -117,6 +122,18 @@ def test_unknown_external_order_alerts() -> None:
     assert classes(result) == [DriftClass.UNKNOWN_EXTERNAL_ORDER] * 2
     assert {a.action for a in result.actions} == {Action.ALERT}
     assert result.drifts[0].platform["platform_order_id"] == "SC-991"
+
+
+def test_an_external_orders_fill_is_not_a_missing_fill() -> None:
+    fills = (FillView("M1", 0, "ESZ6", "SELL", 1, 6000.0),
+             FillView("M2", 1 << 63 | 7, "ESZ6", "SELL", 1, 6000.0))
+    assert reconcile(engine(), PlatformSnapshot(ACCOUNT, None, None, fills),
+                     is_ours=lambda c: c != 0 and not c >> 63).clean
+
+
+def test_missing_at_platform_ignores_orders_sent_after_the_request() -> None:
+    view = EngineView(ACCOUNT, {3: order(3), 4: order(4)}, {}, frozenset(), frozenset({4}))
+    assert [d.client_order_id for d in reconcile(view, platform()).drifts] == [3]
 
 
 def test_missing_fill_is_adopted_once() -> None:

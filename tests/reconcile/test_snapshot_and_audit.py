@@ -1,9 +1,9 @@
-"""From decoded wire records to a snapshot; from the store to the engine's view; and the
-audit trail of a reconciliation."""
+"""From decoded wire records to a snapshot, and the audit record of a drift."""
 
 from __future__ import annotations
 
-from tickbridge.audit import read_records, verify_chain
+import json
+
 from tickbridge.protocol import (
     OrderStatus,
     RecordType,
@@ -13,14 +13,12 @@ from tickbridge.protocol import (
     new_records,
 )
 from tickbridge.reconcile import (
-    DriftClass,
-    audit_reconciliation,
-    engine_view_from_store,
+    EngineView,
+    OrderView,
+    drift_record,
     reconcile,
     snapshot_from_records,
 )
-from tickbridge.store import FillRecord, OrderRecord, StateStore
-from tickbridge.store.connection import open_reader
 
 
 def _frame() -> bytes:
@@ -58,34 +56,26 @@ def test_snapshot_from_decoded_records() -> None:
     assert snap.fills[0].execution_id == "EX-10"
 
 
-def test_store_view_reconciled_and_audited(tmp_path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore(path) as store:
-        store.save_order(OrderRecord(10, "Sim101", "ESZ6", "BUY", "MARKET", "DAY", 1, 0.0, 0.0,
-                                     "FILLED", created_ns=1, updated_ns=1))
-        store.save_order(OrderRecord(12, "Sim101", "ESZ6", "BUY", "LIMIT", "DAY", 1, 5990.0,
-                                     0.0, "WORKING", created_ns=1, updated_ns=1))
-        store.book_fills([FillRecord("Sim101", "EX-10", 10, "ESZ6", "BUY", 1, 6000.0, 1)]
-                         ).result(timeout=10)
-        view = engine_view_from_store(store, "Sim101")
-        frame = decode_frame(_frame())
-        snap = snapshot_from_records("Sim101", {3: "ESZ6"},
-                                     order_updates=frame.of(RecordType.ORDER_UPDATE),
-                                     positions=frame.of(RecordType.POSITION),
-                                     fills=frame.of(RecordType.FILL))
-        result = reconcile(view, snap)
-        assert sorted(d.drift_class.value for d in result.drifts) == sorted([
-            DriftClass.MISSING_LOCALLY.value,         # 11: ours, the store lost it
-            DriftClass.UNKNOWN_EXTERNAL_ORDER.value,  # SC-2: a manual order
-            DriftClass.MISSING_AT_PLATFORM.value,     # 12: open here, not there
-        ])
-        audit_reconciliation(store, "Sim101", result.drifts, result.actions, request_id=77,
-                             trigger="restart")
-        store.sync().result(timeout=10)
-    with open_reader(path) as conn:
-        records = list(read_records(conn, kinds=["drift", "reconcile_action", "session"]))
-        assert verify_chain(conn).ok
-    kinds = [r.kind for r in records]
-    assert kinds.count("drift") == 3 and kinds.count("reconcile_action") == 3
-    assert records[0].data["trigger"] == "restart"
-    assert {r.client_order_id for r in records if r.kind == "drift"} == {11, 12, None}
+def test_a_drifts_audit_record_reads_at_a_glance() -> None:
+    frame = decode_frame(_frame())
+    snap = snapshot_from_records("Sim101", {3: "ESZ6"},
+                                 order_updates=frame.of(RecordType.ORDER_UPDATE),
+                                 positions=frame.of(RecordType.POSITION),
+                                 fills=frame.of(RecordType.FILL))
+    view = EngineView("Sim101", {12: OrderView(12, "ESZ6", "WORKING", 1, 0, "BUY")}, {},
+                      frozenset({"EX-10"}))
+    result = reconcile(view, snap, is_ours=lambda coid: coid != 0)
+    records = {r["drift"]: r for r in (drift_record(a.drift, a.action)
+                                       for a in result.actions)}
+    assert set(records) == {"missing_locally", "unknown_external_order",
+                            "missing_at_platform", "position_differs"}
+    assert records["missing_locally"] | {"detail": None, "note": None} == {
+        "drift": "missing_locally", "action": "adopt", "account": "Sim101", "symbol": "ESZ6",
+        "client_order_id": 11, "engine": None, "platform": "WORKING",
+        "platform_order_id": "SC-1", "detail": None, "note": None}
+    assert records["unknown_external_order"]["platform_order_id"] == "SC-2"
+    assert (records["missing_at_platform"]["engine"], records["missing_at_platform"]["action"]
+            ) == ("WORKING", "mark_canceled")
+    assert (records["position_differs"]["engine"], records["position_differs"]["platform"],
+            records["position_differs"]["action"]) == (0, 1, "halt")
+    json.dumps(records)  # every record is JSON for the audit log

@@ -39,9 +39,9 @@ from tickbridge.engine.peers import Peers
 from tickbridge.engine.persistence import book_fill, save_transition
 from tickbridge.engine.pre_trade import PreTrade
 from tickbridge.engine.receiver import Receiver
-from tickbridge.engine.reconciliation import Reconciler
+from tickbridge.engine.reconciliation import ReconcileHooks, Reconciler
 from tickbridge.engine.records import RecordDispatch
-from tickbridge.engine.recovery import recover
+from tickbridge.engine.recovery import recover, resync_working
 from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.settings import EngineSettings
 from tickbridge.engine.shim_auth import account_keys
@@ -104,7 +104,7 @@ class Engine:
             core=self.core, outbound=self.outbound, bus=self.bus, audit=self.audit, risk=risk,
             pre_trade=PreTrade(core=self.core, risk=risk, trading_state=self.trading.state,
                                position=lambda symbol: self.router.position(symbol)),
-            adopt_missing=lambda: policy.missing_locally == "adopt", epoch=order_id_epoch)
+            epoch=order_id_epoch)
         # Armed orders are made and checked in the core, with the engine's own book and
         # compiled gate.
         self.core.attach(self.router.book, risk.gate.core if risk is not None else None)
@@ -114,8 +114,13 @@ class Engine:
                            audit=self.audit, routed=lambda session: any(
                                route is not None and route[0] is session
                                for route in map(router.route, router.symbols())))
-        self.reconciler = Reconciler(router=self.router, trading=self.trading, risk=risk,
-                                     policy=policy, audit=self.audit, confirm=self.links.confirm)
+        events, trading = self.router.events, self.trading
+        self.reconciler = Reconciler(self.router.book, lambda: policy, ReconcileHooks(
+            apply_update=events.on_order_update, book_fill=events.on_fill,
+            adopt_order=events.adopt, adopt_quantity=events.adopt_quantity,
+            mark_canceled=events.mark_canceled, halt=trading.halt,
+            flatten=lambda account, why: trading.kill(flatten=True, account=account,
+                                                      source=why)), self.audit)
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
@@ -124,7 +129,7 @@ class Engine:
             store=store, audit=self.audit, on_signal=self.strategies.on_signal,
             on_fired=self.router.armed.on_fired,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
-                                     reconciler=self.reconciler,
+                                     reconciler=self.reconciler, compared=self._compared,
                                      on_instrument=self.strategies.on_instrument))
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
@@ -168,14 +173,23 @@ class Engine:
         on(ev.OrderChanged, self.strategies.on_order)
         on(ev.FillForStrategy, self.strategies.on_fill)
         on(ev.ArmedOrderFired, self.strategies.on_armed)
-        on(ev.ExternalOrder, lambda e: self.reconciler.on_external_order(e.session, e.record))
+        on(ev.ExternalOrder, lambda e: self.reconciler.on_unknown_order(e.session, e.record))
         on(ev.ExternalFill, lambda e: self.reconciler.on_external_fill(e.session, e.record))
         self.outbound.on_lost = lambda session, why: self.links.mark_lost(
             session, why, LivenessEvent.OUTBOX_FULL)
+        self.outbound.on_snapshot_requested = self.reconciler.expect
+        self.peers.on_forget = self.reconciler.forget
         self.links.on_lost = self.trading.on_shim_lost
         self.links.on_accepted = self.outbound.request_snapshot
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
+
+    def _compared(self, session: ShimSession) -> None:
+        """A snapshot of ``session`` was reconciled: orders it made known (adopted) or
+        finished count in the gate's working quantities, and the link is confirmed."""
+        if self.risk is not None:
+            resync_working(self.risk, self.router.book)
+        self.links.confirm(session)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:

@@ -54,14 +54,13 @@ def _text(value: bytes) -> str:
 
 class OrderEvents:
     def __init__(self, *, book: Any, owners: dict[int, str], bus: EventBus,
-                 audit: Callable[..., None], request_snapshot: Callable[[ShimSession], None],
-                 adopt_missing: Callable[[], bool]) -> None:
+                 audit: Callable[..., None],
+                 request_snapshot: Callable[[ShimSession], None]) -> None:
         self.book = book
         self._owners = owners  # client order id -> strategy name (the router's)
         self._bus = bus
         self._audit = audit
         self._request_snapshot = request_snapshot
-        self._adopt_missing = adopt_missing
         # Adopted orders that ended canceled or expired after fills: (event, fills first).
         self._adopted_final: dict[int, tuple[Any, int]] = {}
         self.anomalies: list[str] = []
@@ -100,8 +99,7 @@ class OrderEvents:
         coid = int(rec["client_order_id"])
         status = int(rec["status"])
         if not coid or coid not in self.book:
-            if not self._adopt(session, rec):
-                self._bus.publish(ExternalOrder(session, rec))
+            self._bus.publish(ExternalOrder(session, rec))  # reconciliation's to classify
             return
         if self._foreign(session, coid, RecordType.ORDER_UPDATE):
             return
@@ -177,18 +175,17 @@ class OrderEvents:
     def mark_canceled(self, coid: int) -> None:
         self._apply(coid, ob.OrderEvent.CANCELED, ts=time.time_ns())
 
-    def _adopt(self, session: ShimSession, rec: Any) -> bool:
-        """An order with one of the engine's client order ids that the engine does not
-        know: it was sent, then the engine died before its record was durable (the store
-        writes behind the order path). Taken back from the platform's report; its fills
-        follow in the same snapshot and are booked as usual. Platform-made ids (the top
-        bit set) are never adopted: they are external orders."""
+    def adopt(self, session: ShimSession, rec: Any) -> bool:
+        """Reconciliation's "adopt" of an order with one of the engine's client order ids
+        that the engine does not know: it was sent, then the engine died before its record
+        was durable (the store writes behind the order path). Taken back from the
+        platform's report; its fills follow in the same snapshot and are booked as usual.
+        Platform-made ids (the top bit set) are never adopted: they are external orders.
+        False when it cannot be (its instrument not defined by the shim)."""
         coid = int(rec["client_order_id"])
         instrument = session.instruments.get(int(rec["instrument_id"]))
         if not coid or coid >> 63 or instrument is None or session.refused:
             return False
-        if not self._adopt_missing():
-            return False  # alert: left to the operator, reported as an external order
         status = OrderStatus(int(rec["status"])) if int(rec["status"]) in _STATUSES else None
         if status is None:
             return False

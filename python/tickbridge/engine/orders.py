@@ -37,7 +37,6 @@ class OrderRouter:
 
     def __init__(self, *, core: Any, outbound: Outbound, pre_trade: PreTradeCheck,
                  bus: EventBus, audit: Callable[..., None], risk: Any = None,
-                 adopt_missing: Callable[[], bool] = lambda: True,
                  epoch: int | None = None) -> None:
         self._core = core
         self._outbound = outbound
@@ -53,8 +52,7 @@ class OrderRouter:
         self.armed = ArmedOrders(router=self, core=core, risk=risk, bus=bus, audit=audit,
                                  session_by_slot=outbound.session_by_slot)
         self.events = OrderEvents(book=self.book, owners=self._owner, bus=bus, audit=audit,
-                                  request_snapshot=outbound.request_snapshot,
-                                  adopt_missing=adopt_missing)
+                                  request_snapshot=outbound.request_snapshot)
         self.refusals = 0
 
     # -- instruments -------------------------------------------------------------

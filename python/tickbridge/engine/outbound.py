@@ -45,6 +45,9 @@ class Outbound:
         # Replay: frames go here instead of the transport.
         self.replay_out: list[tuple[bytes, bytes]] | None = None
         self.on_lost: Callable[[ShimSession, str], None] = lambda session, why: None
+        # (session, request id, wall ns): reconciliation collects what answers it.
+        self.on_snapshot_requested: Callable[[ShimSession, int, int], None] = \
+            lambda session, request_id, asked_ns: None
         self._next_snapshot_request = 1
 
     def session_by_slot(self, slot: int) -> ShimSession:
@@ -65,7 +68,7 @@ class Outbound:
         record = pack_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
                              what=int(SnapshotPart.ALL), fills_since_ns=0)
         session.snapshot_id, session.snapshot_asked_ns = request_id, time.time_ns()
-        session.snapshot_orders = None
+        self.on_snapshot_requested(session, request_id, session.snapshot_asked_ns)
         self.send_command(session, RecordType.SNAPSHOT_REQUEST, request_id, 0, record)
 
     def send(self, session: ShimSession, records: list[bytes]) -> None:

@@ -28,6 +28,7 @@ class Peers:
         self.sessions: dict[bytes, ShimSession] = {}
         self._by_slot: dict[int, ShimSession] = {}
         self.forgotten = 0
+        self.on_forget: Callable[[ShimSession], None] = lambda session: None
 
     def __iter__(self) -> Iterator[ShimSession]:
         return iter(list(self.sessions.values()))
@@ -64,6 +65,7 @@ class Peers:
         del self._by_slot[session.slot]
         session.outbox.clear()
         session.pending.clear()
+        self.on_forget(session)
         self._core.release_session(session.slot)
         self.forgotten += 1
 

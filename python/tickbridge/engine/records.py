@@ -31,7 +31,9 @@ def _text(value: bytes) -> str:
 
 class RecordDispatch:
     def __init__(self, *, core: Any, links: Links, router: OrderRouter,
-                 reconciler: Reconciler, on_instrument: Callable[[str], None]) -> None:
+                 reconciler: Reconciler, compared: Callable[[ShimSession], None],
+                 on_instrument: Callable[[str], None]) -> None:
+        self._compared = compared
         self._core = core
         self._links = links
         self._router = router
@@ -47,7 +49,7 @@ class RecordDispatch:
             RecordType.ORDER_UPDATE: (self._order_update, True),
             RecordType.FILL: (self._fill, True),
             RecordType.POSITION: (reconciler.on_position, True),
-            RecordType.SNAPSHOT_BOUNDARY: (reconciler.on_snapshot_boundary, True),
+            RecordType.SNAPSHOT_BOUNDARY: (self._snapshot_boundary, True),
             RecordType.ACCOUNT: (lambda session, rec: None, True),
         }
 
@@ -92,9 +94,13 @@ class RecordDispatch:
         self._router.events.on_command_answer(session, RecordType(int(rec["type"])), rec)
 
     def _order_update(self, session: ShimSession, rec: Any) -> None:
-        if self._reconciler.on_order_update(session, rec):  # by policy, maybe not taken
+        if not self._reconciler.on_order_update(session, rec):  # a snapshot's, or unknown
             self._router.events.on_order_update(session, rec)
 
     def _fill(self, session: ShimSession, rec: Any) -> None:
-        if self._router.events.on_fill(session, rec):
-            self._reconciler.on_fill_booked(session, rec)
+        if not self._reconciler.on_fill(session, rec):  # a snapshot's: booked at its end
+            self._router.events.on_fill(session, rec)
+
+    def _snapshot_boundary(self, session: ShimSession, rec: Any) -> None:
+        if self._reconciler.on_snapshot_boundary(session, rec):
+            self._compared(session)

@@ -93,7 +93,8 @@ class ShimSession:
     # Frames with order events not yet durable in the store: sequence -> future.
     unsynced: dict[int, Any] = field(default_factory=dict)
     instruments: dict[int, Instrument] = field(default_factory=dict)
-    # The platform's last reported position per symbol (reconciliation compares it).
+    # The platform's last reported position per symbol (for the positions_confirmed audit;
+    # reconciliation compares the positions of each snapshot).
     platform_positions: dict[str, int] = field(default_factory=dict)
     pending: dict[int, PendingCommand] = field(default_factory=dict)
     outbox: deque[bytes] = field(default_factory=deque)
@@ -106,11 +107,10 @@ class ShimSession:
     # go: requests back off, then stop (EngineSettings.snapshot_attempts).
     snapshot_misses: int = 0
     snapshot_due: float = 0.0
-    # The snapshot being received: its request id, when it was asked for (wall ns), and
-    # the engine orders the platform restated in it.
+    # The snapshot asked for: its request id and when (wall ns); what it restates is
+    # collected by the reconciler (engine/reconciliation.py).
     snapshot_id: int = 0
     snapshot_asked_ns: int = 0
-    snapshot_orders: set[int] | None = None
 
     def admit(self, event: AdmissionEvent) -> Admission:
         self.admission = next_state(ADMISSION, self.admission, event, self.name)

@@ -74,6 +74,11 @@ class TradingControl:
                           "restore it", state.name, account or "all accounts", error)
         self.on_change(account, state)
 
+    def halt(self, account: str, source: str) -> None:
+        """Halted, unless it is already (reconciliation's drift policy)."""
+        if self.state(account) != TradingState.HALTED:
+            self.set(TradingState.HALTED, account, source=source)
+
     def apply(self, state: TradingState, account: str | None) -> None:
         if self._risk is None:
             self._states[account] = state

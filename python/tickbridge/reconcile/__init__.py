@@ -1,13 +1,15 @@
 """Reconciliation (pure logic): classify the differences between the engine's state and
 a platform snapshot, decide an action per class by policy, and audit both.
 
-    view = engine_view_from_store(store, account)
     snap = snapshot_from_records(account, symbols, order_updates=..., positions=..., fills=...)
     result = reconcile(view, snap, policy, is_ours=...)   # classify + plan
-    audit_reconciliation(store, account, result.drifts, result.actions, request_id=...)
+    audit("reconcile_drift", **drift_record(a.drift, a.action))  # per planned action
+
+The engine builds ``view`` from its order book and carries the planned actions out
+(``tickbridge.engine.reconciliation``).
 """
 
-from tickbridge.reconcile.audit import audit_reconciliation
+from tickbridge.reconcile.audit import drift_record
 from tickbridge.reconcile.classify import any_nonzero, classify
 from tickbridge.reconcile.drift import Drift, DriftClass
 from tickbridge.reconcile.policy import (
@@ -26,7 +28,6 @@ from tickbridge.reconcile.views import (
     OrderView,
     PlatformSnapshot,
     PositionView,
-    engine_view_from_store,
 )
 
 __all__ = [
@@ -43,9 +44,8 @@ __all__ = [
     "ReconcilePolicy",
     "Reconciliation",
     "any_nonzero",
-    "audit_reconciliation",
     "classify",
-    "engine_view_from_store",
+    "drift_record",
     "plan",
     "reconcile",
     "snapshot_from_records",

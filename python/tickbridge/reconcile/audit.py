@@ -1,26 +1,40 @@
-"""Writing a reconciliation's drifts and actions to the audit log."""
+"""The audit record of one drift and the action taken on it (kind ``reconcile_drift``).
+
+``engine`` and ``platform`` hold the figure the class compares, so the record reads at a
+glance: the two states, the two order quantities, the two position quantities; ``detail``
+holds everything each side said.
+"""
 
 from __future__ import annotations
 
-from tickbridge.audit.kinds import AuditKind
-from tickbridge.reconcile.drift import Drift
-from tickbridge.reconcile.policy import PlannedAction
-from tickbridge.store import StateStore
+from typing import Any
+
+from tickbridge.reconcile.drift import Drift, DriftClass
+from tickbridge.reconcile.policy import Action
+
+# The field each class compares, in the drift's engine/platform dicts.
+_COMPARED = {
+    DriftClass.STATE_DIFFERS: "state",
+    DriftClass.MISSING_AT_PLATFORM: "state",
+    DriftClass.MISSING_LOCALLY: "state",
+    DriftClass.UNKNOWN_EXTERNAL_ORDER: "state",
+    DriftClass.QUANTITY_DIFFERS: "quantity",
+    DriftClass.POSITION_DIFFERS: "quantity",
+    DriftClass.MISSING_FILL: "quantity",
+}
 
 
-def audit_reconciliation(store: StateStore, account: str, drifts: list[Drift],
-                         actions: list[PlannedAction], *, request_id: int = 0,
-                         trigger: str = "") -> None:
-    """One ``drift`` record per drift and one ``reconcile_action`` per action, plus a
-    ``session`` summary record even when nothing drifted (a clean reconciliation is also
-    evidence). Enqueued, not awaited: call ``store.sync()`` to wait for the disk."""
-    store.audit(AuditKind.SESSION, {"event": "reconciliation", "trigger": trigger,
-                                    "request_id": request_id, "drifts": len(drifts),
-                                    "actions": sorted({a.action.value for a in actions})},
-                account=account)
-    for drift in drifts:
-        store.audit(AuditKind.DRIFT, {**drift.as_json(), "request_id": request_id},
-                    client_order_id=drift.client_order_id, account=account)
-    for action in actions:
-        store.audit(AuditKind.RECONCILE_ACTION, {**action.as_json(), "request_id": request_id},
-                    client_order_id=action.drift.client_order_id, account=account)
+def drift_record(drift: Drift, action: Action) -> dict[str, Any]:
+    """The payload of the ``reconcile_drift`` audit record of ``drift``."""
+    field = _COMPARED[drift.drift_class]
+    record: dict[str, Any] = {
+        "drift": drift.drift_class.value, "action": action.value,
+        "account": drift.account, "symbol": drift.instrument,
+        "client_order_id": drift.client_order_id,
+        "engine": drift.engine.get(field), "platform": drift.platform.get(field),
+        "note": drift.note, "detail": {"engine": drift.engine, "platform": drift.platform}}
+    if drift.drift_class == DriftClass.MISSING_FILL:
+        record["execution_id"] = drift.platform.get("execution_id")
+    if drift.platform.get("platform_order_id"):
+        record["platform_order_id"] = drift.platform["platform_order_id"]
+    return record

@@ -18,6 +18,15 @@ def any_nonzero(client_order_id: int) -> bool:
     return client_order_id != 0
 
 
+# Engine states with a command in flight (a submit, cancel or replace not yet answered):
+# such an order is not compared, its answer is on the way and guessing its outcome is what
+# DESIGN forbids. Its absence from the platform's orders still counts (missing there).
+IN_FLIGHT = frozenset({"NEW_REQUESTED", "SUBMITTED", "PENDING_CANCEL", "PENDING_REPLACE"})
+# Platform states that move with Fill records (the snapshot sends the fills after the
+# orders): not compared as states; a fill the engine lacks is a missing fill.
+FILL_DRIVEN = frozenset({"FILLED", "PARTIALLY_FILLED"})
+
+
 def classify(engine: EngineView, platform: PlatformSnapshot, *,
              is_ours: Callable[[int], bool] = any_nonzero,
              average_price_tolerance: float | None = None) -> list[Drift]:
@@ -31,7 +40,7 @@ def classify(engine: EngineView, platform: PlatformSnapshot, *,
     if platform.positions is not None:
         drifts += _positions(engine, platform, average_price_tolerance)
     if platform.fills is not None:
-        drifts += _fills(engine, platform.fills)
+        drifts += _fills(engine, platform.fills, is_ours)
     return drifts
 
 
@@ -61,7 +70,7 @@ def _orders(engine: EngineView, orders: tuple[OrderView, ...],
         seen.add(coid)
         out += _compare_order(acct, mine, p)
     for coid, mine in sorted(engine.orders.items()):
-        if coid not in seen and mine.is_open:
+        if coid not in seen and mine.is_open and coid not in engine.sent_after_request:
             out.append(Drift(DriftClass.MISSING_AT_PLATFORM, acct, mine.instrument, coid,
                              engine=_order_json(mine),
                              note="open in the engine, absent from the platform's orders"))
@@ -69,23 +78,23 @@ def _orders(engine: EngineView, orders: tuple[OrderView, ...],
 
 
 def _compare_order(account: str, mine: OrderView, theirs: OrderView) -> list[Drift]:
-    out: list[Drift] = []
+    if mine.state in IN_FLIGHT:
+        return []
     both = {"engine": _order_json(mine), "platform": _order_json(theirs)}
-    if mine.is_open != theirs.is_open or (not mine.is_open and mine.state != theirs.state):
-        out.append(Drift(DriftClass.STATE_DIFFERS, account, mine.instrument,
-                         mine.client_order_id, **both,
-                         note=f"engine {mine.state}, platform {theirs.state}"))
-    quantity_in_flight = mine.state == "PENDING_REPLACE"
-    if (mine.quantity != theirs.quantity and not quantity_in_flight) \
-            or mine.filled_quantity != theirs.filled_quantity:
-        out.append(Drift(DriftClass.QUANTITY_DIFFERS, account, mine.instrument,
-                         mine.client_order_id, **both,
-                         note=f"quantity {mine.quantity} vs {theirs.quantity}, filled "
-                              f"{mine.filled_quantity} vs {theirs.filled_quantity}"))
-    # Both open in different open states (SUBMITTED vs WORKING, PENDING_CANCEL vs
-    # WORKING) is not a drift: a command or its answer is in flight, and guessing its
-    # outcome is what DESIGN forbids. Differences in fills show up as QUANTITY_DIFFERS.
-    return out
+    finished_differently = not mine.is_open and not theirs.is_open and mine.state != theirs.state
+    if theirs.state not in FILL_DRIVEN and (mine.is_open != theirs.is_open
+                                            or finished_differently):
+        return [Drift(DriftClass.STATE_DIFFERS, account, mine.instrument,
+                      mine.client_order_id, **both,
+                      note=f"engine {mine.state}, platform {theirs.state}")]
+    if mine.is_open and theirs.is_open and mine.quantity != theirs.quantity:
+        # The order quantity only: a filled quantity moves with fills, which are compared
+        # by execution id (missing_fill), and positions directly.
+        return [Drift(DriftClass.QUANTITY_DIFFERS, account, mine.instrument,
+                      mine.client_order_id, **both,
+                      note=f"quantity {mine.quantity} vs {theirs.quantity}")]
+    # Both open in different open states (ACKNOWLEDGED vs WORKING) is not a drift either.
+    return []
 
 
 def _positions(engine: EngineView, platform: PlatformSnapshot,
@@ -126,12 +135,15 @@ def _positions(engine: EngineView, platform: PlatformSnapshot,
     return out
 
 
-def _fills(engine: EngineView, fills: tuple[FillView, ...]) -> list[Drift]:
+def _fills(engine: EngineView, fills: tuple[FillView, ...],
+           is_ours: Callable[[int], bool]) -> list[Drift]:
     out = []
     reported: set[str] = set()
     for f in sorted(fills, key=lambda f: (f.ts_ns, f.execution_id)):
         if f.execution_id in engine.booked_execution_ids or f.execution_id in reported:
             continue
+        if not f.client_order_id or not is_ours(f.client_order_id):
+            continue  # an execution of an external order: never the engine's to book
         reported.add(f.execution_id)
         out.append(Drift(DriftClass.MISSING_FILL, engine.account, f.instrument,
                          f.client_order_id or None, platform=asdict(f),

@@ -30,8 +30,3 @@ class Drift:
     engine: dict[str, Any] = field(default_factory=dict)
     platform: dict[str, Any] = field(default_factory=dict)
     note: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        return {"class": self.drift_class.value, "account": self.account,
-                "instrument": self.instrument, "client_order_id": self.client_order_id,
-                "engine": self.engine, "platform": self.platform, "note": self.note}

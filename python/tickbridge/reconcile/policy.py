@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,20 +21,27 @@ class Action(str, Enum):
         return self.value
 
 
-# What each action means per class; anything else is a configuration error.
-#   ADOPT for MISSING_LOCALLY / UNKNOWN_EXTERNAL_ORDER: track the platform's order.
-#   ADOPT for STATE_DIFFERS / QUANTITY_DIFFERS: take the platform's state / order quantity
-#     (filled quantity still moves only with booked fills).
-#   ADOPT for MISSING_FILL: book the platform's real fill (its execution id de-duplicates).
-#   ADOPT for POSITION_DIFFERS: overwrite the engine's position with the platform's figure,
-#     directly: never by inventing fills (DESIGN lessons).
+# What each action means per class; anything else is a configuration error naming the
+# option, the value and the values allowed.
+#   ADOPT for MISSING_LOCALLY: track the platform's order (our id) as the engine's.
+#   ADOPT for STATE_DIFFERS: apply the platform's state; MARK_CANCELED: close the engine's
+#     order as canceled; ALERT/HALT/FLATTEN: the engine's state is kept (a person looks).
+#   ADOPT for QUANTITY_DIFFERS: take the platform's working quantity, recorded as a
+#     replace the platform confirmed.
+#   ADOPT for MISSING_FILL: book the platform's fill (its execution id de-duplicates);
+#     any other action leaves it unbooked, so the position then differs too.
+#   MARK_CANCELED for MISSING_AT_PLATFORM: close the engine's order as canceled.
+#   POSITION_DIFFERS and UNKNOWN_EXTERNAL_ORDER have no ADOPT: a position moves only with
+#     booked fills (never synthetic ones, DESIGN lessons), and a platform-made order is
+#     not the engine's to track.
 ALLOWED: dict[DriftClass, frozenset[Action]] = {
     DriftClass.MISSING_LOCALLY: frozenset(Action) - {Action.MARK_CANCELED},
     DriftClass.MISSING_AT_PLATFORM: frozenset(Action) - {Action.ADOPT},
     DriftClass.STATE_DIFFERS: frozenset(Action),
     DriftClass.QUANTITY_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED},
-    DriftClass.POSITION_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED},
-    DriftClass.UNKNOWN_EXTERNAL_ORDER: frozenset(Action) - {Action.MARK_CANCELED},
+    DriftClass.POSITION_DIFFERS: frozenset(Action) - {Action.MARK_CANCELED, Action.ADOPT},
+    DriftClass.UNKNOWN_EXTERNAL_ORDER: frozenset(Action) - {Action.MARK_CANCELED,
+                                                            Action.ADOPT},
     DriftClass.MISSING_FILL: frozenset(Action) - {Action.MARK_CANCELED},
 }
 
@@ -48,12 +54,17 @@ class ReconcilePolicy(BaseModel):
     - missing_at_platform -> mark_canceled: the platform, asked, does not have it working;
       it cannot fill there. Any fill it had shows as a missing fill or a position drift.
     - state_differs -> adopt: the platform's state is the truth (e.g. a lost cancel ack).
-    - quantity_differs -> alert: a lost replace ack or unbooked fills; fills come through
-      missing_fill, and a wrong working quantity needs a human look.
+    - quantity_differs -> alert: a modify made at the platform or a lost replace ack; a
+      wrong working quantity needs a human look (filled quantities are not compared:
+      fills come through missing_fill).
     - position_differs -> halt: the engine's risk figures are wrong; stop new orders until
       an operator looks. Never explained away by synthetic fills.
     - unknown_external_order -> alert: a manual order in the same account; not ours to cancel.
     - missing_fill -> adopt: a real execution reported by the platform, booked once.
+
+    HALT and FLATTEN (halt, then the kill switch with flatten) act on the account; ALERT
+    audits and changes nothing. A drift found again with the same figures is not
+    reported or acted on account-wide again (engine/reconciliation.py).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
@@ -65,7 +76,8 @@ class ReconcilePolicy(BaseModel):
     position_differs: Action = Action.HALT
     unknown_external_order: Action = Action.ALERT
     missing_fill: Action = Action.ADOPT
-    # None: positions compared by quantity only (platforms average differently, e.g. FIFO).
+    # None: positions compared by quantity only (platforms average differently, e.g. FIFO);
+    # a number: equal quantities whose average prices differ by more are a position drift.
     average_price_tolerance: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
@@ -86,13 +98,6 @@ class ReconcilePolicy(BaseModel):
 class PlannedAction:
     action: Action
     drift: Drift
-
-    def as_json(self) -> dict[str, Any]:
-        return {"action": self.action.value, "drift": self.drift.as_json()}
-
-
-# Most severe first: the engine applies the trading-state change of the worst one.
-SEVERITY = (Action.FLATTEN, Action.HALT, Action.ALERT, Action.MARK_CANCELED, Action.ADOPT)
 
 
 def plan(drifts: list[Drift], policy: ReconcilePolicy) -> list[PlannedAction]:

@@ -1,16 +1,15 @@
 """The two sides reconciliation compares: the engine's view and the platform's snapshot.
 
 Plain frozen dataclasses, so that reconciliation is pure logic testable without sockets;
-``snapshot.py`` builds a ``PlatformSnapshot`` from decoded wire records and
-``engine_view_from_store`` builds an ``EngineView`` from the state store.
+``snapshot.py`` builds a ``PlatformSnapshot`` from decoded wire records and the engine
+(``engine/reconciliation.py``) builds its ``EngineView`` from its order book.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tickbridge.store import StateStore
 from tickbridge.store.records import TERMINAL_STATES
 
 
@@ -58,6 +57,9 @@ class EngineView:
     orders: Mapping[int, OrderView]
     positions: Mapping[str, PositionView]
     booked_execution_ids: frozenset[str] = frozenset()
+    # Orders sent after the snapshot was asked for: the snapshot may predate them, so
+    # their absence from it proves nothing.
+    sent_after_request: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,3 @@ class PlatformSnapshot:
     positions: tuple[PositionView, ...] | None = None
     fills: tuple[FillView, ...] | None = None
     request_id: int = 0
-    extra: Mapping[str, object] = field(default_factory=dict)
-
-
-def engine_view_from_store(store: StateStore, account: str) -> EngineView:
-    """The engine's view as the state store holds it (committed data): every order of the
-    account, its positions, and the execution ids booked. Terminal orders are included so
-    that a platform order the engine thinks finished is compared, not taken as unknown."""
-    orders = {o.client_order_id: OrderView(o.client_order_id, o.instrument, o.state,
-                                           o.quantity, o.filled_quantity, o.side,
-                                           o.platform_order_id)
-              for o in store.load_orders().values() if o.account == account}
-    positions = {p.instrument: PositionView(p.instrument, p.quantity, p.average_price)
-                 for (acct, _), p in store.load_positions().items() if acct == account}
-    executions = frozenset(e for _, e in store.load_execution_ids(account))
-    return EngineView(account, orders, positions, executions)
