@@ -58,7 +58,7 @@ class Setup:
         received until the engine compared it."""
         (session,) = self.engine.sessions.values()
         session.snapshot_requested = 0.0  # not rate-limited: this test asks now
-        self.engine.request_snapshot(session)
+        self.engine.outbound.request_snapshot(session)
         got = pump(self.engine, self.shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST))
         (request,) = of(got, RecordType.SNAPSHOT_REQUEST)
         self.shim.answer_snapshot(int(request["request_id"]), list(records))
@@ -143,7 +143,7 @@ def _policy(option: str, values: list[str], **others: str) -> Any:
 
 @_policy("missing_locally", ["adopt", "alert", "halt", "flatten"])
 def test_missing_locally(setup: Setup) -> None:
-    action = setup.engine.policy.missing_locally.value
+    action = setup.engine.config.reconcile.missing_locally.value
     got = setup.snapshot(update(OURS_UNKNOWN, S.WORKING, quantity=2))
     record = _the_drift(setup, "missing_locally", action)
     assert (record["client_order_id"], record["platform"]) == (OURS_UNKNOWN, "WORKING")
@@ -159,7 +159,7 @@ def test_missing_locally(setup: Setup) -> None:
 
 @_policy("missing_at_platform", ["mark_canceled", "alert", "halt", "flatten"])
 def test_missing_at_platform(setup: Setup) -> None:
-    action = setup.engine.policy.missing_at_platform.value
+    action = setup.engine.config.reconcile.missing_at_platform.value
     coid = setup.working()
     got = setup.snapshot()  # the platform has no order at all
     record = _the_drift(setup, "missing_at_platform", action)
@@ -173,7 +173,7 @@ def test_missing_at_platform(setup: Setup) -> None:
 
 @_policy("state_differs", ["adopt", "alert", "mark_canceled", "halt", "flatten"])
 def test_state_differs(setup: Setup) -> None:
-    action = setup.engine.policy.state_differs.value
+    action = setup.engine.config.reconcile.state_differs.value
     coid = setup.working()
     got = setup.snapshot(update(coid, S.EXPIRED))  # its update never reached the engine
     record = _the_drift(setup, "state_differs", action)
@@ -186,7 +186,7 @@ def test_state_differs(setup: Setup) -> None:
 
 @_policy("quantity_differs", ["alert", "adopt", "halt", "flatten"])
 def test_quantity_differs(setup: Setup) -> None:
-    action = setup.engine.policy.quantity_differs.value
+    action = setup.engine.config.reconcile.quantity_differs.value
     coid = setup.working(quantity=1)
     got = setup.snapshot(update(coid, S.WORKING, quantity=3))  # modified at the platform
     record = _the_drift(setup, "quantity_differs", action)
@@ -198,7 +198,7 @@ def test_quantity_differs(setup: Setup) -> None:
 
 @_policy("position_differs", ["halt", "alert", "flatten"])
 def test_position_differs(setup: Setup) -> None:
-    action = setup.engine.policy.position_differs.value
+    action = setup.engine.config.reconcile.position_differs.value
     got = setup.snapshot(position(2))  # a manual trade the engine never heard of
     record = _the_drift(setup, "position_differs", action)
     assert (record["symbol"], record["engine"], record["platform"]) == ("ESZ6", 0, 2)
@@ -215,7 +215,7 @@ def test_position_differs(setup: Setup) -> None:
 
 @_policy("unknown_external_order", ["alert", "halt", "flatten"])
 def test_unknown_external_order(setup: Setup) -> None:
-    action = setup.engine.policy.unknown_external_order.value
+    action = setup.engine.config.reconcile.unknown_external_order.value
     got = setup.snapshot(update(EXTERNAL, S.WORKING, platform_order_id="M-1"),
                          update(0, S.WORKING, platform_order_id="M-2"))
     records = [d for d in setup.drifts() if d["drift"] == "unknown_external_order"]
@@ -228,7 +228,7 @@ def test_unknown_external_order(setup: Setup) -> None:
 
 @_policy("missing_fill", ["adopt", "alert", "halt", "flatten"], position_differs="alert")
 def test_missing_fill(setup: Setup) -> None:
-    action = setup.engine.policy.missing_fill.value
+    action = setup.engine.config.reconcile.missing_fill.value
     coid = setup.working()
     got = setup.snapshot(update(coid, S.FILLED, filled=1), fill(coid, "EX-LOST"), position(1))
     record = _the_drift(setup, "missing_fill", action)
@@ -248,7 +248,7 @@ def test_missing_fill(setup: Setup) -> None:
 @pytest.mark.parametrize("setup", [{}, {"average_price_tolerance": 0.5}], indirect=True,
                          ids=["quantities_only", "tolerance_0.5"])
 def test_average_price_tolerance(setup: Setup) -> None:
-    tolerance = setup.engine.policy.average_price_tolerance
+    tolerance = setup.engine.config.reconcile.average_price_tolerance
     coid = setup.working()
     setup.shim.send([update(coid, S.FILLED, filled=1), fill(coid, "EX-1", price=6000.0)])
     pump(setup.engine, setup.shim, until=lambda _: setup.order(coid).status.name == "FILLED")

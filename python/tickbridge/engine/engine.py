@@ -114,7 +114,15 @@ class Engine:
                            audit=self.audit, routed=lambda session: any(
                                route is not None and route[0] is session
                                for route in map(router.route, router.symbols())))
-        events, trading = self.router.events, self.trading
+        events, trading, router = self.router.events, self.trading, self.router
+
+        def compared(session: ShimSession) -> None:
+            """A snapshot was reconciled: orders it made known (adopted) or finished count
+            in the gate's working quantities; the link is confirmed."""
+            if risk is not None:
+                resync_working(risk, router.book)
+            self.links.confirm(session)
+
         self.reconciler = Reconciler(self.router.book, lambda: policy, ReconcileHooks(
             apply_update=events.on_order_update, book_fill=events.on_fill,
             adopt_order=events.adopt, adopt_quantity=events.adopt_quantity,
@@ -129,7 +137,7 @@ class Engine:
             store=store, audit=self.audit, on_signal=self.strategies.on_signal,
             on_fired=self.router.armed.on_fired,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
-                                     reconciler=self.reconciler, compared=self._compared,
+                                     reconciler=self.reconciler, compared=compared,
                                      on_instrument=self.strategies.on_instrument))
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
@@ -183,13 +191,6 @@ class Engine:
         self.links.on_accepted = self.outbound.request_snapshot
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
-
-    def _compared(self, session: ShimSession) -> None:
-        """A snapshot of ``session`` was reconciled: orders it made known (adopted) or
-        finished count in the gate's working quantities, and the link is confirmed."""
-        if self.risk is not None:
-            resync_working(self.risk, self.router.book)
-        self.links.confirm(session)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
