@@ -153,8 +153,7 @@ bool Shim::is_durable(RecordType type) noexcept {
         case RecordType::Account:
         case RecordType::CommandAck:
         case RecordType::CommandReject:
-        case RecordType::SnapshotBoundary:
-        case RecordType::PlatformStatus: return true;
+        case RecordType::SnapshotBoundary: return true;
         default: return false;
     }
 }

@@ -134,11 +134,12 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         }
 
         /// <summary>Records the shim keeps until the engine acknowledges them (order state,
-        /// fills, positions, account, acks and rejects, snapshot boundaries, the platform's
-        /// connection status); market data is not kept.</summary>
+        /// fills, positions, account, acks and rejects, snapshot boundaries); market data is not
+        /// kept, nor PlatformStatus: every hello is followed by the current one, and an old one
+        /// resent after it would overwrite it.</summary>
         public static bool MustBeDelivered(ushort type)
         {
-            return type >= RecordType.OrderUpdate && type <= RecordType.PlatformStatus;
+            return type >= RecordType.OrderUpdate && type <= RecordType.SnapshotBoundary;
         }
     }
 

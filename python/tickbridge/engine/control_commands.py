@@ -132,6 +132,7 @@ def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
         "peers": len(engine.sessions),
         "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,
                    "lost": s.lost, "refused": s.refused, "last_sequence": s.last_sequence,
+                   "platform": engine.platform_link.status(s),
                    "instruments": [i.symbol for i in s.instruments.values()]}
                   for s in sessions[:STATUS_SHIMS]],
         "positions": {symbol: router.position(symbol) for symbol in router.symbols()},

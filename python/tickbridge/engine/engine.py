@@ -33,6 +33,7 @@ from tickbridge.engine.events import FillEvent, bar_from_event
 from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
+from tickbridge.engine.platform_link import PlatformLink
 from tickbridge.engine.recovery import (
     RecoveredSafety,
     restore_gate,
@@ -180,6 +181,7 @@ class Engine:
         self._budget_end = 0.0  # monotonic end of the current run of frames
         self._last_risk_eval = 0.0
         self._states: dict[str | None, TradingState] = {}
+        self.platform_link = PlatformLink(self)  # PlatformStatus in, TradingState out
         self.kills = 0
         self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
         # (account, symbol) -> (platform, engine) position difference last reported
@@ -618,7 +620,9 @@ class Engine:
         enabled = (session.platform is not None and not session.lost and session.accepted
                    and not session.refused and session.account != ""
                    and (session.confirmed or self.risk is None)
-                   and self.trading_state(session.account) == TradingState.ACTIVE)
+                   and self.trading_state(session.account) == TradingState.ACTIVE
+                   and self.platform_link.orders_allowed(session))
+        self.platform_link.sync(session)
         if enabled != session.armed_enabled:
             session.armed_enabled = enabled
             self.core.set_session_enabled(session.slot, enabled)
@@ -664,6 +668,9 @@ class Engine:
             session.ack_due = True
         elif rtype == RecordType.ACCOUNT:
             session.ack_due = True
+        elif rtype == RecordType.PLATFORM_STATUS:
+            self.platform_link.on_status(session, rec)
+            session.ack_due = True
         else:
             log.warning("%s sent %s, which only the engine sends; ignored",
                         session.name, rtype.name)
@@ -677,6 +684,7 @@ class Engine:
         session.platform_version = _text(rec["platform_version"])
         session.heartbeat_ms = int(rec["heartbeat_interval_ms"]) or self.settings.heartbeat_ms
         session.instruments.clear()
+        self.platform_link.on_hello(session)
         mode = "simulated" if session.simulated else "LIVE"
         log.info("hello from %s (%s, %s account%s)", session.name, session.platform_version,
                  mode, f", key {session.curve_key}" if session.curve_key else "")
@@ -979,6 +987,9 @@ class Engine:
                                        f"{session.refused}"), price
         if session.lost or not session.accepted:
             return ("NOT_CONNECTED", f"{session.name} is not connected"), price
+        refusal = self.platform_link.refusal(session)  # its platform's broker link is down
+        if refusal is not None:
+            return refusal, price
         if self.risk is not None and not session.confirmed:
             # The gate's positions are the store's until the platform's own have been
             # compared with them: a restart must not trade on a picture it has not checked.
@@ -1020,6 +1031,7 @@ class Engine:
     def set_trading_state(self, state: TradingState, account: str | None = None, *,
                           source: str = "engine") -> None:
         before = self.trading_state(account)
+        self.platform_link.note_reason(account, state, f"{state.name} by {source}")
         self._apply_trading_state(state, account)
         for session in self.sessions.values():
             self._sync_armed(session)
@@ -1201,6 +1213,7 @@ class Engine:
         self._last_timer = now
         if self._kill_results:
             self._drain_kill_results()
+        self.platform_link.flush()  # TradingStates due since the last tick
         if self._errors_suppressed and now >= self._error_window_end:
             self._flush_suppressed()
         if self.risk is not None and now - self._last_risk_eval >= 0.25:
@@ -1327,6 +1340,7 @@ class Engine:
                     self.router.instrument(symbol).slot))
         for account, state in self.risk.evaluate_loss():
             log.error("daily loss limit: %s is now %s", account, state.name)
+            self.platform_link.note_reason(account, state, f"{state.name}: daily loss limit")
             self.audit("daily_loss_limit", account=account, trading_state=state.name,
                        pnl=self.risk.gate.account_pnl(account))
             if state == TradingState.HALTED:
