@@ -134,12 +134,12 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         }
 
         /// <summary>Records the shim keeps until the engine acknowledges them (order state,
-        /// fills, positions, account, acks and rejects, snapshot boundaries); market data is not
-        /// kept, nor PlatformStatus: every hello is followed by the current one, and an old one
-        /// resent after it would overwrite it.</summary>
+        /// fills, positions, account, acks and rejects, snapshot boundaries, the platform's
+        /// connection status); market data is not kept. (A PlatformStatus resent after a newer
+        /// one is ignored by the engine: it goes by time_ns.)</summary>
         public static bool MustBeDelivered(ushort type)
         {
-            return type >= RecordType.OrderUpdate && type <= RecordType.SnapshotBoundary;
+            return type >= RecordType.OrderUpdate && type <= RecordType.PlatformStatus;
         }
     }
 
