@@ -63,6 +63,8 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         /// it never waits behind commands the platform is not running.</summary>
         void KillArrived();
         void EngineSilent();
+        /// <summary>A TradingState from the engine (shown, never acted on: the engine enforces it).</summary>
+        void TradingStateArrived(byte state, string reason);
         void Log(string message);
     }
 
@@ -113,6 +115,14 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private long lastEngineFrameMs, lastSendMs, lastHelloMs;
         private bool helloDelivered;        // the last Hello probe left (TCP connected)
         private readonly Stopwatch clock = Stopwatch.StartNew();
+        // The platform's connection as last reported (PlatformStatus): it follows every Hello.
+        private readonly object statusLock = new object();
+        private PlatformStatusRecord platformStatus;
+        private bool hasPlatformStatus;
+        // Stop(drainMs): until then the thread keeps sending and waits for the engine's
+        // acknowledgement of every kept frame; what is left is UnsentFrames.
+        private long drainUntilMs = -1;
+        private volatile byte[][] unsent;
 
         // An order frame kept until the engine acknowledges it. Its sequence is given when it
         // is first sent (0 until then), so frames always leave in sequence order and a frame
@@ -141,6 +151,21 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         }
 
         public ulong SessionId { get { return sessionId; } }
+        /// <summary>After the thread has ended: the order frames the engine never acknowledged
+        /// (each a whole frame as sent or as it would have been sent), oldest first.</summary>
+        public byte[][] UnsentFrames { get { return unsent ?? new byte[0][]; } }
+
+        /// <summary>The platform's own connection, as PlatformStatus: kept for every later Hello
+        /// and, with publish, queued for the engine now (any thread).</summary>
+        public void SetPlatformStatus(PlatformStatusRecord status, bool publish)
+        {
+            lock (statusLock)
+            {
+                platformStatus = status;
+                hasPlatformStatus = true;
+            }
+            if (publish) Publish(ref status);
+        }
         public bool IsRunning { get { var t = thread; return t != null && t.IsAlive; } }
         public bool EngineConnected { get { return engineUp; } }
 
@@ -156,6 +181,16 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         /// it did not finish in time (it then closes them itself as soon as it can).</summary>
         public bool Stop(int timeoutMs)
         {
+            return Stop(timeoutMs, 0);
+        }
+
+        /// <summary>Stop, giving the thread up to drainMs first to send what is queued and to get
+        /// the engine's acknowledgement of every kept frame (order events): with the engine up
+        /// that takes a round trip, and nothing is left. What is still unacknowledged when the
+        /// thread ends is in UnsentFrames (the caller keeps it: it is not lost silently).</summary>
+        public bool Stop(int timeoutMs, int drainMs)
+        {
+            if (drainMs > 0) Interlocked.Exchange(ref drainUntilMs, clock.ElapsedMilliseconds + drainMs);
             stopping = true;
             var t = thread;
             if (t == null) return true;
@@ -241,7 +276,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 var sockets = killRouter != IntPtr.Zero ? new[] { dealer, killRouter } : new[] { dealer };
                 var poller = new ZmqPoller(sockets);
                 SendHello();
-                while (!stopping)
+                while (!stopping || Draining())
                 {
                     int ready = poller.Poll(settings.PollIntervalMs);
                     if (ready > 0)
@@ -263,9 +298,21 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             }
             finally
             {
+                var left = new List<byte[]>();
+                for (int i = 0; i < pending.Count; i++) left.Add(pending[i].Frame);
+                unsent = left.ToArray();
                 CloseSockets();
                 Interlocked.Decrement(ref RunningThreads);
             }
+        }
+
+        // While stopping with a drain: go on until every kept frame is acknowledged (and the queue
+        // is empty), the engine is down (nothing would be acknowledged), or the time is up.
+        private bool Draining()
+        {
+            long until = Interlocked.Read(ref drainUntilMs);
+            if (until < 0 || NowMs() >= until || !engineUp) return false;
+            return pending.Count > 0 || queue.PeekOffset() >= 0 || !overflow.IsEmpty;
         }
 
         private bool OpenSockets_()
@@ -367,6 +414,11 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             h.HeartbeatIntervalMs = (uint)settings.HeartbeatIntervalMs;
             writer.Append(ref h);
             for (int i = 0; i < instruments.Length; i++) writer.Append(ref instruments[i]);
+            lock (statusLock)
+            {
+                // docs/protocol.md, PlatformStatus: "sent right after the Hello".
+                if (hasPlatformStatus) writer.Append(ref platformStatus);
+            }
             ulong sequence = lastSequence + 1;
             writer.Finish(sessionId, sequence, Wire.UtcNowNs());
             lastHelloMs = NowMs();
@@ -595,6 +647,11 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 {
                     var command = DecodeCommand(receiveBuffer, offset, type);
                     if (command != null) { command.ReceivedMs = NowMs(); commands.Enqueue(command); anyCommand = true; }
+                    else if (type == RecordType.TradingState)
+                    {
+                        var state = TradingStateRecord.Read(receiveBuffer, offset);
+                        host.TradingStateArrived(state.State, state.Reason);
+                    }
                     else if (type == RecordType.Kill) RefuseKillOnEngineLink(KillRecord.Read(receiveBuffer, offset).RequestId);
                     else host.Log("TickBridge: engine sent a " + Wire.NameOf(type) + " record, which only a shim sends; ignored");
                 }

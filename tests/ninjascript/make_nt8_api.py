@@ -67,6 +67,7 @@ MANUAL: dict[str, str] = {
         HELP + "multi-threading.md (ChartControl.Dispatcher)",
     "NinjaTrader.Core.Globals.GeneralOptions": GLOBALS,
     "NinjaTrader.Core.GeneralOptions.TimeZoneInfo": GLOBALS,
+    NS + "DrawingTools.Draw.TextFixed": HELP + "draw_textfixed.md",
 }
 
 SHORT = {"Double": "double", "Int32": "int", "Int64": "long", "String": "string", "Boolean": "bool",
@@ -118,10 +119,12 @@ def reflected_line(root: Path, kind: str, owner: str, member: str, signature: st
 
 
 def reflected_enum(root: Path, name: str) -> dict[str, int] | None:
-    path = root / "generated-code" / "Core" / f"{name}.cs"
-    if not path.exists():
-        path = root / "generated-code" / "Client" / f"{name}.cs"
-    if not path.exists():
+    # Custom: NinjaTrader's own NinjaScript sources (drawing tools: TextPosition)
+    for folder in ("Core", "Client", "Custom"):
+        path = root / "generated-code" / folder / f"{name}.cs"
+        if path.exists():
+            break
+    else:
         return None
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"(\w+) = (-?\d+)", path.read_text())}
 

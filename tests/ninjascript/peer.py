@@ -3,7 +3,8 @@
 Its role is deliberately narrow, so that the tests can later be pointed at the real engine:
 it binds a ROUTER, answers a shim's Hello with a Heartbeat, sends a Heartbeat every
 interval whose ``ack_sequence`` is the highest sequence of a shim frame holding order
-events (OrderUpdate, Fill, Position, Account, CommandAck/Reject, SnapshotBoundary: what an
+events (OrderUpdate, Fill, Position, Account, CommandAck/Reject, SnapshotBoundary,
+PlatformStatus: what an
 engine books; a real engine acks once they are durable), sends the commands a test gives
 it, and collects every record the shim sends. ``booked`` lets a new peer start from what a
 previous one booked (an engine restarted from its state store).
@@ -32,6 +33,7 @@ from tickbridge.protocol import (
 BOOKED = frozenset({
     RecordType.ORDER_UPDATE, RecordType.FILL, RecordType.POSITION, RecordType.ACCOUNT,
     RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY,
+    RecordType.PLATFORM_STATUS,
 })
 
 

@@ -34,9 +34,10 @@ def calls_of(host, method: str) -> list[dict]:
     for call in host.calls():
         # every strategy order method ran inside a NinjaScript event (TriggerCustomEvent);
         # the Account's methods (the kill path) may run on any thread but the bridge's socket
-        # thread, which never touches orders
+        # thread, which never touches orders; "NinjaTrader." calls are the platform's own (its
+        # start behaviour), not the strategy's
         in_event = call.pop("in_script_event")
-        assert in_event is True or call["method"].startswith("Account."), call
+        assert in_event is True or call["method"].startswith(("Account.", "NinjaTrader.")), call
         assert call.pop("thread") != "TickBridge", call
         if call["method"] == method:
             calls.append(call)
@@ -654,8 +655,11 @@ def test_no_libzmq_is_a_clear_error_and_the_strategy_stops(make_host, tmp_path):
     started = start(host, None, kill_port=free_port(), zmq_folder=folder)
     assert started["sockets"] == 0 and started["state"] == "Terminated", started
     logs = " ".join(host.command("logs")["logs"])
-    said = "Log(Error): TickBridge: not started, the strategy stops: libzmq.so.5 not found at "
+    # in the Log tab with a pop-up (LogLevel.Alert), and on the chart (Draw.TextFixed)
+    said = "Log(Alert): TickBridge: not started, the strategy stops: libzmq.so.5 not found at "
     assert f"{said}{folder}" in logs, logs
+    shown = host.command("chart")["texts"]["TickBridgeStatus"]
+    assert shown.startswith("TickBridge: not started, the strategy stops: libzmq.so.5 not found")
 
 
 def test_cancel_on_disconnect_when_trigger_custom_event_never_runs(make_host, engine):

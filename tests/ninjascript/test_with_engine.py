@@ -16,6 +16,7 @@ from tests.e2e.engine_process import EngineProcess
 from tests.e2e.stack import wait_for
 
 from .conftest import Host
+from .test_platform_link import wait_chart
 
 SECRET = "ninja-kill-secret-0123456"
 
@@ -101,20 +102,30 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
 
 def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
         make_host, engine: EngineProcess) -> None:
-    """The broker connection drops: the engine's submit is refused by the strategy (reason
-    8, not connected) and the engine's order ends rejected; nothing reaches
-    SubmitOrderUnmanaged. Back up, the next submit works."""
+    """The broker connection drops: the strategy tells the engine (PlatformStatus from
+    OnConnectionStatusUpdate), the engine refuses the next submit itself
+    (PLATFORM_NOT_CONNECTED, in `tickbridge status`); nothing reaches SubmitOrderUnmanaged.
+    Back up, the engine is told, and the next submit works."""
     host = make_host()
     start_trading(host, engine)
+
+    def platform() -> dict:
+        (shim,) = [s for s in engine.request("status")["shims"] if not s["lost"]]
+        return shim["platform"]
+
+    wait_for(lambda: platform()["orders"] == "CONNECTED", 30, "the platform's status")
+    # the engine's TradingState at the hello, on the chart's status line
+    wait_chart(host, "engine trading state: ACTIVE |", timeout=30)
     host.command("connection status=ConnectionLost price=Connected")
+    wait_for(lambda: platform()["orders_refused"], 30, "the engine told of the outage")
+    assert platform()["orders"] == "CONNECTION_LOST"
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                    order_type="LIMIT", price=6010.25, source="test")
-    assert reply["ok"], reply
-    wait_for(lambda: engine.order(reply["client_order_id"])["status"] == "REJECTED", 30,
-             "the submit refused while the order connection is down")
+    assert not reply["ok"] and "order connection is CONNECTION_LOST" in reply["error"], reply
     assert not order_calls(host, "SubmitOrderUnmanaged")
     assert host.command("stats")["state"] == "Realtime"
     host.command("connection status=Connected")
+    wait_for(lambda: not platform()["orders_refused"], 30, "the engine told it is back")
     again = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                    order_type="LIMIT", price=6010.25, source="test")
     assert again["ok"], again

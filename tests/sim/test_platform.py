@@ -122,3 +122,30 @@ def test_account_sums_realized_and_open_pnl():
     account = p.account_record(3)
     assert float(account["unrealized_pnl"][0]) == 50.0
     assert float(account["net_liquidation"][0]) == 1050.0
+
+
+def test_hello_ends_with_the_platform_status_and_an_outage_refuses_order_commands():
+    from tickbridge.protocol import ConnectionState
+
+    p = platform(kill_secret="s3cret")
+    hello = p.hello(500, now=7)
+    assert kinds(hello)[0] == RecordType.HELLO and kinds(hello)[-1] == RecordType.PLATFORM_STATUS
+    assert int(hello[-1]["orders"][0]) == ConnectionState.CONNECTED
+    lost = p.set_connection(ConnectionState.CONNECTION_LOST, ConnectionState.CONNECTED,
+                            "broker down", 8)
+    assert kinds(lost) == [RecordType.PLATFORM_STATUS]
+    assert (int(lost[0]["orders"][0]), int(lost[0]["time_ns"][0])) == (3, 8)
+    assert p.set_connection(ConnectionState.CONNECTION_LOST, ConnectionState.CONNECTED,
+                            "broker down", 9) == []  # nothing changed: nothing said
+    for kind, fields in ((RecordType.SUBMIT, {"client_order_id": 5, "quantity": 1,
+                                              "side": 1, "order_type": 1,
+                                              "time_in_force": 1, "instrument_id": 1}),
+                         (RecordType.CANCEL, {"client_order_id": 5}),
+                         (RecordType.FLATTEN, {})):
+        (reject,) = command(p, kind, request_id=9, **fields)
+        assert int(reject["reason"][0]) == RejectReason.NOT_CONNECTED, kind
+    # The kill is the platform's own action: it still acts.
+    (ack, *_) = command(p, RecordType.KILL, request_id=10, secret="s3cret")
+    assert kinds([ack]) == [RecordType.COMMAND_ACK]
+    p.set_connection(ConnectionState.CONNECTED, ConnectionState.CONNECTED, "back", 11)
+    assert RecordType.COMMAND_ACK in kinds(market(p, 12, 1, 1))

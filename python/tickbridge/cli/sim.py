@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tickbridge.protocol import ConnectionState
 from tickbridge.sim.feed import (
     FeedError,
     MarketTape,
@@ -160,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGUSR1"):  # POSIX: a broker outage on demand (docs/simulator.md)
+        signal.signal(signal.SIGUSR1, lambda *_: simulator.set_connection(
+            ConnectionState.CONNECTION_LOST, text="SIGUSR1: simulated broker outage"))
+        signal.signal(signal.SIGUSR2, lambda *_: simulator.set_connection(
+            ConnectionState.CONNECTED, text="SIGUSR2: simulated broker back"))
     return simulator.run()
 
 

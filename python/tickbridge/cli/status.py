@@ -78,11 +78,16 @@ def run_status(args: argparse.Namespace) -> int:
     accounts = ", ".join(f"{a} {st}" for a, st in reply.get("accounts", {}).items())
     print(f"trading state {reply['trading_state']}{f' ({accounts})' if accounts else ''} | "
           f"ticks {reply['ticks']:,} | frames {reply['frames']:,}")
-    print(f"{'shim':<24} {'account':<12} {'kind':<10} {'link':<8} instruments")
+    print(f"{'shim':<24} {'account':<12} {'kind':<10} {'link':<8} {'broker':<16} instruments")
     for s in reply["shims"]:
         link = "REFUSED" if s["refused"] else "lost" if s["lost"] else "up"
         kind = "simulated" if s["simulated"] else "LIVE"
-        print(f"{s['name']:<24} {s['account']:<12} {kind:<10} {link:<8} "
+        # The platform's own order connection (PlatformStatus); orders refused unless up.
+        platform = s.get("platform") or {}
+        broker = platform.get("orders") or "-"
+        if platform.get("orders_refused"):
+            broker += " (refusing)"
+        print(f"{s['name']:<24} {s['account']:<12} {kind:<10} {link:<8} {broker:<16} "
               f"{', '.join(s['instruments'])}")
     positions = reply["positions"]
     print("positions: " + (", ".join(f"{k} {v:+d}" for k, v in positions.items()) or "none"))

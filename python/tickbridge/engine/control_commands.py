@@ -40,6 +40,7 @@ class Engine(Protocol):
     config: Any
     session_id: int
     store_failure: Any
+    platform_link: Any
 
     @property
     def sessions(self) -> dict[bytes, ShimSession]: ...
@@ -161,6 +162,7 @@ def _status(engine: Engine, _: dict[str, Any]) -> dict[str, Any]:
         "shims": [{"name": s.name, "account": s.account, "simulated": s.simulated,
                    "link": s.admission.value, "lost": s.lost, "refused": s.refused,
                    "last_sequence": s.last_sequence,
+                   "platform": engine.platform_link.status(s),
                    "instruments": [i.symbol for i in s.instruments.values()]}
                   for s in sessions[:STATUS_SHIMS]],
         "positions": {symbol: router.position(symbol) for symbol in router.symbols()},

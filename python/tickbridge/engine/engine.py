@@ -37,6 +37,7 @@ from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.outbound import Outbound
 from tickbridge.engine.peers import Peers
 from tickbridge.engine.persistence import book_fill, save_transition
+from tickbridge.engine.platform_link import PlatformLink
 from tickbridge.engine.pre_trade import PreTrade
 from tickbridge.engine.receiver import Receiver
 from tickbridge.engine.reconciliation import ReconcileHooks, Reconciler
@@ -99,11 +100,16 @@ class Engine:
         self.outbound = Outbound(transport=self.transport, core=self.core, peers=self.peers,
                                  session_id=self.session_id, outbox_limit=settings.outbox_limit,
                                  audit=self.audit, capture=capture)
+        # PlatformStatus in, TradingState out (platform_link.py).
+        self.platform_link = PlatformLink(peers=self.peers, audit=self.audit,
+                                          trading_state=self.trading.state,
+                                          send=self.outbound.send)
         policy = config.reconcile if config is not None else ReconcilePolicy()
         self.router = OrderRouter(
             core=self.core, outbound=self.outbound, bus=self.bus, audit=self.audit, risk=risk,
             pre_trade=PreTrade(core=self.core, risk=risk, trading_state=self.trading.state,
-                               position=lambda symbol: self.router.position(symbol)),
+                               position=lambda symbol: self.router.position(symbol),
+                               platform_refusal=self.platform_link.refusal),
             epoch=order_id_epoch)
         # Armed orders are made and checked in the core, with the engine's own book and
         # compiled gate.
@@ -138,6 +144,7 @@ class Engine:
             on_fired=self.router.armed.on_fired,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,
+                                     platform_link=self.platform_link,
                                      on_instrument=self.strategies.on_instrument))
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
@@ -188,6 +195,9 @@ class Engine:
         self.outbound.on_snapshot_requested = self.reconciler.expect
         self.peers.on_forget = self.reconciler.forget
         self.links.on_lost = self.trading.on_shim_lost
+        self.peers.orders_allowed = self.platform_link.orders_allowed
+        self.peers.on_synced = self.platform_link.sync
+        self.trading.note_reason = self.platform_link.note_reason
         self.links.on_accepted = self.outbound.request_snapshot
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
@@ -250,6 +260,7 @@ class Engine:
 
     def _timers(self, now: float) -> None:
         self.trading.drain_kill_results()
+        self.platform_link.flush()  # TradingStates due since the last tick
         self.store_failure.check()
         if self.risk is not None and now - self._last_risk_eval >= 0.25:
             self._last_risk_eval = now

@@ -29,6 +29,10 @@ class Peers:
         self._by_slot: dict[int, ShimSession] = {}
         self.forgotten = 0
         self.on_forget: Callable[[ShimSession], None] = lambda session: None
+        # Its platform's own order connection is up (platform_link.py), and who is told
+        # after each look at a session's switch (its trading state may have moved).
+        self.orders_allowed: Callable[[ShimSession], bool] = lambda session: True
+        self.on_synced: Callable[[ShimSession], None] = lambda session: None
 
     def __iter__(self) -> Iterator[ShimSession]:
         return iter(list(self.sessions.values()))
@@ -75,7 +79,9 @@ class Peers:
         Python checks, which say why (halted, reducing-only, not connected...)."""
         enabled = (session.platform is not None and not session.lost and session.accepted
                    and session.account != "" and (session.confirmed or not self._gated)
-                   and self._trading_state(session.account) == TradingState.ACTIVE)
+                   and self._trading_state(session.account) == TradingState.ACTIVE
+                   and self.orders_allowed(session))
+        self.on_synced(session)
         if enabled != session.armed_enabled:
             session.armed_enabled = enabled
             self._core.set_session_enabled(session.slot, enabled)

@@ -18,7 +18,9 @@ Refusal = tuple[str, str]  # (code, sentence)
 class PreTrade:
     def __init__(self, *, core: Any, risk: Any,
                  trading_state: Callable[[str | None], TradingState],
-                 position: Callable[[str], int]) -> None:
+                 position: Callable[[str], int],
+                 platform_refusal: Callable[[ShimSession], Refusal | None]) -> None:
+        self._platform_refusal = platform_refusal
         self._core = core
         self._risk = risk
         self._trading_state = trading_state
@@ -47,6 +49,9 @@ class PreTrade:
                     f"{session.name} was refused at hello: {session.refused}")
         if session.lost or not session.accepted:
             return ("NOT_CONNECTED", f"{session.name} is not connected")
+        refusal = self._platform_refusal(session)  # its platform's broker link is down
+        if refusal is not None:
+            return refusal
         if self._risk is not None and not session.confirmed:
             # The gate's positions are the store's until the platform's own have been
             # compared with them: a restart must not trade on a picture it has not checked.

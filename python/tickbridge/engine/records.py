@@ -18,6 +18,7 @@ from tickbridge.protocol import RecordType
 if TYPE_CHECKING:
     from tickbridge.engine.links import Links
     from tickbridge.engine.orders import OrderRouter
+    from tickbridge.engine.platform_link import PlatformLink
     from tickbridge.engine.reconciliation import Reconciler
 
 log = logging.getLogger("tickbridge.engine")
@@ -31,9 +32,11 @@ def _text(value: bytes) -> str:
 
 class RecordDispatch:
     def __init__(self, *, core: Any, links: Links, router: OrderRouter,
+                 platform_link: PlatformLink,
                  reconciler: Reconciler, compared: Callable[[ShimSession], None],
                  on_instrument: Callable[[str], None]) -> None:
         self._compared = compared
+        self._platform_link = platform_link
         self._core = core
         self._links = links
         self._router = router
@@ -51,10 +54,12 @@ class RecordDispatch:
             RecordType.POSITION: (reconciler.on_position, True),
             RecordType.SNAPSHOT_BOUNDARY: (self._snapshot_boundary, True),
             RecordType.ACCOUNT: (lambda session, rec: None, True),
+            RecordType.PLATFORM_STATUS: (platform_link.on_status, True),
         }
 
     def __call__(self, session: ShimSession, rtype: RecordType, rec: Any) -> None:
         if rtype == RecordType.HELLO:
+            self._platform_link.on_hello(session)  # a new platform session: nothing known
             self._links.on_hello(session, rec)
             return
         if not session.accepted:

@@ -42,8 +42,9 @@ class TradingControl:
         self.peers: Peers | None = None
         self.router: OrderRouter | None = None
         self.market: Callable[[int], Any] = lambda slot: {}
-        # Told of every change (the shims are sent their account's state).
-        self.on_change: Callable[[str | None, TradingState], None] = lambda a, s: None
+        # Told why each state is set (the shims are sent it with their account's state).
+        self.note_reason: Callable[[str | None, TradingState, str], None] = \
+            lambda account, state, reason: None
 
     # -- the state -------------------------------------------------------------------
     def state(self, account: str | None = None) -> TradingState:
@@ -57,6 +58,7 @@ class TradingControl:
         """`durable`: written to the store and waited for (False: the store is what
         failed; the state holds in memory)."""
         before = self.state(account)
+        self.note_reason(account, state, f"{state.name} by {source}")
         self.apply(state, account)
         if self.peers is not None:
             self.peers.sync_all()
@@ -72,7 +74,6 @@ class TradingControl:
             except Exception as error:  # the halt holds in memory; say it may not survive
                 log.error("trading state %s for %s NOT saved (%s): a restart would not "
                           "restore it", state.name, account or "all accounts", error)
-        self.on_change(account, state)
 
     def halt(self, account: str, source: str) -> None:
         """Halted, unless it is already (reconciliation's drift policy)."""
@@ -179,6 +180,7 @@ class TradingControl:
                 risk.sync_market(configured, self.market(self.router.instrument(symbol).slot))
         for account, state in risk.evaluate_loss():
             log.error("daily loss limit: %s is now %s", account, state.name)
+            self.note_reason(account, state, f"{state.name}: daily loss limit")
             self._audit("daily_loss_limit", account=account, trading_state=state.name,
                         pnl=risk.gate.account_pnl(account))
             if state == TradingState.HALTED:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tickbridge.protocol import (
+    ConnectionState,
     OrderType,
     Platform,
     RecordType,
@@ -44,6 +45,10 @@ RECENTLY_FINISHED_NS = 10 * 60 * 1_000_000_000  # finished orders restated in sn
 VERSION_TEXT = "tickbridge-sim 0.1"
 
 Records = list[np.ndarray]
+# Refused while the simulated order connection is down (a Kill still acts: it is the
+# platform's own action, and a snapshot is the platform's own books).
+_ORDER_COMMANDS = frozenset({RecordType.SUBMIT, RecordType.CANCEL, RecordType.REPLACE,
+                             RecordType.CANCEL_ALL, RecordType.FLATTEN})
 
 
 @dataclass
@@ -107,9 +112,18 @@ class SimulatedPlatform:
         self.fills: Records = []  # every Fill record of the session, for snapshots
         self._platform_orders = 0
         self.dirty = False  # order state changed since the last save (persist.py)
+        # The platform's own connections, as PlatformStatus reports them (set_connection
+        # simulates a broker or data outage).
+        self.orders_connection = ConnectionState.CONNECTED
+        self.prices_connection = ConnectionState.CONNECTED
+        self.connection_text = "simulated connection"
+        # What the engine last said of this account's trading state (TradingState): shown
+        # in the status line, never acted on (the engine enforces it).
+        self.trading_state: tuple[int, str] | None = None
 
     # ---- start-up ------------------------------------------------------------------
-    def hello(self, heartbeat_interval_ms: int) -> Records:
+    def hello(self, heartbeat_interval_ms: int, now: int = 0) -> Records:
+        """Hello, the instrument definitions, then the platform's connection status."""
         records = [make_record(
             RecordType.HELLO, platform=int(Platform.SIMULATOR),
             simulated=0 if self.config.live_account else 1,
@@ -121,7 +135,27 @@ class SimulatedPlatform:
                 RecordType.INSTRUMENT_DEFINITION, instrument_id=iid, tick_size=spec.tick_size,
                 point_value=spec.point_value, symbol=spec.symbol, exchange=spec.exchange,
             ))
+        records.append(self.platform_status(now))
         return records
+
+    def platform_status(self, now: int) -> np.ndarray:
+        return make_record(RecordType.PLATFORM_STATUS, time_ns=now,
+                           orders=int(self.orders_connection),
+                           prices=int(self.prices_connection),
+                           text=_fit(self.connection_text, 48))
+
+    def set_connection(self, orders: ConnectionState, prices: ConnectionState, text: str,
+                       now: int) -> Records:
+        """A simulated change of the platform's own connection: its PlatformStatus, or
+        nothing when nothing changed. While the order connection is down, order commands
+        are refused NOT_CONNECTED (as the NinjaTrader strategy does); working orders keep
+        working and may fill (they rest at the exchange, not at the platform)."""
+        if (orders, prices, text) == (self.orders_connection, self.prices_connection,
+                                      self.connection_text):
+            return []
+        self.orders_connection, self.prices_connection = orders, prices
+        self.connection_text = text
+        return [self.platform_status(now)]
 
     # ---- market data ---------------------------------------------------------------
     def on_quote(self, iid: int, now: int, bid: float, ask: float, bid_size: int,
@@ -139,6 +173,13 @@ class SimulatedPlatform:
         """One engine command: exactly one CommandAck or CommandReject among the records
         (for a Submit held by the update-before-ack quirk, later)."""
         m = self.matching
+        if self.orders_connection != ConnectionState.CONNECTED and rtype in _ORDER_COMMANDS:
+            return self._records([Reject(
+                int(rec["request_id"]), int(rec["client_order_id"])
+                if "client_order_id" in (rec.dtype.names or ()) else 0, rtype,
+                RejectReason.NOT_CONNECTED,
+                f"order connection {self.orders_connection.name}",
+                int(rec["instrument_id"]))])
         if rtype == RecordType.SUBMIT:
             events = m.submit(
                 request_id=int(rec["request_id"]), client_order_id=int(rec["client_order_id"]),

@@ -28,6 +28,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from tickbridge.protocol import (
     COMMANDS,
+    ConnectionState,
     ProtocolError,
     RecordType,
     RejectReason,
@@ -44,11 +45,14 @@ from tickbridge.sim.quirks import QuirkConfig
 log = logging.getLogger("tickbridge.sim")
 
 NS = 1_000_000_000
+_STATE_NAMES = {0: "ACTIVE", 1: "REDUCING_ONLY", 2: "HALTED"}  # TradingState.state
 # Frames holding any of these are kept until the engine acknowledges them: order events,
 # positions, answers to commands. Market data is not (a live feed is never replayed).
 _KEPT = frozenset(int(t) for t in (
     RecordType.ORDER_UPDATE, RecordType.FILL, RecordType.POSITION, RecordType.ACCOUNT,
     RecordType.COMMAND_ACK, RecordType.COMMAND_REJECT, RecordType.SNAPSHOT_BOUNDARY))
+# Not PlatformStatus: every (re)hello carries the current one, and an older one resent
+# after that hello would overwrite it at the engine.
 
 
 @dataclass(frozen=True)
@@ -148,12 +152,26 @@ class Simulator:
         first = int(tape.ticks.time_ns[0]) if len(tape) else time.time_ns()
         self._idle_sim = time.time_ns() if self.config.rebase_time else first
         self._idle_wall = time.monotonic()
+        self._connection_changes: deque[tuple[ConnectionState, ConnectionState, str]] = deque()
         self._last_now = 0
         self._last_tick_ns = self._idle_sim
 
     # ---- public --------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+
+    def set_connection(self, orders: ConnectionState,
+                       prices: ConnectionState = ConnectionState.CONNECTED,
+                       text: str = "simulated connection") -> None:
+        """Simulates a change of the platform's own connection (a broker or data outage,
+        and its end): reported to the engine as PlatformStatus. Safe from any thread: the
+        change is applied by the simulator's loop."""
+        self._connection_changes.append((orders, prices, text))
+
+    @property
+    def trading_state(self) -> tuple[int, str] | None:
+        """(state, reason) the engine last sent in TradingState, None before any."""
+        return self.platform.trading_state
 
     @property
     def engine_ack(self) -> int:
@@ -235,6 +253,11 @@ class Simulator:
                     self._drain_monitor()
                 else:
                     self._drain_kill()
+            while self._connection_changes:
+                orders, prices, text = self._connection_changes.popleft()
+                log.warning("platform connection: orders %s, prices %s (%s)", orders.name,
+                            prices.name, text)
+                self._queue(self.platform.set_connection(orders, prices, text, time.time_ns()))
             self._replay()
             self._queue(self.platform.advance(self._now()))
             wall = time.monotonic()
@@ -463,7 +486,7 @@ class Simulator:
         # A re-hello (engine restarted, reconnected or back from silence) is followed by
         # every frame it has not acknowledged; the engine books each event once.
         self._resend_upto = self._sequence
-        self._queue(self.platform.hello(self.config.heartbeat_ms))
+        self._queue(self.platform.hello(self.config.heartbeat_ms, time.time_ns()))
         self._hello_since_heard = True
 
     def _drain_engine(self) -> None:
@@ -517,6 +540,14 @@ class Simulator:
         for rtype, rec in frame:
             if rtype == RecordType.HEARTBEAT:
                 self._on_engine_ack(int(rec["ack_sequence"]))
+                continue
+            if rtype == RecordType.TRADING_STATE:
+                # Shown, never acted on: the engine enforces its trading state.
+                state = int(rec["state"])
+                reason = bytes(rec["reason"]).rstrip(b"\0").decode("utf-8", "replace")
+                self.platform.trading_state = (state, reason)
+                log.warning("engine trading state for %s: %s%s", self.config.account,
+                            _STATE_NAMES.get(state, str(state)), f" ({reason})" if reason else "")
                 continue
             if rtype not in COMMANDS:
                 log.warning("engine frame %d: %s is not a command; ignored",
@@ -600,6 +631,10 @@ class Simulator:
                   "silent" if self._engine_silent else "up")
         positions = " ".join(f"{spec.symbol} {p.positions[i].quantity:+d}"
                              for i, spec in p.instruments.items())
+        told = p.trading_state
+        engine += f" {_STATE_NAMES.get(told[0], told[0])}" if told else ""
+        if p.orders_connection != ConnectionState.CONNECTED:
+            engine += f" | broker {p.orders_connection.name}"
         line = (f"sim: ticks {s['ticks']}/{len(self.tape)} | engine {engine} | "
                 f"orders {len(p.matching.orders)} working {p.working_count()} | "
                 f"fills {len(p.fills)} | {positions} | frames {s['frames_sent']} "
