@@ -92,3 +92,29 @@ def test_a_failed_store_halts_trading(engine, audit):
     assert [p["error"] for k, p in audit if k == "store_failed"] == ["disk full"]
     engine.store_failure.fail(OSError("again"))  # once: the first failure is the story
     assert len([k for k, _ in audit if k == "store_failed"]) == 1
+
+
+def test_a_real_store_that_fails_halts_trading_and_shows_in_status(tmp_path, transport):
+    """A real StateStore whose writer is gone (closed under the engine): the next write
+    raises StoreFailed, and the policy halts trading instead of crashing the loop."""
+    from tickbridge.engine.control_auth import Caller, Role
+    from tickbridge.store import StateStore
+
+    store = StateStore(tmp_path / "state.db")
+    engine = Engine(EngineSettings(), transport=transport, store=store)
+    engine.start()
+    try:
+        shim = MemoryShim(transport)
+        _ready(engine, shim)
+        store.close()  # every later write raises StoreFailed("state store is closed")
+        shim.send([])  # any frame: the loop goes on
+        engine.poll()
+        engine.audit("anything")
+        assert engine.trading_state() == TradingState.HALTED
+        status = engine.handle_control({"cmd": "status"}, Caller("t", Role.READ))
+        assert "closed" in status["store_failed"]
+        assert status["trading_state"] == "HALTED"
+        (session,) = engine.sessions.values()
+        assert session.ack_sequence() < session.last_sequence  # its frame is not acked
+    finally:
+        engine.close()

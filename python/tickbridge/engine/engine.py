@@ -140,7 +140,8 @@ class Engine:
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
         self.inbound = Inbound(
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
-            store=store, audit=self.audit, on_signal=self.strategies.on_signal,
+            store=store, audit=self.audit, guard=self.store_failure.guard,
+            on_signal=self.strategies.on_signal,
             on_fired=self.router.armed.on_fired,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,10 @@ class Inbound:
                  store: Any, on_record: Callable[[ShimSession, RecordType, Any], None],
                  on_signal: Callable[[tuple], None],
                  on_fired: Callable[[list[tuple]], None],
-                 audit: Callable[..., None]) -> None:
+                 audit: Callable[..., None],
+                 guard: Callable[..., Any] = lambda write, *args: write(*args)) -> None:
         self._core = core
+        self._guard = guard  # a store write under the store-failure policy
         self._audit = audit
         self._peers = peers
         self._links = links
@@ -183,9 +186,11 @@ class Inbound:
     def _hold_ack(self, session: ShimSession, peer_session: int, sequence: int) -> None:
         """Acknowledged to the shim only once this frame's order events are on disk."""
         if self._store is not None and session.ack_due:
-            session.unsynced[sequence] = self._store.book_sequence(stored_session(
+            durable = self._guard(self._store.book_sequence, stored_session(
                 peer_session, session.account,
                 session.platform.name if session.platform else "UNKNOWN", sequence))
+            # A failed store: never durable, so never acknowledged (the shim keeps it).
+            session.unsynced[sequence] = durable if durable is not None else Future()
 
     def absorbed(self, slot: int, frames: int, ticks: int, last_sequence: int) -> None:
         """Market-only frames the compiled receive path took in a row (nothing in them
