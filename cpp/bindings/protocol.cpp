@@ -93,6 +93,7 @@ py::object record_object(const RecordView& view) {
         TB_CASE(CommandAck)
         TB_CASE(CommandReject)
         TB_CASE(SnapshotBoundary)
+        TB_CASE(PlatformStatus)
         TB_CASE(Submit)
         TB_CASE(Cancel)
         TB_CASE(Replace)
@@ -100,6 +101,7 @@ py::object record_object(const RecordView& view) {
         TB_CASE(Flatten)
         TB_CASE(SnapshotRequest)
         TB_CASE(Kill)
+        TB_CASE(TradingState)
 #undef TB_CASE
     }
     return py::none();  // unreachable: validate_frame refuses unknown types
@@ -189,6 +191,12 @@ void bind_protocol(py::module_& root) {
         .field("fills_since_ns", &SnapshotRequest::fills_since_ns);
     RecordClass<Kill>(m, "Kill")
         .field("request_id", &Kill::request_id).field("flatten", &Kill::flatten).field("secret", &Kill::secret);
+    RecordClass<PlatformStatus>(m, "PlatformStatus")
+        .field("time_ns", &PlatformStatus::time_ns).field("orders", &PlatformStatus::orders)
+        .field("prices", &PlatformStatus::prices).field("text", &PlatformStatus::text);
+    RecordClass<TradingState>(m, "TradingState")
+        .field("time_ns", &TradingState::time_ns).field("state", &TradingState::state)
+        .field("reason", &TradingState::reason);
 
     py::class_<FrameWriter>(m, "FrameWriter")
         .def(py::init<std::uint64_t>(), py::arg("session_id") = 0)
@@ -203,6 +211,7 @@ void bind_protocol(py::module_& root) {
         .def("add", &add_record<Cancel>).def("add", &add_record<Replace>)
         .def("add", &add_record<CancelAll>).def("add", &add_record<Flatten>)
         .def("add", &add_record<SnapshotRequest>).def("add", &add_record<Kill>)
+        .def("add", &add_record<PlatformStatus>).def("add", &add_record<TradingState>)
         .def("finish", [](FrameWriter& w) {
             auto frame = w.finish();
             return py::bytes(reinterpret_cast<const char*>(frame.data()), frame.size());

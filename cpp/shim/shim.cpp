@@ -153,7 +153,8 @@ bool Shim::is_durable(RecordType type) noexcept {
         case RecordType::Account:
         case RecordType::CommandAck:
         case RecordType::CommandReject:
-        case RecordType::SnapshotBoundary: return true;
+        case RecordType::SnapshotBoundary:
+        case RecordType::PlatformStatus: return true;
         default: return false;
     }
 }

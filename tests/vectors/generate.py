@@ -85,6 +85,13 @@ VECTORS: list[dict] = [
         {"type": "Trade", "instrument_id": 7, "time_ns": T0 + 6 * 250_000, "price": 6013.25,
          "size": 2, "aggressor": 1, "flags": 0},
     ]},
+    # Appended after the first 21 so that their sequence numbers (and bytes) do not change.
+    {"name": "platform_status", "records": [
+        {"type": "PlatformStatus", "time_ns": T0, "orders": 3, "prices": 1,
+         "text": "Rithmic: order connection lost"}]},
+    {"name": "trading_state", "records": [
+        {"type": "TradingState", "time_ns": T0, "state": 1,
+         "reason": "daily loss limit reached: reducing only"}]},
 ]
 
 

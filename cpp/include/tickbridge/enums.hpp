@@ -33,4 +33,14 @@ enum class OrderStatus : std::uint8_t {
 
 enum class Platform : std::uint8_t { SierraChart = 1, NinjaTrader = 2, Simulator = 3 };
 
+// A platform's own connection (orders: its broker/trade service; prices: its data feed), as
+// PlatformStatus reports it. Only Connected lets the engine route new orders to that shim.
+enum class ConnectionState : std::uint8_t {
+    Unknown = 0,
+    Connected = 1,
+    Connecting = 2,
+    ConnectionLost = 3,
+    Disconnected = 4,
+};
+
 }  // namespace tickbridge

@@ -90,6 +90,7 @@ enum class RecordType : std::uint16_t {
     CommandAck = 0x010A,
     CommandReject = 0x010B,
     SnapshotBoundary = 0x010C,
+    PlatformStatus = 0x010D,
     // Engine (or kill CLI) -> shim.
     Submit = 0x0201,
     Cancel = 0x0202,
@@ -98,6 +99,7 @@ enum class RecordType : std::uint16_t {
     Flatten = 0x0205,
     SnapshotRequest = 0x0206,
     Kill = 0x0207,
+    TradingState = 0x0208,
 };
 
 // Why a command was refused or an order rejected; carried in CommandReject and OrderUpdate.
@@ -287,6 +289,19 @@ struct SnapshotBoundary {
     std::uint32_t record_count;  // at the end: snapshot records sent since the begin
 };
 
+// Sent after the Hello and on every change of the platform's own connection (NinjaTrader's
+// OnConnectionStatusUpdate, Sierra Chart's trade service connection). An ordinary sequenced
+// record, acknowledged like any other; not a command.
+struct PlatformStatus {
+    static constexpr RecordType kType = RecordType::PlatformStatus;
+    RecordHeader header;   // instrument_id 0
+    std::int64_t time_ns;
+    std::uint8_t orders;   // ConnectionState of the order (account) connection
+    std::uint8_t prices;   // ConnectionState of the price (data) connection
+    std::uint8_t reserved[6];
+    char text[48];         // the platform's own words, e.g. its connection's name
+};
+
 // ---- engine -> shim ---------------------------------------------------------------
 
 struct Submit {
@@ -350,6 +365,18 @@ struct Kill {
     char secret[32];  // the shim's kill secret
 };
 
+// Sent when a shim's Hello is accepted and on every change of the trading state that
+// applies to the shim's account. The shim shows it and never acts on it: the engine enforces
+// it. An ordinary sequenced record, not a command (no request_id, no CommandAck).
+struct TradingState {
+    static constexpr RecordType kType = RecordType::TradingState;
+    RecordHeader header;  // instrument_id 0
+    std::int64_t time_ns;
+    std::uint8_t state;   // 0 ACTIVE, 1 REDUCING_ONLY, 2 HALTED (risk::TradingState)
+    std::uint8_t reserved[7];
+    char reason[48];      // why, in the engine's words
+};
+
 // The layout is the protocol: any change here must show in these checks and in the docs.
 static_assert(sizeof(FrameHeader) == 40);
 static_assert(sizeof(RecordHeader) == 8);
@@ -373,6 +400,8 @@ static_assert(sizeof(CancelAll) == 16);
 static_assert(sizeof(Flatten) == 16);
 static_assert(sizeof(SnapshotRequest) == 32);
 static_assert(sizeof(Kill) == 56);
+static_assert(sizeof(PlatformStatus) == 72);
+static_assert(sizeof(TradingState) == 72);
 
 template <class R, class = void>
 inline constexpr bool kHasRecordType = false;
@@ -404,6 +433,7 @@ constexpr std::size_t record_length(RecordType type) noexcept {
         case RecordType::CommandAck: return sizeof(CommandAck);
         case RecordType::CommandReject: return sizeof(CommandReject);
         case RecordType::SnapshotBoundary: return sizeof(SnapshotBoundary);
+        case RecordType::PlatformStatus: return sizeof(PlatformStatus);
         case RecordType::Submit: return sizeof(Submit);
         case RecordType::Cancel: return sizeof(Cancel);
         case RecordType::Replace: return sizeof(Replace);
@@ -411,6 +441,7 @@ constexpr std::size_t record_length(RecordType type) noexcept {
         case RecordType::Flatten: return sizeof(Flatten);
         case RecordType::SnapshotRequest: return sizeof(SnapshotRequest);
         case RecordType::Kill: return sizeof(Kill);
+        case RecordType::TradingState: return sizeof(TradingState);
     }
     return 0;
 }

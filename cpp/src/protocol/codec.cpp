@@ -20,6 +20,7 @@ std::string_view record_type_name(RecordType type) noexcept {
         case RecordType::CommandAck: return "CommandAck";
         case RecordType::CommandReject: return "CommandReject";
         case RecordType::SnapshotBoundary: return "SnapshotBoundary";
+        case RecordType::PlatformStatus: return "PlatformStatus";
         case RecordType::Submit: return "Submit";
         case RecordType::Cancel: return "Cancel";
         case RecordType::Replace: return "Replace";
@@ -27,6 +28,7 @@ std::string_view record_type_name(RecordType type) noexcept {
         case RecordType::Flatten: return "Flatten";
         case RecordType::SnapshotRequest: return "SnapshotRequest";
         case RecordType::Kill: return "Kill";
+        case RecordType::TradingState: return "TradingState";
     }
     return "unknown";
 }

@@ -466,6 +466,37 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         }
     }
 
+    public struct PlatformStatusRecord : IRecord
+    {
+        public const int Length = 72;
+        public uint InstrumentId; // offset 4
+        public long TimeNs; // offset 8
+        public byte Orders; // offset 16
+        public byte Prices; // offset 17
+        public string Text; // offset 24, char[48]
+        public ushort RecordTypeCode { get { return RecordType.PlatformStatus; } }
+        public int RecordLength { get { return Length; } }
+        public void WriteTo(byte[] b, int o)
+        {
+            Wire.Zero(b, o, Length);
+            Wire.PutRecordHeader(b, o, RecordType.PlatformStatus, Length, InstrumentId);
+            Wire.PutI64(b, o + 8, TimeNs);
+            Wire.PutU8(b, o + 16, Orders);
+            Wire.PutU8(b, o + 17, Prices);
+            Wire.PutText(b, o + 24, 48, Text, "PlatformStatus.text");
+        }
+        public static PlatformStatusRecord Read(byte[] b, int o)
+        {
+            var r = new PlatformStatusRecord();
+            r.InstrumentId = Wire.U32(b, o + 4);
+            r.TimeNs = Wire.I64(b, o + 8);
+            r.Orders = b[o + 16];
+            r.Prices = b[o + 17];
+            r.Text = Wire.Text(b, o + 24, 48);
+            return r;
+        }
+    }
+
     public struct SubmitRecord : IRecord
     {
         public const int Length = 56;
@@ -664,6 +695,34 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
             r.RequestId = Wire.U64(b, o + 8);
             r.Flatten = b[o + 16];
             r.Secret = Wire.Text(b, o + 24, 32);
+            return r;
+        }
+    }
+
+    public struct TradingStateRecord : IRecord
+    {
+        public const int Length = 72;
+        public uint InstrumentId; // offset 4
+        public long TimeNs; // offset 8
+        public byte State; // offset 16
+        public string Reason; // offset 24, char[48]
+        public ushort RecordTypeCode { get { return RecordType.TradingState; } }
+        public int RecordLength { get { return Length; } }
+        public void WriteTo(byte[] b, int o)
+        {
+            Wire.Zero(b, o, Length);
+            Wire.PutRecordHeader(b, o, RecordType.TradingState, Length, InstrumentId);
+            Wire.PutI64(b, o + 8, TimeNs);
+            Wire.PutU8(b, o + 16, State);
+            Wire.PutText(b, o + 24, 48, Reason, "TradingState.reason");
+        }
+        public static TradingStateRecord Read(byte[] b, int o)
+        {
+            var r = new TradingStateRecord();
+            r.InstrumentId = Wire.U32(b, o + 4);
+            r.TimeNs = Wire.I64(b, o + 8);
+            r.State = b[o + 16];
+            r.Reason = Wire.Text(b, o + 24, 48);
             return r;
         }
     }

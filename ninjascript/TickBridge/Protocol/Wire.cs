@@ -90,6 +90,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
                 case RecordType.CommandAck: return 32;
                 case RecordType.CommandReject: return 96;
                 case RecordType.SnapshotBoundary: return 24;
+                case RecordType.PlatformStatus: return 72;
                 case RecordType.Submit: return 56;
                 case RecordType.Cancel: return 24;
                 case RecordType.Replace: return 48;
@@ -97,6 +98,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
                 case RecordType.Flatten: return 16;
                 case RecordType.SnapshotRequest: return 32;
                 case RecordType.Kill: return 56;
+                case RecordType.TradingState: return 72;
                 default: return 0;
             }
         }
@@ -118,6 +120,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
                 case RecordType.CommandAck: return "CommandAck";
                 case RecordType.CommandReject: return "CommandReject";
                 case RecordType.SnapshotBoundary: return "SnapshotBoundary";
+                case RecordType.PlatformStatus: return "PlatformStatus";
                 case RecordType.Submit: return "Submit";
                 case RecordType.Cancel: return "Cancel";
                 case RecordType.Replace: return "Replace";
@@ -125,15 +128,17 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
                 case RecordType.Flatten: return "Flatten";
                 case RecordType.SnapshotRequest: return "SnapshotRequest";
                 case RecordType.Kill: return "Kill";
+                case RecordType.TradingState: return "TradingState";
                 default: return "type " + type;
             }
         }
 
         /// <summary>Records the shim keeps until the engine acknowledges them (order state,
-        /// fills, positions, account, acks and rejects); market data is not kept.</summary>
+        /// fills, positions, account, acks and rejects, snapshot boundaries, the platform's
+        /// connection status); market data is not kept.</summary>
         public static bool MustBeDelivered(ushort type)
         {
-            return type >= RecordType.OrderUpdate && type <= RecordType.SnapshotBoundary;
+            return type >= RecordType.OrderUpdate && type <= RecordType.PlatformStatus;
         }
     }
 
@@ -154,6 +159,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         public const ushort CommandAck = 0x010A;
         public const ushort CommandReject = 0x010B;
         public const ushort SnapshotBoundary = 0x010C;
+        public const ushort PlatformStatus = 0x010D;
         public const ushort Submit = 0x0201;
         public const ushort Cancel = 0x0202;
         public const ushort Replace = 0x0203;
@@ -161,6 +167,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         public const ushort Flatten = 0x0205;
         public const ushort SnapshotRequest = 0x0206;
         public const ushort Kill = 0x0207;
+        public const ushort TradingState = 0x0208;
     }
 
     public enum WirePlatform : byte { SierraChart = 1, NinjaTrader = 2, Simulator = 3 }
@@ -173,6 +180,10 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge.Protocol
         NewRequested = 1, Submitted = 2, Acknowledged = 3, Working = 4, PartiallyFilled = 5, Filled = 6,
         PendingCancel = 7, PendingReplace = 8, Canceled = 9, Rejected = 10, Expired = 11,
     }
+    /// <summary>PlatformStatus.orders / .prices: the platform's own connection.</summary>
+    public enum WireConnectionState : byte { Unknown = 0, Connected = 1, Connecting = 2, ConnectionLost = 3, Disconnected = 4 }
+    /// <summary>TradingState.state: the engine's trading state for this account (shown, never acted on).</summary>
+    public enum WireTradingState : byte { Active = 0, ReducingOnly = 1, Halted = 2 }
     public enum WireDepthAction : byte { Upsert = 1, Delete = 2, ClearSide = 3 }
     public enum RejectReason : ushort
     {

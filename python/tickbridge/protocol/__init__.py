@@ -17,6 +17,7 @@ from tickbridge.protocol.codec import (
 )
 from tickbridge.protocol.enums import (
     Aggressor,
+    ConnectionState,
     DepthAction,
     DepthSide,
     OrderStatus,
@@ -39,6 +40,7 @@ __all__ = [
     "MAGIC",
     "VERSION",
     "Aggressor",
+    "ConnectionState",
     "DecodeErrorCode",
     "DepthAction",
     "DepthSide",

@@ -1,4 +1,8 @@
-"""Wire enumerations, mirroring cpp/include/tickbridge/enums.hpp and protocol.hpp."""
+"""Wire enumerations, mirroring cpp/include/tickbridge/enums.hpp and protocol.hpp.
+
+TradingState.state carries tickbridge.risk.reasons.TradingState (0 ACTIVE, 1 REDUCING_ONLY,
+2 HALTED); it is not repeated here.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ class RecordType(IntEnum):
     COMMAND_ACK = 0x010A
     COMMAND_REJECT = 0x010B
     SNAPSHOT_BOUNDARY = 0x010C
+    PLATFORM_STATUS = 0x010D
     # engine (or kill CLI) -> shim
     SUBMIT = 0x0201
     CANCEL = 0x0202
@@ -28,6 +33,7 @@ class RecordType(IntEnum):
     FLATTEN = 0x0205
     SNAPSHOT_REQUEST = 0x0206
     KILL = 0x0207
+    TRADING_STATE = 0x0208
 
 
 class Side(IntEnum):
@@ -73,6 +79,16 @@ class Platform(IntEnum):
     SIERRA_CHART = 1
     NINJATRADER = 2
     SIMULATOR = 3
+
+
+class ConnectionState(IntEnum):
+    """A platform's own connection, in PlatformStatus.orders / .prices."""
+
+    UNKNOWN = 0
+    CONNECTED = 1
+    CONNECTING = 2
+    CONNECTION_LOST = 3
+    DISCONNECTED = 4
 
 
 class RejectReason(IntEnum):

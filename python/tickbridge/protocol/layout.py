@@ -82,6 +82,10 @@ _FIELDS: dict[RecordType, list[tuple]] = {
         ("request_id", "<u8"), ("phase", "u1"), ("reserved", "u1", (3,)),
         ("record_count", "<u4"),
     ],
+    RecordType.PLATFORM_STATUS: [
+        ("time_ns", "<i8"), ("orders", "u1"), ("prices", "u1"), ("reserved", "u1", (6,)),
+        ("text", "S48"),
+    ],
     RecordType.SUBMIT: [
         ("request_id", "<u8"), ("client_order_id", "<u8"), ("price", "<f8"),
         ("stop_price", "<f8"), ("quantity", "<i8"), ("side", "u1"), ("order_type", "u1"),
@@ -99,6 +103,9 @@ _FIELDS: dict[RecordType, list[tuple]] = {
     ],
     RecordType.KILL: [
         ("request_id", "<u8"), ("flatten", "u1"), ("reserved", "u1", (7,)), ("secret", "S32"),
+    ],
+    RecordType.TRADING_STATE: [
+        ("time_ns", "<i8"), ("state", "u1"), ("reserved", "u1", (7,)), ("reason", "S48"),
     ],
 }
 
