@@ -917,6 +917,10 @@ public:
     void finish_kill(KillTicket ticket, bool done, protocol::RejectReason reason,
                      const char* text) noexcept;
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
+    // The engine's TradingState records (engine -> shim), in order: shown, never acted on.
+    bool next_trading_state(protocol::TradingState& out) noexcept {
+        return trading_states_.try_pop(out);
+    }
 
     // ---- either thread ------------------------------------------------------------------
     ShimStats stats() const noexcept;
@@ -960,6 +964,7 @@ private:
         char text[64] = {};
     };
     SpscQueue<KillAnswer> kill_answers_{kKillTickets * 2};
+    SpscQueue<protocol::TradingState> trading_states_{64};
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
@@ -1279,8 +1284,7 @@ bool Shim::is_durable(RecordType type) noexcept {
         case RecordType::Account:
         case RecordType::CommandAck:
         case RecordType::CommandReject:
-        case RecordType::SnapshotBoundary:
-        case RecordType::PlatformStatus: return true;
+        case RecordType::SnapshotBoundary: return true;
         default: return false;
     }
 }
@@ -1574,6 +1578,16 @@ struct Shim::Impl {
                 }
             }
             hello.push_back(slot);
+        } else if (type == RecordType::PlatformStatus) {
+            // Not kept for a resend (an old one would overwrite a newer one at the engine):
+            // the latest goes with every repeated Hello instead.
+            for (auto& kept : hello) {
+                if (kept.type() == RecordType::PlatformStatus) {
+                    kept = slot;
+                    return;
+                }
+            }
+            if (!hello.empty()) hello.push_back(slot);
         }
     }
 
@@ -1723,6 +1737,13 @@ struct Shim::Impl {
             shim.counters_.outbox_frames.store(outbox.size());
             return;
         }
+        if (view.type == RecordType::TradingState) {
+            // Shown by the platform (its status line), never acted on: the engine enforces.
+            pending_trading_state = view.as<protocol::TradingState>();
+            has_pending_trading_state = true;
+            pass_trading_state();
+            return;
+        }
         if (!is_command(view.type)) {
             reject_from_thread(view, protocol::RejectReason::Malformed,
                                "not a command for a shim");
@@ -1753,6 +1774,15 @@ struct Shim::Impl {
             return;
         }
         queue_command(command);
+    }
+
+    // The engine's latest TradingState, until the platform's queue takes it.
+    protocol::TradingState pending_trading_state{};
+    bool has_pending_trading_state = false;
+
+    void pass_trading_state() {
+        if (has_pending_trading_state && shim.trading_states_.try_push(pending_trading_state))
+            has_pending_trading_state = false;
     }
 
     // -- kill tickets ------------------------------------------------------------------------
@@ -2026,6 +2056,7 @@ struct Shim::Impl {
             retry_pending_commands();
             process_kill_answers();
             expire_kills(false);
+            pass_trading_state();
             busy = drain_records();
             if (Clock::now() - last_send >= heartbeat) send_heartbeat();
             check_engine_silence();

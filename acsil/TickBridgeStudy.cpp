@@ -221,6 +221,13 @@ struct StudyState {
         std::chrono::steady_clock::time_point give_up{};
     };
     DisconnectCancels disconnect_cancels;
+    // The engine's trading state for this account (TradingState records), shown on the
+    // status line; -1 until the engine sends one. Never acted on: the engine enforces it.
+    int trading_state = -1;
+    std::string trading_reason;
+    std::uint32_t trading_state_version = 0;
+    // What the last PlatformStatus said (sc.ServerConnectionState and paper/live).
+    int platform_status_sent = -1;
     std::string last_refusal_logged;
     std::string last_error;  // shown on the chart's status line
     std::string status_drawn;
@@ -230,11 +237,13 @@ struct StudyState {
         bool engine_alive, live;
         const char* refused;
         bool kill_pending, cancels_pending;
+        std::uint32_t trading_state_version;
         std::size_t error_size;
         char error_first;
         bool operator==(const StatusKey& o) const {
             return engine_alive == o.engine_alive && live == o.live && refused == o.refused &&
                    kill_pending == o.kill_pending && cancels_pending == o.cancels_pending &&
+                   trading_state_version == o.trading_state_version &&
                    error_size == o.error_size &&
                    error_first == o.error_first;
         }
@@ -1122,6 +1131,58 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
     run_disconnect_cancels(sc, state);
 }
 
+// The engine's TradingState records since the last call: the latest is shown.
+void take_trading_states(StudyState& state) {
+    protocol::TradingState record;
+    while (state.shim->next_trading_state(record)) {
+        state.trading_state = record.state;
+        state.trading_reason.assign(protocol::get_text(record.reason));
+        ++state.trading_state_version;
+    }
+}
+
+// PlatformStatus from Sierra Chart's connection state. sierrachart.h (2784) has one:
+//   int ServerConnectionState = 0;  // ServerConnectionStateEnum
+// and scconstants.h: "Server connection state constants. These relate to File >> Connect
+// to Data Feed." (SCS_DISCONNECTED 0, SCS_CONNECTING 1, SCS_CONNECTED 2,
+// SCS_CONNECTION_LOST 3, SCS_DISCONNECTING 4, SCS_RECONNECTING 5). The headers expose no
+// separate trade-service state: live orders go over that same connection, so `orders`
+// follows it when trading live; paper orders go to Sierra Chart's own Trade Simulation
+// System, which needs no connection (`orders` CONNECTED). Sent after every Hello and on
+// every change; the socket thread repeats the latest with every repeated Hello.
+std::uint8_t connection_state(int server_connection_state) {
+    using tickbridge::ConnectionState;
+    switch (server_connection_state) {
+        case SCS_CONNECTED: return static_cast<std::uint8_t>(ConnectionState::Connected);
+        case SCS_CONNECTING:
+        case SCS_RECONNECTING: return static_cast<std::uint8_t>(ConnectionState::Connecting);
+        case SCS_CONNECTION_LOST: return static_cast<std::uint8_t>(ConnectionState::ConnectionLost);
+        case SCS_DISCONNECTED:
+        case SCS_DISCONNECTING: return static_cast<std::uint8_t>(ConnectionState::Disconnected);
+        default: return static_cast<std::uint8_t>(ConnectionState::Unknown);
+    }
+}
+
+void post_platform_status(SCStudyInterfaceRef sc, StudyState& state) {
+    const bool simulated = is_simulated(sc);
+    const int key = sc.ServerConnectionState * 2 + (simulated ? 1 : 0);
+    if (key == state.platform_status_sent) return;
+    state.platform_status_sent = key;
+    protocol::PlatformStatus status{};
+    status.time_ns = utc_now_ns();
+    status.prices = connection_state(sc.ServerConnectionState);
+    status.orders = simulated ? static_cast<std::uint8_t>(tickbridge::ConnectionState::Connected)
+                              : status.prices;
+    static const char* const kNames[] = {"DISCONNECTED", "CONNECTING",    "CONNECTED",
+                                         "CONNECTION_LOST", "DISCONNECTING", "RECONNECTING"};
+    const int n = sc.ServerConnectionState;
+    char text[48];
+    std::snprintf(text, sizeof text, "data feed %s%s", n >= 0 && n <= 5 ? kNames[n] : "?",
+                  simulated ? "; orders: Trade Simulation" : "");
+    (void)protocol::set_text(status.text, text);
+    state.shim->post(status);
+}
+
 // One line of text at the top left of the chart: link up or down, paper or live, whether
 // this study may trade now (and why not), kills pending, the last error. Redrawn only when
 // it changes. (The engine's own halt state is not in protocol v1; the engine reports it.)
@@ -1133,7 +1194,7 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     const StudyState::StatusKey key{stats.engine_alive, live, refused,
                                     !state.pending_kills.empty(),
                                     !state.disconnect_cancels.order_ids.empty(),
-                                    state.last_error.size(),
+                                    state.trading_state_version, state.last_error.size(),
                                     state.last_error.empty() ? '\0' : state.last_error[0]};
     if (state.status_drawn_once && key == state.status_key) return;
     state.status_drawn_once = true;
@@ -1141,6 +1202,16 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     std::string text = "TickBridge: engine ";
     text += stats.engine_alive ? "UP" : "DOWN";
     text += live ? " | LIVE" : " | paper";
+    // The engine's own state for this account (TradingState), as the engine last said it.
+    switch (state.trading_state) {
+        case 0: text += " | engine: ACTIVE"; break;
+        case 1: text += " | engine: REDUCING-ONLY"; break;
+        case 2: text += " | engine: HALTED"; break;
+        case -1: text += " | engine state unknown"; break;
+        default: text += " | engine state " + std::to_string(state.trading_state); break;
+    }
+    if (state.trading_state > 0 && !state.trading_reason.empty())
+        text += " (" + state.trading_reason + ")";
     text += refused != nullptr ? std::string(" | NOT TRADING: ") + refused : " | trading";
     if (!state.pending_kills.empty()) text += " | KILL PENDING";
     if (!state.disconnect_cancels.order_ids.empty()) text += " | CANCELS PENDING";
@@ -1158,7 +1229,9 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     tool.UseRelativeVerticalValues = 1;
     tool.FontSize = 10;
     tool.FontBold = 1;
-    tool.Color = refused != nullptr || !stats.engine_alive ? RGB(220, 0, 0) : RGB(0, 140, 0);
+    tool.Color = refused != nullptr || !stats.engine_alive || state.trading_state == 2
+                     ? RGB(220, 0, 0)
+                     : (state.trading_state == 1 ? RGB(200, 120, 0) : RGB(0, 140, 0));
     tool.Text = text.c_str();
     sc.UseTool(tool);
 }
@@ -1304,6 +1377,7 @@ void restart_link(SCStudyInterfaceRef sc, StudyState& state, const ShimConfig& c
     state.shim = std::make_unique<Shim>(config);
     state.shim->start();
     post_hello(sc, state);
+    state.platform_status_sent = -1;
     for (const auto& slot : kept) state.shim->post_slot(slot);
     SCString message;
     message.Format("TickBridge: link inputs changed; engine link restarted, %d unacknowledged "
@@ -1336,7 +1410,9 @@ void study(SCStudyInterfaceRef sc) {
             sc.AddMessageToLog("TickBridge: symbol, trade account or trading mode changed; "
                                "sending a new Hello to the engine", 0);
         post_hello(sc, state);
+        state.platform_status_sent = -1;  // every Hello is followed by the current status
     }
+    post_platform_status(sc, state);
     state.shim->flush();
 
     const int button = sc.Input[kInKillButton].GetInt();
@@ -1363,6 +1439,7 @@ void study(SCStudyInterfaceRef sc) {
     forward_fills(sc, state);
     forward_position_and_account(sc, state);
     drain_log(sc, state);
+    take_trading_states(state);
     draw_status(sc, state);
 }
 

@@ -391,6 +391,7 @@ void install() {
     g_sc.RealTimePriceMultiplier = 1.0f;
     g_sc.GlobalTradeSimulationIsOn = 1;
     g_sc.IsAutoTradingEnabled = 1;
+    g_sc.ServerConnectionState = SCS_CONNECTED;  // File >> Connect to Data Feed done
     g_sc.ChartTradeModeEnabled = 0;
     g_sc.TradeServiceAccountBalance = 100000.0;
     g_sc.ArraySize = 500;  // bars on the chart
@@ -491,6 +492,7 @@ void set_field(const std::string& field, const std::string& value) {
     else if (field == "TradeServiceAccountBalance") g_sc.TradeServiceAccountBalance = std::stod(value);
     else if (field == "IsAutoTradingEnabled") g_sc.IsAutoTradingEnabled = std::stoi(value);
     else if (field == "ChartTradeModeEnabled") g_sc.ChartTradeModeEnabled = std::stoi(value);
+    else if (field == "ServerConnectionState") g_sc.ServerConnectionState = std::stoi(value);
     else if (field == "RealTimePriceMultiplier") g_sc.RealTimePriceMultiplier = std::stof(value);
     else if (field == "ChartUtcOffsetHours") {
         // Sierra Chart shows fill times in the chart's time zone: a new zone moves them all.

@@ -202,6 +202,10 @@ public:
     void finish_kill(KillTicket ticket, bool done, protocol::RejectReason reason,
                      const char* text) noexcept;
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
+    // The engine's TradingState records (engine -> shim), in order: shown, never acted on.
+    bool next_trading_state(protocol::TradingState& out) noexcept {
+        return trading_states_.try_pop(out);
+    }
 
     // ---- either thread ------------------------------------------------------------------
     ShimStats stats() const noexcept;
@@ -245,6 +249,7 @@ private:
         char text[64] = {};
     };
     SpscQueue<KillAnswer> kill_answers_{kKillTickets * 2};
+    SpscQueue<protocol::TradingState> trading_states_{64};
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
