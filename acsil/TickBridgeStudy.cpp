@@ -256,10 +256,12 @@ struct StudyState {
 // input left empty (SetString("") stores no string at all), which would make an empty kill
 // secret the secret "Unset" and an empty kill endpoint the endpoint "Unset": read the
 // stored string itself, empty when there is none.
-std::string input_string(const s_SCInput_145& input) {
-    if (!input.UsesStringValue() || input.StringValue == nullptr) return {};
+const char* input_chars(const s_SCInput_145& input) {
+    if (!input.UsesStringValue() || input.StringValue == nullptr) return "";
     return input.StringValue;
 }
+
+std::string input_string(const s_SCInput_145& input) { return input_chars(input); }
 
 ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
     ShimConfig config;
@@ -292,6 +294,26 @@ bool same_link(const ShimConfig& a, const ShimConfig& b) {
            a.heartbeat_interval_ms == b.heartbeat_interval_ms &&
            a.kill_deadline_ms == b.kill_deadline_ms &&
            a.silence_heartbeats == b.silence_heartbeats;
+}
+
+// same_link(config, config_from_inputs(sc)) without building a config: no allocation.
+bool same_link_inputs(SCStudyInterfaceRef sc, const ShimConfig& config) {
+    const auto same = [&sc](int input, const std::string& value) {
+        return std::strcmp(input_chars(sc.Input[input]), value.c_str()) == 0;
+    };
+    const auto positive_or = [&sc](int input, int fallback) {
+        const int value = sc.Input[input].GetInt();
+        return static_cast<std::uint32_t>(value > 0 ? value : fallback);
+    };
+    return same(kInEngineEndpoint, config.engine_endpoint) &&
+           same(kInKillEndpoint, config.kill_endpoint) &&
+           same(kInKillSecret, config.kill_secret) &&
+           same(kInCurveServerKey, config.curve_server_key) &&
+           same(kInCurveClientKey, config.curve_client_key) &&
+           (sc.Input[kInCancelOnDisconnect].GetYesNo() != 0) == config.cancel_on_disconnect &&
+           positive_or(kInHeartbeatIntervalMs, 1000) == config.heartbeat_interval_ms &&
+           positive_or(kInSilenceHeartbeats, 3) == config.silence_heartbeats &&
+           1000 * positive_or(kInKillDeadlineSeconds, 30) == config.kill_deadline_ms;
 }
 
 // ---- sc's persistent pointer --------------------------------------------------------------
@@ -1398,11 +1420,16 @@ void study(SCStudyInterfaceRef sc) {
         return;
     }
 
-    const ShimConfig config = config_from_inputs(sc);
     StudyState* existing = state_of(sc);
-    if (existing != nullptr && !same_link(existing->shim->config(), config))
-        restart_link(sc, *existing, config);
-    StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
+    // The usual call: the link inputs are those of the running link, compared in place
+    // (building a ShimConfig allocates its strings: a cost at every chart update).
+    if (existing == nullptr || !same_link_inputs(sc, existing->shim->config())) {
+        const ShimConfig config = config_from_inputs(sc);
+        if (existing != nullptr && !same_link(existing->shim->config(), config))
+            restart_link(sc, *existing, config);
+        if (existing == nullptr) existing = &create_state(sc, config);
+    }
+    StudyState& state = *existing;
 
     apply_trade_settings(sc);
     if (!state.hello_posted || !same_hello_identity(sc, state.hello_identity)) {
