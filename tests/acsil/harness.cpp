@@ -21,10 +21,12 @@
 //   trade per bar is allowed", "... because invalid bar index specified". Every trading
 //   function returns these while the chart is fully recalculated, downloads history or has
 //   auto trading off. For CancelOrder / CancelAllOrders / ModifyOrder the docs are silent
-//   (not read); Sierra Chart's own example study that modifies orders tests
-//   `Result == SCT_SKIPPED_AUTO_TRADING_DISABLED` after sc.ModifyOrder ("'Trade >> Auto
-//   Trading Enabled' is disabled."), so non-entry functions are skipped too; the harness
-//   skips all of them, the harder case for the study (its kill must then retry).
+//   (not read); Sierra Chart's own study "Trade Management by Study"
+//   (scsf_TradeManagementByStudy, shipped in ACS_Source) tests `Result == 1` for success
+//   and `Result == SCT_SKIPPED_AUTO_TRADING_DISABLED` after sc.ModifyOrder, logging
+//   "'Trade >> Auto Trading Enabled' is disabled.", so non-entry functions are skipped
+//   too; the harness skips all of them, the harder case for the study (a kill must then
+//   retry).
 // - Entries (BuyOrder/SellOrder) under the auto-trade variables: see entry() below.
 // - CancelAllOrders / FlattenAndCancelAllOrders return 1 when they acted: docs silent (not
 //   read). The header declares `int (SCDLLCALL* CancelAllOrders)()` and nothing more; the
