@@ -766,15 +766,28 @@ struct RecordSlot {
     }
 };
 
-// Where a command came from: the engine link, the kill endpoint (already answered there by
-// the socket thread), or the socket thread itself when the engine went silent.
+// Where a command came from: the engine link, the kill endpoint, or the socket thread itself
+// when the engine went silent.
 enum class CommandOrigin : std::uint8_t { Engine = 1, KillEndpoint = 2, EngineSilence = 3 };
+
+// How many kills (engine Kill records and kill endpoint requests) may wait for the
+// platform at once; one more is refused at once (PlatformBusy).
+inline constexpr std::size_t kKillTickets = 16;
+
+// A Kill command carries a ticket: the socket thread answers its requester only when the
+// platform reports what its call returned (Shim::finish_kill), or, when the platform has
+// not run it by ShimConfig::kill_deadline_ms (study not called, or Sierra Chart skipping
+// it), answers "failed, not run" and the platform must then not run it (claim_kill fails).
+struct KillTicket {
+    std::uint8_t index = 0;
+    std::uint32_t generation = 0;  // 0: no ticket (a command that is not a Kill)
+};
 
 struct CommandSlot {
     CommandOrigin origin = CommandOrigin::Engine;
-    std::uint8_t reserved = 0;
+    std::uint8_t ticket_index = 0;       // Kill only: see KillTicket
     std::uint16_t size = 0;  // 0 for EngineSilence, which carries no record
-    std::uint32_t reserved2 = 0;
+    std::uint32_t ticket_generation = 0;  // Kill only; 0: none
     alignas(8) std::byte bytes[kMaxCommandBytes] = {};
 
     protocol::RecordType type() const noexcept {
@@ -789,6 +802,7 @@ struct CommandSlot {
         std::memcpy(&out, bytes, sizeof(R));
         return out;
     }
+    KillTicket ticket() const noexcept { return {ticket_index, ticket_generation}; }
 };
 
 // A message from the socket thread for the platform's log (errors, reconnects).
@@ -804,6 +818,9 @@ struct ShimConfig {
     std::uint32_t heartbeat_interval_ms = 1000;
     std::uint32_t silence_heartbeats = 3;  // engine silent after this many quiet intervals
     bool cancel_on_disconnect = true;
+    // A Kill the platform has not run this long after it arrived is answered failed (not
+    // run) and is then never run: its requester is never told "done" for a kill not done.
+    std::uint32_t kill_deadline_ms = 30000;
     std::size_t record_queue_capacity = 1u << 16;
     std::size_t command_queue_capacity = 1024;
     std::size_t max_records_per_frame = 1024;
@@ -888,7 +905,22 @@ public:
     std::vector<RecordSlot> take_unacknowledged();
 
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
+
+    // A Kill's ticket, around each try (platform thread): claim_kill before calling the
+    // platform (false: its deadline passed and its requester was told it failed, so do
+    // not run it); then finish_kill with the outcome (answered to the requester: a
+    // CommandAck when `done`, else a CommandReject with `reason` and `text`), or
+    // release_kill when the platform skipped it for now (tried again at a later call;
+    // `result` is the platform's code, named in the answer if the deadline passes).
+    bool claim_kill(KillTicket ticket) noexcept;
+    void release_kill(KillTicket ticket, int result) noexcept;
+    void finish_kill(KillTicket ticket, bool done, protocol::RejectReason reason,
+                     const char* text) noexcept;
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
+    // The engine's TradingState records (engine -> shim), in order: shown, never acted on.
+    bool next_trading_state(protocol::TradingState& out) noexcept {
+        return trading_states_.try_pop(out);
+    }
 
     // ---- either thread ------------------------------------------------------------------
     ShimStats stats() const noexcept;
@@ -915,6 +947,24 @@ private:
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
     std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
+
+    // Kill tickets: state = generation << 2 | phase (0 free, 1 waiting, 2 running); a
+    // compare-and-swap decides between the platform running a kill and the socket thread
+    // giving up on it, so exactly one of them answers its requester.
+    struct KillSlot {
+        std::atomic<std::uint32_t> state{0};
+        std::atomic<int> last_result{0};
+    };
+    KillSlot kill_slots_[kKillTickets];
+    struct KillAnswer {
+        std::uint8_t index = 0;
+        bool done = false;
+        std::uint16_t reason = 0;
+        std::uint32_t generation = 0;
+        char text[64] = {};
+    };
+    SpscQueue<KillAnswer> kill_answers_{kKillTickets * 2};
+    SpscQueue<protocol::TradingState> trading_states_{64};
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
@@ -1302,6 +1352,34 @@ bool Shim::post_slot(const RecordSlot& slot) {
     return true;
 }
 
+bool Shim::claim_kill(KillTicket ticket) noexcept {
+    if (ticket.generation == 0) return true;  // no ticket: a kill of the platform's own
+    std::uint32_t waiting = ticket.generation << 2 | 1;
+    return kill_slots_[ticket.index % kKillTickets].state.compare_exchange_strong(
+        waiting, ticket.generation << 2 | 2);
+}
+
+void Shim::release_kill(KillTicket ticket, int result) noexcept {
+    if (ticket.generation == 0) return;
+    KillSlot& slot = kill_slots_[ticket.index % kKillTickets];
+    slot.last_result.store(result);
+    std::uint32_t running = ticket.generation << 2 | 2;
+    slot.state.compare_exchange_strong(running, ticket.generation << 2 | 1);
+}
+
+void Shim::finish_kill(KillTicket ticket, bool done, protocol::RejectReason reason,
+                       const char* text) noexcept {
+    if (ticket.generation == 0) return;
+    KillAnswer answer;
+    answer.index = ticket.index;
+    answer.generation = ticket.generation;
+    answer.done = done;
+    answer.reason = static_cast<std::uint16_t>(reason);
+    std::snprintf(answer.text, sizeof answer.text, "%s", text);
+    // At most kKillTickets are ever running, and the queue holds twice that.
+    (void)kill_answers_.try_push(answer);
+}
+
 void Shim::flush() {
     while (!backlog_.empty() && records_.try_push(backlog_.front())) backlog_.pop_front();
 }
@@ -1357,6 +1435,19 @@ struct Shim::Impl {
     std::vector<RecordSlot> hello;  // Hello then InstrumentDefinitions, latest per id
     std::vector<RecordSlot> thread_records;   // made by this thread (rejects), sent first
     std::deque<CommandSlot> pending_commands;  // command queue was full
+
+    // The requester of each kill ticket in use: the kill endpoint's peer (its envelope) or
+    // the engine; answered when the platform finishes the kill or its deadline passes.
+    struct KillRequest {
+        bool active = false;
+        bool from_endpoint = false;
+        std::uint32_t generation = 0;
+        std::uint32_t instrument_id = 0;
+        std::uint64_t request_id = 0;
+        Clock::time_point deadline{};
+        std::vector<std::vector<std::byte>> envelope;
+    };
+    KillRequest kill_requests[kKillTickets];
 
     explicit Impl(Shim& s) : shim(s), config(s.config_), writer(s.session_id_) {}
     ~Impl() { close(); }  // sockets closed and the context ended on every way out
@@ -1487,6 +1578,16 @@ struct Shim::Impl {
                 }
             }
             hello.push_back(slot);
+        } else if (type == RecordType::PlatformStatus) {
+            // Not kept for a resend (an old one would overwrite a newer one at the engine):
+            // the latest goes with every repeated Hello instead.
+            for (auto& kept : hello) {
+                if (kept.type() == RecordType::PlatformStatus) {
+                    kept = slot;
+                    return;
+                }
+            }
+            if (!hello.empty()) hello.push_back(slot);
         }
     }
 
@@ -1636,6 +1737,13 @@ struct Shim::Impl {
             shim.counters_.outbox_frames.store(outbox.size());
             return;
         }
+        if (view.type == RecordType::TradingState) {
+            // Shown by the platform (its status line), never acted on: the engine enforces.
+            pending_trading_state = view.as<protocol::TradingState>();
+            has_pending_trading_state = true;
+            pass_trading_state();
+            return;
+        }
         if (!is_command(view.type)) {
             reject_from_thread(view, protocol::RejectReason::Malformed,
                                "not a command for a shim");
@@ -1658,7 +1766,153 @@ struct Shim::Impl {
                                "command queue full: the platform is not calling the study");
             return;
         }
+        if (view.type == RecordType::Kill &&
+            !open_kill_ticket(false, view.as<protocol::Kill>().request_id, view.instrument_id, {},
+                              command)) {
+            reject_from_thread(view, protocol::RejectReason::PlatformBusy,
+                               "too many kills waiting for the platform");
+            return;
+        }
         queue_command(command);
+    }
+
+    // The engine's latest TradingState, until the platform's queue takes it.
+    protocol::TradingState pending_trading_state{};
+    bool has_pending_trading_state = false;
+
+    void pass_trading_state() {
+        if (has_pending_trading_state && shim.trading_states_.try_push(pending_trading_state))
+            has_pending_trading_state = false;
+    }
+
+    // -- kill tickets ------------------------------------------------------------------------
+
+    // A free ticket for a kill from `from_endpoint`'s requester; false when all are in use.
+    bool open_kill_ticket(bool from_endpoint, std::uint64_t request_id,
+                          std::uint32_t instrument_id,
+                          std::vector<std::vector<std::byte>> envelope, CommandSlot& command) {
+        for (std::size_t i = 0; i < kKillTickets; ++i) {
+            KillRequest& request = kill_requests[i];
+            if (request.active) continue;
+            auto& slot = shim.kill_slots_[i];
+            const std::uint32_t generation = ((slot.state.load() >> 2) + 1) & 0x3fffffff;
+            const std::uint32_t live = generation == 0 ? 1 : generation;
+            slot.last_result.store(0);
+            slot.state.store(live << 2 | 1);
+            request.active = true;
+            request.from_endpoint = from_endpoint;
+            request.generation = live;
+            request.instrument_id = instrument_id;
+            request.request_id = request_id;
+            request.deadline = Clock::now() + std::chrono::milliseconds(config.kill_deadline_ms);
+            request.envelope = std::move(envelope);
+            command.ticket_index = static_cast<std::uint8_t>(i);
+            command.ticket_generation = live;
+            return true;
+        }
+        return false;
+    }
+
+    // The one answer to a kill's requester; frees its ticket.
+    void answer_kill(std::size_t index, bool done, std::uint16_t reason, const char* text) {
+        KillRequest& request = kill_requests[index];
+        if (request.from_endpoint) {
+            protocol::FrameWriter reply(shim.session_id_);
+            reply.begin(kill_sequence++, utc_now_ns());
+            add_kill_answer(reply, request.request_id, request.instrument_id, done, reason, text);
+            const auto frame = reply.finish();
+            for (const auto& part : request.envelope)
+                zmq_send(kill, part.data(), part.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(kill, frame.data(), frame.size(), ZMQ_DONTWAIT);
+        } else {
+            RecordSlot slot;
+            if (done) {
+                protocol::CommandAck ack{};
+                ack.header.type = static_cast<std::uint16_t>(RecordType::CommandAck);
+                ack.header.length = sizeof ack;
+                ack.header.instrument_id = request.instrument_id;
+                ack.request_id = request.request_id;
+                ack.command_type = static_cast<std::uint16_t>(RecordType::Kill);
+                slot.size = sizeof ack;
+                std::memcpy(slot.bytes, &ack, sizeof ack);
+            } else {
+                protocol::CommandReject reject{};
+                reject.header.type = static_cast<std::uint16_t>(RecordType::CommandReject);
+                reject.header.length = sizeof reject;
+                reject.header.instrument_id = request.instrument_id;
+                reject.request_id = request.request_id;
+                reject.command_type = static_cast<std::uint16_t>(RecordType::Kill);
+                reject.reason = reason;
+                (void)protocol::set_text(reject.text, std::string_view(text).substr(0, 63));
+                slot.size = sizeof reject;
+                std::memcpy(slot.bytes, &reject, sizeof reject);
+            }
+            thread_records.push_back(slot);
+        }
+        request.active = false;
+        request.envelope.clear();
+        shim.kill_slots_[index].state.store(request.generation << 2);  // free
+    }
+
+    static void add_kill_answer(protocol::FrameWriter& reply, std::uint64_t request_id,
+                                std::uint32_t instrument_id, bool done, std::uint16_t reason,
+                                const char* text) {
+        if (done) {
+            protocol::CommandAck ack{};
+            ack.header.instrument_id = instrument_id;
+            ack.request_id = request_id;
+            ack.command_type = static_cast<std::uint16_t>(RecordType::Kill);
+            reply.add(ack);
+            return;
+        }
+        protocol::CommandReject reject{};
+        reject.header.instrument_id = instrument_id;
+        reject.request_id = request_id;
+        reject.command_type = static_cast<std::uint16_t>(RecordType::Kill);
+        reject.reason = reason;
+        (void)protocol::set_text(reject.text, std::string_view(text).substr(0, 63));
+        reply.add(reject);
+    }
+
+    // What the platform did with its kills, to their requesters.
+    void process_kill_answers() {
+        KillAnswer answer;
+        while (shim.kill_answers_.try_pop(answer)) {
+            const std::size_t index = answer.index % kKillTickets;
+            if (!kill_requests[index].active ||
+                kill_requests[index].generation != answer.generation)
+                continue;
+            answer.text[sizeof answer.text - 1] = '\0';
+            answer_kill(index, answer.done, answer.reason, answer.text);
+        }
+    }
+
+    // A kill still waiting at its deadline (or when the link stops) is answered failed, and
+    // taken from the platform in the same step: it will not run after that answer.
+    void expire_kills(bool stopping) {
+        const auto now = Clock::now();
+        for (std::size_t i = 0; i < kKillTickets; ++i) {
+            KillRequest& request = kill_requests[i];
+            if (!request.active || (!stopping && now < request.deadline)) continue;
+            auto& slot = shim.kill_slots_[i];
+            std::uint32_t waiting = request.generation << 2 | 1;
+            if (!slot.state.compare_exchange_strong(waiting, request.generation << 2 | 3))
+                continue;  // the platform is running it right now: its answer follows
+            const int last = slot.last_result.load();
+            char text[64];
+            if (stopping)
+                std::snprintf(text, sizeof text, "not run: the study stopped first");
+            else if (last != 0)
+                std::snprintf(text, sizeof text, "not run in %u ms: the platform skipped it (%d)",
+                              config.kill_deadline_ms, last);
+            else
+                std::snprintf(text, sizeof text, "not run in %u ms: the study was not called",
+                              config.kill_deadline_ms);
+            log(true, "tickbridge: KILL request %llu FAILED, %s; act by hand",
+                static_cast<unsigned long long>(request.request_id), text);
+            answer_kill(i, false, static_cast<std::uint16_t>(protocol::RejectReason::PlatformBusy),
+                        text);
+        }
     }
 
     // -- the kill endpoint ---------------------------------------------------------------------
@@ -1712,14 +1966,22 @@ struct Shim::Impl {
             command.origin = CommandOrigin::KillEndpoint;
             command.size = sizeof(protocol::Kill);
             std::memcpy(command.bytes, view.bytes.data(), sizeof(protocol::Kill));
+            // Answered when the platform has run it (what its call returned) or at the
+            // deadline (not run), never before: no "done" for a kill not done.
+            std::vector<std::vector<std::byte>> envelope(parts.begin(), parts.end() - 1);
+            if (!open_kill_ticket(true, kill_record.request_id, 0, std::move(envelope), command)) {
+                protocol::CommandReject reject{};
+                reject.request_id = kill_record.request_id;
+                reject.command_type = static_cast<std::uint16_t>(RecordType::Kill);
+                reject.reason = static_cast<std::uint16_t>(protocol::RejectReason::PlatformBusy);
+                (void)protocol::set_text(reject.text, "too many kills waiting for the platform");
+                reply.add(reject);
+                return;
+            }
             queue_command(command);
             shim.counters_.kill_requests.fetch_add(1);
-            protocol::CommandAck ack{};
-            ack.request_id = kill_record.request_id;
-            ack.command_type = static_cast<std::uint16_t>(RecordType::Kill);
-            reply.add(ack);
-            log(false, "tickbridge: KILL request %llu accepted (flatten=%u); acts at the next "
-                       "chart update",
+            log(false, "tickbridge: KILL request %llu received (flatten=%u); runs at the next "
+                       "chart update, answered when it has run",
                 static_cast<unsigned long long>(kill_record.request_id),
                 static_cast<unsigned>(kill_record.flatten));
         });
@@ -1730,6 +1992,7 @@ struct Shim::Impl {
             (void)protocol::set_text(reject.text, std::string_view(error->message).substr(0, 64));
             reply.add(reject);
         }
+        if (reply.record_count() == 0) return;  // every kill in it is answered later
         const auto frame = reply.finish();
         // Reply with the same envelope: identity (and the empty delimiter of a REQ peer).
         for (std::size_t i = 0; i + 1 < parts.size(); ++i)
@@ -1791,10 +2054,15 @@ struct Shim::Impl {
                 try_bind_kill();
             }
             retry_pending_commands();
+            process_kill_answers();
+            expire_kills(false);
+            pass_trading_state();
             busy = drain_records();
             if (Clock::now() - last_send >= heartbeat) send_heartbeat();
             check_engine_silence();
         }
+        process_kill_answers();
+        expire_kills(true);
         drain_records();  // what the platform queued before its last call
         keep_unacknowledged();
     }

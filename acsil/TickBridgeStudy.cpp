@@ -74,13 +74,13 @@ enum Inputs {
     kInCurveServerKey,  // appended: the inputs of saved charts keep their numbers
     kInCurveClientKey,
     kInLiveTrading,  // issue 13: No = paper (Sierra Chart's trade simulation), Yes = live
+    kInKillDeadlineSeconds,  // how long a kill Sierra Chart cannot run now is tried again
 };
 
 constexpr int kStatePointerKey = 1;
 constexpr int kStatusLineNumber = 0x54420001;  // the status text drawing ("TB", 1)
 constexpr std::size_t kMaxDepthLevels = 10;
-// How long a kill that Sierra Chart skips is tried again before it is reported failed.
-constexpr std::chrono::seconds kKillRetryFor{30};
+using tickbridge::shim::KillTicket;
 
 // The SCT_SKIPPED_* results (scconstants.h): Sierra Chart did not act now, it may later.
 bool skipped_for_now(int result) {
@@ -199,16 +199,35 @@ struct StudyState {
     std::chrono::steady_clock::time_point next_account_check{};
     DepthLevel bids[kMaxDepthLevels], asks[kMaxDepthLevels];
     // Kills that Sierra Chart skipped (full recalculation, history download, auto trading
-    // off): tried again at every call until they run or kKillRetryFor has passed.
+    // off): tried again at every call until they run or the kill deadline input passes.
+    // A kill from the engine or the kill endpoint carries the socket thread's ticket: that
+    // thread answers its requester with what the call returned, or "failed, not run" at
+    // the deadline (then the ticket can no longer be claimed and the kill is dropped).
     struct PendingKill {
         bool flatten = false;
-        bool from_engine = false;  // answer the engine with an ack or a reject
-        std::uint64_t request_id = 0;
+        KillTicket ticket;  // generation 0: the control bar button (answered in the log)
         const char* source = "";
         std::chrono::steady_clock::time_point give_up{};
         int last_result = 0;
     };
     std::vector<PendingKill> pending_kills;
+    // Cancel-on-disconnect: the engine's working orders whose CancelOrder Sierra Chart
+    // skipped for now, tried again at every call until the kill deadline.
+    struct DisconnectCancels {
+        std::vector<std::uint32_t> order_ids;
+        std::size_t total = 0, canceled = 0, gone = 0, refused = 0;
+        int last_error = 0;
+        bool skip_logged = false;
+        std::chrono::steady_clock::time_point give_up{};
+    };
+    DisconnectCancels disconnect_cancels;
+    // The engine's trading state for this account (TradingState records), shown on the
+    // status line; -1 until the engine sends one. Never acted on: the engine enforces it.
+    int trading_state = -1;
+    std::string trading_reason;
+    std::uint32_t trading_state_version = 0;
+    // What the last PlatformStatus said (sc.ServerConnectionState and paper/live).
+    int platform_status_sent = -1;
     std::string last_refusal_logged;
     std::string last_error;  // shown on the chart's status line
     std::string status_drawn;
@@ -217,12 +236,15 @@ struct StudyState {
     struct StatusKey {
         bool engine_alive, live;
         const char* refused;
-        bool kill_pending;
+        bool kill_pending, cancels_pending;
+        std::uint32_t trading_state_version;
         std::size_t error_size;
         char error_first;
         bool operator==(const StatusKey& o) const {
             return engine_alive == o.engine_alive && live == o.live && refused == o.refused &&
-                   kill_pending == o.kill_pending && error_size == o.error_size &&
+                   kill_pending == o.kill_pending && cancels_pending == o.cancels_pending &&
+                   trading_state_version == o.trading_state_version &&
+                   error_size == o.error_size &&
                    error_first == o.error_first;
         }
     };
@@ -234,10 +256,12 @@ struct StudyState {
 // input left empty (SetString("") stores no string at all), which would make an empty kill
 // secret the secret "Unset" and an empty kill endpoint the endpoint "Unset": read the
 // stored string itself, empty when there is none.
-std::string input_string(const s_SCInput_145& input) {
-    if (!input.UsesStringValue() || input.StringValue == nullptr) return {};
+const char* input_chars(const s_SCInput_145& input) {
+    if (!input.UsesStringValue() || input.StringValue == nullptr) return "";
     return input.StringValue;
 }
+
+std::string input_string(const s_SCInput_145& input) { return input_chars(input); }
 
 ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
     ShimConfig config;
@@ -251,6 +275,10 @@ ShimConfig config_from_inputs(SCStudyInterfaceRef sc) {
         static_cast<std::uint32_t>(sc.Input[kInHeartbeatIntervalMs].GetInt() > 0
                                        ? sc.Input[kInHeartbeatIntervalMs].GetInt()
                                        : 1000);
+    config.kill_deadline_ms = static_cast<std::uint32_t>(
+        1000 * (sc.Input[kInKillDeadlineSeconds].GetInt() > 0
+                    ? sc.Input[kInKillDeadlineSeconds].GetInt()
+                    : 30));
     config.silence_heartbeats =
         static_cast<std::uint32_t>(sc.Input[kInSilenceHeartbeats].GetInt() > 0
                                        ? sc.Input[kInSilenceHeartbeats].GetInt()
@@ -264,7 +292,28 @@ bool same_link(const ShimConfig& a, const ShimConfig& b) {
            a.curve_server_key == b.curve_server_key &&
            a.curve_client_key == b.curve_client_key &&
            a.heartbeat_interval_ms == b.heartbeat_interval_ms &&
+           a.kill_deadline_ms == b.kill_deadline_ms &&
            a.silence_heartbeats == b.silence_heartbeats;
+}
+
+// same_link(config, config_from_inputs(sc)) without building a config: no allocation.
+bool same_link_inputs(SCStudyInterfaceRef sc, const ShimConfig& config) {
+    const auto same = [&sc](int input, const std::string& value) {
+        return std::strcmp(input_chars(sc.Input[input]), value.c_str()) == 0;
+    };
+    const auto positive_or = [&sc](int input, int fallback) {
+        const int value = sc.Input[input].GetInt();
+        return static_cast<std::uint32_t>(value > 0 ? value : fallback);
+    };
+    return same(kInEngineEndpoint, config.engine_endpoint) &&
+           same(kInKillEndpoint, config.kill_endpoint) &&
+           same(kInKillSecret, config.kill_secret) &&
+           same(kInCurveServerKey, config.curve_server_key) &&
+           same(kInCurveClientKey, config.curve_client_key) &&
+           (sc.Input[kInCancelOnDisconnect].GetYesNo() != 0) == config.cancel_on_disconnect &&
+           positive_or(kInHeartbeatIntervalMs, 1000) == config.heartbeat_interval_ms &&
+           positive_or(kInSilenceHeartbeats, 3) == config.silence_heartbeats &&
+           1000 * positive_or(kInKillDeadlineSeconds, 30) == config.kill_deadline_ms;
 }
 
 // ---- sc's persistent pointer --------------------------------------------------------------
@@ -908,38 +957,86 @@ void on_snapshot(SCStudyInterfaceRef sc, StudyState& state,
     state.shim->post(boundary);
 }
 
+std::chrono::steady_clock::time_point kill_give_up(SCStudyInterfaceRef sc) {
+    const int seconds = sc.Input[kInKillDeadlineSeconds].GetInt();
+    return std::chrono::steady_clock::now() + std::chrono::seconds(seconds > 0 ? seconds : 30);
+}
+
 // Cancel-on-disconnect: this shim's own working orders (those carrying an engine client
 // order id), not orders the trader placed by hand on the same account. Each CancelOrder's
-// result is counted; the log says how many Sierra Chart refused and why.
-void cancel_engine_orders(SCStudyInterfaceRef sc) {
+// result is counted; one Sierra Chart skips for now (full recalculation, auto trading off)
+// is tried again at every call until the kill deadline; the log says what was done once
+// every one has an outcome.
+void cancel_engine_orders(SCStudyInterfaceRef sc, StudyState& state) {
+    StudyState::DisconnectCancels& run = state.disconnect_cancels;
     s_SCTradeOrder order;
-    std::vector<std::uint32_t> to_cancel;
     for (int index = 0; sc.GetOrderByIndex(index, order) != SCTRADING_ORDER_ERROR; ++index) {
-        if (IsWorkingOrderStatus(order.OrderStatusCode) &&
-            tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) != 0)
-            to_cancel.push_back(order.InternalOrderID);
+        if (!IsWorkingOrderStatus(order.OrderStatusCode) ||
+            tickbridge::shim::client_order_id_from_tag(order.TextTag.GetChars()) == 0)
+            continue;
+        const std::uint32_t id = static_cast<std::uint32_t>(order.InternalOrderID);
+        if (std::find(run.order_ids.begin(), run.order_ids.end(), id) != run.order_ids.end())
+            continue;
+        run.order_ids.push_back(id);
+        ++run.total;
     }
-    std::size_t refused = 0;
-    int last_error = 0;
-    for (std::uint32_t id : to_cancel) {
-        const int result = sc.CancelOrder(id);
-        if (result > 0) continue;
-        ++refused;
-        last_error = result;
+    run.give_up = kill_give_up(sc);
+    if (run.total == 0) sc.AddMessageToLog("TickBridge: engine silent; no engine working orders", 1);
+}
+
+void run_disconnect_cancels(SCStudyInterfaceRef sc, StudyState& state) {
+    StudyState::DisconnectCancels& run = state.disconnect_cancels;
+    if (run.order_ids.empty()) return;
+    const bool past_deadline = std::chrono::steady_clock::now() >= run.give_up;
+    int skipped_result = 0;
+    for (std::size_t i = 0; i < run.order_ids.size();) {
+        const std::uint32_t id = run.order_ids[i];
+        s_SCTradeOrder order;
+        if (sc.GetOrderByOrderID(id, order) == SCTRADING_ORDER_ERROR ||
+            !IsWorkingOrderStatus(order.OrderStatusCode)) {
+            ++run.gone;  // filled or canceled meanwhile: nothing left to cancel
+        } else {
+            const int result = sc.CancelOrder(id);
+            if (result > 0) {
+                ++run.canceled;
+            } else if (skipped_for_now(result) && !past_deadline) {
+                skipped_result = result;
+                ++i;
+                continue;
+            } else {
+                ++run.refused;
+                run.last_error = result;
+            }
+        }
+        run.order_ids.erase(run.order_ids.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    char message[256];
-    if (refused == 0) {
+    char message[320];
+    if (!run.order_ids.empty()) {
+        if (!run.skip_logged) {
+            run.skip_logged = true;
+            std::snprintf(message, sizeof message,
+                          "TickBridge: engine silent; %zu engine working orders NOT canceled "
+                          "yet: %s; trying again at every chart update",
+                          run.order_ids.size(), sc.GetTradingErrorTextMessage(skipped_result));
+            sc.AddMessageToLog(message, 1);
+        }
+        return;
+    }
+    if (run.refused == 0) {
         std::snprintf(message, sizeof message,
-                      "TickBridge: engine silent; canceled %zu engine working orders",
-                      to_cancel.size());
+                      "TickBridge: engine silent; canceled %zu of %zu engine working orders "
+                      "(%zu no longer working)",
+                      run.canceled, run.total, run.gone);
     } else {
         std::snprintf(message, sizeof message,
                       "TickBridge: engine silent; canceled %zu of %zu engine working orders, "
                       "%zu REFUSED by Sierra Chart (%d: %s)",
-                      to_cancel.size() - refused, to_cancel.size(), refused, last_error,
-                      sc.GetTradingErrorTextMessage(last_error));
+                      run.canceled, run.total, run.refused, run.last_error,
+                      sc.GetTradingErrorTextMessage(run.last_error));
+        state.last_error = "cancel on disconnect: " + std::to_string(run.refused) + " refused";
     }
     sc.AddMessageToLog(message, 1);
+    run = StudyState::DisconnectCancels{};
 }
 
 // One try of a kill: Sierra Chart's result, > 0 when it acted.
@@ -948,22 +1045,37 @@ int try_kill(SCStudyInterfaceRef sc, bool flatten) {
 }
 
 // Runs the kills that are due (new and pending). A kill is logged and answered as done
-// only when Sierra Chart's call says it acted; one skipped for now is tried again at every
-// call for kKillRetryFor, then reported failed, as is one Sierra Chart refused.
+// only when Sierra Chart's call says it acted (its return value > 0); one skipped for now
+// is tried again at every call until the kill deadline, then reported failed, as is one
+// Sierra Chart refused. The engine's and the kill endpoint's are answered by the socket
+// thread (finish_kill), which also reports one never run by the deadline.
 void run_kills(SCStudyInterfaceRef sc, StudyState& state) {
     const auto now = std::chrono::steady_clock::now();
     auto& kills = state.pending_kills;
     for (std::size_t i = 0; i < kills.size();) {
         StudyState::PendingKill& kill = kills[i];
+        char message[256];
+        if (!state.shim->claim_kill(kill.ticket)) {
+            // Its deadline passed and its requester has been told it failed: not run now.
+            std::snprintf(message, sizeof message,
+                          "TickBridge: KILL from %s NOT run: not done by its deadline and "
+                          "reported failed; act by hand",
+                          kill.source);
+            sc.AddMessageToLog(message, 1);
+            state.last_error = std::string("KILL from ") + kill.source + " not run";
+            kills.erase(kills.begin() + static_cast<std::ptrdiff_t>(i));
+            continue;
+        }
         const int result = try_kill(sc, kill.flatten);
         const char* what = kill.flatten ? "FlattenAndCancelAllOrders" : "CancelAllOrders";
-        char message[256];
         if (result > 0) {
             std::snprintf(message, sizeof message, "TickBridge: KILL from %s: done (%s returned %d)",
                           kill.source, what, result);
             sc.AddMessageToLog(message, 1);
-            if (kill.from_engine) acknowledge(state, RecordType::Kill, kill.request_id, 0);
-        } else if (skipped_for_now(result) && now < kill.give_up) {
+            state.shim->finish_kill(kill.ticket, true, RejectReason::PlatformRejected, "");
+        } else if (skipped_for_now(result) &&
+                   (kill.ticket.generation != 0 || now < kill.give_up)) {
+            state.shim->release_kill(kill.ticket, result);
             if (result != kill.last_result) {
                 std::snprintf(message, sizeof message,
                               "TickBridge: KILL from %s NOT done yet: %s: %s; trying again at "
@@ -979,24 +1091,26 @@ void run_kills(SCStudyInterfaceRef sc, StudyState& state) {
                           "TickBridge: KILL from %s FAILED: %s returned %d (%s); act by hand",
                           kill.source, what, result, sc.GetTradingErrorTextMessage(result));
             sc.AddMessageToLog(message, 1);
-            if (kill.from_engine)
-                reject(state, RecordType::Kill, kill.request_id, 0,
-                       skipped_for_now(result) ? RejectReason::PlatformBusy
-                                               : RejectReason::PlatformRejected,
-                       message + 12);
+            state.last_error = std::string("KILL from ") + kill.source + " failed";
+            char text[192];  // the answer keeps its first 63 bytes
+            std::snprintf(text, sizeof text, "%s returned %d: %s", what, result,
+                          sc.GetTradingErrorTextMessage(result));
+            state.shim->finish_kill(kill.ticket, false,
+                                    skipped_for_now(result) ? RejectReason::PlatformBusy
+                                                            : RejectReason::PlatformRejected,
+                                    text);
         }
         kills.erase(kills.begin() + static_cast<std::ptrdiff_t>(i));
     }
 }
 
-void queue_kill(StudyState& state, bool flatten, bool from_engine, std::uint64_t request_id,
+void queue_kill(SCStudyInterfaceRef sc, StudyState& state, bool flatten, KillTicket ticket,
                 const char* source) {
     StudyState::PendingKill kill;
     kill.flatten = flatten;
-    kill.from_engine = from_engine;
-    kill.request_id = request_id;
+    kill.ticket = ticket;
     kill.source = source;
-    kill.give_up = std::chrono::steady_clock::now() + kKillRetryFor;
+    kill.give_up = kill_give_up(sc);
     state.pending_kills.push_back(kill);
 }
 
@@ -1004,7 +1118,7 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
     CommandSlot command;
     while (state.shim->next_command(command)) {
         if (command.origin == CommandOrigin::EngineSilence) {
-            cancel_engine_orders(sc);
+            cancel_engine_orders(sc, state);
             continue;
         }
         switch (command.type()) {
@@ -1027,9 +1141,8 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
             case RecordType::Kill: {
                 const auto kill = command.as<protocol::Kill>();
                 const bool from_endpoint = command.origin == CommandOrigin::KillEndpoint;
-                // The kill endpoint's caller was told "accepted" by the socket thread; what
-                // Sierra Chart then did is in its log. The engine is answered after the run.
-                queue_kill(state, kill.flatten != 0, !from_endpoint, kill.request_id,
+                // Answered (by the socket thread) once Sierra Chart's call has returned.
+                queue_kill(sc, state, kill.flatten != 0, command.ticket(),
                            from_endpoint ? "kill endpoint" : "engine");
                 break;
             }
@@ -1037,6 +1150,59 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
         }
     }
     run_kills(sc, state);
+    run_disconnect_cancels(sc, state);
+}
+
+// The engine's TradingState records since the last call: the latest is shown.
+void take_trading_states(StudyState& state) {
+    protocol::TradingState record;
+    while (state.shim->next_trading_state(record)) {
+        state.trading_state = record.state;
+        state.trading_reason.assign(protocol::get_text(record.reason));
+        ++state.trading_state_version;
+    }
+}
+
+// PlatformStatus from Sierra Chart's connection state. sierrachart.h (2784) has one:
+//   int ServerConnectionState = 0;  // ServerConnectionStateEnum
+// and scconstants.h: "Server connection state constants. These relate to File >> Connect
+// to Data Feed." (SCS_DISCONNECTED 0, SCS_CONNECTING 1, SCS_CONNECTED 2,
+// SCS_CONNECTION_LOST 3, SCS_DISCONNECTING 4, SCS_RECONNECTING 5). The headers expose no
+// separate trade-service state: live orders go over that same connection, so `orders`
+// follows it when trading live; paper orders go to Sierra Chart's own Trade Simulation
+// System, which needs no connection (`orders` CONNECTED). Sent after every Hello and on
+// every change; the socket thread repeats the latest with every repeated Hello.
+std::uint8_t connection_state(int server_connection_state) {
+    using tickbridge::ConnectionState;
+    switch (server_connection_state) {
+        case SCS_CONNECTED: return static_cast<std::uint8_t>(ConnectionState::Connected);
+        case SCS_CONNECTING:
+        case SCS_RECONNECTING: return static_cast<std::uint8_t>(ConnectionState::Connecting);
+        case SCS_CONNECTION_LOST: return static_cast<std::uint8_t>(ConnectionState::ConnectionLost);
+        case SCS_DISCONNECTED:
+        case SCS_DISCONNECTING: return static_cast<std::uint8_t>(ConnectionState::Disconnected);
+        default: return static_cast<std::uint8_t>(ConnectionState::Unknown);
+    }
+}
+
+void post_platform_status(SCStudyInterfaceRef sc, StudyState& state) {
+    const bool simulated = is_simulated(sc);
+    const int key = sc.ServerConnectionState * 2 + (simulated ? 1 : 0);
+    if (key == state.platform_status_sent) return;
+    state.platform_status_sent = key;
+    protocol::PlatformStatus status{};
+    status.time_ns = utc_now_ns();
+    status.prices = connection_state(sc.ServerConnectionState);
+    status.orders = simulated ? static_cast<std::uint8_t>(tickbridge::ConnectionState::Connected)
+                              : status.prices;
+    static const char* const kNames[] = {"DISCONNECTED", "CONNECTING",    "CONNECTED",
+                                         "CONNECTION_LOST", "DISCONNECTING", "RECONNECTING"};
+    const int n = sc.ServerConnectionState;
+    char text[48];
+    std::snprintf(text, sizeof text, "data feed %s%s", n >= 0 && n <= 5 ? kNames[n] : "?",
+                  simulated ? "; orders: Trade Simulation" : "");
+    (void)protocol::set_text(status.text, text);
+    state.shim->post(status);
 }
 
 // One line of text at the top left of the chart: link up or down, paper or live, whether
@@ -1048,7 +1214,9 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     const char* refused = trading_refused(sc);
     // What the line shows, compared without building it (the usual call changes nothing).
     const StudyState::StatusKey key{stats.engine_alive, live, refused,
-                                    !state.pending_kills.empty(), state.last_error.size(),
+                                    !state.pending_kills.empty(),
+                                    !state.disconnect_cancels.order_ids.empty(),
+                                    state.trading_state_version, state.last_error.size(),
                                     state.last_error.empty() ? '\0' : state.last_error[0]};
     if (state.status_drawn_once && key == state.status_key) return;
     state.status_drawn_once = true;
@@ -1056,8 +1224,19 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     std::string text = "TickBridge: engine ";
     text += stats.engine_alive ? "UP" : "DOWN";
     text += live ? " | LIVE" : " | paper";
+    // The engine's own state for this account (TradingState), as the engine last said it.
+    switch (state.trading_state) {
+        case 0: text += " | engine: ACTIVE"; break;
+        case 1: text += " | engine: REDUCING-ONLY"; break;
+        case 2: text += " | engine: HALTED"; break;
+        case -1: text += " | engine state unknown"; break;
+        default: text += " | engine state " + std::to_string(state.trading_state); break;
+    }
+    if (state.trading_state > 0 && !state.trading_reason.empty())
+        text += " (" + state.trading_reason + ")";
     text += refused != nullptr ? std::string(" | NOT TRADING: ") + refused : " | trading";
     if (!state.pending_kills.empty()) text += " | KILL PENDING";
+    if (!state.disconnect_cancels.order_ids.empty()) text += " | CANCELS PENDING";
     if (!state.last_error.empty()) text += " | last error: " + state.last_error;
     if (text == state.status_drawn) return;
     state.status_drawn = text;
@@ -1072,7 +1251,9 @@ void draw_status(SCStudyInterfaceRef sc, StudyState& state) {
     tool.UseRelativeVerticalValues = 1;
     tool.FontSize = 10;
     tool.FontBold = 1;
-    tool.Color = refused != nullptr || !stats.engine_alive ? RGB(220, 0, 0) : RGB(0, 140, 0);
+    tool.Color = refused != nullptr || !stats.engine_alive || state.trading_state == 2
+                     ? RGB(220, 0, 0)
+                     : (state.trading_state == 1 ? RGB(200, 120, 0) : RGB(0, 140, 0));
     tool.Text = text.c_str();
     sc.UseTool(tool);
 }
@@ -1149,12 +1330,15 @@ void set_defaults(SCStudyInterfaceRef sc) {
     sc.Input[kInCurveClientKey].SetString("");
     sc.Input[kInLiveTrading].Name = "Live trading (No: paper, Trade Simulation Mode)";
     sc.Input[kInLiveTrading].SetYesNo(0);
+    sc.Input[kInKillDeadlineSeconds].Name = "Kill deadline (seconds)";
+    sc.Input[kInKillDeadlineSeconds].SetInt(30);
 
     sc.Input[kInHeartbeatIntervalMs].SetIntLimits(50, 60000);
     sc.Input[kInSilenceHeartbeats].SetIntLimits(2, 100);
     sc.Input[kInDepthLevels].SetIntLimits(0, static_cast<int>(kMaxDepthLevels));
     sc.Input[kInKillButton].SetIntLimits(0, 150);
     sc.Input[kInInstrumentId].SetIntLimits(1, 1000000);
+    sc.Input[kInKillDeadlineSeconds].SetIntLimits(1, 600);
     sc.Input[kInEngineEndpoint].SetDescription(
         "The engine's ZeroMQ address, e.g. tcp://127.0.0.1:5555 (the engine's shim_endpoint).");
     sc.Input[kInKillEndpoint].SetDescription(
@@ -1184,6 +1368,10 @@ void set_defaults(SCStudyInterfaceRef sc) {
         "The engine's CURVE public key (z85) or its .key file; empty: no encryption (loopback).");
     sc.Input[kInCurveClientKey].SetDescription(
         "This study's CURVE secret key file (NAME.key_secret) or z85 secret; empty: none.");
+    sc.Input[kInKillDeadlineSeconds].SetDescription(
+        "A kill (or a cancel when the engine goes silent) that Sierra Chart cannot run now "
+        "(full recalculation, auto trading off, study not called) is tried again for this "
+        "long, then reported failed and not run.");
     sc.Input[kInLiveTrading].SetDescription(
         "No: paper (Sierra Chart's Trade Simulation Mode must be on). Yes: orders go to the "
         "trade service (Trade Simulation Mode must be off). Otherwise every order is refused.");
@@ -1198,9 +1386,20 @@ namespace {
 // had not had acknowledged sent again after the new Hello, so none is lost.
 void restart_link(SCStudyInterfaceRef sc, StudyState& state, const ShimConfig& config) {
     std::vector<tickbridge::shim::RecordSlot> kept = state.shim->take_unacknowledged();
+    // The old socket thread answered its waiting kills "not run" as it stopped: drop them.
+    const auto answered = std::remove_if(state.pending_kills.begin(), state.pending_kills.end(),
+                                         [](const StudyState::PendingKill& kill) {
+                                             return kill.ticket.generation != 0;
+                                         });
+    if (answered != state.pending_kills.end()) {
+        sc.AddMessageToLog("TickBridge: link inputs changed; kills not run yet were reported "
+                           "failed to their requesters and are dropped", 1);
+        state.pending_kills.erase(answered, state.pending_kills.end());
+    }
     state.shim = std::make_unique<Shim>(config);
     state.shim->start();
     post_hello(sc, state);
+    state.platform_status_sent = -1;
     for (const auto& slot : kept) state.shim->post_slot(slot);
     SCString message;
     message.Format("TickBridge: link inputs changed; engine link restarted, %d unacknowledged "
@@ -1221,11 +1420,16 @@ void study(SCStudyInterfaceRef sc) {
         return;
     }
 
-    const ShimConfig config = config_from_inputs(sc);
     StudyState* existing = state_of(sc);
-    if (existing != nullptr && !same_link(existing->shim->config(), config))
-        restart_link(sc, *existing, config);
-    StudyState& state = existing != nullptr ? *existing : create_state(sc, config);
+    // The usual call: the link inputs are those of the running link, compared in place
+    // (building a ShimConfig allocates its strings: a cost at every chart update).
+    if (existing == nullptr || !same_link_inputs(sc, existing->shim->config())) {
+        const ShimConfig config = config_from_inputs(sc);
+        if (existing != nullptr && !same_link(existing->shim->config(), config))
+            restart_link(sc, *existing, config);
+        if (existing == nullptr) existing = &create_state(sc, config);
+    }
+    StudyState& state = *existing;
 
     apply_trade_settings(sc);
     if (!state.hello_posted || !same_hello_identity(sc, state.hello_identity)) {
@@ -1233,13 +1437,15 @@ void study(SCStudyInterfaceRef sc) {
             sc.AddMessageToLog("TickBridge: symbol, trade account or trading mode changed; "
                                "sending a new Hello to the engine", 0);
         post_hello(sc, state);
+        state.platform_status_sent = -1;  // every Hello is followed by the current status
     }
+    post_platform_status(sc, state);
     state.shim->flush();
 
     const int button = sc.Input[kInKillButton].GetInt();
     // The button toggles: act on its press (ON), then release it at once.
     if (button > 0 && sc.MenuEventID == button && sc.PointerEventType == SC_ACS_BUTTON_ON) {
-        queue_kill(state, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, false, 0,
+        queue_kill(sc, state, sc.Input[kInKillButtonFlattens].GetYesNo() != 0, KillTicket{},
                    "control bar button");
         sc.SetCustomStudyControlBarButtonEnable(button, 0);
     }
@@ -1260,6 +1466,7 @@ void study(SCStudyInterfaceRef sc) {
     forward_fills(sc, state);
     forward_position_and_account(sc, state);
     drain_log(sc, state);
+    take_trading_states(state);
     draw_status(sc, state);
 }
 

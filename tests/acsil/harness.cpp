@@ -9,14 +9,38 @@
 // with a line "OK" (or "ERR <why>").
 //
 // Where a behaviour comes from Sierra Chart rather than the header, the rule modelled here
-// and its source:
-// - Orders return SCT_SKIPPED_FULL_RECALC / SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA while
-//   the chart is fully recalculated or downloads history, and
-//   SCT_SKIPPED_AUTO_TRADING_DISABLED with auto trading off ("Automated Trading From an
-//   Advanced Custom Study", sierrachart.com/index.php?page=doc/ACSILTrading.html, and the
-//   error texts of sc.GetTradingErrorTextMessage in sierrachart.h).
+// and its source. [ATM] is Sierra Chart's "Automated Trading Management" page
+// (sierrachart.com/index.php?page=doc/AutoTradeManagment.php), read from the stored copy
+// the project's search tool holds; [H] is the 2784 headers. Only the opening of that page
+// (its Variables section up to MaximumPositionAllowed) and of the ACSIL pages could be read
+// there: where a rule needs a passage that could not be read, it says "docs silent (not
+// read)", and says which choice the harness makes and why. Each rule is quoted again
+// beside the code that models it.
+// - Skips. [H] sierrachart.h, GetTradingErrorTextMessage: "Order entry skipped because full
+//   recalculation", "... because automated trading is disabled", "... because only one
+//   trade per bar is allowed", "... because invalid bar index specified". Every trading
+//   function returns these while the chart is fully recalculated, downloads history or has
+//   auto trading off. For CancelOrder / CancelAllOrders / ModifyOrder the docs are silent
+//   (not read); Sierra Chart's own study "Trade Management by Study"
+//   (scsf_TradeManagementByStudy, shipped in ACS_Source) tests `Result == 1` for success
+//   and `Result == SCT_SKIPPED_AUTO_TRADING_DISABLED` after sc.ModifyOrder, logging
+//   "'Trade >> Auto Trading Enabled' is disabled.", so non-entry functions are skipped
+//   too; the harness skips all of them, the harder case for the study (a kill must then
+//   retry).
+// - Entries (BuyOrder/SellOrder) under the auto-trade variables: see entry() below.
+// - CancelAllOrders / FlattenAndCancelAllOrders return 1 when they acted: docs silent (not
+//   read). The header declares `int (SCDLLCALL* CancelAllOrders)()` and nothing more; the
+//   harness returns 1 after acting and a negative code (the skips above, or a forced
+//   SCTRADING_ORDER_ERROR = -1 via `set CancelResult`) when it did not, since the study
+//   treats any value <= 0 as "not done" - the safe reading whatever the real positive value.
 // - An input whose string was never set or was set to "" reads "Unset": that is
-//   s_SCInput_145::GetString() in scstructures.h itself (SetString("") leaves it null).
+//   s_SCInput_145::GetString() in scstructures.h itself (SetString("") leaves it null), so
+//   the harness does not model it: the header's own code runs.
+// - A fill list that is rewritten (`fillsrewrite`): docs silent (not read). Sierra Chart
+//   reloads its order fills from the trade service (Trade >> Trade Activity Log, "Restore
+//   Trade Activity") and nothing promises the order of GetOrderFillEntry across calls, so
+//   the harness moves the newest fill to the front: a study that tracks fills by index
+//   loses or repeats one.
 // The standard headers first: scstructures.h defines min and max as macros, as windows.h does.
 #include <algorithm>
 #include <chrono>
@@ -90,6 +114,15 @@ s_SCTradeOrder* find_order(uint64_t id) {
 
 int g_last_entry_bar = -1;
 
+// The skips every trading function returns (see the top of the file): full recalculation,
+// historical data download, auto trading off; 0 when Sierra Chart would act.
+int skip_code() {
+    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
+    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
+    return 0;
+}
+
 int cancel_all_working();
 
 double place(s_SCNewOrder& order, BuySellEnum side) {
@@ -117,13 +150,14 @@ double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name)
          << " tif=" << order.TimeInForce << " tag=" << order.TextTag.GetChars()
          << " index=" << index;
     g_calls.push_back(call.str());
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
-    if (g_sc.DownloadingHistoricalData) return SCT_SKIPPED_DOWNLOADING_HISTORICAL_DATA;
-    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
+    if (const int skipped = skip_code()) return skipped;
     if (index < 0 || index >= g_sc.ArraySize) return SCT_SKIPPED_INVALID_INDEX_SPECIFIED;
-    // Auto trade management, as Sierra Chart's "ACSIL Trading" documentation describes the
-    // sc members for entries (sc.BuyEntry / sc.BuyOrder and the sell side); each rule that
-    // changes the order is recorded as a call, so a test sees it.
+    // Auto trade management for entries (sc.BuyEntry / sc.BuyOrder and the sell side); each
+    // rule that changes or refuses the order is recorded as a call, so a test sees it.
+    // [ATM] Variables: "When a reference is made to Working orders, this refers to orders
+    // for the symbol of the chart that the trading system is applied to with an Order
+    // Status ... of PENDING OPEN, OPEN, PENDING CANCEL, or PENDING MODIFY" (here:
+    // IsWorkingOrderStatus of the header).
     const double position = g_position.PositionQuantity;
     const double sign = side == BSE_BUY ? 1.0 : -1.0;
     const bool opposite_position = position * sign < 0;
@@ -134,8 +168,13 @@ double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name)
         working = true;
         if (placed.BuySell != side) opposite_working = true;
     }
+    // [H] "Order entry skipped because only one trade per bar is allowed".
     if (g_sc.AllowOnlyOneTradePerBar && g_last_entry_bar == index)
         return SCT_SKIPPED_ONLY_ONE_TRADE_PER_BAR;
+    // SupportReversals and AllowOppositeEntryWithOpposingPositionOrOrders: docs silent (not
+    // read; the page lists both). Modelled from their names and Sierra Chart's usage: with
+    // reversals on, an entry against a position also closes it (its quantity grows by the
+    // position); with reversals off, it is refused unless opposite entries are allowed.
     if (opposite_position && g_sc.SupportReversals) {
         // A reversal: the entry also closes the opposite position.
         order.OrderQuantity += std::abs(position);
@@ -145,10 +184,18 @@ double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name)
         g_calls.push_back("AutoTrade ignored: opposite position or orders");
         return SCTRADING_ORDER_ERROR;
     }
+    // [ATM] AllowMultipleEntriesInSameDirection: "The default value for this variable is
+    // FALSE (No). When this variable is set to FALSE (No), the auto trade management system
+    // will not allow multiple Entries in the same direction."
     if (same_position && !g_sc.AllowMultipleEntriesInSameDirection) {
         g_calls.push_back("AutoTrade ignored: entry in the same direction");
         return SCTRADING_ORDER_ERROR;
     }
+    // AllowEntryWithWorkingOrders and the CancelAllOrdersOn* variables: docs silent (not
+    // read; the page lists them). Modelled from their names: an entry is refused while
+    // orders work, or cancels the working orders first. [ATM] Introduction: "Market orders
+    // are not attempted to be canceled when orders are set to be canceled on entries,
+    // reversals, and exits" (the harness's orders are limit orders; not distinguished).
     if (working && !g_sc.AllowEntryWithWorkingOrders) {
         g_calls.push_back("AutoTrade ignored: working orders");
         return SCTRADING_ORDER_ERROR;
@@ -158,11 +205,14 @@ double entry(s_SCNewOrder& order, int index, BuySellEnum side, const char* name)
         g_calls.push_back("AutoTrade canceled working orders: " +
                           std::to_string(cancel_all_working()));
     }
-    const double room = g_sc.MaximumPositionAllowed - std::abs(position + sign * order.OrderQuantity);
-    if (room < 0) {
-        order.OrderQuantity += room;  // cut to the maximum position
-        g_calls.push_back("AutoTrade capped qty=" + price_text(order.OrderQuantity));
-        if (order.OrderQuantity <= 0) return SCTRADING_ORDER_ERROR;
+    // [ATM] MaximumPositionAllowed: "An order that would increase the Session Position to
+    // a quantity greater than the specified maximum position allowed will be ignored. For
+    // example, if this variable is set to 5, a Buy order that would increase the existing
+    // position greater than 5 will be ignored." (Until this session the harness cut the
+    // order to the room left; the page says the whole order is ignored.)
+    if (std::abs(position + sign * order.OrderQuantity) > g_sc.MaximumPositionAllowed) {
+        g_calls.push_back("AutoTrade ignored: past MaximumPositionAllowed");
+        return SCTRADING_ORDER_ERROR;
     }
     if (g_sc.SupportAttachedOrdersForTrading) g_calls.push_back("AutoTrade attached orders");
     g_last_entry_bar = index;
@@ -185,7 +235,7 @@ int SCDLLCALL modify(s_SCNewOrder& modification) {
          << " qty=" << modification.OrderQuantity << " price1=" << price_text(modification.Price1)
          << " price2=" << price_text(modification.Price2);
     g_calls.push_back(call.str());
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (const int skipped = skip_code()) return skipped;
     s_SCTradeOrder* order = find_order(modification.InternalOrderID);
     if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
         return SCTRADING_ORDER_ERROR;
@@ -198,7 +248,7 @@ int SCDLLCALL modify(s_SCNewOrder& modification) {
 int SCDLLCALL cancel(uint64_t id) {
     g_calls.push_back("CancelOrder id=" + std::to_string(id));
     if (g_cancel_result != 0) return g_cancel_result;
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (const int skipped = skip_code()) return skipped;
     s_SCTradeOrder* order = find_order(id);
     if (order == nullptr || !IsWorkingOrderStatus(order->OrderStatusCode))
         return SCTRADING_ORDER_ERROR;
@@ -216,13 +266,12 @@ int cancel_all_working() {
     return canceled;
 }
 
-// CancelAllOrders and FlattenAndCancelAllOrders return 1 when they acted (Sierra Chart's
-// ACSIL trading documentation); like order entry, they are skipped during a full
-// recalculation, and a flatten (which sends an order) with auto trading off.
+// CancelAllOrders and FlattenAndCancelAllOrders: 1 when they acted, else the skip or error
+// code (the top of the file says which part of that is documented and which is chosen).
 int SCDLLCALL cancel_all() {
     g_calls.push_back("CancelAllOrders");
     if (g_cancel_result != 0) return g_cancel_result;
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
+    if (const int skipped = skip_code()) return skipped;
     cancel_all_working();
     return 1;
 }
@@ -230,8 +279,7 @@ int SCDLLCALL cancel_all() {
 int SCDLLCALL flatten_and_cancel_all() {
     g_calls.push_back("FlattenAndCancelAllOrders");
     if (g_cancel_result != 0) return g_cancel_result;
-    if (g_sc.IsFullRecalculation) return SCT_SKIPPED_FULL_RECALC;
-    if (!g_sc.IsAutoTradingEnabled) return SCT_SKIPPED_AUTO_TRADING_DISABLED;
+    if (const int skipped = skip_code()) return skipped;
     cancel_all_working();
     g_position.PositionQuantity = 0;
     g_position.AveragePrice = 0;
@@ -345,6 +393,7 @@ void install() {
     g_sc.RealTimePriceMultiplier = 1.0f;
     g_sc.GlobalTradeSimulationIsOn = 1;
     g_sc.IsAutoTradingEnabled = 1;
+    g_sc.ServerConnectionState = SCS_CONNECTED;  // File >> Connect to Data Feed done
     g_sc.ChartTradeModeEnabled = 0;
     g_sc.TradeServiceAccountBalance = 100000.0;
     g_sc.ArraySize = 500;  // bars on the chart
@@ -445,6 +494,7 @@ void set_field(const std::string& field, const std::string& value) {
     else if (field == "TradeServiceAccountBalance") g_sc.TradeServiceAccountBalance = std::stod(value);
     else if (field == "IsAutoTradingEnabled") g_sc.IsAutoTradingEnabled = std::stoi(value);
     else if (field == "ChartTradeModeEnabled") g_sc.ChartTradeModeEnabled = std::stoi(value);
+    else if (field == "ServerConnectionState") g_sc.ServerConnectionState = std::stoi(value);
     else if (field == "RealTimePriceMultiplier") g_sc.RealTimePriceMultiplier = std::stof(value);
     else if (field == "ChartUtcOffsetHours") {
         // Sierra Chart shows fill times in the chart's time zone: a new zone moves them all.

@@ -18,7 +18,8 @@ from tests.acsil.peer import EnginePeer
 from tests.acsil.test_study import (
     answered,
     connect,
-    kill_request,
+    kill_answer,
+    kill_in_background,
     order_id_of,
     pump_until,
     submit,
@@ -94,8 +95,7 @@ def scenario(harness: Harness, peer: EnginePeer) -> None:
             harness(f"fill {order_id_of(harness, 300 + step)} 1 4000.25")
     peer.restart(down_for=0.2)
     harness("pump 300")
-    kill_request(kill, b"s3cret")
-    harness("call")
+    kill_answer(harness, kill_in_background(kill, b"s3cret"))  # answered once it has run
     peer.pause()
     harness("pump 500")
     peer.resume()

@@ -71,8 +71,8 @@ def test_the_study_trades_through_the_engine(make_harness, engine: EngineProcess
     pump_until(harness, lambda: engine.order(coid)["status"] == "CANCELED", what="canceled")
     assert f"CancelOrder id={platform_id}" in harness.calls()
 
-    # The kill switch: both paths reach the study (the shim answers its kill endpoint from
-    # its socket thread; the study executes on its next call).
+    # The kill switch: both paths reach the study (the study runs the kill on its next
+    # call; the shim answers its kill endpoint once Sierra Chart's call has returned).
     kill = engine.kill_command()
     pump_until(harness, lambda: kill.poll() is not None, 60, "the kill command")
     out, err = kill.communicate()

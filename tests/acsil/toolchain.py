@@ -185,7 +185,7 @@ class Harness:
 
     def configure(self, engine: str, kill: str = "", secret: str = "s3cret",
                   heartbeat_ms: int = 100, silence_beats: int = 3,
-                  cancel_on_disconnect: bool = True) -> None:
+                  cancel_on_disconnect: bool = True, kill_deadline_s: int = 30) -> None:
         self("defaults")
         self(f"input 0 str {engine}")
         self(f"input 1 str {kill}")
@@ -193,6 +193,7 @@ class Harness:
         self(f"input 3 yesno {int(cancel_on_disconnect)}")
         self(f"input 4 int {heartbeat_ms}")
         self(f"input 5 int {silence_beats}")
+        self(f"input 15 int {kill_deadline_s}")
 
     def calls(self) -> list[str]:
         return [line.removeprefix("CALL ") for line in self("calls")]

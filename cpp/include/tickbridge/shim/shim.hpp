@@ -51,15 +51,28 @@ struct RecordSlot {
     }
 };
 
-// Where a command came from: the engine link, the kill endpoint (already answered there by
-// the socket thread), or the socket thread itself when the engine went silent.
+// Where a command came from: the engine link, the kill endpoint, or the socket thread itself
+// when the engine went silent.
 enum class CommandOrigin : std::uint8_t { Engine = 1, KillEndpoint = 2, EngineSilence = 3 };
+
+// How many kills (engine Kill records and kill endpoint requests) may wait for the
+// platform at once; one more is refused at once (PlatformBusy).
+inline constexpr std::size_t kKillTickets = 16;
+
+// A Kill command carries a ticket: the socket thread answers its requester only when the
+// platform reports what its call returned (Shim::finish_kill), or, when the platform has
+// not run it by ShimConfig::kill_deadline_ms (study not called, or Sierra Chart skipping
+// it), answers "failed, not run" and the platform must then not run it (claim_kill fails).
+struct KillTicket {
+    std::uint8_t index = 0;
+    std::uint32_t generation = 0;  // 0: no ticket (a command that is not a Kill)
+};
 
 struct CommandSlot {
     CommandOrigin origin = CommandOrigin::Engine;
-    std::uint8_t reserved = 0;
+    std::uint8_t ticket_index = 0;       // Kill only: see KillTicket
     std::uint16_t size = 0;  // 0 for EngineSilence, which carries no record
-    std::uint32_t reserved2 = 0;
+    std::uint32_t ticket_generation = 0;  // Kill only; 0: none
     alignas(8) std::byte bytes[kMaxCommandBytes] = {};
 
     protocol::RecordType type() const noexcept {
@@ -74,6 +87,7 @@ struct CommandSlot {
         std::memcpy(&out, bytes, sizeof(R));
         return out;
     }
+    KillTicket ticket() const noexcept { return {ticket_index, ticket_generation}; }
 };
 
 // A message from the socket thread for the platform's log (errors, reconnects).
@@ -89,6 +103,9 @@ struct ShimConfig {
     std::uint32_t heartbeat_interval_ms = 1000;
     std::uint32_t silence_heartbeats = 3;  // engine silent after this many quiet intervals
     bool cancel_on_disconnect = true;
+    // A Kill the platform has not run this long after it arrived is answered failed (not
+    // run) and is then never run: its requester is never told "done" for a kill not done.
+    std::uint32_t kill_deadline_ms = 30000;
     std::size_t record_queue_capacity = 1u << 16;
     std::size_t command_queue_capacity = 1024;
     std::size_t max_records_per_frame = 1024;
@@ -173,7 +190,22 @@ public:
     std::vector<RecordSlot> take_unacknowledged();
 
     bool next_command(CommandSlot& out) noexcept { return commands_.try_pop(out); }
+
+    // A Kill's ticket, around each try (platform thread): claim_kill before calling the
+    // platform (false: its deadline passed and its requester was told it failed, so do
+    // not run it); then finish_kill with the outcome (answered to the requester: a
+    // CommandAck when `done`, else a CommandReject with `reason` and `text`), or
+    // release_kill when the platform skipped it for now (tried again at a later call;
+    // `result` is the platform's code, named in the answer if the deadline passes).
+    bool claim_kill(KillTicket ticket) noexcept;
+    void release_kill(KillTicket ticket, int result) noexcept;
+    void finish_kill(KillTicket ticket, bool done, protocol::RejectReason reason,
+                     const char* text) noexcept;
     bool next_log(LogLine& out) noexcept { return logs_.try_pop(out); }
+    // The engine's TradingState records (engine -> shim), in order: shown, never acted on.
+    bool next_trading_state(protocol::TradingState& out) noexcept {
+        return trading_states_.try_pop(out);
+    }
 
     // ---- either thread ------------------------------------------------------------------
     ShimStats stats() const noexcept;
@@ -200,6 +232,24 @@ private:
     SpscQueue<LogLine> logs_;
     std::deque<RecordSlot> backlog_;  // platform thread only
     std::vector<RecordSlot> unacknowledged_;  // written by the socket thread as it ends
+
+    // Kill tickets: state = generation << 2 | phase (0 free, 1 waiting, 2 running); a
+    // compare-and-swap decides between the platform running a kill and the socket thread
+    // giving up on it, so exactly one of them answers its requester.
+    struct KillSlot {
+        std::atomic<std::uint32_t> state{0};
+        std::atomic<int> last_result{0};
+    };
+    KillSlot kill_slots_[kKillTickets];
+    struct KillAnswer {
+        std::uint8_t index = 0;
+        bool done = false;
+        std::uint16_t reason = 0;
+        std::uint32_t generation = 0;
+        char text[64] = {};
+    };
+    SpscQueue<KillAnswer> kill_answers_{kKillTickets * 2};
+    SpscQueue<protocol::TradingState> trading_states_{64};
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
