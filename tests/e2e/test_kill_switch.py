@@ -99,7 +99,7 @@ def test_kill_with_the_shim_slow_reports_it_and_still_lands(stack: Stack) -> Non
     assert stack.sim is not None
     stack.sim.send_signal(signal.SIGSTOP)  # the platform is busy: nothing answers
     try:
-        result = _kill_cli(stack, "--flatten", "--timeout", "1")
+        result = _kill_cli(stack, "--flatten", "--timeout", "1", "--shim-timeout", "1")
     finally:
         stack.sim.send_signal(signal.SIGCONT)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -38,7 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override engine.state_store (where the journal goes when the engine "
                         "does not answer)")
     p.add_argument("--timeout", type=float, default=3.0,
-                   help="seconds to wait for each answer (default 3)")
+                   help="seconds to wait for the engine's answer (default 3)")
+    p.add_argument("--shim-timeout", type=float, default=10.0,
+                   help="seconds to wait for each shim's answer (default 10): a shim "
+                        "answers once its platform ran the kill (Sierra Chart at the "
+                        "study's next call, within its own kill deadline)")
     credentials.add_arguments(p)
     p.set_defaults(handler=run)
 
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     # The direct path runs whatever the engine said: a hung engine may still answer.
     for target in targets:
         flatten = args.flatten and direct_flatten(target, engine)
-        outcome = kill_at_shim(target, flatten=flatten, timeout_s=args.timeout)
+        outcome = kill_at_shim(target, flatten=flatten, timeout_s=args.shim_timeout)
         if args.flatten and not flatten and outcome.ok:
             outcome.detail += " (its flatten came by the engine path)"
         outcomes.append(outcome)

@@ -109,8 +109,8 @@ def kill_at_shim(target: ShimTarget, *, flatten: bool, timeout_s: float,
                     return KillOutcome("shim", target.name, target.endpoint, False,
                                        f"refused: {name} ({text})")
         return KillOutcome("shim", target.name, target.endpoint, False,
-                           f"no answer within {timeout_s:g} s (shim not running, or not "
-                           "reachable)")
+                           f"no answer within {timeout_s:g} s (shim not running, not "
+                           "reachable, or its platform has not run the kill yet)")
     finally:
         socket.close(0)
 
