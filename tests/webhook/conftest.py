@@ -20,7 +20,7 @@ import pytest
 from tickbridge.config import default_config
 from tickbridge.config.webhook import WebhookConfig
 from tickbridge.webhook import ServerThread, WebhookService, create_app, uvicorn_config
-from tickbridge.webhook.testbed import EngineWithSimulator
+from tickbridge_dev.webhook.testbed import EngineWithSimulator
 
 SECRET = "trend-secret-0123456789abcdef"
 SIGNED_SECRET = "signed-secret-0123456789abcdef"

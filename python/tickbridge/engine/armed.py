@@ -124,7 +124,7 @@ class ArmedOrders:
             return (0, 0), (-(2**63), 2**63 - 1)
         configured = risk.map_symbol(symbol)
         gate = risk.gate
-        if configured is None or account not in gate.account_ids or gate.pure_python:
+        if configured is None or account not in gate.account_ids:
             return None, _NEVER
         window = risk.session_window(symbol, self._engine.core.state(slot)) or _NEVER
         return (gate.account_ids[account], gate.instrument_ids[configured]), window

@@ -162,8 +162,8 @@ class Engine:
                                ema_fast=settings.ema_fast, ema_slow=settings.ema_slow)
         self.router = OrderRouter(self, self.audit, epoch=order_id_epoch)
         # Armed orders are made and checked in the core: it uses the engine's own book
-        # and compiled gate (the pure-Python twin cannot be called from C++).
-        gate = risk.gate.core if risk is not None and not risk.gate.pure_python else None
+        # and compiled gate.
+        gate = risk.gate.core if risk is not None else None
         self.core.attach(self.router.book, gate)
         # The compiled receive path (frame_pump.cpp); None: frames are read in Python.
         self._pump = (frame_pump(self.core, self.socket, self.session_id)
