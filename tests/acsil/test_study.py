@@ -11,6 +11,7 @@ import zmq
 from tests.acsil.conftest import free_port
 from tests.acsil.peer import EnginePeer
 from tests.acsil.toolchain import Harness
+from tests.waiting import wait_until
 from tickbridge.protocol import (
     Aggressor,
     OrderStatus,
@@ -36,14 +37,13 @@ def tag(client_order_id: int) -> str:
     return f"TB{client_order_id:016X}"
 
 
-def pump_until(harness: Harness, predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def pump_until(harness: Harness, predicate, timeout: float = 10.0) -> None:
+    def call() -> None:
         harness("call")
-        if predicate():
-            return
         time.sleep(0.003)
-    raise AssertionError("condition not reached while pumping study calls")
+
+    call()
+    wait_until(predicate, timeout, "a condition while pumping study calls", step=call)
 
 
 def connect(harness: Harness, peer: EnginePeer, **options) -> None:

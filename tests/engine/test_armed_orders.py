@@ -8,6 +8,7 @@ from importlib import resources
 import pytest
 import tomllib
 
+from tests.fake_shim import ScriptedShim, confirm, of, pump
 from tickbridge.config.models import TickbridgeConfig
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.risk import RiskAdapter
@@ -16,7 +17,6 @@ from tickbridge.protocol import RecordType
 from tickbridge.risk.reasons import TradingState
 
 from .conftest import Recorder
-from .peer import ScriptedShim, confirm, of, pump
 
 
 class Armed(Recorder):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 
+from tests.fake_shim import of, pump
 from tickbridge.orders import OrderStatus as S
 from tickbridge.protocol import OrderStatus, OrderType, RecordType, RejectReason, Side, make_record
-
-from .peer import of, pump
 
 
 def _ready(engine, shim):

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from tests.fake_shim import ScriptedShim, of, pump
+from tests.waiting import wait_until
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.transport import BindRefused, is_loopback
 from tickbridge.protocol import RecordType, SnapshotPart, encode_frame, make_record
-
-from .peer import ScriptedShim, of, pump
 
 
 def test_hello_defines_instruments_and_asks_for_a_snapshot(engine, shim, strategy, audit_log):
@@ -121,11 +121,8 @@ def test_rogue_peer_is_dropped_and_others_keep_being_served(engine, shim, bad, a
 def test_silent_shim_is_lost_then_back(engine, shim, audit_log):
     shim.hello()
     pump(engine, shim, timeout=0.3)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and not any(k == "shim_lost" for k, _ in audit_log):
-        engine.poll(timeout_ms=20)
-        shim.collect(0.0)
-    assert any(k == "shim_lost" for k, _ in audit_log)
+    wait_until(lambda: any(k == "shim_lost" for k, _ in audit_log), 10, "shim_lost audited",
+               step=lambda: (engine.poll(timeout_ms=20), shim.collect(0.0)))
     shim.trades([6000.0])
     pump(engine, shim, timeout=0.3)
     assert any(k == "shim_back" for k, _ in audit_log)
@@ -174,9 +171,8 @@ def test_curve_keys_protect_a_non_loopback_bind(tmp_path):
         client.connect(f"tcp://127.0.0.1:{port}")
         client.send(encode_frame([make_record(RecordType.HEARTBEAT)], session_id=1,
                                  sequence=1, send_time_ns=0))
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline and not engine.frames:
-            engine.poll(timeout_ms=20)
+        wait_until(lambda: engine.frames, 10, "the CURVE client's frame",
+                   step=lambda: engine.poll(timeout_ms=20))
         assert engine.frames == 1  # an encrypted, authenticated peer gets through
         client.close(0)
     finally:

@@ -9,6 +9,7 @@ import time
 import pytest
 import zmq
 
+from tests.waiting import WaitTimeout, wait_until
 from tickbridge.protocol import RecordType, decode_frame, encode_frame, make_record
 
 from .conftest import free_port
@@ -51,14 +52,15 @@ def test_an_account_name_that_does_not_fit_is_a_clear_error(make_host):
     assert "not started: Hello.account: 43 bytes do not fit in 32" in logs, logs
 
 
-def wait_call(host, method: str, timeout: float = 5.0, **fields) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in calls_of(host, method):
-            if all(call.get(k) == v for k, v in fields.items()):
-                return call
-        time.sleep(0.02)
-    raise AssertionError(f"no {method} {fields}; calls: {host.calls()}")
+def wait_call(host, method: str, timeout: float = 10.0, **fields) -> dict:
+    def found() -> dict | None:
+        return next((c for c in calls_of(host, method)
+                     if all(c.get(k) == v for k, v in fields.items())), None)
+
+    try:
+        return wait_until(found, timeout, f"a {method} call with {fields}", poll=0.02)
+    except WaitTimeout as e:
+        raise WaitTimeout(f"{e}; calls: {host.calls()}") from None
 
 
 def submit(peer, request_id, client_order_id, *, side=1, order_type=2, price=6010.25,
