@@ -3,7 +3,8 @@
 test-fast``) runs the fast in-process tests and ``make test`` runs them all.
 
 - ``unit``: in one process (real sockets, SQLite and compiled core allowed), seconds.
-- ``e2e``: starts processes (the engine, the simulator, the CLI, a crashing writer).
+- ``e2e``: starts processes (the engine, the simulator, the CLI, a crashing writer), or
+  waits on real timeouts of seconds (the webhook's slow peers).
 - ``toolchain``: compiles with a C++, C# or MinGW compiler (the ACSIL study, NinjaScript).
 - ``fuzz``: coverage-guided or long randomised runs.
 
@@ -21,18 +22,29 @@ import pytest
 TIERS = ("unit", "e2e", "toolchain", "fuzz")
 HERE = Path(__file__).resolve().parent
 
-FOLDER_TIERS = {"e2e": "e2e", "acsil": "toolchain", "ninjascript": "toolchain", "fuzz": "fuzz"}
+FOLDER_TIERS = {
+    "e2e": "e2e",
+    "control": "e2e",  # the engine and the simulator as processes (tests/e2e/stack.py)
+    "webhook": "e2e",  # the test bed: an engine and the simulator process; real timeouts
+    "acsil": "toolchain",
+    "ninjascript": "toolchain",
+    "fuzz": "fuzz",
+}
 FILE_TIERS = {
     "test_cli.py": "e2e",  # runs the `tickbridge` command
     "audit/test_cli.py": "e2e",
+    "audit/test_tamper.py": "e2e",  # `tickbridge audit verify` on tampered stores
+    "config/test_startup.py": "e2e",  # starts `tickbridge run`
+    "engine/test_bench_engine.py": "e2e",  # the benchmarks' sender processes
+    "engine/test_replay.py": "e2e",  # a simulator process, then `tickbridge replay`
     "examples/test_examples.py": "e2e",
     "research/test_example_script.py": "e2e",
+    "sim/test_persist.py": "e2e",  # SIGKILLs a simulator process
     "sim/test_process.py": "e2e",
     "sim/test_sim_cli.py": "e2e",
     "store/test_crash.py": "e2e",  # kills writer processes mid-write
-    "webhook/test_config_cli.py": "e2e",
-    "webhook/test_session_break.py": "e2e",  # the engine and the simulator process
-    "webhook/test_slow_flood.py": "e2e",
+    "webhook/test_alert.py": "unit",  # parsing only
+    "webhook/test_symbols.py": "unit",
 }
 
 

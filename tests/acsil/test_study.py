@@ -303,7 +303,9 @@ def kill_request(endpoint: str, secret: bytes, flatten: int = 1, request_id: int
         else:
             record = make_record(kind, request_id=request_id)
         client.send(encode_frame([record], session_id=42, sequence=1, send_time_ns=1))
-        assert client.poll(3000), "no answer from the kill endpoint"
+        # No wait for the bind: a DEALER connected first delivers once the study's socket
+        # thread has bound (ZeroMQ reconnects); this poll is the wait.
+        assert client.poll(15000), "no answer from the kill endpoint"
         return decode_frame(client.recv())
     finally:
         client.close(0)
@@ -315,7 +317,6 @@ def test_kill_endpoint_works_with_no_engine(make_harness):
     harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint)  # nothing there
     harness("call")
     harness("place buy 1 3990 manual")
-    time.sleep(0.1)  # the socket thread binds the kill endpoint
     bad = kill_request(kill_endpoint, b"wrong")
     (kind, record), = list(bad)
     assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET
@@ -345,7 +346,6 @@ def test_an_empty_kill_secret_refuses_every_kill_even_the_headers_unset(make_har
     kill_endpoint = f"tcp://127.0.0.1:{free_port()}"
     harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint, secret="")
     harness("call")
-    time.sleep(0.1)  # the socket thread binds the kill endpoint
     for secret in (b"Unset", b""):
         (kind, record), = list(kill_request(kill_endpoint, secret))
         assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET

@@ -242,7 +242,10 @@ def test_cli_contract_resolve():
 
 
 def test_package_data_files_exist():
-    root = Path(__file__).resolve().parents[2] / "python" / "tickbridge"
+    # In the package under test (an installed wheel must carry them), not the checkout.
+    import tickbridge
+
+    root = Path(tickbridge.__file__).resolve().parent
     assert (root / "config" / "default.toml").is_file()
     assert (root / "contracts" / "contracts.toml").is_file()
 
