@@ -4,7 +4,8 @@ by step so each test controls exactly what the engine sees.
 Options cover what the tests need of a peer: a CURVE client (``curve``: the server's public
 key and this client's key pair), a claimed routing id (``routing_id``, as any client may set
 ZMQ_ROUTING_ID), the account its hello names, sends that cannot block (``nonblocking``).
-``pump`` runs an engine in the test's thread and collects what the shim receives.
+``pump`` runs an engine in the test's thread and collects what the shim receives;
+``pump_until`` does so until a condition on the engine holds (a wait that fails naming it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from tests.waiting import wait_until
 from tickbridge.protocol import (
     Platform,
     RecordType,
@@ -135,6 +137,20 @@ def pump(engine: Any, shim: ScriptedShim, *, until: Any = None, timeout: float =
         got.extend(shim.collect(timeout=0.01))
         if until is not None and until(got):
             break
+    return got
+
+
+def pump_until(engine: Any, shim: ScriptedShim, condition: Any, what: str,
+               timeout: float = 10.0) -> list:
+    """Runs the engine loop until `condition()` holds (the engine's state, say), failing
+    after `timeout` with `what`; returns the records the shim received meanwhile."""
+    got: list = []
+
+    def turn() -> None:
+        engine.poll(timeout_ms=10)
+        got.extend(shim.collect(timeout=0.01))
+
+    wait_until(condition, timeout, what, step=turn)
     return got
 
 
