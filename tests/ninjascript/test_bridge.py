@@ -430,10 +430,8 @@ def test_a_taken_kill_port_does_not_stop_the_strategy(make_host, engine):
     other = engine()
     second = make_host()
     start(second, other, kill_port=port)      # same kill port: bind fails, engine link works
-    deadline = time.monotonic() + 5
-    while "not bound" not in " ".join(second.command("logs")["logs"]):
-        assert time.monotonic() < deadline, second.command("logs")
-        time.sleep(0.05)
+    wait_until(lambda: "not bound" in " ".join(second.command("logs")["logs"]), 10,
+               "the second kill bind's failure logged", poll=0.05)
     assert second.command("stats")["open_sockets"] == 1
     submit(other, 1, 0x44)
     assert answer(other, 1)["type"] == "CommandAck"
@@ -493,10 +491,8 @@ def test_kill_works_when_trigger_custom_event_never_runs(make_host, engine):
     host.command("external")                          # short again
     host.command("click_kill", "clicked")
     host.command("click_kill", "clicked")
-    deadline = time.monotonic() + 5
-    while len(calls_of(host, "Account.Flatten")) < 2:
-        assert time.monotonic() < deadline, host.calls()
-        time.sleep(0.02)
+    wait_until(lambda: len(calls_of(host, "Account.Flatten")) >= 2, 10,
+               "a second Account.Flatten", poll=0.02)
 
 
 def test_two_instances_on_one_account_touch_only_their_own_orders(make_host, engine):
@@ -572,13 +568,14 @@ def test_order_states_beyond_the_common_ones(make_host, engine, state, status):
 
 def records_after(peer, seen: int, predicate, what: str, count: int = 1) -> list[dict]:
     """The records after the first ``seen`` that match, once there are ``count`` of them."""
-    deadline = time.monotonic() + 5
-    while True:
+    def matching() -> list[dict]:
         got = [r for r in peer.records()[seen:] if predicate(r)]
-        if len(got) >= count:
-            return got
-        assert time.monotonic() < deadline, f"no {what}: {peer.records()[seen:]}"
-        time.sleep(0.01)
+        return got if len(got) >= count else []
+
+    try:
+        return wait_until(matching, 10, what)
+    except WaitTimeout as e:
+        raise WaitTimeout(f"{e}; records: {peer.records()[seen:]}") from None
 
 
 def test_a_position_closed_is_flat_whatever_the_remove_event_carries(make_host, engine):
