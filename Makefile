@@ -1,5 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each does its own set-up
 # (Debian packages, a virtual environment in .venv, the compiled core) on first use.
+# `make test-fast` runs the unit tier only; `make test-installed` runs a tier (the unit one
+# unless TIERS says otherwise) against a non-editable install, as a user installs it.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,14 +11,28 @@ APT_PACKAGES := g++ cmake libzmq3-dev mono-devel g++-mingw-w64-x86-64-posix binu
 TICKBRIDGE_ACSIL_HEADERS ?= $(wildcard $(abspath ../shared/sierrachart-acsil-2784))
 export TICKBRIDGE_ACSIL_HEADERS
 
-.PHONY: demo test setup apt lint fuzz bench clean
+.PHONY: demo test test-fast test-installed setup apt lint fuzz bench clean
 
 demo: setup
 	$(VENV)/bin/tickbridge demo
 
 test: setup
-	$(VENV)/bin/ruff check python tests examples
+	$(VENV)/bin/ruff check python tests examples tickbridge_dev
 	$(PY) -m pytest -q
+
+# The unit tier (tests/conftest.py): in-process tests, no compilers, no child processes.
+test-fast: setup
+	$(PY) -m pytest -q -m unit
+
+# `pip install .` into its own venv, then the tests from this checkout against it: the
+# checkout's python/ is not on sys.path, so a test that needs the source tree fails here.
+INSTALLED := build/installed-venv
+TIERS ?= unit
+test-installed: | apt
+	$(PYTHON) -m venv $(INSTALLED)
+	$(INSTALLED)/bin/python -m pip install -q --upgrade pip
+	$(INSTALLED)/bin/python -m pip install -q ".[test]"
+	$(INSTALLED)/bin/python -m pytest -q -m "$(TIERS)"
 
 setup: $(VENV)/.installed
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from tests.waiting import WaitTimeout, wait_until
 from tickbridge.protocol import RecordType, decode_frame, encode_frame, make_record
 
 
@@ -154,14 +155,13 @@ class EnginePeer:
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0,
                  pump: Callable[[], None] | None = None) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if pump is not None:
-                pump()
-            if predicate():
-                return True
-            time.sleep(0.005)
-        return predicate()
+        """True once ``predicate`` holds (calling ``pump`` between tries), False at timeout:
+        the callers assert on it with their own message."""
+        try:
+            return bool(wait_until(predicate, timeout, "the engine peer's condition",
+                                   poll=0.005, step=pump))
+        except WaitTimeout:
+            return False
 
     # ---- the thread ------------------------------------------------------------------------
     def _frame(self, records: list[np.ndarray]) -> bytes:

@@ -1,6 +1,6 @@
 from tests.acsil.toolchain import acsil_headers
-from tickbridge.bench import discover
-from tickbridge.bench.acsil import run
+from tickbridge_dev.bench import discover
+from tickbridge_dev.bench.acsil import run
 
 
 def test_acsil_call_benchmark_is_discovered_and_runs():

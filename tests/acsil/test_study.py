@@ -12,6 +12,7 @@ import zmq
 from tests.acsil.conftest import free_port
 from tests.acsil.peer import EnginePeer
 from tests.acsil.toolchain import Harness
+from tests.waiting import wait_until
 from tickbridge.protocol import (
     Aggressor,
     OrderStatus,
@@ -37,14 +38,13 @@ def tag(client_order_id: int) -> str:
     return f"TB{client_order_id:016X}"
 
 
-def pump_until(harness: Harness, predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def pump_until(harness: Harness, predicate, timeout: float = 10.0) -> None:
+    def call() -> None:
         harness("call")
-        if predicate():
-            return
         time.sleep(0.003)
-    raise AssertionError("condition not reached while pumping study calls")
+
+    call()
+    wait_until(predicate, timeout, "a condition while pumping study calls", step=call)
 
 
 def connect(harness: Harness, peer: EnginePeer, **options) -> None:
@@ -331,7 +331,6 @@ def test_kill_endpoint_works_with_no_engine(make_harness):
     harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint)  # nothing there
     harness("call")
     harness("place buy 1 3990 manual")
-    time.sleep(0.1)  # the socket thread binds the kill endpoint
     bad = kill_request(kill_endpoint, b"wrong")
     (kind, record), = list(bad)
     assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET
@@ -362,7 +361,6 @@ def test_an_empty_kill_secret_refuses_every_kill_even_the_headers_unset(make_har
     kill_endpoint = f"tcp://127.0.0.1:{free_port()}"
     harness.configure(f"tcp://127.0.0.1:{free_port()}", kill=kill_endpoint, secret="")
     harness("call")
-    time.sleep(0.1)  # the socket thread binds the kill endpoint
     for secret in (b"Unset", b""):
         (kind, record), = list(kill_request(kill_endpoint, secret))
         assert kind == RecordType.COMMAND_REJECT and record["reason"] == RejectReason.BAD_SECRET

@@ -14,6 +14,7 @@ import pytest
 
 from tests.acsil.toolchain import Harness
 from tests.e2e.engine_process import EngineProcess
+from tests.waiting import wait_until
 
 SECRET = "sierra-kill-secret-0123"
 
@@ -28,14 +29,14 @@ def engine(tmp_path: Path) -> Iterator[EngineProcess]:
 
 def pump_until(harness: Harness, predicate, timeout: float = 20.0, what: str = "") -> None:
     """Study calls at a chart update interval of a few ms, with new time and sales."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def call() -> None:
         harness("ts 20")
         harness("call")
-        if predicate():
-            return
         time.sleep(0.005)
-    raise AssertionError(f"not reached while pumping study calls: {what}")
+
+    call()
+    wait_until(predicate, timeout, f"{what} (pumping study calls)", step=call)
 
 
 def test_the_study_trades_through_the_engine(make_harness, engine: EngineProcess) -> None:

@@ -17,13 +17,15 @@ which MSVC and MinGW accept); the MinGW build checks the project's code without 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from tests.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -213,13 +215,13 @@ class Harness:
         """Thread names once no socket thread (ours or ZeroMQ's) is listed, or at timeout.
         A joined thread stays in /proc/self/task for a moment after the join returns
         (longer on a loaded machine): the kernel reaps it just after it wakes the joiner."""
-        deadline = time.monotonic() + timeout
-        while True:
-            names = self.thread_names()
-            busy = [n for n in names if n == "tickbridge-shim" or n.startswith("ZMQbg")]
-            if not busy or time.monotonic() >= deadline:
-                return names
-            time.sleep(0.01)
+        def settled() -> bool:
+            return not [n for n in self.thread_names()
+                        if n == "tickbridge-shim" or n.startswith("ZMQbg")]
+
+        with contextlib.suppress(WaitTimeout):  # the caller asserts on the names
+            wait_until(settled, timeout, "the socket threads to leave")
+        return self.thread_names()
 
     def stderr(self) -> str:
         if self.process.poll() is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickbridge.bench import discover
+from tickbridge_dev.bench import discover
 
 
 def test_audit_durable_quick_runs() -> None:

@@ -186,6 +186,7 @@ def test_reload_risk_limits_validates_then_diffs():
     assert gate.limits.defaults.max_order_qty == 3
 
 
+@pytest.mark.e2e  # runs the tickbridge command
 def test_hello_mode_refusals(tmp_path):
     paper = default_config()
     refusal = check_hello(paper, "Sim101", simulated=False)
@@ -214,6 +215,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env={"PATH": "/usr/bin:/bin"})
 
 
+@pytest.mark.e2e  # runs the tickbridge command
 def test_cli_config_check_and_show(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD)
@@ -228,6 +230,7 @@ def test_cli_config_check_and_show(tmp_path):
     assert _cli("config").returncode == 2
 
 
+@pytest.mark.e2e  # runs the tickbridge command
 def test_cli_contract_resolve():
     r = _cli("contract", "resolve", "ES", "--on", "2026-12-14")
     assert r.returncode == 0
@@ -239,7 +242,10 @@ def test_cli_contract_resolve():
 
 
 def test_package_data_files_exist():
-    root = Path(__file__).resolve().parents[2] / "python" / "tickbridge"
+    # In the package under test (an installed wheel must carry them), not the checkout.
+    import tickbridge
+
+    root = Path(tickbridge.__file__).resolve().parent
     assert (root / "config" / "default.toml").is_file()
     assert (root / "contracts" / "contracts.toml").is_file()
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import free_endpoint, wait_for
+from tests.e2e.stack import free_endpoint
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient, ControlError
 from tickbridge.engine.control_auth import owner_token_path
 
@@ -63,7 +64,7 @@ def serve(path: Path, answer_at: str, folder: Path, *extra: str) -> subprocess.P
         except ControlError:
             return False
 
-    wait_for(answers, 60, "the engine's control socket")
+    wait_until(answers, 60, "the engine's control socket")
     return proc
 
 
@@ -145,7 +146,7 @@ def test_live_config_at_a_terminal_asks_for_the_accounts(tmp_path: Path, typed: 
                 except ControlError:
                     return False
 
-            wait_for(answers, 60, "the confirmed live engine")
+            wait_until(answers, 60, "the confirmed live engine")
             assert stop(proc) == 0
         else:
             assert proc.wait(timeout=60) == 2

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import Stack, wait_for
+from tests.e2e.stack import Stack
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient
 
 READ, TRADE, RISK = (secrets.token_urlsafe(24) for _ in range(3))
@@ -107,9 +108,14 @@ def test_no_token_or_an_unknown_one_is_refused_and_audited(stack: Stack) -> None
     assert ask(stack, None, "status").keys() == {"ok", "error"}  # nothing about the engine
     assert ask(stack, RISK, "status")["trading_state"] == "ACTIVE"  # the kill was refused
     assert orders(stack) == before
-    refused = wait_for(lambda: [r for r in audited(stack, "control_refused")
-                                if r["caller"] == "(unauthenticated)"], 10, "the audit")
-    assert {r["cmd"] for r in refused} >= {"status", "submit", "reload_risk", "kill"}
+    expected = {"status", "submit", "reload_risk", "kill"}
+
+    def refusals() -> list[dict]:  # once all of them are in: the store writes them later
+        got = [r for r in audited(stack, "control_refused")
+               if r["caller"] == "(unauthenticated)"]
+        return got if {r["cmd"] for r in got} >= expected else []
+
+    refused = wait_until(refusals, 30, f"the audited refusals of {sorted(expected)}")
     assert all("token" not in r["request"] for r in refused)  # a token is never stored
 
 
@@ -124,7 +130,7 @@ def test_read_role_reads_and_cannot_trade(stack: Stack) -> None:
                         ("set_state", {"state": "halted"})):
         assert "needs the trade role" in ask(stack, READ, cmd, **fields)["error"]
     assert orders(stack) == before
-    refused = wait_for(lambda: [r for r in audited(stack, "control_refused")
+    refused = wait_until(lambda: [r for r in audited(stack, "control_refused")
                                 if r["caller"] == "monitor"], 10, "the audit")
     assert {r["role"] for r in refused} == {"read"}
 
@@ -148,11 +154,11 @@ def test_trade_role_trades_and_kills_but_cannot_loosen(stack: Stack) -> None:
     assert not refused["ok"] and "HALTED" in refused["error"].upper()
     # the risk role undoes it
     assert ask(stack, RISK, "set_state", state="active")["trading_state"] == "ACTIVE"
-    requests = wait_for(lambda: [r for r in audited(stack, "control_request")
+    requests = wait_until(lambda: [r for r in audited(stack, "control_request")
                                  if r["caller"] == "desk" and r["request"]["cmd"] == "kill"],
                         10, "the audit")
     assert requests[-1]["role"] == "trade"
-    wait_for(lambda: any(r["caller"] == "riskmgr" and r["role"] == "risk"
+    wait_until(lambda: any(r["caller"] == "riskmgr" and r["role"] == "risk"
                          and r["request"] == {"cmd": "set_state", "state": "active"}
                          for r in audited(stack, "control_request")), 10, "the audit")
 

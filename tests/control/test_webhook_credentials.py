@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import Stack, wait_for
+from tests.e2e.stack import Stack
+from tests.waiting import wait_until
 
 SECRET = "trend-secret-0123456789abcdef"
 WEBHOOK = """
@@ -83,7 +84,7 @@ def _alert_through_webhook(stack: Stack, config: Path, port: int) -> dict[str, A
             except httpx.TransportError:
                 return False
 
-        wait_for(healthy, 30, "the webhook")
+        wait_until(healthy, 30, "the webhook")
         ident = f"cred-{time.time_ns()}"
         body = {"strategy": "trend", "secret": SECRET, "action": "buy",
                 "symbol": "CME_MINI:ES1!", "quantity": 1, "order_type": "market",
@@ -91,7 +92,7 @@ def _alert_through_webhook(stack: Stack, config: Path, port: int) -> dict[str, A
                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         r = httpx.post(f"http://127.0.0.1:{port}/webhook", content=json.dumps(body))
         assert r.status_code == 202, r.text
-        (record,) = wait_for(lambda: _placed_by(stack, ident), 30, "the webhook's submit")
+        (record,) = wait_until(lambda: _placed_by(stack, ident), 30, "the webhook's submit")
         return record
     finally:
         proc.send_signal(signal.SIGTERM)

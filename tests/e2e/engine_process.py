@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.stack import free_endpoint, wait_for
+from tests.e2e.stack import free_endpoint
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient, ControlError
 from tickbridge.engine.control_auth import owner_token_path
 
@@ -64,7 +65,7 @@ class EngineProcess:
         self.token_file = owner_token_path(folder / "state.sqlite")  # made by the engine
         self.client = ControlClient(self.control_endpoint, timeout_ms=5000,
                                     token_file=self.token_file)
-        wait_for(self._answers, 30, "the engine's control socket")
+        wait_until(self._answers, 30, "the engine's control socket")
 
     def _answers(self) -> bool:
         assert self.process.poll() is None, self.log.read_text()

@@ -9,11 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient, ControlError
 from tickbridge.engine.control_auth import owner_token_path
 
@@ -24,17 +24,6 @@ def free_endpoint() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
-             interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 CONFIG = """\
@@ -121,7 +110,7 @@ class Stack:
         self._old_shims = set()  # a new engine: every session it has is new
         self.engine = self._spawn("engine", ["run", "--config", str(self.config), "--clock",
                                              "market", "--status-interval", "0"])
-        wait_for(self._engine_answers, 30, "the engine's control socket")
+        wait_until(self._engine_answers, 30, "the engine's control socket")
 
     def _engine_answers(self) -> bool:
         assert self.engine is not None
@@ -184,7 +173,7 @@ class Stack:
                     and s["name"] not in self._old_shims]
             return bool(live) and symbol in live[0]["instruments"] and \
                 live[0]["last_sequence"] > 3 and status["ticks"] > 100
-        wait_for(ready, timeout, f"the simulator trading {symbol}")
+        wait_until(ready, timeout, f"the simulator trading {symbol}")
 
     def market(self, symbol: str = "ESZ6") -> dict[str, float]:
         return self.request("market", symbol=symbol)["market"]
@@ -201,7 +190,7 @@ class Stack:
 
     def wait_order(self, coid: int, condition: Callable[[dict[str, Any]], bool],
                    timeout: float = 60, what: str = "") -> dict[str, Any]:
-        return wait_for(lambda: (o := self.order(coid)) and condition(o) and o, timeout,
+        return wait_until(lambda: (o := self.order(coid)) and condition(o) and o, timeout,
                         what or f"order {coid}")
 
     # -- simulator state (its --state file: what the platform's broker account holds) --------

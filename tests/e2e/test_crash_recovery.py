@@ -19,10 +19,11 @@ import time
 import numpy as np
 import pytest
 
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient, ControlError
 from tickbridge.protocol import DTYPES, RecordType
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 ITERATIONS = int(os.environ.get("TICKBRIDGE_CRASH_ITERATIONS", "3"))
 
@@ -77,10 +78,10 @@ def _settle_and_compare(stack: Stack) -> None:
     stack.request("set_state", state="halted", source="test")
     for order in stack.status()["working_orders"]:
         stack.request("cancel", client_order_id=order["client_order_id"])
-    wait_for(lambda: stack.sim_working() == [] and stack.status()["working_orders"] == [],
+    wait_until(lambda: stack.sim_working() == [] and stack.status()["working_orders"] == [],
              60, "every order finished at the simulator and the engine")
     sim_position = stack.sim_positions()["ESZ6"]
-    wait_for(lambda: stack.status()["positions"].get("ESZ6", 0) == sim_position, 30,
+    wait_until(lambda: stack.status()["positions"].get("ESZ6", 0) == sim_position, 30,
              f"the engine's position to reach the simulator's ({sim_position})")
     assert stack.stop_sim() == 0
     assert stack.stop_engine() == 0

@@ -9,9 +9,10 @@ import time
 
 import zmq
 
+from tests.waiting import wait_until
 from tickbridge.protocol import RecordType, encode_frame, make_record
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 
 def test_a_rogue_peer_is_dropped_and_the_others_are_served(stack: Stack) -> None:
@@ -31,7 +32,7 @@ def test_a_rogue_peer_is_dropped_and_the_others_are_served(stack: Stack) -> None
         rogue.setsockopt(zmq.LINGER, 0)
         rogue.connect(stack.shim)
         rogue.send(frame)
-        wait_for(lambda n=n: stack.log("engine").count("malformed frame") >= n, 20,
+        wait_until(lambda n=n: stack.log("engine").count("malformed frame") >= n, 20,
                  f"the engine to refuse: {reason}")
         rogue.close()
     log = stack.log("engine")
@@ -39,7 +40,7 @@ def test_a_rogue_peer_is_dropped_and_the_others_are_served(stack: Stack) -> None
     assert "peer dropped" in log
     # The simulator is still served: its ticks keep arriving and an order still works.
     before = stack.status()["ticks"]
-    wait_for(lambda: stack.status()["ticks"] > before, 20, "more ticks from the simulator")
+    wait_until(lambda: stack.status()["ticks"] > before, 20, "more ticks from the simulator")
     coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
     stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "a fill after the rogue")
     names = [s["name"] for s in stack.status()["shims"]]
@@ -52,7 +53,7 @@ def test_a_paper_config_refuses_a_live_account_at_hello(stack: Stack) -> None:
     stack.start_sim("--live-account", speed=5)
     expected = ("refused account 'Sim101': the shim reports a live account (hello "
                 "simulated=0) but this config runs in paper mode")
-    wait_for(lambda: expected in stack.log("engine"), 30, "the refusal")
+    wait_until(lambda: expected in stack.log("engine"), 30, "the refusal")
     (shim,) = stack.status()["shims"]
     assert shim["refused"].startswith(expected) and not shim["simulated"]
     time.sleep(0.5)
@@ -76,7 +77,7 @@ def test_daily_loss_limit_turns_the_account_reducing_only(tmp_path) -> None:
         stack.wait_trading()
         coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
         stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "the buy filled")
-        wait_for(lambda: "daily loss limit: Sim101 is now REDUCING_ONLY" in stack.log("engine"),
+        wait_until(lambda: "daily loss limit: Sim101 is now REDUCING_ONLY" in stack.log("engine"),
                  90, "the loss limit to be breached")
         more = stack.request("submit", symbol="ESZ6", side="BUY", quantity=1,
                              order_type="MARKET", source="e2e")

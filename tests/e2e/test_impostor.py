@@ -9,7 +9,6 @@ refused at hello, and the simulator with its own key trades end to end."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import threading
@@ -20,37 +19,31 @@ from typing import Any
 import zmq
 import zmq.auth
 
+from tests.fake_shim import ScriptedShim
+from tests.waiting import wait_until
 from tickbridge.protocol import (
-    Platform,
     RecordType,
     SnapshotPhase,
     decode_frame,
-    encode_frame,
     make_record,
 )
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 TICK = 0.25
 FAKE_PRICE = 5000.0
 
 
-class Impostor:
-    """Says hello for Sim101 with ESZ6 as instrument 1, then beats every 100 ms; fills
-    every Submit it gets at 5000.0, answers a snapshot request with an empty snapshot,
-    and on `fake()` sends fills at 5000.0 and a cancel for orders it names."""
+class Impostor(ScriptedShim):
+    """The fake shim on a thread of its own: says hello for Sim101 with ESZ6 as instrument
+    1, then beats every 100 ms; fills every Submit it gets at 5000.0, answers a snapshot
+    request with an empty snapshot, and on `fake()` sends fills at 5000.0 and a cancel for
+    orders it names."""
 
     def __init__(self, endpoint: str, *, account: str = "Sim101",
                  curve: tuple[bytes, bytes, bytes] | None = None) -> None:
-        self.socket = zmq.Context.instance().socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
-        if curve is not None:
-            self.socket.curve_serverkey, self.socket.curve_publickey, \
-                self.socket.curve_secretkey = curve
-        self.socket.connect(endpoint)
-        self.account = account
-        self.session_id = 0x1badc0de
-        self.sequence = 0
+        super().__init__(endpoint, session_id=0x1badc0de, account=account,
+                         curve=None if curve is None else (curve[0], (curve[1], curve[2])))
         self.frames_in = 0  # frames the engine sent it, of any kind
         self.submits: list[int] = []
         self.snapshots = 0
@@ -71,23 +64,13 @@ class Impostor:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        self.socket.close(0)
+        super().close()
 
     def _send(self, records: list[Any]) -> None:
-        self.sequence += 1
-        # A key the engine refuses never connects: nothing to send to, so never block.
-        with contextlib.suppress(zmq.Again):
-            self.socket.send(encode_frame(records, session_id=self.session_id,
-                                          sequence=self.sequence, send_time_ns=time.time_ns()),
-                             zmq.NOBLOCK)
+        self.send(records, nonblocking=True)
 
     def _run(self) -> None:
-        self._send([make_record(RecordType.HELLO, platform=int(Platform.SIMULATOR), simulated=1,
-                                heartbeat_interval_ms=200, account=self.account,
-                                platform_version="impostor"),
-                    make_record(RecordType.INSTRUMENT_DEFINITION, instrument_id=1,
-                                tick_size=0.25, point_value=50.0, symbol="ESZ6",
-                                exchange="CME")])
+        self._send(self.hello_records(("ESZ6",), version="impostor"))
         next_beat = 0.0
         while not self._stop.is_set():
             if self.socket.poll(20):
@@ -140,7 +123,7 @@ def _real_orders(stack: Stack) -> tuple[int, int]:
     last = float(stack.market()["last_price"])
     working = stack.submit(side="BUY", quantity=1, order_type="LIMIT", price=last - 100 * TICK)
     stack.wait_order(working, lambda o: o["status"] == "WORKING", 30, "the limit working")
-    wait_for(lambda: len(stack.sim_working()) == 1, 30, "the simulator to hold the order")
+    wait_until(lambda: len(stack.sim_working()) == 1, 30, "the simulator to hold the order")
     return filled, working
 
 
@@ -155,11 +138,11 @@ def test_an_impostor_without_curve_is_refused_and_changes_nothing(stack: Stack) 
     filled, working = _real_orders(stack)
     impostor = Impostor(stack.shim)
     try:
-        wait_for(lambda: len([s for s in stack.status()["shims"] if s["account"]]) == 2, 30,
+        wait_until(lambda: len([s for s in stack.status()["shims"] if s["account"]]) == 2, 30,
                  "the impostor's hello seen")
         impostor.fake(filled, working)
         frames = stack.status()["frames"]
-        wait_for(lambda: impostor.sequence > 5 and stack.status()["frames"] > frames + 5, 30,
+        wait_until(lambda: impostor.sequence > 5 and stack.status()["frames"] > frames + 5, 30,
                  "the impostor's fakes sent and read")
         # Routing stays with the simulator: a market order fills there, not at 5000.
         coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
@@ -177,7 +160,7 @@ def test_an_impostor_without_curve_is_refused_and_changes_nothing(stack: Stack) 
     finally:
         impostor.close()
     # It left: no halt, nothing canceled, ESZ6 still trades through the simulator.
-    wait_for(lambda: all(s["lost"] for s in stack.status()["shims"] if s["refused"]), 30,
+    wait_until(lambda: all(s["lost"] for s in stack.status()["shims"] if s["refused"]), 30,
              "the impostor's silence noticed")
     status = stack.status()
     assert status["accounts"]["Sim101"] == "ACTIVE" and status["trading_state"] == "ACTIVE"
@@ -235,7 +218,7 @@ def test_with_curve_only_a_bound_key_speaks_for_the_account(stack: Stack) -> Non
     stranger = Impostor(stack.shim, curve=(server, *pairs["stranger"]))
     other = Impostor(stack.shim, curve=(server, *pairs["other"]))
     try:
-        wait_for(lambda: _refused(stack), 30, "the other account's key refused at hello")
+        wait_until(lambda: _refused(stack), 30, "the other account's key refused at hello")
         (refused,) = _refused(stack)
         assert "not one of its curve_public_keys" in refused["refused"]
         # The simulator with its own key trades end to end.
@@ -245,7 +228,7 @@ def test_with_curve_only_a_bound_key_speaks_for_the_account(stack: Stack) -> Non
         filled, working = _real_orders(stack)
         other.fake(filled, working)
         stranger.fake(filled, working)
-        wait_for(lambda: other.sequence > 5 and stranger.sequence > 5, 30, "fakes sent")
+        wait_until(lambda: other.sequence > 5 and stranger.sequence > 5, 30, "fakes sent")
         coid = stack.submit(side="BUY", quantity=1, order_type="MARKET")
         order = stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "it filled")
         assert order["fills"][0]["price"] != FAKE_PRICE

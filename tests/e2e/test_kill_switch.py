@@ -10,9 +10,10 @@ import sqlite3
 import subprocess
 import sys
 
+from tests.waiting import wait_until
 from tickbridge.risk.kill_switch import journal_path
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 TICK = 0.25
 
@@ -33,12 +34,12 @@ def _exposure(stack: Stack) -> None:
         rest = stack.submit(side="BUY", quantity=1, order_type="LIMIT",
                             price=last - offset * TICK)
         stack.wait_order(rest, lambda o: o["status"] == "WORKING", 30, "resting")
-    wait_for(lambda: len(stack.sim_working()) == 2 and stack.sim_positions()["ESZ6"] == 2, 30,
+    wait_until(lambda: len(stack.sim_working()) == 2 and stack.sim_positions()["ESZ6"] == 2, 30,
              "the simulator's account to hold the exposure")
 
 
 def _flat_and_idle(stack: Stack) -> None:
-    wait_for(lambda: stack.sim_working() == [] and
+    wait_until(lambda: stack.sim_working() == [] and
              all(q == 0 for q in stack.sim_positions().values()), 30,
              "no working orders and no positions at the simulator")
 
@@ -85,7 +86,7 @@ def test_kill_with_the_engine_dead_goes_straight_to_the_shim(stack: Stack) -> No
     # The engine's next start puts the journaled action into its audit chain.
     stack.stop_sim()
     stack.start_engine()
-    wait_for(lambda: not journal_path(stack.store).exists(), 30, "the journal audited")
+    wait_until(lambda: not journal_path(stack.store).exists(), 30, "the journal audited")
     assert stack.stop_engine() == 0
     kills = [p for k, p in _audit(stack.store) if k == "kill"]
     assert kills and kills[-1]["source"] == "kill cli (engine not answering)"
@@ -117,15 +118,15 @@ def test_a_lost_shim_is_halted_and_its_orders_canceled_through_its_kill_endpoint
     assert stack.sim is not None
     stack.sim.send_signal(signal.SIGSTOP)  # the engine hears nothing: the shim is lost
     try:
-        wait_for(lambda: "kill on shim lost" in stack.log("engine") or
+        wait_until(lambda: "kill on shim lost" in stack.log("engine") or
                  "trading state ACTIVE -> HALTED (Sim101, by shim lost)" in stack.log("engine"),
                  20, "the engine to declare the shim lost")
     finally:
         stack.sim.send_signal(signal.SIGCONT)
     # The Kill waited in the shim's socket; the platform cancels as soon as it runs.
-    wait_for(lambda: stack.sim_working() == [], 30, "the working orders canceled")
+    wait_until(lambda: stack.sim_working() == [], 30, "the working orders canceled")
     assert stack.sim_positions()["ESZ6"] == 2  # cancel only: positions are the trader's call
-    wait_for(lambda: "kill on shim lost: simulator ok" in stack.log("engine"), 20,
+    wait_until(lambda: "kill on shim lost: simulator ok" in stack.log("engine"), 20,
              "the kill's result")
     refused = stack.request("submit", symbol="ESZ6", side="BUY", quantity=1,
                             order_type="MARKET", source="e2e")

@@ -9,13 +9,15 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from .stack import Stack, wait_for
+from tests.waiting import wait_until
+
+from .stack import Stack
 
 TICK = 0.25
 
 
 def _last(stack: Stack) -> float:
-    return float(wait_for(lambda: stack.market()["last_price"], 30, "a last trade price"))
+    return float(wait_until(lambda: stack.market()["last_price"], 30, "a last trade price"))
 
 
 def test_partial_fills_then_cancel_of_the_rest(stack: Stack) -> None:
@@ -28,7 +30,7 @@ def test_partial_fills_then_cancel_of_the_rest(stack: Stack) -> None:
     # through the price can still fill it whole at once, so try a few times.
     for attempt in range(16):
         side, touch = ("BUY", "bid") if attempt % 2 == 0 else ("SELL", "ask")
-        price = wait_for(lambda touch=touch: stack.market()[touch], 30, "a quote")
+        price = wait_until(lambda touch=touch: stack.market()[touch], 30, "a quote")
         coid = stack.submit(side=side, quantity=100, order_type="LIMIT", price=price)
         orders.append(coid)
         order = stack.wait_order(coid, lambda o: o["status"] in done, 90, "a fill")
@@ -99,7 +101,7 @@ def test_a_cancel_that_loses_the_race_to_a_fill(stack: Stack) -> None:
     final = stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "filled")
     assert final["filled"] == 1 and len(final["fills"]) == 1
     assert stack.status()["positions"]["ESZ6"] == -1
-    wait_for(lambda: "TOO_LATE_TO_CANCEL" in stack.log("engine"), 10, "the cancel's reject")
+    wait_until(lambda: "TOO_LATE_TO_CANCEL" in stack.log("engine"), 10, "the cancel's reject")
     assert stack.stop_sim() == 0
     assert stack.sim_positions()["ESZ6"] == -1
     assert stack.stop_engine() == 0
@@ -125,12 +127,12 @@ def _killed_and_restarted(stack: Stack) -> None:
     stack.start_sim("--queue", "front", speed=10)
     stack.wait_trading()
     coid = stack.submit(side="BUY", quantity=100, order_type="LIMIT",
-                        price=wait_for(lambda: stack.market()["bid"], 30, "a bid") - 2 * TICK)
+                        price=wait_until(lambda: stack.market()["bid"], 30, "a bid") - 2 * TICK)
     stack.wait_order(coid, lambda o: len(o["fills"]) >= 1, 90, "a first fill")
     stack.stop_sim(signal.SIGKILL)
     before = stack.order(coid)
     stack.start_sim("--queue", "front", speed=10)
-    wait_for(lambda: any(not s["lost"] for s in stack.status()["shims"]
+    wait_until(lambda: any(not s["lost"] for s in stack.status()["shims"]
                          if s["last_sequence"] > 0), 60, "the restarted simulator")
     done = stack.wait_order(coid, lambda o: o["filled"] > before["filled"]
                             or o["status"] == "FILLED", 120, "fills after the restart")

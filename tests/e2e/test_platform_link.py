@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .stack import Stack, wait_for
+from tests.waiting import wait_until
+
+from .stack import Stack
 
 TICK = 0.25
 
@@ -36,17 +38,17 @@ def test_broker_outage_refuses_orders_then_they_are_accepted_again(stack: Stack)
     stack.start_sim(speed=5)
     stack.wait_trading()
     # Hello: the simulator said CONNECTED, the engine told it ACTIVE.
-    wait_for(lambda: _shim(stack)["platform"]["orders"] == "CONNECTED", 30, "CONNECTED")
-    wait_for(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "TradingState sent")
-    wait_for(lambda: "engine trading state for Sim101: ACTIVE" in stack.log("sim"), 30,
+    wait_until(lambda: _shim(stack)["platform"]["orders"] == "CONNECTED", 30, "CONNECTED")
+    wait_until(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "TradingState sent")
+    wait_until(lambda: "engine trading state for Sim101: ACTIVE" in stack.log("sim"), 30,
              "the simulator shown ACTIVE")
-    last = float(wait_for(lambda: stack.market()["last_price"], 30, "a last price"))
+    last = float(wait_until(lambda: stack.market()["last_price"], 30, "a last price"))
     resting = stack.submit(side="BUY", quantity=1, order_type="LIMIT", price=last - 200 * TICK)
     stack.wait_order(resting, lambda o: o["status"] == "WORKING", 30, "working")
 
     assert stack.sim is not None
     stack.sim.send_signal(signal.SIGUSR1)  # the broker connection drops
-    wait_for(lambda: _shim(stack)["platform"]["orders_refused"], 30, "orders refused")
+    wait_until(lambda: _shim(stack)["platform"]["orders_refused"], 30, "orders refused")
     assert _shim(stack)["platform"]["orders"] == "CONNECTION_LOST"
     # `tickbridge status` says so.
     shown = subprocess.run(
@@ -59,12 +61,12 @@ def test_broker_outage_refuses_orders_then_they_are_accepted_again(stack: Stack)
     assert not refused["ok"] and "order connection is CONNECTION_LOST" in refused["error"]
     # A cancel still goes out: the simulator's answer (NOT_CONNECTED) comes back.
     assert stack.request("cancel", client_order_id=resting)["ok"]
-    wait_for(lambda: any(k == "command_reject" and p.get("client_order_id") == resting
+    wait_until(lambda: any(k == "command_reject" and p.get("client_order_id") == resting
                          for k, p in _audit(stack.store)), 30, "the cancel answered")
     assert stack.order(resting)["status"] == "WORKING"
 
     stack.sim.send_signal(signal.SIGUSR2)  # back
-    wait_for(lambda: not _shim(stack)["platform"]["orders_refused"], 30, "orders accepted")
+    wait_until(lambda: not _shim(stack)["platform"]["orders_refused"], 30, "orders accepted")
     again = stack.submit(side="BUY", quantity=1, order_type="LIMIT", price=last - 190 * TICK)
     stack.wait_order(again, lambda o: o["status"] == "WORKING", 30, "working after")
     for coid in (resting, again):
@@ -83,12 +85,12 @@ def test_trading_state_changes_reach_the_simulator(stack: Stack) -> None:
     stack.start_engine()
     stack.start_sim(speed=5)
     stack.wait_trading()
-    wait_for(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "ACTIVE told")
+    wait_until(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "ACTIVE told")
     assert stack.request("set_state", state="HALTED", account="Sim101", source="e2e")["ok"]
-    wait_for(lambda: "engine trading state for Sim101: HALTED (HALTED by e2e)"
+    wait_until(lambda: "engine trading state for Sim101: HALTED (HALTED by e2e)"
              in stack.log("sim"), 30, "HALTED shown by the simulator")
     assert _shim(stack)["platform"]["told"] == "HALTED"
     assert stack.request("set_state", state="ACTIVE", account="Sim101", source="e2e")["ok"]
-    wait_for(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "ACTIVE again")
-    wait_for(lambda: stack.log("sim").count("engine trading state for Sim101: ACTIVE") == 2,
+    wait_until(lambda: _shim(stack)["platform"]["told"] == "ACTIVE", 30, "ACTIVE again")
+    wait_until(lambda: stack.log("sim").count("engine trading state for Sim101: ACTIVE") == 2,
              30, "ACTIVE shown again")

@@ -8,9 +8,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+from tests.waiting import wait_until
 from tickbridge.protocol import OrderStatus
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 TICK = 0.25
 PLATFORM_ORDER_ID_BIT = 1 << 63
@@ -58,9 +59,9 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         stack.sim_state.write_text(json.dumps(state))
         stack.start_sim("--no-cancel-on-disconnect", speed=2)
         stack.wait_trading()
-        wait_for(lambda: stack.order(gone)["status"] == "CANCELED", 30,
+        wait_until(lambda: stack.order(gone)["status"] == "CANCELED", 30,
                  "the forgotten order marked canceled")
-        wait_for(lambda: stack.status()["accounts"].get("Sim101") == "HALTED", 30,
+        wait_until(lambda: stack.status()["accounts"].get("Sim101") == "HALTED", 30,
                  "trading halted on the position difference")
         assert stack.order(kept)["status"] == "WORKING"
         assert stack.order(kept)["qty"] == 1  # quantity_differs alerts: the engine's kept
@@ -115,7 +116,7 @@ def test_the_policy_is_the_configs(tmp_path: Path) -> None:
         stack.sim_state.write_text(json.dumps(state))
         stack.start_sim("--no-cancel-on-disconnect", speed=2)
         stack.wait_trading()
-        wait_for(lambda: "policy: alert" in stack.log("engine"), 30, "the drift reported")
+        wait_until(lambda: "policy: alert" in stack.log("engine"), 30, "the drift reported")
         stack.wait_order(resting, lambda o: o["qty"] == 2, 30, "the platform's quantity adopted")
         assert stack.order(resting)["status"] == "WORKING"
         assert stack.status()["accounts"]["Sim101"] == "ACTIVE"

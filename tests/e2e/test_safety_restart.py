@@ -19,10 +19,11 @@ import time
 
 import numpy as np
 
+from tests.waiting import wait_until
 from tickbridge.engine.control import ControlClient, ControlError
 from tickbridge.protocol import DTYPES, RecordType
 
-from .stack import Stack, wait_for
+from .stack import Stack
 
 MAX_POSITION = 3
 SIGKILLS = int(os.environ.get("TICKBRIDGE_SAFETY_SIGKILLS", "20"))
@@ -107,7 +108,7 @@ def test_restarts_never_take_a_position_past_its_limit_nor_lose_a_halt(tmp_path)
                 time.sleep(rng.uniform(0.3, 1.5))
                 _restart(stack, sig)
                 stack.wait_trading()
-            wait_for(lambda: pressure.accepted > 5, 30, "orders accepted")
+            wait_until(lambda: pressure.accepted > 5, 30, "orders accepted")
         finally:
             pressure.stop.set()
             pressure.join(timeout=10)

@@ -10,7 +10,9 @@ import sqlite3
 import subprocess
 import sys
 
-from .stack import Stack, wait_for
+from tests.waiting import wait_until
+
+from .stack import Stack
 
 TICK = 0.25
 FINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED")
@@ -28,7 +30,7 @@ def test_final_states_are_stored_and_restored_without_warnings(stack: Stack) -> 
     stack.wait_trading()
     market = [stack.submit(side=side, quantity=qty, order_type="MARKET")
               for side, qty in (("BUY", 1), ("SELL", 2), ("BUY", 3), ("SELL", 1))]
-    last = float(wait_for(lambda: stack.market()["last_price"], 30, "a last trade price"))
+    last = float(wait_until(lambda: stack.market()["last_price"], 30, "a last trade price"))
     resting = [stack.submit(side="BUY", quantity=1, order_type="LIMIT",
                             price=last - (200 + i) * TICK) for i in range(3)]
     for coid in resting:
@@ -46,7 +48,7 @@ def test_final_states_are_stored_and_restored_without_warnings(stack: Stack) -> 
         rows = _stored(stack)
         return rows if all(rows.get(c, ("",))[0] == engine_view[c] for c in engine_view) \
             else None
-    rows = wait_for(stored_final, 30, "the final states in the store")
+    rows = wait_until(stored_final, 30, "the final states in the store")
     for coid in market:
         state, qty, filled = rows[coid]
         assert (state, filled) == ("FILLED", qty), (coid, rows[coid])
@@ -61,7 +63,7 @@ def test_final_states_are_stored_and_restored_without_warnings(stack: Stack) -> 
     assert stack.stop_engine(signal.SIGTERM) == 0
     before = stack.log("engine")
     stack.start_engine()
-    wait_for(lambda: stack.status()["shims"], 60, "the simulator back at the engine")
+    wait_until(lambda: stack.status()["shims"], 60, "the simulator back at the engine")
     restarted = stack.log("engine")[len(before):]
     assert "restored order" not in restarted, restarted
     for coid, status in engine_view.items():

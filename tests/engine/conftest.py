@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fake_shim import ScriptedShim
 from tickbridge.engine import Engine, EngineSettings, Strategy
-
-from .peer import ScriptedShim
 
 
 class Recorder(Strategy):

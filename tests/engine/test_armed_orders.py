@@ -8,6 +8,7 @@ from importlib import resources
 import pytest
 import tomllib
 
+from tests.fake_shim import ScriptedShim, confirm, of, pump, pump_until
 from tickbridge.config.models import TickbridgeConfig
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.risk import RiskAdapter
@@ -16,7 +17,6 @@ from tickbridge.protocol import RecordType
 from tickbridge.risk.reasons import TradingState
 
 from .conftest import Recorder
-from .peer import ScriptedShim, confirm, of, pump
 
 
 class Armed(Recorder):
@@ -29,9 +29,19 @@ def _ready(engine, shim):
     confirm(engine, shim)
 
 
-def _fire(engine, shim, prices):
+def _fire(engine, shim, prices, *, submits: bool):
+    """Sends trades at `prices` and returns what the shim got: once the engine has taken
+    them, until the Submit comes (`submits`), or else for a short grace period, the one
+    fixed wait left (a Submit that is never sent cannot be waited for)."""
+    before = engine.ticks
     shim.trades(prices)
-    return pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT), timeout=1.0)
+    got = pump_until(engine, shim, lambda: engine.ticks >= before + len(prices),
+                     f"the engine to take {len(prices)} trades")
+    if submits:
+        got += pump(engine, shim, until=lambda r: of(got + r, RecordType.SUBMIT), timeout=10)
+    else:
+        got += pump(engine, shim, timeout=0.2)
+    return got
 
 
 @pytest.fixture(params=[(0, True), (500, True), (0, False)],
@@ -68,8 +78,10 @@ def test_the_trigger_sends_the_order_from_the_compiled_path(armed, audit_log):
     arm_id = strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=2,
                               price=6001.0)
     assert arm_id, strategy.ctx.last_refusal
-    assert not of(_fire(engine, shim, [6000.0, 6000.5]), RecordType.SUBMIT)  # not yet
-    (submit,) = of(_fire(engine, shim, [6000.75, 6001.0, 6001.25]), RecordType.SUBMIT)
+    not_yet = _fire(engine, shim, [6000.0, 6000.5], submits=False)
+    assert not of(not_yet, RecordType.SUBMIT)
+    (submit,) = of(_fire(engine, shim, [6000.75, 6001.0, 6001.25], submits=True),
+                   RecordType.SUBMIT)
     (fired,) = strategy.of("armed")
     assert fired.compiled and fired.arm_id == arm_id and fired.price == 6001.0
     coid = fired.client_order_id
@@ -87,7 +99,7 @@ def test_the_trigger_sends_the_order_from_the_compiled_path(armed, audit_log):
     (audited,) = [p for k, p in audit_log if k == "order_submit"]
     assert audited["armed"] == arm_id and audited["client_order_id"] == coid
     # One-shot: later trades through the level send nothing more.
-    assert not of(_fire(engine, shim, [6002.0, 6003.0]), RecordType.SUBMIT)
+    assert not of(_fire(engine, shim, [6002.0, 6003.0], submits=False), RecordType.SUBMIT)
     assert engine.core.armed_count == 0
 
 
@@ -95,7 +107,7 @@ def test_a_halted_account_takes_the_python_checks(armed, audit_log):
     engine, shim, strategy = armed
     strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
     engine.set_trading_state(TradingState.HALTED, "Sim101", source="test")
-    assert not of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+    assert not of(_fire(engine, shim, [6001.0], submits=False), RecordType.SUBMIT)
     (fired,) = strategy.of("armed")
     assert fired.client_order_id is None and not fired.compiled
     assert "halted" in fired.reason
@@ -103,7 +115,7 @@ def test_a_halted_account_takes_the_python_checks(armed, audit_log):
     # Active again: the next armed order goes from the compiled path.
     engine.set_trading_state(TradingState.ACTIVE, "Sim101", source="test")
     strategy.ctx.arm("ESZ6", 6001.0, above=True, side="SELL", quantity=1, price=6001.0)
-    assert of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+    assert of(_fire(engine, shim, [6001.0], submits=True), RecordType.SUBMIT)
     assert strategy.of("armed")[-1].compiled
 
 
@@ -115,7 +127,7 @@ def test_disarm_and_clear_triggers_leave_nothing_to_fire(armed):
     assert strategy.ctx.disarm(first) and not strategy.ctx.disarm(first)
     strategy.ctx.clear_triggers("ESZ6")
     assert engine.core.armed_count == 0 and len(engine.router.armed) == 0
-    assert not of(_fire(engine, shim, [6002.0, 5998.0]), RecordType.SUBMIT)
+    assert not of(_fire(engine, shim, [6002.0, 5998.0], submits=False), RecordType.SUBMIT)
     assert not strategy.of("armed")
 
 
@@ -150,13 +162,13 @@ def test_the_compiled_gate_checks_and_refuses_with_its_own_words(audit_log):
     try:
         _ready(engine, shim)
         strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=3, price=6001.0)
-        assert not of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+        assert not of(_fire(engine, shim, [6001.0], submits=False), RecordType.SUBMIT)
         (refused,) = strategy.of("armed")
         assert refused.client_order_id is None and "3" in refused.reason
         assert [p["reason"] for k, p in audit_log if k == "risk_refusal"] == ["MAX_ORDER_SIZE"]
         assert risk.gate.book("Sim101", "ES").working_buy == 0  # nothing reserved
         strategy.ctx.arm("ESZ6", 6001.0, above=True, side="BUY", quantity=2, price=6001.0)
-        assert of(_fire(engine, shim, [6001.0]), RecordType.SUBMIT)
+        assert of(_fire(engine, shim, [6001.0], submits=True), RecordType.SUBMIT)
         assert strategy.of("armed")[-1].compiled
         assert risk.gate.book("Sim101", "ES").working_buy == 2  # reserved by the C++ check
     finally:

@@ -3,7 +3,7 @@ assertions: the figures are the benchmark's business, the shape is the test's)."
 
 from __future__ import annotations
 
-from tickbridge.bench.engine import BLOCKS, ROUNDS, run_ingest, run_roundtrip
+from tickbridge_dev.bench.engine import BLOCKS, ROUNDS, run_ingest, run_roundtrip
 
 
 def test_roundtrip_reports_both_sides_from_the_armed_path() -> None:

@@ -24,6 +24,7 @@ import pytest
 import tomllib
 import zmq
 
+from tests.waiting import wait_until
 from tickbridge.config.models import TickbridgeConfig
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.control import ControlClient
@@ -31,7 +32,7 @@ from tickbridge.engine.transport import RECEIVE_HWM
 from tickbridge.protocol import RecordType, encode_frame, make_record
 
 try:
-    from .peer import ScriptedShim, of, pump
+    from tests.fake_shim import ScriptedShim, of, pump
 except ImportError:  # run as a script for the 1M-frame measurement
     ScriptedShim = of = pump = None  # type: ignore[assignment]
 
@@ -66,14 +67,6 @@ def _rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def flood(frames: int, identities: int, timeout: float = 900.0
@@ -114,11 +107,11 @@ def flood(frames: int, identities: int, timeout: float = 900.0
 
             idle = _rss_kb(child.pid)
             send(warmup)
-            _wait(lambda: errors() >= warmup, timeout, f"{warmup} warm-up frames")
+            wait_until(lambda: errors() >= warmup, timeout, f"{warmup} warm-up frames")
             before = _rss_kb(child.pid)
             start = time.monotonic()
             send(frames)
-            _wait(lambda: errors() >= warmup + frames, timeout, f"{frames} flood frames")
+            wait_until(lambda: errors() >= warmup + frames, timeout, f"{frames} flood frames")
             seconds = time.monotonic() - start
             after = _rss_kb(child.pid)
             assert child.poll() is None, "the engine ended under the flood"
@@ -135,6 +128,7 @@ def flood(frames: int, identities: int, timeout: float = 900.0
 FLOOD_FRAMES = int(os.environ.get("TICKBRIDGE_FLOOD_FRAMES", "200000"))
 
 
+@pytest.mark.e2e  # floods an engine in a child process for minutes
 @pytest.mark.parametrize("identities", [100, 1], ids=["many-identities", "one-identity"])
 def test_memory_stays_flat_under_a_flood_of_garbage(identities):
     idle, before, after, seconds = flood(FLOOD_FRAMES, identities)
@@ -166,11 +160,7 @@ def _kinds(audit_log: list, kind: str) -> list[dict]:
 
 
 def _run(engine: Engine, until: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        engine.poll(timeout_ms=10)
+    wait_until(until, timeout, what, step=lambda: engine.poll(timeout_ms=10))
 
 
 def test_a_peer_that_sends_one_frame_and_leaves_is_lost_then_forgotten():

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.control_auth import Caller, Role
 
@@ -35,6 +37,7 @@ def test_control_requests_with_bad_fields_name_them() -> None:
         engine.close()
 
 
+@pytest.mark.e2e  # runs the `tickbridge` command
 def test_kill_refuses_a_malformed_shim_argument() -> None:
     result = subprocess.run([sys.executable, "-m", "tickbridge", "kill", "--shim", "no-endpoint",
                              "--engine-control", "none"], capture_output=True, text=True,

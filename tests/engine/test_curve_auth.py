@@ -13,6 +13,8 @@ import pytest
 import zmq
 import zmq.auth
 
+from tests.fake_shim import ScriptedShim, of, pump
+from tests.waiting import wait_until
 from tickbridge.config.models import TickbridgeConfig
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.orders import OrderStatus as S
@@ -20,26 +22,14 @@ from tickbridge.protocol import OrderStatus, RecordType, SnapshotPhase, make_rec
 from tickbridge.risk.reasons import TradingState
 
 from .conftest import Recorder
-from .peer import ScriptedShim, of, pump
 
 
-class CurveShim(ScriptedShim):
-    """A ScriptedShim whose DEALER is a CURVE client (its plain socket, which has sent
-    nothing, is swapped for one with the keys set before it connects); `routing_id`: the
-    one it claims (ZMQ_ROUTING_ID), as any client may."""
-
-    def __init__(self, endpoint: str, server: bytes | None, pair: tuple[bytes, bytes] | None,
-                 routing_id: bytes | None = None, **kwargs: Any) -> None:
-        super().__init__(endpoint, **kwargs)
-        self.socket.close(0)
-        self.socket = zmq.Context.instance().socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
-        if routing_id is not None:
-            self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
-        if server is not None and pair is not None:
-            self.socket.curve_serverkey = server
-            self.socket.curve_publickey, self.socket.curve_secretkey = pair
-        self.socket.connect(endpoint)
+def curve_shim(endpoint: str, server: bytes | None, pair: tuple[bytes, bytes] | None,
+               routing_id: bytes | None = None, **kwargs: Any) -> ScriptedShim:
+    """The fake shim as a CURVE client of `server` with `pair` (none: a plain client);
+    `routing_id`: the one it claims (ZMQ_ROUTING_ID), as any client may."""
+    curve = (server, pair) if server is not None and pair is not None else None
+    return ScriptedShim(endpoint, curve=curve, routing_id=routing_id, **kwargs)
 
 
 def _keys(folder: Path) -> dict[str, tuple[bytes, bytes]]:
@@ -113,7 +103,7 @@ def keys(tmp_path: Path) -> dict[str, tuple[bytes, bytes]]:
 def test_curve_unknown_key_gets_no_answer_and_no_hello(tmp_path, keys, compiled):
     audit_log: list = []
     engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
-    stranger = CurveShim(engine.endpoint, keys["engine"][0], keys["stranger"])
+    stranger = curve_shim(engine.endpoint, keys["engine"][0], keys["stranger"])
     plain = ScriptedShim(engine.endpoint, session_id=7)  # no CURVE at all
     try:
         stranger.hello()
@@ -134,7 +124,7 @@ def test_curve_unknown_key_gets_no_answer_and_no_hello(tmp_path, keys, compiled)
 def test_curve_key_of_another_account_is_refused_at_hello(tmp_path, keys, compiled):
     audit_log: list = []
     engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
-    other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"], account="Sim101")
+    other = curve_shim(engine.endpoint, keys["engine"][0], keys["other"], account="Sim101")
     try:
         other.hello()
         _run(engine, 3, until=lambda: _kinds(audit_log, "hello_refused"))
@@ -155,7 +145,7 @@ def test_curve_bound_key_trades(tmp_path, keys, compiled):
     audit_log: list = []
     strategy = Recorder()
     engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled, strategy=strategy)
-    shim = CurveShim(engine.endpoint, keys["engine"][0], keys["sim"])
+    shim = curve_shim(engine.endpoint, keys["engine"][0], keys["sim"])
     try:
         shim.hello()
         pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
@@ -298,17 +288,17 @@ def test_a_restarted_shim_takes_the_account_once_the_old_connection_is_gone(tmp_
 
 def _wait_gone(engine: Engine, identity: bytes) -> None:
     """Until the ROUTER has dropped the closed connection (a send to it is unroutable)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def unroutable() -> bool:
         try:
             engine.transport.socket.send_multipart([identity, b""], zmq.NOBLOCK)
         except zmq.ZMQError as e:
             # EAGAIN: the pipe is still there, being closed (ROUTER refuses a second
             # connection with its routing id until it is gone).
-            if e.errno == zmq.EHOSTUNREACH:
-                return
-        time.sleep(0.02)
-    raise AssertionError("the closed connection is still routable")
+            return e.errno == zmq.EHOSTUNREACH
+        return False
+
+    wait_until(unroutable, 10, "the closed connection to become unroutable", poll=0.02)
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
@@ -316,14 +306,14 @@ def test_curve_another_key_on_a_departed_peers_routing_id_is_ignored(tmp_path, k
                                                                      compiled):
     audit_log: list = []
     engine = _engine(tmp_path, audit_log, curve=True, compiled=compiled)
-    first = CurveShim(engine.endpoint, keys["engine"][0], keys["sim"], routing_id=b"SHIM-1")
+    first = curve_shim(engine.endpoint, keys["engine"][0], keys["sim"], routing_id=b"SHIM-1")
     try:
         first.hello()
         pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
         first.close()
         _wait_gone(engine, b"SHIM-1")
         for _ in range(3):  # libzmq may drop a connection that races the old one's end
-            other = CurveShim(engine.endpoint, keys["engine"][0], keys["other"],
+            other = curve_shim(engine.endpoint, keys["engine"][0], keys["other"],
                               routing_id=b"SHIM-1", session_id=first.session_id)
             other.sequence = first.sequence
             other.hello()  # for Sim101, on the routing id Sim101's shim had
@@ -347,7 +337,7 @@ def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
     audit_log: list = []
     strategy = Recorder()
     engine = _engine(tmp_path, audit_log, curve=False, strategy=strategy)
-    first = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=21)
+    first = curve_shim(engine.endpoint, None, None, routing_id=b"SHIM-1", session_id=21)
     try:
         first.hello()
         pump(engine, first, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=5)
@@ -360,7 +350,7 @@ def test_a_departed_peers_routing_id_without_a_hello_moves_nothing(tmp_path):
         _wait_gone(engine, b"SHIM-1")
         frames_before = engine.sessions[b"SHIM-1"].frames
         for _ in range(3):  # libzmq may drop a connection that races the old one's end
-            claimer = CurveShim(engine.endpoint, None, None, routing_id=b"SHIM-1",
+            claimer = curve_shim(engine.endpoint, None, None, routing_id=b"SHIM-1",
                                 session_id=22)
             claimer.send([_fill(coid, "FAKE-1", 1, 5000.0)])
             _run(engine, 5, until=lambda: engine.sessions[b"SHIM-1"].frames > frames_before)

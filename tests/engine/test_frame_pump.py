@@ -8,6 +8,7 @@ import time
 import pytest
 import zmq
 
+from tests.fake_shim import T0, ScriptedShim, of, pump
 from tickbridge._core.engine import FramePump, MarketCore
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.transport import bind_router, frame_pump
@@ -18,8 +19,6 @@ from tickbridge.protocol import (
     encode_frame,
     make_record,
 )
-
-from .peer import T0, ScriptedShim, of, pump
 
 
 @pytest.fixture

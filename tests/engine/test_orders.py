@@ -7,15 +7,14 @@ import math
 
 import pytest
 
+from tests.fake_shim import of, pump, pump_until
 from tickbridge.orders import OrderStatus as S
 from tickbridge.protocol import OrderStatus, OrderType, RecordType, RejectReason, Side, make_record
 
-from .peer import of, pump
-
 
 def _ready(engine, shim):
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
+    shim.hello()  # ready once the engine has asked for the account's snapshot
+    pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=10)
 
 
 def _submit(engine, shim, strategy, *args, **kwargs):
@@ -24,6 +23,11 @@ def _submit(engine, shim, strategy, *args, **kwargs):
     got = pump(engine, shim, until=lambda r: of(r, RecordType.SUBMIT))
     (submit,) = of(got, RecordType.SUBMIT)
     return coid, submit
+
+
+def _until(engine, shim, coid, holds, what):
+    """Runs the engine until its book's order `coid` satisfies `holds`."""
+    pump_until(engine, shim, lambda: holds(engine.router.book.order(coid)), what)
 
 
 def _answer(shim, *records):
@@ -66,8 +70,7 @@ def test_a_fill_before_the_ack_is_booked(engine, shim, strategy):
     _ready(engine, shim)
     coid, submit = _submit(engine, shim, strategy, 1, 6000.25)
     _answer(shim, _fill(coid, "F0", 1), _ack(submit), _update(coid, OrderStatus.WORKING))
-    pump(engine, shim, until=lambda _: strategy.of("fill"))
-    pump(engine, shim, timeout=0.2)
+    _until(engine, shim, coid, lambda o: o.status == S.FILLED, "the order FILLED")
     assert engine.router.book.order(coid).status == S.FILLED
     assert strategy.ctx.position("ESZ6") == 1
 
@@ -76,7 +79,7 @@ def test_replace_is_one_logical_order(engine, shim, strategy):
     _ready(engine, shim)
     coid, submit = _submit(engine, shim, strategy, 3, 6000.25)
     _answer(shim, _ack(submit), _update(coid, OrderStatus.WORKING, qty=3))
-    pump(engine, shim, timeout=0.2)
+    _until(engine, shim, coid, lambda o: o.status == S.WORKING, "the order WORKING")
     assert strategy.ctx.replace(coid, quantity=2, price=5999.75)
     got = pump(engine, shim, until=lambda r: of(r, RecordType.REPLACE))
     (replace,) = of(got, RecordType.REPLACE)
@@ -84,7 +87,7 @@ def test_replace_is_one_logical_order(engine, shim, strategy):
     _answer(shim, _ack(replace, RecordType.REPLACE),
             _update(coid, OrderStatus.PENDING_REPLACE, qty=3),
             _update(coid, OrderStatus.WORKING, qty=2, price=5999.75))
-    pump(engine, shim, timeout=0.3)
+    _until(engine, shim, coid, lambda o: o.qty == 2 and not o.replace_pending, "the replace done")
     order = engine.router.book.order(coid)
     assert (order.status, order.qty, order.price, order.replace_pending) == (
         S.WORKING, 2, 5999.75, False)
@@ -105,7 +108,7 @@ def test_a_cancel_that_loses_to_a_fill(engine, shim, strategy):
     _ready(engine, shim)
     coid, submit = _submit(engine, shim, strategy, 2, 6000.25)
     _answer(shim, _ack(submit), _update(coid, OrderStatus.WORKING))
-    pump(engine, shim, timeout=0.2)
+    _until(engine, shim, coid, lambda o: o.status == S.WORKING, "the order WORKING")
     assert strategy.ctx.cancel(coid)
     got = pump(engine, shim, until=lambda r: of(r, RecordType.CANCEL))
     (cancel,) = of(got, RecordType.CANCEL)
@@ -114,7 +117,7 @@ def test_a_cancel_that_loses_to_a_fill(engine, shim, strategy):
             make_record(RecordType.COMMAND_REJECT, request_id=int(cancel["request_id"]),
                         client_order_id=coid, command_type=int(RecordType.CANCEL),
                         reason=int(RejectReason.TOO_LATE_TO_CANCEL), text="already filled"))
-    pump(engine, shim, timeout=0.3)
+    _until(engine, shim, coid, lambda o: o.filled_qty == 2, "the late fill booked")
     order = engine.router.book.order(coid)
     assert (order.status, order.filled_qty) == (S.FILLED, 2)
     assert strategy.ctx.position("ESZ6") == 2
@@ -125,11 +128,11 @@ def test_cancel_confirmed(engine, shim, strategy):
     _ready(engine, shim)
     coid, submit = _submit(engine, shim, strategy, 2, 6000.25)
     _answer(shim, _ack(submit), _update(coid, OrderStatus.WORKING))
-    pump(engine, shim, timeout=0.2)
+    _until(engine, shim, coid, lambda o: o.status == S.WORKING, "the order WORKING")
     strategy.ctx.cancel(coid)
     (cancel,) = of(pump(engine, shim, until=lambda r: of(r, RecordType.CANCEL)), RecordType.CANCEL)
     _answer(shim, _ack(cancel, RecordType.CANCEL), _update(coid, OrderStatus.CANCELED))
-    pump(engine, shim, timeout=0.3)
+    _until(engine, shim, coid, lambda o: o.status == S.CANCELED, "the order CANCELED")
     assert engine.router.book.order(coid).status == S.CANCELED
     assert [u.status for u in strategy.of("order")][-1] == OrderStatus.CANCELED
     assert not strategy.ctx.cancel(coid)  # terminal: refused without a command
@@ -142,7 +145,7 @@ def test_platform_reject(engine, shim, strategy):
     _answer(shim, make_record(RecordType.COMMAND_REJECT, request_id=int(submit["request_id"]),
                               client_order_id=coid, command_type=int(RecordType.SUBMIT),
                               reason=int(RejectReason.SESSION_CLOSED), text="market closed"))
-    pump(engine, shim, timeout=0.3)
+    _until(engine, shim, coid, lambda o: o.status == S.REJECTED, "the order REJECTED")
     assert engine.router.book.order(coid).status == S.REJECTED
 
 

@@ -5,10 +5,9 @@ TradingState the shim is told at hello and on every change of its account's stat
 
 from __future__ import annotations
 
+from tests.fake_shim import of, pump
 from tickbridge.protocol import ConnectionState, RecordType, make_record
 from tickbridge.risk.reasons import TradingState
-
-from .peer import of, pump
 
 
 def _status(orders: ConnectionState, time_ns: int, text: str = "Rithmic") -> list:

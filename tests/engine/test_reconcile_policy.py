@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 import tomllib
 
+from tests.fake_shim import ScriptedShim, confirm, of, pump
 from tickbridge.config import TickbridgeConfig
 from tickbridge.config.loader import ConfigError, parse_config
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.control_auth import Caller, Role
 from tickbridge.protocol import OrderStatus, OrderType, RecordType, Side, TimeInForce, make_record
-
-from .peer import ScriptedShim, confirm, of, pump
 
 S = OrderStatus
 OURS_UNKNOWN = 0x0000_0001_0000_0999  # an engine-made id (any run's) the book never had

@@ -3,15 +3,19 @@ resends, rogue peers, bind safety."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from tests.fake_shim import ScriptedShim, of, pump, pump_until
+from tests.waiting import wait_until
 from tickbridge.engine import Engine, EngineSettings
 from tickbridge.engine.transport import BindRefused, is_loopback
 from tickbridge.protocol import RecordType, SnapshotPart, encode_frame, make_record
 
-from .peer import ScriptedShim, of, pump
+
+def _hello(engine, shim) -> None:
+    """The shim's hello, until the engine has taken it (it asks for a snapshot)."""
+    shim.hello()
+    pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=10)
 
 
 def test_hello_defines_instruments_and_asks_for_a_snapshot(engine, shim, strategy, audit_log):
@@ -28,18 +32,18 @@ def test_hello_defines_instruments_and_asks_for_a_snapshot(engine, shim, strateg
 
 
 def test_heartbeats_flow_when_idle(engine, shim):
-    shim.hello()
-    pump(engine, shim, timeout=0.5)
+    _hello(engine, shim)
     before = shim.engine_session
-    deadline = time.monotonic() + 1.0
-    beats = 0
-    while time.monotonic() < deadline:
+    beats = []
+
+    def beat() -> None:
         engine.poll(timeout_ms=20)
         if shim.socket.poll(10):
             shim.socket.recv()
-            beats += 1
+            beats.append(1)
+
+    wait_until(lambda: len(beats) >= 5, 10, "five frames from an idle engine", step=beat)
     assert before == engine.session_id
-    assert beats >= 5  # heartbeat_ms = 100
 
 
 def test_ticks_update_market_state_and_close_bars(engine, shim, strategy):
@@ -59,26 +63,27 @@ def test_ticks_update_market_state_and_close_bars(engine, shim, strategy):
 
 
 def test_sequence_gap_is_logged_audited_and_resynced(engine, shim, audit_log):
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
+    _hello(engine, shim)
     shim.sequence += 5  # frames 2..6 lost
     shim.trades([6000.0])
-    got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=2)
+    # The gap's request may come only once the hello's has timed out (the engine sends one
+    # per 0.5 s): a generous deadline, not the 2 s that a loaded machine overran.
+    got = pump(engine, shim, until=lambda r: of(r, RecordType.SNAPSHOT_REQUEST), timeout=15)
     assert of(got, RecordType.SNAPSHOT_REQUEST)
     assert ("sequence_gap", {"shim": next(iter(engine.sessions.values())).name,
                              "expected": 2, "got": 7}) in audit_log
 
 
 def test_a_resent_frame_is_acknowledged_not_applied_twice(engine, shim):
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
+    _hello(engine, shim)
     seq = shim.send([make_record(RecordType.TRADE, instrument_id=1, time_ns=1, price=6000.0,
                                  size=1, aggressor=1)])
-    pump(engine, shim, timeout=0.3)
+    pump_until(engine, shim, lambda: engine.ticks == 1, "the trade booked")
     shim.send([make_record(RecordType.TRADE, instrument_id=1, time_ns=1, price=6000.0, size=1,
                            aggressor=1)], sequence=seq)  # the resend
-    pump(engine, shim, timeout=0.3)
     session = next(iter(engine.sessions.values()))
+    pump_until(engine, shim, lambda: session.duplicates == 1 and shim.last_ack == seq,
+               "the resend counted and acknowledged")
     assert engine.ticks == 1
     assert session.duplicates == 1
     assert shim.last_ack == seq
@@ -90,12 +95,11 @@ def test_a_resent_frame_is_acknowledged_not_applied_twice(engine, shim):
     "truncated",
 ])
 def test_rogue_peer_is_dropped_and_others_keep_being_served(engine, shim, bad, audit_log):
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
+    _hello(engine, shim)
     rogue = ScriptedShim(engine.endpoint, session_id=666)
     try:
         rogue.hello()
-        pump(engine, rogue, timeout=0.3)
+        pump_until(engine, rogue, lambda: len(engine.sessions) == 2, "the rogue's session")
         good = encode_frame([make_record(RecordType.HEARTBEAT)], session_id=666, sequence=2,
                             send_time_ns=0)
         if bad == "version":
@@ -105,30 +109,25 @@ def test_rogue_peer_is_dropped_and_others_keep_being_served(engine, shim, bad, a
         else:
             data = bad
         rogue.send_raw(data)
-        pump(engine, rogue, timeout=0.3)
+        pump_until(engine, rogue, lambda: len(engine.sessions) == 1, "the rogue dropped")
         assert len(engine.sessions) == 1  # the rogue is gone
         errors = [p for k, p in audit_log if k == "protocol_error"]
         assert len(errors) == 1 and errors[0]["reason"].startswith("byte ")
         if bad == "version":
             assert "protocol version 9 is not supported" in errors[0]["reason"]
         shim.trades([6001.0])
-        pump(engine, shim, timeout=0.3)
-        assert engine.ticks == 1  # the good shim is still served
+        pump_until(engine, shim, lambda: engine.ticks == 1, "the good shim's trade")
     finally:
         rogue.close()
 
 
 def test_silent_shim_is_lost_then_back(engine, shim, audit_log):
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and not any(k == "shim_lost" for k, _ in audit_log):
-        engine.poll(timeout_ms=20)
-        shim.collect(0.0)
-    assert any(k == "shim_lost" for k, _ in audit_log)
+    _hello(engine, shim)
+    wait_until(lambda: any(k == "shim_lost" for k, _ in audit_log), 10, "shim_lost audited",
+               step=lambda: (engine.poll(timeout_ms=20), shim.collect(0.0)))
     shim.trades([6000.0])
-    pump(engine, shim, timeout=0.3)
-    assert any(k == "shim_back" for k, _ in audit_log)
+    pump_until(engine, shim, lambda: any(k == "shim_back" for k, _ in audit_log),
+               "shim_back audited")
 
 
 def test_loopback_detection():
@@ -174,9 +173,8 @@ def test_curve_keys_protect_a_non_loopback_bind(tmp_path):
         client.connect(f"tcp://127.0.0.1:{port}")
         client.send(encode_frame([make_record(RecordType.HEARTBEAT)], session_id=1,
                                  sequence=1, send_time_ns=0))
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline and not engine.frames:
-            engine.poll(timeout_ms=20)
+        wait_until(lambda: engine.frames, 10, "the CURVE client's frame",
+                   step=lambda: engine.poll(timeout_ms=20))
         assert engine.frames == 1  # an encrypted, authenticated peer gets through
         client.close(0)
     finally:
@@ -195,15 +193,15 @@ def test_port_taken_is_a_clear_error():
 def test_a_resent_frame_never_booked_is_applied_even_below_the_highest(engine, shim):
     """After a reconnect a shim says hello, then resends its unacknowledged frames with
     their original, lower sequence numbers: those must be booked, not taken for resends."""
-    shim.hello()
-    pump(engine, shim, timeout=0.3)
+    _hello(engine, shim)
     trade = make_record(RecordType.TRADE, instrument_id=1, time_ns=1, price=6000.0, size=1,
                         aggressor=1)
     shim.send([trade], sequence=5)  # 2..4 not here yet: a gap
     shim.send([trade], sequence=3)  # one of them, resent late: new, so applied
     shim.send([trade], sequence=3)  # and again: now a duplicate
-    pump(engine, shim, timeout=0.3)
     session = next(iter(engine.sessions.values()))
+    pump_until(engine, shim, lambda: session.duplicates == 1 and shim.last_ack == 5,
+               "the late frame booked and the duplicate counted")
     assert engine.ticks == 2
     assert session.duplicates == 1
     assert session.last_sequence == 5 and shim.last_ack == 5

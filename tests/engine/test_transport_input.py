@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zmq
 
-from .peer import ScriptedShim, pump
+from tests.fake_shim import ScriptedShim, pump
 
 
 def test_a_multipart_message_is_refused_and_the_engine_serves_on(engine, audit_log):

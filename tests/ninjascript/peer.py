@@ -21,6 +21,7 @@ from typing import Any
 
 import zmq
 
+from tests.waiting import WaitTimeout, wait_until
 from tickbridge.protocol import (
     FrameHeader,
     ProtocolError,
@@ -79,15 +80,14 @@ class EnginePeer:
         self._ctx = zmq.Context.instance()
         self._socket = self._ctx.socket(zmq.ROUTER)
         self._socket.setsockopt(zmq.LINGER, 0)
-        deadline = time.monotonic() + 5
-        while True:   # a port just released by a closed peer frees up asynchronously
+        def bound() -> bool:  # a port just released by a closed peer frees up asynchronously
             try:
                 self._socket.bind(endpoint)
-                break
             except zmq.ZMQError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+                return False
+            return True
+
+        wait_until(bound, 10, f"a bind to {endpoint}", poll=0.05)
         self.endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._thread = threading.Thread(target=self._run, name="engine-peer", daemon=True)
         self._thread.start()
@@ -114,14 +114,13 @@ class EnginePeer:
 
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0,
                  what: str = "record") -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in self.records():
-                if predicate(record):
-                    return record
-            time.sleep(0.01)
-        got = [r["type"] for r in self.records()]
-        raise AssertionError(f"no {what} within {timeout} s; got {got}")
+        def found() -> dict[str, Any] | None:
+            return next((r for r in self.records() if predicate(r)), None)
+
+        try:
+            return wait_until(found, timeout, what)
+        except WaitTimeout as e:
+            raise WaitTimeout(f"{e}; got {[r['type'] for r in self.records()]}") from None
 
     def wait_type(self, type_name: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
         return self.wait_for(

@@ -9,6 +9,7 @@ import time
 import pytest
 import zmq
 
+from tests.waiting import WaitTimeout, wait_until
 from tickbridge.protocol import RecordType, decode_frame, encode_frame, make_record
 
 from .conftest import free_port
@@ -52,14 +53,15 @@ def test_an_account_name_that_does_not_fit_is_a_clear_error(make_host):
     assert "not started: Hello.account: 43 bytes do not fit in 32" in logs, logs
 
 
-def wait_call(host, method: str, timeout: float = 5.0, **fields) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in calls_of(host, method):
-            if all(call.get(k) == v for k, v in fields.items()):
-                return call
-        time.sleep(0.02)
-    raise AssertionError(f"no {method} {fields}; calls: {host.calls()}")
+def wait_call(host, method: str, timeout: float = 10.0, **fields) -> dict:
+    def found() -> dict | None:
+        return next((c for c in calls_of(host, method)
+                     if all(c.get(k) == v for k, v in fields.items())), None)
+
+    try:
+        return wait_until(found, timeout, f"a {method} call with {fields}", poll=0.02)
+    except WaitTimeout as e:
+        raise WaitTimeout(f"{e}; calls: {host.calls()}") from None
 
 
 def submit(peer, request_id, client_order_id, *, side=1, order_type=2, price=6010.25,
@@ -429,10 +431,8 @@ def test_a_taken_kill_port_does_not_stop_the_strategy(make_host, engine):
     other = engine()
     second = make_host()
     start(second, other, kill_port=port)      # same kill port: bind fails, engine link works
-    deadline = time.monotonic() + 5
-    while "not bound" not in " ".join(second.command("logs")["logs"]):
-        assert time.monotonic() < deadline, second.command("logs")
-        time.sleep(0.05)
+    wait_until(lambda: "not bound" in " ".join(second.command("logs")["logs"]), 10,
+               "the second kill bind's failure logged", poll=0.05)
     assert second.command("stats")["open_sockets"] == 1
     submit(other, 1, 0x44)
     assert answer(other, 1)["type"] == "CommandAck"
@@ -492,10 +492,8 @@ def test_kill_works_when_trigger_custom_event_never_runs(make_host, engine):
     host.command("external")                          # short again
     host.command("click_kill", "clicked")
     host.command("click_kill", "clicked")
-    deadline = time.monotonic() + 5
-    while len(calls_of(host, "Account.Flatten")) < 2:
-        assert time.monotonic() < deadline, host.calls()
-        time.sleep(0.02)
+    wait_until(lambda: len(calls_of(host, "Account.Flatten")) >= 2, 10,
+               "a second Account.Flatten", poll=0.02)
 
 
 def test_two_instances_on_one_account_touch_only_their_own_orders(make_host, engine):
@@ -571,13 +569,14 @@ def test_order_states_beyond_the_common_ones(make_host, engine, state, status):
 
 def records_after(peer, seen: int, predicate, what: str, count: int = 1) -> list[dict]:
     """The records after the first ``seen`` that match, once there are ``count`` of them."""
-    deadline = time.monotonic() + 5
-    while True:
+    def matching() -> list[dict]:
         got = [r for r in peer.records()[seen:] if predicate(r)]
-        if len(got) >= count:
-            return got
-        assert time.monotonic() < deadline, f"no {what}: {peer.records()[seen:]}"
-        time.sleep(0.01)
+        return got if len(got) >= count else []
+
+    try:
+        return wait_until(matching, 10, what)
+    except WaitTimeout as e:
+        raise WaitTimeout(f"{e}; records: {peer.records()[seen:]}") from None
 
 
 def test_a_position_closed_is_flat_whatever_the_remove_event_carries(make_host, engine):

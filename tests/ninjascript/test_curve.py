@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.curve_keys import CurveKeys, make_curve_keys
 from tests.e2e.engine_process import EngineProcess
-from tests.e2e.stack import wait_for
+from tests.waiting import wait_until
 
 from .conftest import Host
 from .test_with_engine import SECRET, feed_until, order_calls, submit
@@ -54,12 +54,12 @@ def test_the_strategy_trades_as_a_curve_client(make_host, engine: EngineProcess,
 
     feed_until(host, ready, what="hello over CURVE")
     # logged by the bridge thread: stderr reaches the log file on its own schedule
-    wait_for(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30,
+    wait_until(lambda: "CURVE client, key " + keys.shim_public in host.logs(), 30,
              "the CURVE log line")
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                    order_type="LIMIT", price=4000.25, source="test")
     assert reply["ok"], reply
-    wait_for(lambda: order_calls(host, "SubmitOrderUnmanaged"), 30, "the order at the platform")
+    wait_until(lambda: order_calls(host, "SubmitOrderUnmanaged"), 30, "the order at the platform")
 
 
 def test_a_key_the_engine_does_not_list_never_gets_in(make_host, engine: EngineProcess,
@@ -78,6 +78,6 @@ def test_an_unreadable_key_file_means_no_connection(make_host, engine: EnginePro
                                                     keys: CurveKeys, tmp_path: Path) -> None:
     host = make_host()
     _start(host, engine, str(keys.engine_key_file), str(tmp_path / "missing.key"))
-    wait_for(lambda: "not connecting" in host.logs(), 30, "the key error logged")
+    wait_until(lambda: "not connecting" in host.logs(), 30, "the key error logged")
     host.command("market")
     assert engine.request("status")["frames"] == 0

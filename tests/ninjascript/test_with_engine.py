@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.engine_process import EngineProcess
-from tests.e2e.stack import wait_for
+from tests.waiting import wait_until
 
 from .conftest import Host
 from .test_platform_link import wait_chart
@@ -31,25 +31,25 @@ def engine(tmp_path: Path) -> Iterator[EngineProcess]:
 
 def feed_until(host: Host, predicate, timeout: float = 30.0, what: str = "") -> None:
     """Market data callbacks until the predicate holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def feed() -> None:
         host.command("market")
-        if predicate():
-            return
         time.sleep(0.02)
-    raise AssertionError(f"not reached while feeding market data: {what}")
+
+    feed()
+    wait_until(predicate, timeout, f"{what} (feeding market data)", step=feed)
 
 
 def submit(engine: EngineProcess, **order) -> dict:
     """The engine's submit, once it trades: after a hello the engine refuses orders until
     the platform's snapshot has confirmed the account's positions (a race with the test)."""
-    deadline = time.monotonic() + 30
-    while True:
+    def answered() -> dict | None:
         reply = engine.request("submit", **order)
-        if reply["ok"] or "not yet confirmed" not in reply.get("error", "") \
-                or time.monotonic() > deadline:
-            return reply
-        time.sleep(0.05)
+        return reply if reply["ok"] or "not yet confirmed" not in reply.get("error", "") \
+            else None
+
+    return wait_until(answered, 30, "the engine's confirmed snapshot (submit accepted)",
+                      poll=0.05)
 
 
 def start_trading(host: Host, engine: EngineProcess) -> None:
@@ -79,18 +79,18 @@ def test_the_strategy_trades_through_the_engine(make_host, engine: EngineProcess
                    order_type="LIMIT", price=6010.25, source="test")
     assert reply["ok"], reply
     coid, text = reply["client_order_id"], reply["client_order_id_text"]
-    wait_for(lambda: engine.order(coid)["status"] == "WORKING", 30, "working")
+    wait_until(lambda: engine.order(coid)["status"] == "WORKING", 30, "working")
     (placed,) = order_calls(host, "SubmitOrderUnmanaged")
     assert placed["signalName"] == text and placed["quantity"] == 2
     assert placed["orderAction"] == "Buy" and placed["limitPrice"] == 6010.25
 
     filled = host.command(f"fill id={coid} qty=1 price=6010.25 first=update", "filled")
     assert filled["execution_id"]
-    wait_for(lambda: engine.order(coid)["filled"] == 1, 30, "the partial fill at the engine")
+    wait_until(lambda: engine.order(coid)["filled"] == 1, 30, "the partial fill at the engine")
     assert engine.request("status")["positions"]["ES 12-26"] == 1
 
     assert engine.request("cancel", client_order_id=coid)["ok"]
-    wait_for(lambda: engine.order(coid)["status"] == "CANCELED", 30, "canceled")
+    wait_until(lambda: engine.order(coid)["status"] == "CANCELED", 30, "canceled")
     assert order_calls(host, "CancelOrder")
 
     kill = engine.kill_command()
@@ -113,11 +113,11 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
         (shim,) = [s for s in engine.request("status")["shims"] if not s["lost"]]
         return shim["platform"]
 
-    wait_for(lambda: platform()["orders"] == "CONNECTED", 30, "the platform's status")
+    wait_until(lambda: platform()["orders"] == "CONNECTED", 30, "the platform's status")
     # the engine's TradingState at the hello, on the chart's status line
     wait_chart(host, "engine trading state: ACTIVE |", timeout=30)
     host.command("connection status=ConnectionLost price=Connected")
-    wait_for(lambda: platform()["orders_refused"], 30, "the engine told of the outage")
+    wait_until(lambda: platform()["orders_refused"], 30, "the engine told of the outage")
     assert platform()["orders"] == "CONNECTION_LOST"
     reply = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                    order_type="LIMIT", price=6010.25, source="test")
@@ -125,9 +125,9 @@ def test_no_order_reaches_the_platform_while_its_order_connection_is_down(
     assert not order_calls(host, "SubmitOrderUnmanaged")
     assert host.command("stats")["state"] == "Realtime"
     host.command("connection status=Connected")
-    wait_for(lambda: not platform()["orders_refused"], 30, "the engine told it is back")
+    wait_until(lambda: not platform()["orders_refused"], 30, "the engine told it is back")
     again = submit(engine, symbol="ES 12-26", side="BUY", quantity=1,
                    order_type="LIMIT", price=6010.25, source="test")
     assert again["ok"], again
-    wait_for(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
+    wait_until(lambda: engine.order(again["client_order_id"])["status"] == "WORKING", 30, "working")
     assert len(order_calls(host, "SubmitOrderUnmanaged")) == 1

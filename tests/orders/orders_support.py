@@ -13,7 +13,7 @@ from tickbridge.orders import (
     Side,
     transition_table,
 )
-from tickbridge.orders.reference import ReferenceOrderBook
+from tickbridge_dev.oracles.orders import ReferenceOrderBook
 
 E = OrderEvent
 S = OrderStatus

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from orders_support import ACCOUNT, ES, E, S, new_book, new_reference
 
 from tickbridge.orders import OrderBook, Outcome, Side, is_terminal
-from tickbridge.orders.reference import ReferenceOrderBook
+from tickbridge_dev.oracles.orders import ReferenceOrderBook
 
 SIDES = (Side.BUY, Side.SELL, Side.BUY)
 ORDER_QTY = (5, 3, 8)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tickbridge.bench import discover
-from tickbridge.bench.state_machine import make_workload, run
 from tickbridge.orders import OrderBook, Outcome
-from tickbridge.orders.reference import ReferenceOrderBook
+from tickbridge_dev.bench import discover
+from tickbridge_dev.bench.state_machine import make_workload, run
+from tickbridge_dev.oracles.orders import ReferenceOrderBook
 
 
 def test_state_machine_benchmark_runs_quick():

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from tickbridge.risk import RiskGateHandle, RiskLimits
+from tickbridge_dev.oracles.risk import PyRiskGateHandle
 
 T0 = 1_795_000_000_000_000_000  # an instant in 2026, ns
 
@@ -31,8 +32,8 @@ LIMITS = {
 
 
 def make_gate(pure_python: bool, limits: dict | None = None) -> RiskGateHandle:
-    gate = RiskGateHandle(RiskLimits.model_validate(limits or LIMITS), SPECS,
-                          ["SIM1", "NARROW", "HALTER"], pure_python=pure_python)
+    kind = PyRiskGateHandle if pure_python else RiskGateHandle
+    gate = kind(RiskLimits.model_validate(limits or LIMITS), SPECS, ["SIM1", "NARROW", "HALTER"])
     gate.on_trade("ESZ6", 6000.0, T0)
     gate.on_trade("NQZ6", 21000.0, T0)
     gate.on_quote("CLF7", 70.00, 70.02, T0)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tickbridge import signals
-from tickbridge.bench import discover
-from tickbridge.bench.signals import (
+from tickbridge_dev.bench import discover
+from tickbridge_dev.bench.signals import (
     BAR_INTERVAL_NS,
     ema_numpy,
     ema_python,

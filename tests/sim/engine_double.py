@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import zmq
 
+from tests.waiting import WaitTimeout, wait_until
 from tickbridge.protocol import RecordType, decode_frame, encode_frame, make_record
 
 
@@ -59,12 +60,12 @@ class EngineDouble:
             self.records.extend(records)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                kinds = sorted({t.name for t, _ in self.records})
-                raise AssertionError(f"timed out; {len(self.records)} records seen: {kinds}")
-            self.pump(0.02)
+        try:
+            wait_until(predicate, timeout, "the simulator's records",
+                       step=lambda: self.pump(0.02))
+        except WaitTimeout as e:
+            kinds = sorted({t.name for t, _ in self.records})
+            raise WaitTimeout(f"{e}; {len(self.records)} records seen: {kinds}") from None
 
     def of(self, kind: RecordType) -> list[np.void]:
         return [r for t, r in self.records if t == kind]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import zmq
 
+from tests.waiting import wait_until
 from tickbridge.protocol import RecordType, RejectReason, decode_frame, encode_frame, make_record
 
 from .engine_double import EngineDouble
@@ -149,9 +150,8 @@ def test_exit_after_end(spawn):
     try:
         child = spawn("--engine", engine.endpoint, "--kill-endpoint", "none", "--ticks",
                       "500", "--speed", "0", "--exit-after-end", "0.2")
-        deadline = time.monotonic() + 20
-        while child.poll() is None and time.monotonic() < deadline:
-            engine.pump(0.05)
+        wait_until(lambda: child.poll() is not None, 30, "the simulator to exit after the end",
+                   step=lambda: engine.pump(0.05))
         assert child.returncode == 0
         assert len(engine.of(RecordType.TRADE)) == 500
     finally:

@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.waiting import wait_until
 from tickbridge.config import default_config
 from tickbridge.config.webhook import WebhookConfig
 from tickbridge.webhook import ServerThread, WebhookService, create_app, uvicorn_config
-from tickbridge.webhook.testbed import EngineWithSimulator
+from tickbridge_dev.webhook.testbed import EngineWithSimulator
 
 SECRET = "trend-secret-0123456789abcdef"
 SIGNED_SECRET = "signed-secret-0123456789abcdef"
@@ -68,13 +69,13 @@ class Hook:
     def outcome(self, alert_id: str, strategy: str = "trend", secret: str = SECRET,
                 timeout: float = 10.0) -> dict[str, Any]:
         """The stored record once the router has routed the alert."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def routed() -> dict[str, Any] | None:
             r = self.record(strategy, alert_id, secret)
-            if r.status_code == 200 and r.json()["state"] != "accepted":
-                return r.json()
-            time.sleep(0.02)
-        raise AssertionError(f"alert {alert_id} not routed within {timeout} s")
+            return r.json() if r.status_code == 200 and r.json()["state"] != "accepted" \
+                else None
+
+        return wait_until(routed, timeout, f"alert {alert_id} routed", poll=0.02)
 
 
 def webhook_config(tmp_path: Path, **overrides: Any) -> WebhookConfig:
@@ -125,11 +126,3 @@ def hook(tmp_path: Path, bed: EngineWithSimulator) -> Iterator[Hook]:
     yield from running_hook(webhook_config(tmp_path), bed.control_endpoint, bed.token)
 
 
-def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")

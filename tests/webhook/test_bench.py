@@ -1,4 +1,4 @@
-from tickbridge.bench import discover
+from tickbridge_dev.bench import discover
 
 
 def test_webhook_bench_is_registered_and_runs_quick():

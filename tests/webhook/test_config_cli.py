@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
 from tickbridge.config import ConfigError, parse_config, to_toml
 
 from .conftest import SECRET, alert, running_hook, webhook_config
@@ -103,14 +104,14 @@ def test_cli_serves_and_stops_cleanly_on_sigterm(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "tickbridge", "webhook", "--config",
                              str(path), "--engine-control", dead, "--log-level", "WARNING"])
     try:
-        deadline = time.monotonic() + 20
-        while True:
+        def healthy() -> bool:
+            assert proc.poll() is None, f"the webhook exited with {proc.returncode}"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
             except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+                return False
+
+        wait_until(healthy, 30, "the webhook's /health", poll=0.1)
         r = httpx.post(f"http://127.0.0.1:{port}/webhook/trend/{SECRET}",
                        content=f"action=close symbol=ES1! timestamp={int(time.time())}")
         assert r.status_code == 202

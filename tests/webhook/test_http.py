@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.waiting import wait_until
+
 from .conftest import (
     HMAC_KEY,
     SECRET,
@@ -17,7 +19,6 @@ from .conftest import (
     now_iso,
     running_hook,
     sign,
-    wait_for,
     webhook_config,
 )
 
@@ -38,12 +39,12 @@ def test_good_alert_becomes_an_order_at_the_simulator(hook, bed):
     coid = record["outcome"]["client_order_id"]
     # The engine placed it for this strategy, and the simulator filled it.
     assert _submits(bed, client_order_id=coid, strategy="webhook:trend")
-    wait_for(lambda: bed.position("ESZ6") == before + 1)
+    wait_until(lambda: bed.position("ESZ6") == before + 1)
     # close: the opposite of the position, whatever it is
     close = alert(action="close", quantity=None)
     assert hook.post(close).status_code == 202
     assert hook.outcome(close["alert_id"])["state"] == "placed"
-    wait_for(lambda: bed.position("ESZ6") == 0)
+    wait_until(lambda: bed.position("ESZ6") == 0)
 
 
 def test_plain_text_alert_with_the_secret_in_the_path(hook, bed):
@@ -53,17 +54,17 @@ def test_plain_text_alert_with_the_secret_in_the_path(hook, bed):
     assert r.status_code == 202, r.text
     assert r.json()["symbol"] == "NQZ6"
     assert hook.outcome(ident)["state"] == "placed"
-    wait_for(lambda: bed.position("NQZ6") == -1)
+    wait_until(lambda: bed.position("NQZ6") == -1)
     # reverse: from short 1 to long 1 in one order of 2
     rev = alert(action="reverse", symbol="NQ1!", quantity=None)
     assert hook.post(rev).status_code == 202
     outcome = hook.outcome(rev["alert_id"])["outcome"]
     assert (outcome["side"], outcome["quantity"]) == ("BUY", 2)
-    wait_for(lambda: bed.position("NQZ6") == 1)
+    wait_until(lambda: bed.position("NQZ6") == 1)
     flat = alert(action="close", symbol="NQ1!", quantity=None)
     hook.post(flat)
     hook.outcome(flat["alert_id"])
-    wait_for(lambda: bed.position("NQZ6") == 0)
+    wait_until(lambda: bed.position("NQZ6") == 0)
 
 
 def test_cancel_takes_back_the_strategy_working_orders(hook, bed):
@@ -71,13 +72,13 @@ def test_cancel_takes_back_the_strategy_working_orders(hook, bed):
     resting = alert(action="buy", order_type="limit", price=last - 20 * 0.25)
     assert hook.post(resting).status_code == 202
     coid = hook.outcome(resting["alert_id"])["outcome"]["client_order_id"]
-    wait_for(lambda: any(o["client_order_id"] == f"TB{coid:016X}"
+    wait_until(lambda: any(o["client_order_id"] == f"TB{coid:016X}"
                          for o in bed.status()["working_orders"]))
     cancel = alert(action="cancel", symbol=None, quantity=None)
     assert hook.post(cancel).status_code == 202
     record = hook.outcome(cancel["alert_id"])
     assert record["state"] == "done" and record["outcome"]["canceled"] == [coid]
-    wait_for(lambda: not bed.status()["working_orders"])
+    wait_until(lambda: not bed.status()["working_orders"])
 
 
 @pytest.mark.parametrize(("change", "path"), [
@@ -113,7 +114,7 @@ def test_signed_strategy_needs_the_right_signature(hook, bed):
                              quantity=None)).encode()
     hook.post(close, headers={"X-Tickbridge-Signature": sign(close)})
     hook.outcome(json.loads(close)["alert_id"], "signed", SIGNED_SECRET)
-    wait_for(lambda: bed.position("ESZ6") == 0)
+    wait_until(lambda: bed.position("ESZ6") == 0)
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -185,7 +186,7 @@ def test_ten_concurrent_deliveries_place_one_order(hook, bed):
     assert sum("idempotent-replayed" not in r.headers for r in answers) == 1
     record = hook.outcome(ident)
     coid = record["outcome"]["client_order_id"]
-    wait_for(lambda: bed.position("ESZ6") == before + 1)
+    wait_until(lambda: bed.position("ESZ6") == before + 1)
     # and later repeats too: still the one order
     assert hook.post(body).headers["idempotent-replayed"] == "true"
     assert len(_submits(bed, strategy="webhook:trend", client_order_id=coid)) == 1
@@ -194,7 +195,7 @@ def test_ten_concurrent_deliveries_place_one_order(hook, bed):
     close = alert(action="close", quantity=None)
     hook.post(close)
     hook.outcome(close["alert_id"])
-    wait_for(lambda: bed.position("ESZ6") == 0)
+    wait_until(lambda: bed.position("ESZ6") == 0)
 
 
 def test_source_allow_list_is_403(tmp_path, bed):
@@ -227,7 +228,7 @@ def test_failures_are_audited_without_secrets(hook, bed):
         with open_reader(hook.service.config.store) as conn:
             return list(read_records(conn))
 
-    wait_for(lambda: "webhook_routed" in {r.kind for r in records()})
+    wait_until(lambda: "webhook_routed" in {r.kind for r in records()})
     found = {r.kind for r in records()}
     assert {"webhook_start", "webhook_auth_failure", "webhook_refused", "webhook_alert",
             "webhook_routed"} <= found
@@ -264,13 +265,13 @@ def test_same_alert_id_with_another_body_is_409_and_audited(hook, bed):
     assert hook.record("trend", first["alert_id"]).json()["outcome"] == record["outcome"]
     assert len([r for r in bed.audited("control_request")
                 if r["request"].get("alert_id") == first["alert_id"]]) == 1
-    wait_for(lambda: bed.position("ESZ6") == before + 1)
+    wait_until(lambda: bed.position("ESZ6") == before + 1)
 
     def conflicts() -> list:
         with open_reader(hook.service.config.store) as conn:
             return [r.data for r in read_records(conn, kinds=["webhook_conflict"])]
 
-    found = wait_for(lambda: len(conflicts()) == 2 and conflicts())
+    found = wait_until(lambda: len(conflicts()) == 2 and conflicts())
     assert found[0]["status"] == 409 and found[0]["alert_id"] == first["alert_id"]
     assert found[0]["alert"] == "sell 2 CME_MINI:ES1! market"
     assert found[0]["body_sha256"] != found[0]["first_body_sha256"]
@@ -278,7 +279,7 @@ def test_same_alert_id_with_another_body_is_409_and_audited(hook, bed):
     close = alert(action="close", quantity=None)
     hook.post(close)
     hook.outcome(close["alert_id"])
-    wait_for(lambda: bed.position("ESZ6") == 0)
+    wait_until(lambda: bed.position("ESZ6") == 0)
 
 
 def test_a_store_from_before_body_hashes_is_upgraded(tmp_path):

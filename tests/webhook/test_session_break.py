@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tickbridge.sessions import is_open
-from tickbridge.webhook.testbed import EngineWithSimulator
+from tickbridge_dev.webhook.testbed import EngineWithSimulator
 
 from .conftest import Hook, alert, running_hook, webhook_config
 

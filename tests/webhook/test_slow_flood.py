@@ -14,7 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import SECRET, wait_for
+from tests.waiting import wait_until
+
+from .conftest import SECRET
 from .slow_clients import FloodResult, flood, rss_mb
 
 HEADER_PEERS, BODY_PEERS = 1000, 500
@@ -71,7 +73,7 @@ async def _flood_while_watching(pid: int, port: int) -> tuple[FloodResult, float
 def test_slow_connection_flood_is_closed_and_memory_returns(tmp_path):
     proc, port = _start(tmp_path)
     try:
-        wait_for(lambda: _health(port) or proc.poll() is not None, timeout=30)
+        wait_until(lambda: _health(port) or proc.poll() is not None, timeout=30)
         assert proc.poll() is None
         # The CLI put itself on glibc's malloc, whose free pages can be given back.
         environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
@@ -89,14 +91,14 @@ def test_slow_connection_flood_is_closed_and_memory_returns(tmp_path):
         assert good == 200
         # Memory comes back (the server gives it back after its next report of closed
         # peers, 10 s after the first): within 10% of before.
-        wait_for(lambda: rss_mb(proc.pid) <= before * 1.10, timeout=60)
+        wait_until(lambda: rss_mb(proc.pid) <= before * 1.10, timeout=60)
         after = rss_mb(proc.pid)
         print(f"\nslow flood: {HEADER_PEERS} header + {BODY_PEERS} body peers, RSS before "
               f"{before:.1f} MB, peak {peak:.1f} MB, after {after:.1f} MB; closed after "
               f"{min(result.closed_after):.2f}-{max(result.closed_after):.2f} s")
         assert _health(port)
         # Audited: counts per 10 s period, not a row per peer.
-        wait_for(lambda: _closed_totals(tmp_path / "hook.sqlite") ==
+        wait_until(lambda: _closed_totals(tmp_path / "hook.sqlite") ==
                  {"header_timeout": HEADER_PEERS, "body_timeout": BODY_PEERS}, timeout=30)
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Hook, alert, running_hook, wait_for, webhook_config
+from tests.waiting import wait_until
+
+from .conftest import Hook, alert, running_hook, webhook_config
 from .slow_clients import BODY_HEADERS, ENDLESS_HEADERS, dribble
 
 NO_ENGINE = "tcp://127.0.0.1:9"  # nothing listens: these tests never reach the router
@@ -56,7 +58,7 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off(slow_hook):
     assert slow_hook.service.store.count() == 0
     # Both deadlines are reported once per period, in the audit log.
     dribble(_port(slow_hook), b"", b"", interval=0.2)
-    wait_for(lambda: _closed_counts(slow_hook) == {"body_timeout": 1, "header_timeout": 1},
+    wait_until(lambda: _closed_counts(slow_hook) == {"body_timeout": 1, "header_timeout": 1},
              timeout=30)
 
 
@@ -98,7 +100,7 @@ def test_connections_beyond_the_limit_get_503_and_a_close(slow_hook):
             sock.close()
     # Slots come back once they close: a good alert is answered (401: wrong secret, but
     # read and answered, which is the point).
-    wait_for(lambda: slow_hook.post(alert(secret="x" * 20)).status_code == 401)
+    wait_until(lambda: slow_hook.post(alert(secret="x" * 20)).status_code == 401)
 
 
 def test_headers_over_max_header_bytes_are_refused(slow_hook):

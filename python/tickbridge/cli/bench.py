@@ -3,10 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from pathlib import Path
+from types import ModuleType
 
-from tickbridge.bench import discover
+import tickbridge
+
+# The benchmarks are development code (they build the study and the NinjaScript host from
+# their sources, and measure against Python oracles), kept out of the wheel in the
+# repository's ``tickbridge_dev`` package.
+NOT_IN_WHEEL = (
+    "tickbridge bench: the benchmarks are not part of the installed package; they live in "
+    "the repository (tickbridge_dev/bench). Run it from a source checkout: 'make bench', or "
+    "'tickbridge bench' in the repository's root folder, or set TICKBRIDGE_SOURCE to it.")
+
+
+def _checkouts() -> list[Path]:
+    """Where a checkout may be: $TICKBRIDGE_SOURCE, the working folder, and the folder this
+    package was imported from when it is the checkout's python/ (an editable install)."""
+    import os
+
+    found = [Path(p) for p in (os.environ.get("TICKBRIDGE_SOURCE"), os.getcwd()) if p]
+    return [*found, Path(tickbridge.__file__).resolve().parents[2]]
+
+
+def _bench_package() -> ModuleType | None:
+    """``tickbridge_dev.bench`` from this process's path or from a checkout; None: none."""
+    try:
+        return importlib.import_module("tickbridge_dev.bench")
+    except ModuleNotFoundError as e:
+        if e.name not in ("tickbridge_dev", "tickbridge_dev.bench"):
+            raise
+    for root in _checkouts():
+        if (root / "tickbridge_dev" / "bench" / "__init__.py").is_file():
+            sys.path.insert(0, str(root))
+            return importlib.import_module("tickbridge_dev.bench")
+    return None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    benches = [b for b in discover() if args.name in b.name]
+    package = _bench_package()
+    if package is None:
+        print(NOT_IN_WHEEL, file=sys.stderr)
+        return 2
+    benches = [b for b in package.discover() if args.name in b.name]
     if args.list:
         for b in benches:
             print(f"{b.name:<16} {b.description}")

@@ -1,8 +1,9 @@
 """The order state machine and position book (compiled core), as the engine uses them.
 
 The transition table lives in C++ (``cpp/include/tickbridge/orders/transitions.hpp``);
-``transition_table()`` exports it, and ``tickbridge.orders.reference`` is a pure-Python
-implementation of the same table used as the benchmark baseline and a test oracle.
+``transition_table()`` exports it. A pure-Python implementation of the same table (the
+benchmark's baseline, a test oracle) is development code outside the package:
+``tickbridge_dev.oracles.orders`` in the repository.
 See docs/orders.md.
 """
 

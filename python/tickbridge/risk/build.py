@@ -15,12 +15,11 @@ def resolve_instruments(config: TickbridgeConfig, on: date | None = None) -> dic
     return {i.symbol: resolve(i.symbol, on=on, specs=specs) for i in config.instruments}
 
 
-def build_risk_gate(config: TickbridgeConfig, on: date | None = None,
-                    pure_python: bool = False) -> tuple[RiskGateHandle, dict[str, Contract]]:
+def build_risk_gate(config: TickbridgeConfig, on: date | None = None
+                    ) -> tuple[RiskGateHandle, dict[str, Contract]]:
     """The compiled gate for ``config``, keyed by the configured symbols (``ES``), with the
     contracts they resolve to on ``on``. Limits are declared per configured symbol; the
     engine maps a contract's market data and orders to its symbol with the returned dict."""
     contracts = resolve_instruments(config, on)
-    gate = RiskGateHandle(config.risk, contracts, [a.name for a in config.accounts],
-                          pure_python=pure_python)
+    gate = RiskGateHandle(config.risk, contracts, [a.name for a in config.accounts])
     return gate, contracts

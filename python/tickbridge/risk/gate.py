@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from tickbridge._core import risk as core
 from tickbridge.protocol.enums import OrderType, Side
 from tickbridge.risk.limits import AccountRisk, InstrumentRisk, RiskLimits
-from tickbridge.risk.oracle import PyAccountLimits, PyInstrumentLimits, PyOrder, PyRiskGate
 from tickbridge.risk.reasons import RiskReason, TradingState
 
 
@@ -37,9 +36,8 @@ class RiskDecision:
 _STATE = {"reducing_only": TradingState.REDUCING_ONLY, "halted": TradingState.HALTED}
 
 
-def instrument_limits(symbol: str, spec: InstrumentSpec, risk: InstrumentRisk,
-                      pure_python: bool = False) -> Any:
-    out = PyInstrumentLimits() if pure_python else core.InstrumentLimits()
+def instrument_limits(symbol: str, spec: InstrumentSpec, risk: InstrumentRisk) -> Any:
+    out = core.InstrumentLimits()
     out.symbol = symbol
     out.tick_size = float(spec.tick_size)
     out.point_value = float(spec.point_value)
@@ -47,27 +45,22 @@ def instrument_limits(symbol: str, spec: InstrumentSpec, risk: InstrumentRisk,
     out.max_position = risk.max_position
     mid = risk.band_basis == "mid"
     pct = risk.band_percent is not None
-    if pure_python:
-        out.band_basis, out.band_unit = int(mid), int(pct)
-        out.tick_policy = int(risk.tick_policy == "round_passive")
-    else:
-        out.band_basis = core.BandBasis.MID if mid else core.BandBasis.LAST_TRADE
-        out.band_unit = core.BandUnit.PERCENT if pct else core.BandUnit.TICKS
-        out.tick_policy = (core.TickPolicy.ROUND_PASSIVE if risk.tick_policy == "round_passive"
-                           else core.TickPolicy.REJECT)
+    out.band_basis = core.BandBasis.MID if mid else core.BandBasis.LAST_TRADE
+    out.band_unit = core.BandUnit.PERCENT if pct else core.BandUnit.TICKS
+    out.tick_policy = (core.TickPolicy.ROUND_PASSIVE if risk.tick_policy == "round_passive"
+                       else core.TickPolicy.REJECT)
     out.band_width = float(risk.band_percent if pct else risk.band_ticks)  # type: ignore[arg-type]
     out.max_data_age_ns = risk.max_data_age_ms * 1_000_000
     return out
 
 
-def account_limits(account: str, risk: AccountRisk, instrument_ids: Mapping[str, int],
-                   pure_python: bool = False) -> Any:
-    out = PyAccountLimits() if pure_python else core.AccountLimits()
+def account_limits(account: str, risk: AccountRisk, instrument_ids: Mapping[str, int]) -> Any:
+    out = core.AccountLimits()
     out.account = account
     out.max_position = risk.max_position
     out.daily_loss_limit = float(risk.daily_loss_limit)
     state = _STATE[risk.on_daily_loss]
-    out.on_daily_loss = int(state) if pure_python else core.TradingState(int(state))
+    out.on_daily_loss = core.TradingState(int(state))
     out.max_orders_per_second = risk.max_orders_per_second
     out.max_orders_per_minute = risk.max_orders_per_minute
     out.max_orders_per_hour = risk.max_orders_per_hour
@@ -80,20 +73,20 @@ def account_limits(account: str, risk: AccountRisk, instrument_ids: Mapping[str,
 
 
 class RiskGateHandle:
-    """A configured gate, compiled (default) or the pure-Python twin (``pure_python=True``)."""
+    """A configured compiled gate (its pure-Python twin, for tests and the benchmark's
+    baseline, is ``tickbridge_dev.oracles.risk.PyRiskGateHandle``, outside the package)."""
 
     def __init__(self, limits: RiskLimits, instruments: Mapping[str, InstrumentSpec],
-                 accounts: Iterable[str], pure_python: bool = False) -> None:
-        self.pure_python = pure_python
-        self.core: Any = PyRiskGate() if pure_python else core.RiskGate()
+                 accounts: Iterable[str]) -> None:
+        self.core: Any = core.RiskGate()
         self.instrument_ids: dict[str, int] = {}
         self.account_ids: dict[str, int] = {}
         for symbol, spec in instruments.items():
             self.instrument_ids[symbol] = self.core.add_instrument(
-                instrument_limits(symbol, spec, limits.for_instrument(symbol), pure_python))
+                instrument_limits(symbol, spec, limits.for_instrument(symbol)))
         for name in accounts:
             self.account_ids[name] = self.core.add_account(
-                account_limits(name, limits.for_account(name), self.instrument_ids, pure_python))
+                account_limits(name, limits.for_account(name), self.instrument_ids))
         self._specs = dict(instruments)
         self.limits = limits
 
@@ -110,7 +103,7 @@ class RiskGateHandle:
                                 f"({', '.join(sorted(self.instrument_ids))})")
         args = (self.account_ids[account], self.instrument_ids[symbol], int(side),
                 int(order_type), int(qty), float(price))
-        order = PyOrder(*args) if self.pure_python else core.Order(*args)
+        order = core.Order(*args)
         d = self.core.check(order, now_ns, session_open, commit)
         return RiskDecision(RiskReason(int(d.reason)), d.price, d.message)
 
@@ -148,7 +141,7 @@ class RiskGateHandle:
 
     # trading state and PnL ------------------------------------------------------------
     def _state_arg(self, state: TradingState | int) -> Any:
-        return int(state) if self.pure_python else core.TradingState(int(state))
+        return core.TradingState(int(state))
 
     def set_trading_state(self, state: TradingState | int, account: str | None = None) -> None:
         """Gate-wide state, or one account's with ``account``; the stricter of the two applies."""
@@ -176,11 +169,10 @@ class RiskGateHandle:
 
     def replace_limits(self, limits: RiskLimits) -> None:
         """Applies reloaded limits (validate with ``reload_risk_limits`` first)."""
-        py = self.pure_python
         for symbol, iid in self.instrument_ids.items():
             self.core.replace_instrument_limits(iid, instrument_limits(
-                symbol, self._specs[symbol], limits.for_instrument(symbol), py))
+                symbol, self._specs[symbol], limits.for_instrument(symbol)))
         for name, aid in self.account_ids.items():
             self.core.replace_account_limits(aid, account_limits(
-                name, limits.for_account(name), self.instrument_ids, py))
+                name, limits.for_account(name), self.instrument_ids))
         self.limits = limits

@@ -1,7 +1,7 @@
 """A loopback load generator for the webhook benchmark, run as its own process so it does
 not share the server's interpreter lock:
 
-    python -m tickbridge.webhook.loadgen URL_PATH PORT ALERTS CONCURRENCY SECRET
+    python -m tickbridge_dev.webhook.loadgen URL_PATH PORT ALERTS CONCURRENCY SECRET
 
 Each of CONCURRENCY keep-alive HTTP/1.1 connections posts its share of ALERTS one after
 the other (each with a unique alert id and a fresh timestamp, as TradingView would) and

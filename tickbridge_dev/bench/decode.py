@@ -6,8 +6,8 @@ import struct
 
 import numpy as np
 
-from tickbridge.bench.registry import Benchmark, BenchResult, timed_rate
 from tickbridge.protocol import RecordType, decode_frame, encode_frame, new_records
+from tickbridge_dev.bench.registry import Benchmark, BenchResult, timed_rate
 
 TICKS_PER_FRAME = 1000  # what a shim batches at a busy open (see docs/benchmarks.md)
 

@@ -102,7 +102,7 @@ class EngineWithSimulator:
 
 
 def main() -> int:
-    """``python -m tickbridge.webhook.testbed``: the engine and simulator in a process of
+    """``python -m tickbridge_dev.webhook.testbed``: the engine and simulator in a process of
     their own, as in production (the benchmark); prints the control endpoint and the owner
     token as one JSON line, runs until stdin closes."""
     import json

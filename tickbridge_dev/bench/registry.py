@@ -56,14 +56,14 @@ class Benchmark:
 
 
 def discover() -> list[Benchmark]:
-    """All benchmarks of the modules in ``tickbridge.bench``, sorted by name."""
-    import tickbridge.bench as package
+    """All benchmarks of the modules in ``tickbridge_dev.bench``, sorted by name."""
+    import tickbridge_dev.bench as package
 
     found: list[Benchmark] = []
     for info in pkgutil.iter_modules(package.__path__):
         if info.name == "registry":
             continue
-        module = importlib.import_module(f"tickbridge.bench.{info.name}")
+        module = importlib.import_module(f"tickbridge_dev.bench.{info.name}")
         found.extend(getattr(module, "BENCHMARKS", []))
     return sorted(found, key=lambda b: b.name)
 

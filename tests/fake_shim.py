@@ -1,14 +1,23 @@
-"""A scripted shim for engine tests: a real DEALER socket speaking the wire protocol,
-driven step by step so each test controls exactly what the engine sees."""
+"""The tests' one fake shim: a real DEALER socket speaking the wire protocol, driven step
+by step so each test controls exactly what the engine sees.
+
+Options cover what the tests need of a peer: a CURVE client (``curve``: the server's public
+key and this client's key pair), a claimed routing id (``routing_id``, as any client may set
+ZMQ_ROUTING_ID), the account its hello names, sends that cannot block (``nonblocking``).
+``pump`` runs an engine in the test's thread and collects what the shim receives;
+``pump_until`` does so until a condition on the engine holds (a wait that fails naming it).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import numpy as np
 import zmq
 
+from tests.waiting import wait_until
 from tickbridge.protocol import (
     Platform,
     RecordType,
@@ -24,9 +33,16 @@ T0 = 1_795_000_000_000_000_000
 
 class ScriptedShim:
     def __init__(self, endpoint: str, *, session_id: int = 42, account: str = "Sim101",
-                 simulated: bool = True) -> None:
+                 simulated: bool = True,
+                 curve: tuple[bytes, tuple[bytes, bytes]] | None = None,
+                 routing_id: bytes | None = None) -> None:
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
+        if routing_id is not None:
+            self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
+        if curve is not None:  # keys before connect: the handshake starts on connect
+            self.socket.curve_serverkey = curve[0]
+            self.socket.curve_publickey, self.socket.curve_secretkey = curve[1]
         self.socket.connect(endpoint)
         self.session_id = session_id
         self.sequence = 0
@@ -40,26 +56,36 @@ class ScriptedShim:
     def close(self) -> None:
         self.socket.close(0)
 
-    def send(self, records: list[np.ndarray], *, sequence: int | None = None) -> int:
+    def send(self, records: list[np.ndarray], *, sequence: int | None = None,
+             nonblocking: bool = False) -> int:
+        """One frame of `records`; `nonblocking`: dropped when it cannot be queued (a client
+        whose keys the engine refuses never connects, and a send would wait forever)."""
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
-        self.socket.send(encode_frame(records, session_id=self.session_id, sequence=sequence,
-                                      send_time_ns=time.time_ns()))
+        with contextlib.suppress(zmq.Again):
+            self.socket.send(encode_frame(records, session_id=self.session_id,
+                                          sequence=sequence, send_time_ns=time.time_ns()),
+                             zmq.NOBLOCK if nonblocking else 0)
         return sequence
 
     def send_raw(self, data: bytes) -> None:
         self.socket.send(data)
 
-    def hello(self, symbols: tuple[str, ...] = ("ESZ6",)) -> None:
+    def hello_records(self, symbols: tuple[str, ...] = ("ESZ6",),
+                      version: str = "scripted 1") -> list[np.ndarray]:
+        """A hello for this shim's account and a definition of each of `symbols` (ids 1..)."""
         records = [make_record(RecordType.HELLO, platform=int(Platform.SIMULATOR),
                                simulated=int(self.simulated), heartbeat_interval_ms=200,
-                               account=self.account, platform_version="scripted 1")]
+                               account=self.account, platform_version=version)]
         for i, symbol in enumerate(symbols, start=1):
             records.append(make_record(RecordType.INSTRUMENT_DEFINITION, instrument_id=i,
                                        tick_size=0.25, point_value=50.0, symbol=symbol,
                                        exchange="CME"))
-        self.send(records)
+        return records
+
+    def hello(self, symbols: tuple[str, ...] = ("ESZ6",)) -> None:
+        self.send(self.hello_records(symbols))
 
     def answer_snapshot(self, request_id: int, records: list[np.ndarray] = ()) -> None:
         """A snapshot of `records` (orders, fills, positions; none: a flat account)."""
@@ -100,7 +126,10 @@ class ScriptedShim:
 
 
 def pump(engine: Any, shim: ScriptedShim, *, until: Any = None, timeout: float = 2.0) -> list:
-    """Runs the engine loop and collects what the shim receives, until `until(records)`."""
+    """Runs the engine loop in the test's thread and collects what the shim receives, until
+    `until(records)` holds or `timeout` seconds have passed; returns the records. A bounded
+    observation, not an assertion: tests use it both ways (wait for a Submit, or check that
+    none comes), and assert on what it returns."""
     got: list = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -108,6 +137,20 @@ def pump(engine: Any, shim: ScriptedShim, *, until: Any = None, timeout: float =
         got.extend(shim.collect(timeout=0.01))
         if until is not None and until(got):
             break
+    return got
+
+
+def pump_until(engine: Any, shim: ScriptedShim, condition: Any, what: str,
+               timeout: float = 10.0) -> list:
+    """Runs the engine loop until `condition()` holds (the engine's state, say), failing
+    after `timeout` with `what`; returns the records the shim received meanwhile."""
+    got: list = []
+
+    def turn() -> None:
+        engine.poll(timeout_ms=10)
+        got.extend(shim.collect(timeout=0.01))
+
+    wait_until(condition, timeout, what, step=turn)
     return got
 
 

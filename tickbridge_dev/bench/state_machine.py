@@ -5,7 +5,7 @@ fills, cancels, replaces, rejects) to the order book, fills feeding the position
 Inputs judged realistic: many orders live at once with their events interleaved, and the
 races of DESIGN.md in the mix (fill before ack, fill racing a cancel, late fill on a
 canceled order, redelivered fills, replaces, rejects, a stray update the table refuses).
-Baseline: ``tickbridge.orders.reference``, the same table in pure Python, same events,
+Baseline: ``tickbridge_dev.oracles.orders``, the same table in pure Python, same events,
 same run.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tickbridge.bench.registry import Benchmark, BenchResult
 from tickbridge.orders import OrderBook, OrderEvent, Side, make_client_order_id
-from tickbridge.orders.reference import ReferenceOrderBook
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
+from tickbridge_dev.oracles.orders import ReferenceOrderBook
 
 E = OrderEvent
 SESSION_EPOCH = 42
@@ -159,7 +159,7 @@ def run(quick: bool) -> BenchResult:
         name="state_machine",
         value=ours,
         unit="events/s",
-        baseline="pure-Python reference of the same table (tickbridge.orders.reference)",
+        baseline="pure-Python reference of the same table (tickbridge_dev.oracles.orders)",
         baseline_value=baseline,
         ratio=ours / baseline,
         targets={"ratio": 30, "value": 5e6},

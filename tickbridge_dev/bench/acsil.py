@@ -28,9 +28,9 @@ from pathlib import Path
 
 import zmq
 
-from tickbridge.bench.registry import Benchmark, BenchResult
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ENTRIES_PER_CALL = 100
 
 

@@ -1,5 +1,5 @@
 """``risk_checks``: pre-trade checks per second, compiled gate against the same checks in
-Python (``tickbridge.risk.oracle``), in the same run.
+Python (``tickbridge_dev.oracles.risk``), in the same run.
 
 What was judged the hot path: one full check per order (allow-list, session, loss limit
 and trading state, size, tick grid, data age, price band, projected position per instrument
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tickbridge.bench.registry import Benchmark, BenchResult, timed_rate
 from tickbridge.risk.gate import RiskGateHandle
 from tickbridge.risk.limits import RiskLimits
+from tickbridge_dev.bench.registry import Benchmark, BenchResult, timed_rate
+from tickbridge_dev.oracles.risk import PyRiskGateHandle
 
 T0 = 1_795_000_000_000_000_000
 
@@ -42,8 +43,8 @@ _LIMITS = {
 
 
 def _gate(pure_python: bool) -> RiskGateHandle:
-    gate = RiskGateHandle(RiskLimits.model_validate(_LIMITS), _SPECS, ["A1", "A2", "A3"],
-                          pure_python=pure_python)
+    kind = PyRiskGateHandle if pure_python else RiskGateHandle
+    gate = kind(RiskLimits.model_validate(_LIMITS), _SPECS, ["A1", "A2", "A3"])
     for symbol, price in zip(_SPECS, _PRICES, strict=True):
         gate.on_trade(symbol, float(price), T0)
     gate.set_position("A1", "ESZ6", 5, 6000.0)

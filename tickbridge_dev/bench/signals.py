@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tickbridge import research, signals
-from tickbridge.bench.registry import Benchmark, BenchResult, timed_rate
+from tickbridge_dev.bench.registry import Benchmark, BenchResult, timed_rate
 
 NS = 1_000_000_000
 EMA_PERIOD = 20
@@ -121,7 +121,7 @@ def bench_ema(quick: bool) -> BenchResult:
         targets={"ratio": 50, "numpy_ratio": 1.0},
         extra={
             "ticks": n,
-            "numpy_baseline": "blocked closed-form cumsum (tickbridge.bench.signals.ema_numpy)",
+            "numpy_baseline": "blocked closed-form cumsum (tickbridge_dev.bench.signals.ema_numpy)",
             "numpy_value": numpy_rate,
             "numpy_ratio": ours / numpy_rate,
             "python_array_loop_baseline": f"the same loop over the numpy array ({array_n:,} "
@@ -200,7 +200,7 @@ def bench_time_bars(quick: bool) -> BenchResult:
         extra={
             "ticks": n,
             "bars": len(signals.build_bars("time", BAR_INTERVAL_NS, *args)),
-            "numpy_baseline": "vectorized ufunc.reduceat (tickbridge.bench.signals."
+            "numpy_baseline": "vectorized ufunc.reduceat (tickbridge_dev.bench.signals."
                               "time_bars_numpy)",
             "numpy_value": numpy_rate,
             "numpy_ratio": ours / numpy_rate,

@@ -19,8 +19,8 @@ from unittest import mock
 import numpy as np
 import zmq
 
-from tickbridge.bench.registry import Benchmark, BenchResult
 from tickbridge.protocol import Platform, RecordType, encode_frame, make_record, new_records
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
 TICKS_PER_FRAME = 1000
 T0 = 1_795_000_000_000_000_000

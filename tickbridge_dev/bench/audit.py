@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tickbridge.bench.registry import Benchmark, BenchResult
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
 
 def _payload(i: int) -> dict[str, object]:

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tickbridge.bench.registry import Benchmark, BenchResult
+from tickbridge_dev import subprocess_env
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
 _SECRET = "bench-secret-0123456789abcdef"
 _TRADINGVIEW_LIMIT_MS = 3000.0
@@ -32,8 +33,9 @@ _TRADINGVIEW_LIMIT_MS = 3000.0
 
 def _load(port: int, path: str, alerts: int, concurrency: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "tickbridge.webhook.loadgen", path, str(port), str(alerts),
-         str(concurrency), _SECRET], capture_output=True, text=True, check=True)
+        [sys.executable, "-m", "tickbridge_dev.webhook.loadgen", path, str(port), str(alerts),
+         str(concurrency), _SECRET], capture_output=True, text=True, check=True,
+        env=subprocess_env())
     return json.loads(out.stdout)
 
 
@@ -57,8 +59,9 @@ def run(quick: bool) -> BenchResult:
     alerts, concurrency = (200, 8) if quick else (4000, 32)
     # The engine and the simulator in their own process, as `tickbridge webhook` runs
     # beside an engine in production; the webhook's router talks to it over ZeroMQ.
-    bed = subprocess.Popen([sys.executable, "-m", "tickbridge.webhook.testbed"],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    bed = subprocess.Popen([sys.executable, "-m", "tickbridge_dev.webhook.testbed"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                           env=subprocess_env())
     try:
         assert bed.stdout is not None
         started = json.loads(bed.stdout.readline())

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tickbridge.bench.registry import Benchmark, BenchResult
+from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DLLMAP = '<configuration>\n  <dllmap dll="libzmq" target="libzmq.so.5" />\n</configuration>\n'
 
 

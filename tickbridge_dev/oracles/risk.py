@@ -1,4 +1,5 @@
-"""The pre-trade checks in pure Python: the benchmark's baseline and the tests' oracle.
+"""The pre-trade checks in pure Python: the benchmark's baseline and the tests' oracle
+(development code, not in the wheel: see tickbridge_dev/__init__.py).
 
 Same API, same check order and same reasons as the compiled ``tickbridge._core.risk.RiskGate``
 (cpp/src/risk/gate.cpp); the differential test holds them to it. Messages are shorter.
@@ -8,9 +9,19 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from tickbridge.protocol.enums import OrderType, Side
+from tickbridge.risk.gate import (
+    InstrumentSpec,
+    RiskDecision,
+    RiskGateHandle,
+    account_limits,
+    instrument_limits,
+)
+from tickbridge.risk.limits import RiskLimits
 from tickbridge.risk.reasons import BandBasis, BandUnit, RiskReason, TickPolicy, TradingState
 
 SECOND_NS = 1_000_000_000
@@ -366,3 +377,61 @@ class PyRiskGate:
             if len(sent) >= limit:
                 raise _Refuse(R.RATE_LIMIT, f"account {alim.account} sent {len(sent)} orders in "
                                             f"the last {unit}, limit {limit}")
+
+
+def _as_python(limits: Any, kind: type) -> Any:
+    """The compiled limits object ``limits`` as the dataclass ``kind``: the handle builds
+    its limits one way (tickbridge.risk.gate) and both gates get the same values."""
+    out = kind()
+    for f in fields(kind):
+        value = getattr(limits, f.name)
+        if isinstance(value, list):
+            value = list(value)
+        elif not isinstance(value, (str, int, float)):
+            value = int(value)  # a compiled enum
+        setattr(out, f.name, value)
+    return out
+
+
+class PyRiskGateHandle(RiskGateHandle):
+    """``RiskGateHandle`` over ``PyRiskGate``: same names, same ids, same limits."""
+
+
+    def __init__(self, limits: RiskLimits, instruments: Mapping[str, InstrumentSpec],
+                 accounts: Iterable[str]) -> None:
+        super().__init__(limits, instruments, accounts)
+        # Re-added in the compiled gate's order, so the ids are the same.
+        self.core = PyRiskGate()
+        for symbol, spec in self._specs.items():
+            iid = self.core.add_instrument(_as_python(
+                instrument_limits(symbol, spec, limits.for_instrument(symbol)),
+                PyInstrumentLimits))
+            assert iid == self.instrument_ids[symbol], (symbol, iid)
+        for name in self.account_ids:
+            aid = self.core.add_account(_as_python(
+                account_limits(name, limits.for_account(name), self.instrument_ids),
+                PyAccountLimits))
+            assert aid == self.account_ids[name], (name, aid)
+
+    def check(self, account: str, symbol: str, side: Side | int, qty: int, price: float,
+              now_ns: int, session_open: bool, order_type: OrderType | int = OrderType.LIMIT,
+              commit: bool = True) -> RiskDecision:
+        if account not in self.account_ids or symbol not in self.instrument_ids:
+            return super().check(account, symbol, side, qty, price, now_ns, session_open,
+                                 order_type, commit)
+        order = PyOrder(self.account_ids[account], self.instrument_ids[symbol], int(side),
+                        int(order_type), int(qty), float(price))
+        d = self.core.check(order, now_ns, session_open, commit)
+        return RiskDecision(RiskReason(int(d.reason)), d.price, d.message)
+
+    def _state_arg(self, state: TradingState | int) -> Any:
+        return int(state)
+
+    def replace_limits(self, limits: RiskLimits) -> None:
+        for symbol, iid in self.instrument_ids.items():
+            self.core.replace_instrument_limits(iid, _as_python(instrument_limits(
+                symbol, self._specs[symbol], limits.for_instrument(symbol)), PyInstrumentLimits))
+        for name, aid in self.account_ids.items():
+            self.core.replace_account_limits(aid, _as_python(account_limits(
+                name, limits.for_account(name), self.instrument_ids), PyAccountLimits))
+        self.limits = limits
