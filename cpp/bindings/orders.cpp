@@ -1,6 +1,7 @@
 // Glue for the order state machine and position book (cpp/include/tickbridge/orders).
 // No logic here: argument conversion, Python exceptions, and releasing the GIL.
-// This file registers Side, OrderType, TimeInForce and OrderStatus for the whole module.
+// Side, OrderType, TimeInForce and OrderStatus are tickbridge.protocol's IntEnums
+// (python_enums.hpp); _core.Side etc. resolve to them (the module's __getattr__ below).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -9,6 +10,8 @@
 #include <limits>
 #include <string>
 
+#include "python_enums.hpp"
+#include "strict_arrays.hpp"
 #include "tickbridge/orders/order_book.hpp"
 
 namespace py = pybind11;
@@ -52,27 +55,17 @@ void require_instrument(const OrderBook& book, const std::string& instrument) {
     }
 }
 
-template <typename T>
-using Column = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
 }  // namespace
 
 void bind_orders(py::module_& m) {
-    py::enum_<Side>(m, "Side").value("BUY", Side::Buy).value("SELL", Side::Sell);
-    py::enum_<OrderType>(m, "OrderType")
-        .value("MARKET", OrderType::Market)
-        .value("LIMIT", OrderType::Limit)
-        .value("STOP", OrderType::Stop)
-        .value("STOP_LIMIT", OrderType::StopLimit);
-    py::enum_<TimeInForce>(m, "TimeInForce")
-        .value("DAY", TimeInForce::Day)
-        .value("GTC", TimeInForce::Gtc)
-        .value("IOC", TimeInForce::Ioc)
-        .value("FOK", TimeInForce::Fok);
-    auto status = py::enum_<OrderStatus>(m, "OrderStatus");
-    for (std::uint8_t s = 1; s <= kStatusCount; ++s) {
-        status.value(to_string(static_cast<OrderStatus>(s)), static_cast<OrderStatus>(s));
-    }
+    // The shared enums are defined once, in tickbridge.protocol.enums: looked up on first
+    // use (tickbridge.protocol imports _core, so not at import time).
+    m.def("__getattr__", [](const std::string& name) -> py::object {
+        if (name == "Side" || name == "OrderType" || name == "TimeInForce" || name == "OrderStatus")
+            return py::module_::import("tickbridge.protocol.enums").attr(name.c_str());
+        throw py::attribute_error("module 'tickbridge._core' has no attribute '" + name + "'");
+    });
     auto event = py::enum_<OrderEvent>(m, "OrderEvent");
     for (std::uint8_t e = 1; e <= kEventCount; ++e) {
         event.value(to_string(static_cast<OrderEvent>(e)), static_cast<OrderEvent>(e));
@@ -232,8 +225,8 @@ void bind_orders(py::module_& m) {
                 return b.new_order(r);  // copied out: a snapshot, not a live view
             },
             py::arg("account"), py::arg("instrument"), py::arg("side"), py::arg("qty"),
-            py::arg("price") = kNaN, py::kw_only(), py::arg("order_type") = OrderType::Limit,
-            py::arg("time_in_force") = TimeInForce::Day, py::arg("stop_price") = kNaN,
+            py::arg("price") = kNaN, py::kw_only(), py::arg("order_type") = static_cast<int>(OrderType::Limit),
+            py::arg("time_in_force") = static_cast<int>(TimeInForce::Day), py::arg("stop_price") = kNaN,
             py::arg("ts") = 0, py::arg("client_order_id") = py::none())
         .def(
             "apply",
@@ -261,9 +254,15 @@ void bind_orders(py::module_& m) {
             py::arg("client_order_id"), py::arg("qty"), py::arg("price"), py::arg("ts") = 0)
         .def(
             "apply_events",
-            [](OrderBook& b, const Column<std::uint8_t>& event, const Column<std::uint64_t>& id,
-               const Column<std::int64_t>& qty, const Column<double>& price,
-               const Column<std::uint64_t>& exec_id, const Column<std::int64_t>& ts) {
+            [](OrderBook& b, const py::handle& event_, const py::handle& id_, const py::handle& qty_,
+               const py::handle& price_, const py::handle& exec_id_, const py::handle& ts_) {
+                constexpr const char* where = "apply_events";
+                const auto event = tickbridge::strict::column<std::uint8_t>(event_, where, "event");
+                const auto id = tickbridge::strict::column<std::uint64_t>(id_, where, "client_order_id");
+                const auto qty = tickbridge::strict::column<std::int64_t>(qty_, where, "qty");
+                const auto price = tickbridge::strict::column<double>(price_, where, "price");
+                const auto exec_id = tickbridge::strict::column<std::uint64_t>(exec_id_, where, "exec_id");
+                const auto ts = tickbridge::strict::column<std::int64_t>(ts_, where, "ts");
                 const auto n = static_cast<std::size_t>(event.size());
                 for (const auto size : {id.size(), qty.size(), price.size(), exec_id.size(),
                                         ts.size()}) {
@@ -284,8 +283,10 @@ void bind_orders(py::module_& m) {
             },
             py::arg("event"), py::arg("client_order_id"), py::arg("qty"), py::arg("price"),
             py::arg("exec_id"), py::arg("ts"),
-            "Apply many events from equal-length arrays (GIL released); returns the Outcome "
-            "code per event as uint8. Unknown ids are refused and recorded, not raised.")
+            "Apply many events from equal-length C-contiguous arrays of exactly uint8, uint64, "
+            "int64, float64, uint64, int64 (nothing is cast: a float quantity is a TypeError "
+            "naming the column); GIL released; returns the Outcome code per event as uint8. "
+            "Unknown ids are refused and recorded, not raised.")
         .def("order",
              [](const OrderBook& b, const py::object& id) { return b.order(require_known(b, id)); },
              py::arg("client_order_id"))

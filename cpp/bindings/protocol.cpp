@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "strict_arrays.hpp"
 #include "tickbridge/protocol.hpp"
 
 namespace py = pybind11;
@@ -105,8 +106,9 @@ py::object record_object(const RecordView& view) {
     return py::none();  // unreachable: validate_frame refuses unknown types
 }
 
+// A C-contiguous buffer's bytes; a strided view is refused (never read as contiguous).
 std::span<const std::byte> as_span(const py::buffer_info& info) {
-    return {static_cast<const std::byte*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize)};
+    return tickbridge::strict::bytes(info, "frame");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "strict_arrays.hpp"
 #include "tickbridge/risk/gate.hpp"
 
 namespace py = pybind11;
@@ -14,21 +15,22 @@ using namespace tickbridge::risk;
 
 namespace {
 
+// Exactly the dtype the gate reads, C-contiguous: a float quantity is refused, not cast.
 template <class T>
-py::array_t<T> contiguous(const py::handle& obj) {
-    return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(obj);
+py::array_t<T, py::array::c_style> contiguous(const py::handle& obj, const char* name) {
+    return tickbridge::strict::column<T>(obj, "check_batch", name);
 }
 
 py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::handle& instrument_ids,
                       const py::handle& sides, const py::handle& order_types, const py::handle& qtys,
                       const py::handle& prices, const py::handle& now_ns, bool session_open, bool commit) {
-    auto acc = contiguous<std::uint32_t>(account_ids);
-    auto ins = contiguous<std::uint32_t>(instrument_ids);
-    auto sid = contiguous<std::uint8_t>(sides);
-    auto typ = contiguous<std::uint8_t>(order_types);
-    auto qty = contiguous<std::int64_t>(qtys);
-    auto prc = contiguous<double>(prices);
-    auto now = contiguous<std::int64_t>(now_ns);
+    auto acc = contiguous<std::uint32_t>(account_ids, "account_ids");
+    auto ins = contiguous<std::uint32_t>(instrument_ids, "instrument_ids");
+    auto sid = contiguous<std::uint8_t>(sides, "sides");
+    auto typ = contiguous<std::uint8_t>(order_types, "order_types");
+    auto qty = contiguous<std::int64_t>(qtys, "qtys");
+    auto prc = contiguous<double>(prices, "prices");
+    auto now = contiguous<std::int64_t>(now_ns, "now_ns");
     const auto n = acc.size();
     if (ins.size() != n || sid.size() != n || typ.size() != n || qty.size() != n || prc.size() != n ||
         now.size() != n)

@@ -25,12 +25,12 @@ import zmq
 from tickbridge._core.engine import MarketCore
 from tickbridge._core.protocol import validate_frame
 from tickbridge.capture import Direction, FrameRecorder
+from tickbridge.engine import pre_trade
 from tickbridge.engine.armed import SENT, SUBMIT_SIZE
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.events import FillEvent, bar_from_event
-from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.orders import OrderRouter
 from tickbridge.engine.persistence import book_fill, restore_orders, save_transition, stored_session
 from tickbridge.engine.recovery import (
@@ -67,7 +67,7 @@ from tickbridge.protocol import (
     pack_record,
 )
 from tickbridge.reconcile.policy import Action, ReconcilePolicy
-from tickbridge.risk.reasons import TradingState
+from tickbridge.risk.reasons import RiskDecision, TradingState
 from tickbridge.store import StateStore
 
 if TYPE_CHECKING:
@@ -351,12 +351,13 @@ class Engine:
             got = pump.pump(timeout_ms if not handled else 0, spin_us if not handled else 0)
             if got is None:
                 break
-            identity, frame, pumped, absorbed = got
-            if absorbed is not None:
-                self._absorbed(*absorbed)
-            if identity is not None:
-                key = _user_id(frame) if self._curve else ""
-                self.handle_frame(identity, frame, pumped, key=key)
+            if got.absorbed is not None:
+                a = got.absorbed
+                self._absorbed(a.slot, a.frames, a.ticks, a.last_sequence)
+            if got.identity is not None:
+                key = _user_id(got.frame) if self._curve else ""
+                self.handle_frame(got.identity, got.frame, got if got.handled else None,
+                                  key=key)
             handled += 1
             self._last_frame = time.perf_counter()
             if not self._within_budget(handled):
@@ -388,9 +389,10 @@ class Engine:
 
     # -- inbound ---------------------------------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,
-                     pumped: tuple | None = None, key: str = "") -> None:
+                     pumped: Any | None = None, key: str = "") -> None:
         """One frame from a peer. `pumped`: what the compiled receive path already did
-        with it (the ingest result or its error, and the Submits it sent), else None.
+        with it (a Pumped: the ingest result or its error, and the Submits it sent),
+        else None.
         `key`: the connection's CURVE client key (its ZAP User-Id), "" without CURVE."""
         if self.capture is not None:
             self.capture.record(Direction.IN, frame, identity)
@@ -447,27 +449,27 @@ class Engine:
                 self._drop(session, error)
                 return
         else:
-            result, error, sent = pumped
+            result, error, sent = pumped.ingested, pumped.error, pumped.sent
             if error is not None:
                 self._drop(session, error)
                 return
-        header, others, events, counts, fired, submits = result
+        others, fired = result.others, result.fired
         if fired:
             if sent is not None:  # the compiled receive path sent them already
                 self._sent_directly(sent)
-            elif submits:  # first of all: the tick-to-order path
-                self._send_armed(fired, submits)
+            elif result.submits:  # first of all: the tick-to-order path
+                self._send_armed(fired, result.submits)
             self.router.armed.on_fired(fired)
-        peer_session, sequence = header[0], header[1]
+        peer_session, sequence = result.session_id, result.sequence
         self.frames += 1
         session.frames += 1
-        self.ticks += counts[0] + counts[1]
-        session.ticks += counts[0] + counts[1]
-        if counts[3]:
+        self.ticks += result.ticks
+        session.ticks += result.ticks
+        if result.unknown_instrument:
             log.warning("%s: %d market data records for undefined instrument ids",
-                        session.name, counts[3])
+                        session.name, result.unknown_instrument)
         if peer_session != session.peer_session_id:
-            hello_first = bool(others) and others[0][0] == RecordType.HELLO
+            hello_first = bool(others) and others[0].type == RecordType.HELLO
             session.reset_peer(peer_session)
             if not hello_first and session.accepted:
                 # Not the peer whose hello was accepted (a restarted shim says hello
@@ -488,7 +490,8 @@ class Engine:
         elif sequence < session.last_sequence:
             log.info("%s: resent frame %d applied (not booked before)", session.name, sequence)
         session.book(sequence)
-        for rtype, offset in others:
+        for other in others:
+            rtype, offset = other.type, other.offset
             record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
             self._on_record(session, RecordType(rtype), record)
             if rtype in _ANSWERS and int(record["request_id"]) == session.snapshot_id:
@@ -498,10 +501,10 @@ class Engine:
             session.unsynced[sequence] = self.store.book_sequence(stored_session(
                 peer_session, session.account,
                 session.platform.name if session.platform else "UNKNOWN", sequence))
-        for event in events:
+        for event in result.events:
             self._on_signal(event)
         if self._pump is not None:
-            self._sync_pump(session, pumped is not None, header[0], header[1])
+            self._sync_pump(session, pumped is not None, peer_session, sequence)
 
     def _sync_pump(self, session: ShimSession, pumped: bool, peer_session: int,
                    sequence: int) -> None:
@@ -514,9 +517,10 @@ class Engine:
             self._pump.set_peer(session.slot, *view)
             session.pump_view = view
 
-    def _sent_directly(self, sent: list[tuple[int, bytes, int]]) -> None:
+    def _sent_directly(self, sent: list[Any]) -> None:
         """Accounts for the frames the compiled receive path sent (or could not)."""
-        for slot, frame, errno in sent:
+        for one in sent:
+            slot, frame, errno = one.slot, one.frame, one.errno
             session = self._by_slot[slot]
             if self.capture is not None:
                 self.capture.record(Direction.OUT, frame, session.identity)
@@ -597,13 +601,13 @@ class Engine:
         self.core.release_session(session.slot)
         self.peers_forgotten += 1
 
-    def _send_armed(self, fired: list[tuple], submits: bytes) -> None:
+    def _send_armed(self, fired: list[Any], submits: bytes) -> None:
         """The Submits the core made for armed orders, one frame per shim they go to."""
         by_slot: dict[int, list[bytes]] = {}
         offset = 0
         for f in fired:
-            if f[1] == SENT:
-                by_slot.setdefault(f[3], []).append(submits[offset:offset + SUBMIT_SIZE])
+            if f.outcome == SENT:
+                by_slot.setdefault(f.session, []).append(submits[offset:offset + SUBMIT_SIZE])
                 offset += SUBMIT_SIZE
         for slot, records in by_slot.items():
             self.send(self._by_slot[slot], records)
@@ -905,9 +909,9 @@ class Engine:
             log.debug("%s reports %s position %d, engine has %d", session.name,
                       instrument.symbol, theirs, ours)
 
-    def _on_signal(self, event: tuple) -> None:
+    def _on_signal(self, event: Any) -> None:
         signal = bar_from_event(event)
-        is_bar = event[0] == 1
+        is_bar = event.is_bar
         self.bars += is_bar
         for strategy in self.strategies:
             if self._wants(strategy, signal.symbol):
@@ -972,43 +976,9 @@ class Engine:
     # -- pre-trade checks ----------------------------------------------------------------
     def pre_trade_check(self, session: ShimSession, instrument: Instrument, side: Side,
                         quantity: int, order_type: OrderType, price: float,
-                        stop_price: float) -> tuple[tuple[str, str] | None, float]:
-        """((code, sentence) or None when the order may go out, the price to send)."""
-        if session.refused:
-            return ("ACCOUNT_REFUSED", f"{session.name} was refused at hello: "
-                                       f"{session.refused}"), price
-        if session.lost or not session.accepted:
-            return ("NOT_CONNECTED", f"{session.name} is not connected"), price
-        if self.risk is not None and not session.confirmed:
-            # The gate's positions are the store's until the platform's own have been
-            # compared with them: a restart must not trade on a picture it has not checked.
-            return ("AWAITING_SNAPSHOT", f"{session.name}: positions of {session.account} "
-                                         "not yet confirmed by the platform's snapshot "
-                                         "since its hello; orders refused until then"), price
-        problem = order_problem(instrument.symbol, instrument.tick_size, quantity, order_type,
-                                price, stop_price)
-        if problem is not None:
-            return problem, price
-        market = self.core.state(instrument.slot)
-        if self.risk is not None:
-            decision = self.risk.check(session.account, instrument.symbol, side, int(quantity),
-                                       order_type, price, market)
-            if not decision.ok:
-                return (decision.reason.name, decision.message), price
-            return None, decision.price
-        state = self.trading_state(session.account)
-        if state == TradingState.HALTED:
-            return ("TRADING_HALTED", "trading is halted"), price
-        if state == TradingState.REDUCING_ONLY:
-            position = self.router.position(instrument.symbol)
-            after = position + (quantity if side == Side.BUY else -quantity)
-            reduces = position != 0 and (after == 0 or (after * position > 0
-                                                        and abs(after) < abs(position)))
-            if not reduces:
-                return ("REDUCING_ONLY", f"reducing-only: {side.name} {quantity} would not "
-                                         f"reduce the {instrument.symbol} position "
-                                         f"{position}"), price
-        return off_grid("price", price, instrument.symbol, instrument.tick_size), price
+                        stop_price: float) -> RiskDecision:
+        return pre_trade.pre_trade_check(self, session, instrument, side, quantity,
+                                         order_type, price, stop_price)
 
     # -- trading state and the kill switch ------------------------------------------------
     def trading_state(self, account: str | None = None) -> TradingState:

@@ -149,10 +149,11 @@ class OrderRouter:
             return self.refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
         session, instrument = route
-        reason, price = self._engine.pre_trade_check(session, instrument, side, quantity,
-                                                     order_type, price, stop_price)
-        if reason is not None:
-            return self.refuse(strategy, symbol, *reason)
+        decision = self._engine.pre_trade_check(session, instrument, side, quantity,
+                                                order_type, price, stop_price)
+        if not decision.ok:
+            return self.refuse(strategy, symbol, decision.code, decision.message)
+        price = decision.price
         now = time.time_ns()
         order = self.book.new_order(
             session.account, symbol, ob.Side(int(side)), int(quantity), price,

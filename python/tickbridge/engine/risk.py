@@ -14,23 +14,10 @@ from tickbridge.config.models import TickbridgeConfig
 from tickbridge.contracts import SymbolError, resolve
 from tickbridge.protocol import OrderType, Side
 from tickbridge.risk.build import build_risk_gate
-from tickbridge.risk.reasons import RiskReason, TradingState
+from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
 from tickbridge.sessions import SessionClock
 
 log = logging.getLogger("tickbridge.engine")
-
-
-@dataclass
-class RiskCheck:
-    """A refused order (``reason`` not OK) or the price to send (maybe rounded)."""
-
-    reason: RiskReason
-    message: str
-    price: float
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == RiskReason.OK
 
 
 @dataclass
@@ -78,13 +65,14 @@ class RiskAdapter:
 
     def check(self, account: str, platform_symbol: str, side: Side, quantity: int,
               order_type: OrderType, price: float, market: dict[str, float],
-              commit: bool = True) -> RiskCheck:
+              commit: bool = True) -> RiskDecision:
         """``commit=False``: the answer only, nothing booked (the wording of a refusal
         the compiled tick path made)."""
         symbol = self.map_symbol(platform_symbol)
         if symbol is None:
-            return RiskCheck(RiskReason.NOT_ALLOWED,
-                             f"{platform_symbol} is not on the instrument allow-list", price)
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"{platform_symbol} is not on the instrument allow-list",
+                                        price)
         self.sync_market(symbol, market)
         now = self.now(market)
         session_open = self._clocks[symbol].is_open(now)
@@ -94,7 +82,7 @@ class RiskAdapter:
                                    0.0 if math.isnan(check_price) else check_price, now,
                                    session_open, order_type=int(order_type), commit=commit)
         sent_price = price if math.isnan(price) else decision.price
-        return RiskCheck(decision.reason, decision.message, sent_price)
+        return RiskDecision(decision.code, decision.message, sent_price)
 
     def session_window(self, platform_symbol: str, market: dict[str, float]
                        ) -> tuple[int, int] | None:

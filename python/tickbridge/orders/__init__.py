@@ -4,6 +4,10 @@ The transition table lives in C++ (``cpp/include/tickbridge/orders/transitions.h
 ``transition_table()`` exports it, and ``tickbridge.orders.reference`` is a pure-Python
 implementation of the same table used as the benchmark baseline and a test oracle.
 See docs/orders.md.
+
+``Side``, ``OrderType``, ``TimeInForce`` and ``OrderStatus`` are the wire enums of
+``tickbridge.protocol.enums`` (one definition): the compiled core takes and returns
+those same classes, so ``tickbridge.orders.Side.BUY is tickbridge.protocol.Side.BUY``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,9 @@ from tickbridge._core import (
     Order,
     OrderBook,
     OrderEvent,
-    OrderStatus,
-    OrderType,
     Outcome,
     Position,
     Reason,
-    Side,
-    TimeInForce,
     exec_id_key,
     format_client_order_id,
     is_terminal,
@@ -31,6 +31,7 @@ from tickbridge._core import (
     parse_client_order_id,
     transition_table,
 )
+from tickbridge.protocol.enums import OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = [
     "Anomaly",

@@ -8,30 +8,18 @@ limits. ``RiskGateHandle.core`` is the raw gate for batch or id-based calls.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tickbridge._core import risk as core
 from tickbridge.protocol.enums import OrderType, Side
 from tickbridge.risk.limits import AccountRisk, InstrumentRisk, RiskLimits
 from tickbridge.risk.oracle import PyAccountLimits, PyInstrumentLimits, PyOrder, PyRiskGate
-from tickbridge.risk.reasons import RiskReason, TradingState
+from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
 
 
 class InstrumentSpec(Protocol):
     tick_size: float
     point_value: float
-
-
-@dataclass(frozen=True)
-class RiskDecision:
-    reason: RiskReason
-    price: float
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == RiskReason.OK
 
 
 _STATE = {"reducing_only": TradingState.REDUCING_ONLY, "halted": TradingState.HALTED}
@@ -102,17 +90,17 @@ class RiskGateHandle:
               commit: bool = True) -> RiskDecision:
         """One pre-trade decision. ``commit`` books a passing order as working."""
         if account not in self.account_ids:
-            return RiskDecision(RiskReason.NOT_ALLOWED, price,
-                                f"account {account} is not configured")
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"account {account} is not configured", price)
         if symbol not in self.instrument_ids:
-            return RiskDecision(RiskReason.NOT_ALLOWED, price,
-                                f"{symbol} is not a configured instrument "
-                                f"({', '.join(sorted(self.instrument_ids))})")
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"{symbol} is not a configured instrument "
+                                        f"({', '.join(sorted(self.instrument_ids))})", price)
         args = (self.account_ids[account], self.instrument_ids[symbol], int(side),
                 int(order_type), int(qty), float(price))
         order = PyOrder(*args) if self.pure_python else core.Order(*args)
         d = self.core.check(order, now_ns, session_open, commit)
-        return RiskDecision(RiskReason(int(d.reason)), d.price, d.message)
+        return RiskDecision.of_gate(int(d.reason), d.message, d.price)
 
     # events, by name ------------------------------------------------------------------
     def on_trade(self, symbol: str, price: float, time_ns: int) -> None:
