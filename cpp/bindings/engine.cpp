@@ -182,6 +182,12 @@ void bind_engine(py::module_& root) {
              [](PyMarketCore& self, py::object book, py::object gate) {
                  auto* b = &book.cast<tickbridge::orders::OrderBook&>();
                  auto* g = gate.is_none() ? nullptr : &gate.cast<tickbridge::risk::RiskGate&>();
+                 // One position book: the gate reads the positions of the book the core
+                 // books into (the engine's fills too), not a copy fed to it.
+                 if (g != nullptr) {
+                     g->attach_positions(b->positions());
+                     py::detail::keep_alive_impl(gate, book);  // the gate reads the book's memory
+                 }
                  self.core.attach(b, g);
                  self.book = std::move(book);
                  self.gate = std::move(gate);

@@ -189,6 +189,7 @@ void bind_orders(py::module_& m) {
         .def_readonly("net_qty", &Position::net_qty)
         .def_readonly("avg_entry_price", &Position::avg_entry_price)
         .def_readonly("realized_pnl", &Position::realized_pnl)
+        .def_readonly("realized_points", &Position::realized_points)
         .def_readonly("bought_qty", &Position::bought_qty)
         .def_readonly("sold_qty", &Position::sold_qty)
         .def("__repr__", [](const Position& p) {
@@ -320,5 +321,25 @@ void bind_orders(py::module_& m) {
                 return b.positions().unrealized_pnl(account, instrument, mark_price);
             },
             py::arg("account"), py::arg("instrument"), py::arg("mark_price"))
+        .def("has_instrument",
+             [](const OrderBook& b, const std::string& symbol) { return b.positions().has_instrument(symbol); },
+             py::arg("symbol"))
+        .def(
+            "book_fill",
+            [](OrderBook& b, const std::string& account, const std::string& instrument, Side side,
+               std::int64_t qty, double price) {
+                require_instrument(b, instrument);
+                if (qty <= 0) throw py::value_error("book_fill: qty must be > 0, got " + std::to_string(qty));
+                if (!std::isfinite(price))
+                    throw py::value_error("book_fill: price must be finite, got " + std::to_string(price));
+                auto& positions = b.positions();
+                const auto slot = positions.position_slot(positions.account_id(account),
+                                                          positions.instrument_id(instrument));
+                positions.apply_fill(slot, side, qty, price);
+            },
+            py::arg("account"), py::arg("instrument"), py::arg("side"), py::arg("qty"), py::arg("price"),
+            "Books a fill into the positions only (restart recovery: the stored fills in time order).")
+        .def("reset_positions", [](OrderBook& b) { b.positions().reset(); },
+             "Every position back to flat (recovery rebooks the stored fills after it).")
         .def("reserve", &OrderBook::reserve, py::arg("orders"), py::arg("fills"));
 }

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "strict_arrays.hpp"
+#include "tickbridge/orders/order_book.hpp"
 #include "tickbridge/risk/gate.hpp"
 
 namespace py = pybind11;
@@ -146,11 +147,23 @@ void bind_risk(py::module_& root) {
         .def("on_trade", &RiskGate::on_trade)
         .def("on_quote", &RiskGate::on_quote)
         .def("on_fill", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty,
-                           double price) { g.on_fill(a, i, static_cast<Side>(side), qty, price); })
+                           double price) { g.on_fill(a, i, static_cast<Side>(side), qty, price); },
+             "A standalone gate's fill (booked into its own position book); with a position book "
+             "attached, a RuntimeError: book it there and release_working() its quantity.")
+        .def("release_working", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty) {
+            g.release_working(a, i, static_cast<Side>(side), qty);
+        })
         .def("on_order_done", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty) {
             g.on_order_done(a, i, static_cast<Side>(side), qty);
         })
-        .def("set_position", &RiskGate::set_position)
+        .def("attach_positions",
+             [](RiskGate& g, const tickbridge::orders::OrderBook& book) { g.attach_positions(book.positions()); },
+             py::arg("order_book"), py::keep_alive<1, 2>(),
+             "Read positions from this OrderBook's position book (the one fills are booked into).")
+        .def_property_readonly("positions_attached", &RiskGate::positions_attached)
+        .def("alias_instrument", &RiskGate::alias_instrument, py::arg("symbol"), py::arg("instrument_id"),
+             "A position-book symbol (a platform's) that is this instrument.")
+        .def("mark_day_start", &RiskGate::mark_day_start)
         .def("set_working", &RiskGate::set_working)
         .def("note_sent", &RiskGate::note_sent)
         .def("set_trading_state", &RiskGate::set_trading_state)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tickbridge.bench.registry import Benchmark, BenchResult, timed_rate
+from tickbridge.protocol.enums import Side
 from tickbridge.risk.gate import RiskGateHandle
 from tickbridge.risk.limits import RiskLimits
 
@@ -46,7 +47,7 @@ def _gate(pure_python: bool) -> RiskGateHandle:
                           pure_python=pure_python)
     for symbol, price in zip(_SPECS, _PRICES, strict=True):
         gate.on_trade(symbol, float(price), T0)
-    gate.set_position("A1", "ESZ6", 5, 6000.0)
+    gate.on_fill("A1", "ESZ6", Side.BUY, 5, 6000.0)
     gate.set_working("A2", "NQZ6", 4, 2)
     return gate
 

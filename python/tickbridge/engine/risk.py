@@ -60,6 +60,9 @@ class RiskAdapter:
             log.warning("risk: the platform trades %s but %s resolves to %s today (%s)",
                         contract.code, configured, expected.code, expected.reason)
         self.roots[platform_symbol] = configured
+        # The order book keeps positions under the platform's symbol: the gate counts
+        # them for the configured one.
+        self.gate.alias(platform_symbol, configured)
         self._clocks.setdefault(configured, SessionClock(contract.root))
         return configured
 
@@ -104,8 +107,15 @@ class RiskAdapter:
 
     def on_fill(self, account: str, platform_symbol: str, side: Side, quantity: int,
                 price: float) -> None:
+        """A fill the engine booked into its OrderBook, whose positions the gate reads:
+        only its quantity stops working here (a gate not attached to the book, the
+        pure-Python twin, books it itself)."""
         symbol = self.map_symbol(platform_symbol)
-        if symbol is not None and account in self.gate.account_ids:
+        if symbol is None or account not in self.gate.account_ids:
+            return
+        if self.gate.positions_attached:
+            self.gate.release_working(account, symbol, int(side), quantity)
+        else:
             self.gate.on_fill(account, symbol, int(side), quantity, price)
 
     def on_order_done(self, account: str, platform_symbol: str, side: Side,

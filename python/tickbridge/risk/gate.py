@@ -3,6 +3,11 @@
 The compiled ``tickbridge._core.risk.RiskGate`` does the checks; this wrapper maps account
 names and symbols to the small integer ids the hot path uses, and converts the pydantic
 limits. ``RiskGateHandle.core`` is the raw gate for batch or id-based calls.
+
+Positions: the gate reads one position book, the engine's ``OrderBook`` once attached
+(``attach_positions``; ``MarketCore.attach`` does it), its own before that (a standalone
+gate, which ``on_fill`` books into). Nothing feeds it a copy: with a book attached a fill
+only ends working quantity (``release_working``); the book has it already.
 """
 
 from __future__ import annotations
@@ -110,18 +115,39 @@ class RiskGateHandle:
         self.core.on_quote(self.instrument_ids[symbol], bid, ask, time_ns)
 
     def on_fill(self, account: str, symbol: str, side: Side | int, qty: int, price: float) -> None:
+        """A standalone gate's fill (no position book attached): booked into its own."""
         self.core.on_fill(self.account_ids[account], self.instrument_ids[symbol], int(side), qty,
                           price)
+
+    def release_working(self, account: str, symbol: str, side: Side | int, qty: int) -> None:
+        """Quantity no longer working (filled, canceled, rejected, expired)."""
+        self.core.on_order_done(self.account_ids[account], self.instrument_ids[symbol],
+                                int(side), qty)
+
+    def attach_positions(self, order_book: Any) -> None:
+        """Read positions from ``order_book`` (an OrderBook), the one fills are booked into."""
+        self.core.attach_positions(order_book)
+
+    @property
+    def positions_attached(self) -> bool:
+        return not self.pure_python and bool(self.core.positions_attached)
+
+    def alias(self, book_symbol: str, symbol: str) -> None:
+        """The position book's ``book_symbol`` (a platform's) is the configured ``symbol``."""
+        if not self.pure_python:
+            self.core.alias_instrument(book_symbol, self.instrument_ids[symbol])
+
+    def mark_day_start(self) -> None:
+        """Realized PnL counts from now (restart recovery, at the trading day's start)."""
+        if self.pure_python:
+            self.core.start_new_day()  # the twin's realized PnL to zero: the same here
+        else:
+            self.core.mark_day_start()
 
     def on_order_done(self, account: str, symbol: str, side: Side | int,
                       remaining_qty: int) -> None:
         self.core.on_order_done(self.account_ids[account], self.instrument_ids[symbol], int(side),
                                 remaining_qty)
-
-    def set_position(self, account: str, symbol: str, position: int, avg_price: float,
-                     realized_pnl: float = 0.0) -> None:
-        self.core.set_position(self.account_ids[account], self.instrument_ids[symbol], position,
-                               avg_price, realized_pnl)
 
     def set_working(self, account: str, symbol: str, working_buy: int, working_sell: int) -> None:
         self.core.set_working(self.account_ids[account], self.instrument_ids[symbol], working_buy,
