@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "named_tuples.hpp"
 #include "python_enums.hpp"
 #include "strict_arrays.hpp"
 #include "tickbridge/orders/order_book.hpp"
@@ -84,14 +85,15 @@ void bind_orders(py::module_& m) {
     m.def(
         "transition_table",
         [] {
+            static PyObject* row = tickbridge::named::make_class("Transition", "state event rule to why");
             py::list rows;
             for (const auto& t : kTransitions) {
                 py::object to = t.rule == NextRule::Goto ? py::cast(t.to) : py::none();
-                rows.append(py::make_tuple(t.from, t.event, t.rule, to, t.why));
+                rows.append(tickbridge::named::make(row, t.from, t.event, t.rule, to, t.why));
             }
             return rows;
         },
-        "Every allowed (state, event, rule, to, why); to is None unless rule is GOTO. "
+        "Every allowed Transition(state, event, rule, to, why); to is None unless rule is GOTO. "
         "Every pair not listed is refused.");
     m.def("is_terminal", &is_terminal, py::arg("status"));
     m.def("make_client_order_id", &make_client_order_id, py::arg("session_epoch"),

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "named_tuples.hpp"
 #include "strict_arrays.hpp"
 #include "tickbridge/orders/order_book.hpp"
 #include "tickbridge/risk/gate.hpp"
@@ -22,7 +23,7 @@ py::array_t<T, py::array::c_style> contiguous(const py::handle& obj, const char*
     return tickbridge::strict::column<T>(obj, "check_batch", name);
 }
 
-py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::handle& instrument_ids,
+py::object check_batch(RiskGate& gate, const py::handle& account_ids, const py::handle& instrument_ids,
                       const py::handle& sides, const py::handle& order_types, const py::handle& qtys,
                       const py::handle& prices, const py::handle& now_ns, bool session_open, bool commit) {
     auto acc = contiguous<std::uint32_t>(account_ids, "account_ids");
@@ -54,7 +55,8 @@ py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::h
         r(k) = static_cast<std::uint8_t>(gate.check_fast(order, w[k], session_open, commit, price));
         p(k) = price;
     }
-    return py::make_tuple(reasons, out_prices);
+    static PyObject* result = tickbridge::named::make_class("BatchDecisions", "reasons prices");
+    return tickbridge::named::make(result, reasons, out_prices);
 }
 
 }  // namespace

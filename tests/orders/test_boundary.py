@@ -141,3 +141,14 @@ def test_an_enum_argument_takes_the_member_or_its_number_and_nothing_else() -> N
         book.new_order("A1", "ESZ6", 1.0, 1, 6000.0)  # a float is not a side
     with pytest.raises(TypeError):
         book.new_order("A1", "ESZ6", Side.BUY, 1, 6000.0, order_type=Side.SELL)
+
+
+def test_small_results_are_named_tuples() -> None:
+    frame = _trade_frame(4)
+    runs = cpp.frame_runs(frame)
+    assert (runs.session_id, runs.sequence, runs.record_count) == (5, 4, 1)
+    assert (runs.runs[0].type, runs.runs[0].count) == (int(RecordType.TRADE), 1)
+    decoded = cpp.decode_frame(frame)
+    assert decoded.header.sequence == 4 and len(decoded.records) == 1
+    row = ob.transition_table()[0]
+    assert (row.state, row.event, row.rule, row.to, row.why) == tuple(row)

@@ -122,46 +122,57 @@ void RiskGate::alias_instrument(const std::string& symbol, std::uint32_t instrum
 
 void RiskGate::relink() const {
     for (const auto& account : accounts_)
-        for (const auto& book : account.books) book.slots.clear();
+        for (const auto& book : account.books) {
+            book.slot = kNoSlot;
+            book.net_qty = &kFlat;
+            book.more.clear();
+        }
     linked_ = 0;
+    linked_data_ = nullptr;
     link_positions();
 }
 
-void RiskGate::link_positions() const {
+void RiskGate::link_new() const {
     const auto& all = positions().positions();
-    if (linked_ == all.size()) return;
+    if (all.data() != linked_data_) {  // storage moved (a new slot): re-point the linked ones
+        for (const auto& account : accounts_)
+            for (const auto& book : account.books)
+                if (book.slot != kNoSlot) book.net_qty = &all[book.slot].net_qty;
+        linked_data_ = all.data();
+    }
     for (; linked_ < all.size(); ++linked_) {
         const auto& p = all[linked_];
         const auto a = account_ids_.find(p.account);
         const auto i = instrument_ids_.find(p.instrument);
         if (a == account_ids_.end() || i == instrument_ids_.end()) continue;
-        accounts_[a->second].books[i->second].slots.push_back(static_cast<std::uint32_t>(linked_));
+        const auto& book = accounts_[a->second].books[i->second];
+        const auto slot = static_cast<std::uint32_t>(linked_);
+        if (book.slot == kNoSlot) {
+            book.slot = slot;
+            book.net_qty = &all[slot].net_qty;
+        } else {
+            book.more.push_back(slot);
+        }
     }
-}
-
-std::int64_t RiskGate::net(const Exposure& book) const {
-    const auto& all = positions().positions();
-    std::int64_t n = 0;
-    for (const auto slot : book.slots) n += all[slot].net_qty;
-    return n;
 }
 
 double RiskGate::realized_today(const Exposure& book, const InstrumentState& instrument) const {
     const auto& all = positions().positions();
     double points = 0.0;
-    for (const auto slot : book.slots)
+    book.each_slot([&](std::uint32_t slot) {
         points += all[slot].realized_points - (slot < day_base_.size() ? day_base_[slot] : 0.0);
+    });
     return points * instrument.limits.point_value;
 }
 
 double RiskGate::unrealized(const Exposure& book, const InstrumentState& instrument, double mark) const {
     const auto& all = positions().positions();
     double pnl = 0.0;
-    for (const auto slot : book.slots) {
+    book.each_slot([&](std::uint32_t slot) {
         const auto& p = all[slot];
         if (p.net_qty != 0)
             pnl += static_cast<double>(p.net_qty) * (mark - p.avg_entry_price) * instrument.limits.point_value;
-    }
+    });
     return pnl;
 }
 
@@ -212,10 +223,14 @@ double RiskGate::mark(const InstrumentState& instrument) const {
 double RiskGate::account_pnl(std::uint32_t account_id) const {
     const auto& account = account_at(account_id);
     link_positions();
+    return pnl_of(account);
+}
+
+double RiskGate::pnl_of(const AccountState& account) const {
     double pnl = 0.0;
     for (std::size_t i = 0; i < account.books.size(); ++i) {
         const auto& book = account.books[i];
-        if (book.slots.empty()) continue;
+        if (book.slot == kNoSlot) continue;
         pnl += realized_today(book, instruments_[i]);
         const double m = mark(instruments_[i]);
         // Without a mark the open position is valued at its own average price (no unrealized).
@@ -226,8 +241,7 @@ double RiskGate::account_pnl(std::uint32_t account_id) const {
 
 bool RiskGate::update_loss_state(AccountState& account) {
     if (account.loss_breached || account.limits.daily_loss_limit <= 0.0) return false;
-    const auto id = static_cast<std::uint32_t>(&account - accounts_.data());
-    if (account_pnl(id) > -account.limits.daily_loss_limit) return false;
+    if (pnl_of(account) > -account.limits.daily_loss_limit) return false;
     account.loss_breached = true;
     // The loss limit only ever tightens the state: a HALTED account stays halted.
     if (static_cast<int>(account.limits.on_daily_loss) > static_cast<int>(account.state))
@@ -236,6 +250,7 @@ bool RiskGate::update_loss_state(AccountState& account) {
 }
 
 std::vector<std::uint32_t> RiskGate::evaluate_loss() {
+    link_positions();
     std::vector<std::uint32_t> changed;
     for (auto& account : accounts_)
         if (update_loss_state(account)) changed.push_back(static_cast<std::uint32_t>(&account - accounts_.data()));
@@ -333,12 +348,12 @@ PositionBook RiskGate::book(std::uint32_t account_id, std::uint32_t instrument_i
     // The average entry of the open position (of the symbols on its side, weighted).
     double cost = 0.0;
     std::int64_t held = 0;
-    for (const auto slot : book.slots) {
+    book.each_slot([&](std::uint32_t slot) {
         const auto& p = positions().positions()[slot];
-        if (p.net_qty == 0 || (p.net_qty > 0) != (view.position > 0)) continue;
+        if (p.net_qty == 0 || (p.net_qty > 0) != (view.position > 0)) return;
         cost += p.avg_entry_price * static_cast<double>(p.net_qty);
         held += p.net_qty;
-    }
+    });
     view.avg_price = held != 0 ? cost / static_cast<double>(held) : 0.0;
     return view;
 }
@@ -363,6 +378,17 @@ RiskReason RiskGate::check_fast(const Order& order, std::int64_t now_ns, bool se
     const RiskReason reason = evaluate(order, now_ns, session_open, price_out, nullptr);
     if (reason == RiskReason::Ok && commit) commit_order(accounts_[order.account_id], order, now_ns);
     return reason;
+}
+
+// std::round, inline: a truncating conversion instead of a libm call on the check path
+// (the same result for every |ticks| < 2^52; larger ones take std::round).
+static inline double nearest_tick(double ticks) {
+    if (!(std::fabs(ticks) < 4503599627370496.0)) return std::round(ticks);
+    const double away = ticks >= 0.0 ? ticks + 0.5 : ticks - 0.5;
+    const auto whole = static_cast<double>(static_cast<std::int64_t>(away));
+    // x + 0.5 rounds up in binary for the largest double below 0.5 (0.49999999999999994):
+    // std::round gives 0 there; keep its answer whenever the addition was inexact.
+    return std::fabs(whole - ticks) > 0.5 ? std::round(ticks) : whole;
 }
 
 // message is null on the batch path: sentences are only built when someone reads them.
@@ -403,8 +429,9 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
     // Daily loss first: the order may be the first event after the market moved.
     link_positions();
     update_loss_state(account);
+    const orders::Position* all = positions().positions().data();
     const auto& book = account.books[order.instrument_id];
-    const std::int64_t position = net(book);
+    const std::int64_t position = net(all, book);
     const TradingState state = std::max(state_, account.state);
     if (state == TradingState::Halted) {
         if (account.loss_breached && account.state == TradingState::Halted)
@@ -434,7 +461,7 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
 
     if (priced) {
         const double ticks = order.price / lim.tick_size;
-        const double nearest = std::round(ticks);
+        const double nearest = nearest_tick(ticks);
         if (std::fabs(ticks - nearest) > kTickEpsilon) {
             if (lim.tick_policy == TickPolicy::Reject)
                 TB_REFUSE(OffTick, "price %.10g for %s is off the %.10g tick grid", order.price, symbol,
@@ -497,7 +524,7 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
         for (std::size_t i = 0; i < account.books.size(); ++i) {
             const auto& b = account.books[i];
             const bool this_one = i == order.instrument_id;
-            const std::int64_t p = this_one ? position : net(b);
+            const std::int64_t p = this_one ? position : net(all, b);
             const std::int64_t lo = p - b.working_sell - (this_one ? add_sell : 0);
             const std::int64_t hi = p + b.working_buy + (this_one ? add_buy : 0);
             total += std::max(abs64(lo), abs64(hi));

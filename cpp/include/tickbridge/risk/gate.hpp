@@ -186,10 +186,25 @@ private:
     // One (account, instrument): working quantities, and the slots of the position book
     // whose positions are its position (one, unless a platform trades it under two
     // symbols).
+    // The first slot inline (the usual case: one symbol), so reading a position is two
+    // loads and no walk of a vector. Linked lazily, from const readers too.
+    // The first slot's net quantity is also held by address (kFlat when none), so the
+    // hot path reads a position without a branch; link_positions() moves the addresses
+    // when the position book's storage moved.
+    static constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
+    static inline const std::int64_t kFlat = 0;
     struct Exposure {
         std::int64_t working_buy = 0;
         std::int64_t working_sell = 0;
-        mutable std::vector<std::uint32_t> slots;  // linked lazily, from const readers too
+        mutable const std::int64_t* net_qty = &kFlat;
+        mutable std::uint32_t slot = kNoSlot;
+        mutable std::vector<std::uint32_t> more;
+        template <typename F>
+        void each_slot(F&& f) const {
+            if (slot == kNoSlot) return;
+            f(slot);
+            for (const auto s : more) f(s);
+        }
     };
     struct AccountState {
         AccountLimits limits;
@@ -205,10 +220,21 @@ private:
     bool update_loss_state(AccountState& account);
     static bool reduces(std::int64_t position, const Exposure& book, Side side, std::int64_t qty);
     const orders::PositionBook& positions() const { return external_ ? *external_ : own_; }
-    // Links the position book's positions not looked at yet (new since the last call).
-    void link_positions() const;
+    // Links the position book's positions not looked at yet (new since the last call);
+    // inline: on the check path it is one comparison.
+    void link_positions() const {
+        const auto& all = positions().positions();
+        if (linked_ != all.size() || all.data() != linked_data_) link_new();
+    }
+    void link_new() const;
     void relink() const;
-    std::int64_t net(const Exposure& book) const;
+    std::int64_t net(const Exposure& book) const { return net(positions().positions().data(), book); }
+    static std::int64_t net(const orders::Position* all, const Exposure& book) {
+        std::int64_t n = *book.net_qty;
+        for (const auto s : book.more) n += all[s].net_qty;
+        return n;
+    }
+    double pnl_of(const AccountState& account) const;  // links first: link_positions()
     double realized_today(const Exposure& book, const InstrumentState& instrument) const;
     double unrealized(const Exposure& book, const InstrumentState& instrument, double mark) const;
     double mark(const InstrumentState& instrument) const;
@@ -227,6 +253,7 @@ private:
     std::unordered_map<std::string, std::uint32_t> instrument_ids_;  // symbol or alias -> id
     // Links are a cache of who-is-whose, kept up to date from const readers.
     mutable std::size_t linked_ = 0;                  // position slots looked at
+    mutable const orders::Position* linked_data_ = nullptr;  // their storage then
     mutable std::vector<double> day_base_;            // realized points at the day's start, by slot
 
 };
