@@ -12,6 +12,7 @@ only ends working quantity (``release_working``); the book has it already.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -20,6 +21,8 @@ from tickbridge.protocol.enums import OrderType, Side
 from tickbridge.risk.limits import AccountRisk, InstrumentRisk, RiskLimits
 from tickbridge.risk.oracle import PyAccountLimits, PyInstrumentLimits, PyOrder, PyRiskGate
 from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
+
+log = logging.getLogger("tickbridge.risk")
 
 
 class InstrumentSpec(Protocol):
@@ -134,8 +137,12 @@ class RiskGateHandle:
 
     def alias(self, book_symbol: str, symbol: str) -> None:
         """The position book's ``book_symbol`` (a platform's) is the configured ``symbol``."""
-        if not self.pure_python:
+        if self.pure_python:
+            return
+        try:
             self.core.alias_instrument(book_symbol, self.instrument_ids[symbol])
+        except ValueError as error:  # the symbol is another instrument's already
+            log.error("risk: %s; its positions count for that instrument only", error)
 
     def mark_day_start(self) -> None:
         """Realized PnL counts from now (restart recovery, at the trading day's start)."""
