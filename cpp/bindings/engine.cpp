@@ -4,6 +4,7 @@
 
 #include "errors.hpp"
 #include "market_core_glue.hpp"
+#include "strict_arrays.hpp"
 #include "tickbridge/orders/order_book.hpp"
 #include "tickbridge/risk/gate.hpp"
 
@@ -11,19 +12,6 @@ namespace py = pybind11;
 using namespace tickbridge::engine;
 
 namespace {
-
-py::tuple fired_tuple(const FiredOrder& f) {
-    return py::make_tuple(f.trigger_id, static_cast<int>(f.outcome), f.risk_reason, f.session,
-                          f.client_order_id, f.request_id, f.price, f.ts, f.trade_time_ns,
-                          f.trade_price);
-}
-
-py::tuple event_tuple(const SignalEvent& e, const MarketCore& core) {
-    const auto& b = e.bar;
-    return py::make_tuple(static_cast<int>(e.kind), e.slot, core.symbol(e.slot), e.trigger_id,
-                          b.ts, b.open, b.high, b.low, b.close, b.volume, b.trade_count,
-                          b.bid_volume, b.ask_volume, e.ema_fast, e.ema_slow, e.vwap, e.delta);
-}
 
 py::dict state_dict(const MarketState& m) {
     py::dict d;
@@ -49,28 +37,118 @@ py::dict state_dict(const MarketState& m) {
 
 }  // namespace
 
-py::tuple ingest_result_tuple(const PyMarketCore& self) {
+py::object ingest_result_object(const PyMarketCore& self) {
     const auto& r = self.result;
-    py::list others;
-    for (const auto& o : r.others) others.append(py::make_tuple(static_cast<int>(o.type), o.offset));
-    py::list events;
-    for (const auto& e : r.events) events.append(event_tuple(e, self.core));
-    py::list fired;
-    for (const auto& f : r.fired) fired.append(fired_tuple(f));
-    return py::make_tuple(
-        py::make_tuple(r.header.session_id, r.header.sequence, r.header.send_time_ns,
-                       r.header.record_count),
-        others, events,
-        py::make_tuple(r.trades, r.quotes, r.depth, r.unknown_instrument, r.out_of_order,
-                       r.bad_values),
-        fired,
-        py::bytes(reinterpret_cast<const char*>(r.submits.data()), r.submits.size()));
+    // One empty tuple for every empty list: a market-data frame allocates none.
+    static const py::handle empty = py::tuple().release();
+    PyIngested out;
+    out.header = r.header;
+    out.trades = r.trades;
+    out.quotes = r.quotes;
+    out.depth = r.depth;
+    out.unknown_instrument = r.unknown_instrument;
+    out.out_of_order = r.out_of_order;
+    out.bad_values = r.bad_values;
+    auto list_of = [](const auto& items, auto make) -> py::object {
+        if (items.empty()) return py::reinterpret_borrow<py::object>(empty);
+        py::list list(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) list[i] = make(items[i]);
+        return list;
+    };
+    out.others = list_of(r.others, [](const OtherRecord& o) { return py::cast(o); });
+    out.events = list_of(r.events, [&](const SignalEvent& e) {
+        return py::cast(PySignalEvent{e, self.core.symbol(e.slot)});
+    });
+    out.fired = list_of(r.fired, [](const FiredOrder& f) { return py::cast(f); });
+    out.submits = py::bytes(reinterpret_cast<const char*>(r.submits.data()), r.submits.size());
+    return py::cast(std::move(out));
 }
+
+namespace {
+
+// The named structures MarketCore.ingest and FramePump.pump hand back.
+void bind_results(py::module_& m) {
+    py::class_<OtherRecord>(m, "OtherRecord",
+                            "A record for Python (order event, hello, ...): its type and offset.")
+        .def_property_readonly("type", [](const OtherRecord& o) { return static_cast<int>(o.type); })
+        .def_readonly("offset", &OtherRecord::offset)
+        .def("__repr__", [](const OtherRecord& o) {
+            return "OtherRecord(type=" + std::to_string(static_cast<int>(o.type)) +
+                   ", offset=" + std::to_string(o.offset) + ")";
+        });
+    py::class_<FiredOrder>(m, "FiredOrder",
+                           "An armed order whose trigger fired: outcome 0 sent, 1 deferred to "
+                           "Python, 2 refused (risk_reason says why).")
+        .def_readonly("trigger_id", &FiredOrder::trigger_id)
+        .def_property_readonly("outcome", [](const FiredOrder& f) { return static_cast<int>(f.outcome); })
+        .def_readonly("risk_reason", &FiredOrder::risk_reason)
+        .def_readonly("session", &FiredOrder::session)
+        .def_readonly("client_order_id", &FiredOrder::client_order_id)
+        .def_readonly("request_id", &FiredOrder::request_id)
+        .def_readonly("price", &FiredOrder::price)
+        .def_readonly("ts", &FiredOrder::ts)
+        .def_readonly("trade_time_ns", &FiredOrder::trade_time_ns)
+        .def_readonly("trade_price", &FiredOrder::trade_price)
+        .def("__repr__", [](const FiredOrder& f) {
+            return "FiredOrder(trigger_id=" + std::to_string(f.trigger_id) +
+                   ", outcome=" + std::to_string(static_cast<int>(f.outcome)) +
+                   ", session=" + std::to_string(f.session) + ")";
+        });
+    using E = PySignalEvent;
+    py::class_<E>(m, "SignalEvent", "A closed bar (kind 1) or a fired trigger (kind 2).")
+        .def_property_readonly("kind", [](const E& e) { return static_cast<int>(e.event.kind); })
+        .def_property_readonly("is_bar", [](const E& e) { return e.event.kind == EventKind::BarClosed; })
+        .def_property_readonly("slot", [](const E& e) { return e.event.slot; })
+        .def_readonly("symbol", &E::symbol)
+        .def_property_readonly("trigger_id", [](const E& e) { return e.event.trigger_id; })
+        .def_property_readonly("ts", [](const E& e) { return e.event.bar.ts; })
+        .def_property_readonly("open", [](const E& e) { return e.event.bar.open; })
+        .def_property_readonly("high", [](const E& e) { return e.event.bar.high; })
+        .def_property_readonly("low", [](const E& e) { return e.event.bar.low; })
+        .def_property_readonly("close", [](const E& e) { return e.event.bar.close; })
+        .def_property_readonly("volume", [](const E& e) { return e.event.bar.volume; })
+        .def_property_readonly("trade_count", [](const E& e) { return e.event.bar.trade_count; })
+        .def_property_readonly("bid_volume", [](const E& e) { return e.event.bar.bid_volume; })
+        .def_property_readonly("ask_volume", [](const E& e) { return e.event.bar.ask_volume; })
+        .def_property_readonly("ema_fast", [](const E& e) { return e.event.ema_fast; })
+        .def_property_readonly("ema_slow", [](const E& e) { return e.event.ema_slow; })
+        .def_property_readonly("vwap", [](const E& e) { return e.event.vwap; })
+        .def_property_readonly("delta", [](const E& e) { return e.event.delta; })
+        .def("__repr__", [](const E& e) {
+            return "SignalEvent(kind=" + std::to_string(static_cast<int>(e.event.kind)) + ", " +
+                   e.symbol + ", ts=" + std::to_string(e.event.bar.ts) + ")";
+        });
+    using I = PyIngested;
+    py::class_<I>(m, "Ingested", "What MarketCore.ingest did with one frame.")
+        .def_property_readonly("session_id", [](const I& r) { return r.header.session_id; })
+        .def_property_readonly("sequence", [](const I& r) { return r.header.sequence; })
+        .def_property_readonly("send_time_ns", [](const I& r) { return r.header.send_time_ns; })
+        .def_property_readonly("record_count", [](const I& r) { return r.header.record_count; })
+        .def_readonly("others", &I::others)
+        .def_readonly("events", &I::events)
+        .def_readonly("fired", &I::fired)
+        .def_readonly("submits", &I::submits)
+        .def_readonly("trades", &I::trades)
+        .def_readonly("quotes", &I::quotes)
+        .def_readonly("depth", &I::depth)
+        .def_readonly("unknown_instrument", &I::unknown_instrument)
+        .def_readonly("out_of_order", &I::out_of_order)
+        .def_readonly("bad_values", &I::bad_values)
+        .def_property_readonly("ticks", [](const I& r) { return r.trades + r.quotes; })
+        .def("__repr__", [](const I& r) {
+            return "Ingested(session_id=" + std::to_string(r.header.session_id) +
+                   ", sequence=" + std::to_string(r.header.sequence) +
+                   ", trades=" + std::to_string(r.trades) + ", quotes=" + std::to_string(r.quotes) + ")";
+        });
+}
+
+}  // namespace
 
 void bind_frame_pump(py::module_& m);
 
 void bind_engine(py::module_& root) {
     auto m = root.def_submodule("engine", "the engine's compiled tick path");
+    bind_results(m);
     m.def("trading_day", &trading_day, py::arg("time_ns"));
     py::class_<PyMarketCore>(m, "MarketCore")
         .def(py::init([](std::int64_t bar_interval_ns, std::int64_t ema_fast, std::int64_t ema_slow,
@@ -104,6 +182,12 @@ void bind_engine(py::module_& root) {
              [](PyMarketCore& self, py::object book, py::object gate) {
                  auto* b = &book.cast<tickbridge::orders::OrderBook&>();
                  auto* g = gate.is_none() ? nullptr : &gate.cast<tickbridge::risk::RiskGate&>();
+                 // One position book: the gate reads the positions of the book the core
+                 // books into (the engine's fills too), not a copy fed to it.
+                 if (g != nullptr) {
+                     g->attach_positions(b->positions());
+                     py::detail::keep_alive_impl(gate, book);  // the gate reads the book's memory
+                 }
                  self.core.attach(b, g);
                  self.book = std::move(book);
                  self.gate = std::move(gate);
@@ -152,23 +236,20 @@ void bind_engine(py::module_& root) {
         .def("take_request_id", [](PyMarketCore& self) { return self.core.take_request_id(); })
         .def("state", [](const PyMarketCore& self, std::uint32_t slot) { return state_dict(self.core.state(slot)); })
         .def_property_readonly("instrument_count", [](const PyMarketCore& self) { return self.core.instrument_count(); })
-        // ingest(session, frame) -> ((session_id, sequence, send_time_ns, record_count),
-        //   [(record_type, offset)], [event tuples], (trades, quotes, depth,
-        //   unknown_instrument, out_of_order, bad_values), [fired tuples], submits bytes);
-        //   raises ProtocolError. A fired tuple: (trigger_id, outcome 0 sent / 1 deferred /
-        //   2 refused, risk_reason, session, client_order_id, request_id, price, ts,
-        //   trade_time_ns, trade_price); submits: the Sent ones' Submit records, packed.
+        // ingest(session, frame) -> Ingested (named, read-only); raises ProtocolError. The
+        // frame must be a C-contiguous buffer (a strided view is a ValueError, not read
+        // as if it were contiguous). Ingested.submits: the Sent fired orders' Submit
+        // records, packed.
         .def("ingest", [](PyMarketCore& self, std::uint32_t session, const py::buffer& buffer) {
             const auto info = buffer.request();
-            const std::span<const std::byte> frame(static_cast<const std::byte*>(info.ptr),
-                                                   static_cast<std::size_t>(info.size * info.itemsize));
+            const auto frame = tickbridge::strict::bytes(info, "MarketCore.ingest");
             std::optional<tickbridge::protocol::DecodeError> error;
             {
                 py::gil_scoped_release release;
                 error = self.core.ingest(session, frame, self.result);
             }
             if (error) raise_protocol_error(*error);
-            return ingest_result_tuple(self);
+            return ingest_result_object(self);
         })
         .def("next_tx_sequence",
              [](PyMarketCore& self, std::uint32_t session) { return self.core.next_tx_sequence(session); });

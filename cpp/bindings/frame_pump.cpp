@@ -74,6 +74,34 @@ struct DirectSend {
     int error;  // 0 sent; else the errno (EAGAIN, EHOSTUNREACH): Python queues it
 };
 
+// A frame the pump sent (or could not): FramePump.pump's SentFrame.
+struct SentFrame {
+    std::uint32_t slot;
+    py::bytes frame;
+    int error;
+};
+
+// Market-only frames of one session taken before the one returned (set_absorb).
+struct AbsorbedFrames {
+    std::uint32_t slot = 0;
+    std::uint32_t frames = 0;
+    std::uint64_t ticks = 0;
+    std::uint64_t last_sequence = 0;
+};
+
+// What one pump() call got. identity/frame: None when only absorbed frames came.
+// ingested/error: the pump's ingest of the frame (both None: Python reads the frame
+// itself); sent: [SentFrame], or None when Python must send the Submits.
+struct Pumped {
+    py::object identity = py::none();
+    py::object frame = py::none();
+    py::object ingested = py::none();
+    py::object error = py::none();
+    py::object sent = py::none();
+    py::object absorbed = py::none();
+    bool handled() const { return !ingested.is_none() || !error.is_none(); }
+};
+
 class FramePump {
 public:
     FramePump(py::object core, std::uintptr_t socket, std::uint64_t engine_session, int major,
@@ -111,13 +139,12 @@ public:
     // each one).
     void set_absorb(std::uint32_t frames) { absorb_max_ = frames; }
 
-    // None when nothing arrived in time; else (identity, frame, pumped, absorbed):
-    // - pumped is None when Python must read the frame itself, else (ingest result or
-    //   None, ProtocolError or None, [(slot, frame sent, errno)] or None when Python must
-    //   send the Submits);
-    // - absorbed is None, or (slot, frames, ticks, last sequence) of the market-only
-    //   frames of one session taken before this one (set_absorb), for Python to book
-    //   first. Identity and frame are None when nothing followed them.
+    // None when nothing arrived in time; else a Pumped: the frame (None when nothing
+    // followed the absorbed ones), what the pump did with it (ingested, or the
+    // ProtocolError; both None when Python must read it: an unknown peer, a gap, a
+    // resend, a new session), the Submits it sent (None when Python must send them), and
+    // the market-only frames of one session taken before this one (set_absorb), for
+    // Python to book first.
     py::object pump(int timeout_ms, int spin_us) {
         std::unique_ptr<ReceivedFrame> identity;
         std::unique_ptr<ReceivedFrame> frame;
@@ -161,40 +188,41 @@ public:
                 flags = ZMQ_DONTWAIT;
             }
         }
-        py::object absorbed_tuple = py::none();
+        Pumped out;
         if (absorbed.frames > 0)
-            absorbed_tuple = py::make_tuple(absorbed.slot, absorbed.frames, absorbed.ticks,
-                                            absorbed.last_sequence);
+            out.absorbed = py::cast(AbsorbedFrames{absorbed.slot, absorbed.frames, absorbed.ticks,
+                                                   absorbed.last_sequence});
         if (!got) {
             if (recv_error != EAGAIN && recv_error != EINTR)
                 throw std::runtime_error(std::string("receive on the shim socket: ") +
                                          api_.strerror(recv_error));
             if (absorbed.frames == 0) return py::none();
-            return py::make_tuple(py::none(), py::none(), py::none(), absorbed_tuple);
+            return py::cast(std::move(out));
         }
         const auto id = identity->bytes();
-        py::bytes id_bytes(reinterpret_cast<const char*>(id.data()), id.size());
-        if (!whole) return py::make_tuple(id_bytes, py::bytes(), py::none(), absorbed_tuple);
+        out.identity = py::bytes(reinterpret_cast<const char*>(id.data()), id.size());
+        if (!whole) {
+            out.frame = py::bytes();
+            return py::cast(std::move(out));
+        }
         py::object owner = py::cast(std::move(frame));
-        py::object view = py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr()));
-        if (!view) throw py::error_already_set();
-        if (!ingested) return py::make_tuple(id_bytes, view, py::none(), absorbed_tuple);
-        if (error)
-            return py::make_tuple(id_bytes, view,
-                                  py::make_tuple(py::none(), protocol_error_object(*error), py::none()),
-                                  absorbed_tuple);
-        py::object sends = py::none();
+        out.frame = py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr()));
+        if (!out.frame) throw py::error_already_set();
+        if (!ingested) return py::cast(std::move(out));
+        if (error) {
+            out.error = protocol_error_object(*error);
+            return py::cast(std::move(out));
+        }
+        out.ingested = ingest_result_object(core_);
         if (sent_directly) {
             py::list list;
             for (const auto& s : sent)
-                list.append(py::make_tuple(
+                list.append(SentFrame{
                     s.slot, py::bytes(reinterpret_cast<const char*>(s.frame.data()), s.frame.size()),
-                    s.error));
-            sends = list;
+                    s.error});
+            out.sent = list;
         }
-        return py::make_tuple(id_bytes, view,
-                              py::make_tuple(ingest_result_tuple(core_), py::none(), sends),
-                              absorbed_tuple);
+        return py::cast(std::move(out));
     }
 
 private:
@@ -210,12 +238,7 @@ private:
         } while (std::chrono::steady_clock::now() < end);
     }
 
-    struct Absorbed {
-        std::uint32_t slot = 0;
-        std::uint32_t frames = 0;
-        std::uint64_t ticks = 0;
-        std::uint64_t last_sequence = 0;
-    };
+    using Absorbed = AbsorbedFrames;
 
     // The frame just ingested is counted instead of returned when nothing in it is for
     // Python (no order events, hello, bars, fired triggers or orders, undefined
@@ -313,6 +336,30 @@ private:
 }  // namespace
 
 void bind_frame_pump(py::module_& m) {
+    py::class_<SentFrame>(m, "SentFrame", "A frame of Submits the pump sent: errno 0, or why not.")
+        .def_readonly("slot", &SentFrame::slot)
+        .def_readonly("frame", &SentFrame::frame)
+        .def_readonly("errno", &SentFrame::error);
+    py::class_<AbsorbedFrames>(m, "AbsorbedFrames",
+                               "Market-only frames of one session the pump took in a row.")
+        .def_readonly("slot", &AbsorbedFrames::slot)
+        .def_readonly("frames", &AbsorbedFrames::frames)
+        .def_readonly("ticks", &AbsorbedFrames::ticks)
+        .def_readonly("last_sequence", &AbsorbedFrames::last_sequence)
+        .def("__repr__", [](const AbsorbedFrames& a) {
+            return "AbsorbedFrames(slot=" + std::to_string(a.slot) + ", frames=" +
+                   std::to_string(a.frames) + ", ticks=" + std::to_string(a.ticks) +
+                   ", last_sequence=" + std::to_string(a.last_sequence) + ")";
+        });
+    py::class_<Pumped>(m, "Pumped", "What one FramePump.pump call got (see frame_pump.cpp).")
+        .def_readonly("identity", &Pumped::identity)
+        .def_readonly("frame", &Pumped::frame)
+        .def_readonly("ingested", &Pumped::ingested)
+        .def_readonly("error", &Pumped::error)
+        .def_readonly("sent", &Pumped::sent)
+        .def_readonly("absorbed", &Pumped::absorbed)
+        .def_property_readonly("handled", &Pumped::handled,
+                               "The pump ingested the frame (or found it malformed).");
     py::class_<ReceivedFrame, std::unique_ptr<ReceivedFrame>>(m, "ReceivedFrame", py::buffer_protocol())
         .def_buffer([](ReceivedFrame& f) {
             const auto b = f.bytes();

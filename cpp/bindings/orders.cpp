@@ -1,6 +1,7 @@
 // Glue for the order state machine and position book (cpp/include/tickbridge/orders).
 // No logic here: argument conversion, Python exceptions, and releasing the GIL.
-// This file registers Side, OrderType, TimeInForce and OrderStatus for the whole module.
+// Side, OrderType, TimeInForce and OrderStatus are tickbridge.protocol's IntEnums
+// (python_enums.hpp); _core.Side etc. resolve to them (the module's __getattr__ below).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -9,6 +10,9 @@
 #include <limits>
 #include <string>
 
+#include "named_tuples.hpp"
+#include "python_enums.hpp"
+#include "strict_arrays.hpp"
 #include "tickbridge/orders/order_book.hpp"
 
 namespace py = pybind11;
@@ -52,27 +56,17 @@ void require_instrument(const OrderBook& book, const std::string& instrument) {
     }
 }
 
-template <typename T>
-using Column = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
 }  // namespace
 
 void bind_orders(py::module_& m) {
-    py::enum_<Side>(m, "Side").value("BUY", Side::Buy).value("SELL", Side::Sell);
-    py::enum_<OrderType>(m, "OrderType")
-        .value("MARKET", OrderType::Market)
-        .value("LIMIT", OrderType::Limit)
-        .value("STOP", OrderType::Stop)
-        .value("STOP_LIMIT", OrderType::StopLimit);
-    py::enum_<TimeInForce>(m, "TimeInForce")
-        .value("DAY", TimeInForce::Day)
-        .value("GTC", TimeInForce::Gtc)
-        .value("IOC", TimeInForce::Ioc)
-        .value("FOK", TimeInForce::Fok);
-    auto status = py::enum_<OrderStatus>(m, "OrderStatus");
-    for (std::uint8_t s = 1; s <= kStatusCount; ++s) {
-        status.value(to_string(static_cast<OrderStatus>(s)), static_cast<OrderStatus>(s));
-    }
+    // The shared enums are defined once, in tickbridge.protocol.enums: looked up on first
+    // use (tickbridge.protocol imports _core, so not at import time).
+    m.def("__getattr__", [](const std::string& name) -> py::object {
+        if (name == "Side" || name == "OrderType" || name == "TimeInForce" || name == "OrderStatus")
+            return py::module_::import("tickbridge.protocol.enums").attr(name.c_str());
+        throw py::attribute_error("module 'tickbridge._core' has no attribute '" + name + "'");
+    });
     auto event = py::enum_<OrderEvent>(m, "OrderEvent");
     for (std::uint8_t e = 1; e <= kEventCount; ++e) {
         event.value(to_string(static_cast<OrderEvent>(e)), static_cast<OrderEvent>(e));
@@ -91,14 +85,15 @@ void bind_orders(py::module_& m) {
     m.def(
         "transition_table",
         [] {
+            static PyObject* row = tickbridge::named::make_class("Transition", "state event rule to why");
             py::list rows;
             for (const auto& t : kTransitions) {
                 py::object to = t.rule == NextRule::Goto ? py::cast(t.to) : py::none();
-                rows.append(py::make_tuple(t.from, t.event, t.rule, to, t.why));
+                rows.append(tickbridge::named::make(row, t.from, t.event, t.rule, to, t.why));
             }
             return rows;
         },
-        "Every allowed (state, event, rule, to, why); to is None unless rule is GOTO. "
+        "Every allowed Transition(state, event, rule, to, why); to is None unless rule is GOTO. "
         "Every pair not listed is refused.");
     m.def("is_terminal", &is_terminal, py::arg("status"));
     m.def("make_client_order_id", &make_client_order_id, py::arg("session_epoch"),
@@ -196,6 +191,7 @@ void bind_orders(py::module_& m) {
         .def_readonly("net_qty", &Position::net_qty)
         .def_readonly("avg_entry_price", &Position::avg_entry_price)
         .def_readonly("realized_pnl", &Position::realized_pnl)
+        .def_readonly("realized_points", &Position::realized_points)
         .def_readonly("bought_qty", &Position::bought_qty)
         .def_readonly("sold_qty", &Position::sold_qty)
         .def("__repr__", [](const Position& p) {
@@ -232,8 +228,8 @@ void bind_orders(py::module_& m) {
                 return b.new_order(r);  // copied out: a snapshot, not a live view
             },
             py::arg("account"), py::arg("instrument"), py::arg("side"), py::arg("qty"),
-            py::arg("price") = kNaN, py::kw_only(), py::arg("order_type") = OrderType::Limit,
-            py::arg("time_in_force") = TimeInForce::Day, py::arg("stop_price") = kNaN,
+            py::arg("price") = kNaN, py::kw_only(), py::arg("order_type") = static_cast<int>(OrderType::Limit),
+            py::arg("time_in_force") = static_cast<int>(TimeInForce::Day), py::arg("stop_price") = kNaN,
             py::arg("ts") = 0, py::arg("client_order_id") = py::none())
         .def(
             "apply",
@@ -261,9 +257,15 @@ void bind_orders(py::module_& m) {
             py::arg("client_order_id"), py::arg("qty"), py::arg("price"), py::arg("ts") = 0)
         .def(
             "apply_events",
-            [](OrderBook& b, const Column<std::uint8_t>& event, const Column<std::uint64_t>& id,
-               const Column<std::int64_t>& qty, const Column<double>& price,
-               const Column<std::uint64_t>& exec_id, const Column<std::int64_t>& ts) {
+            [](OrderBook& b, const py::handle& event_, const py::handle& id_, const py::handle& qty_,
+               const py::handle& price_, const py::handle& exec_id_, const py::handle& ts_) {
+                constexpr const char* where = "apply_events";
+                const auto event = tickbridge::strict::column<std::uint8_t>(event_, where, "event");
+                const auto id = tickbridge::strict::column<std::uint64_t>(id_, where, "client_order_id");
+                const auto qty = tickbridge::strict::column<std::int64_t>(qty_, where, "qty");
+                const auto price = tickbridge::strict::column<double>(price_, where, "price");
+                const auto exec_id = tickbridge::strict::column<std::uint64_t>(exec_id_, where, "exec_id");
+                const auto ts = tickbridge::strict::column<std::int64_t>(ts_, where, "ts");
                 const auto n = static_cast<std::size_t>(event.size());
                 for (const auto size : {id.size(), qty.size(), price.size(), exec_id.size(),
                                         ts.size()}) {
@@ -284,8 +286,10 @@ void bind_orders(py::module_& m) {
             },
             py::arg("event"), py::arg("client_order_id"), py::arg("qty"), py::arg("price"),
             py::arg("exec_id"), py::arg("ts"),
-            "Apply many events from equal-length arrays (GIL released); returns the Outcome "
-            "code per event as uint8. Unknown ids are refused and recorded, not raised.")
+            "Apply many events from equal-length C-contiguous arrays of exactly uint8, uint64, "
+            "int64, float64, uint64, int64 (nothing is cast: a float quantity is a TypeError "
+            "naming the column); GIL released; returns the Outcome code per event as uint8. "
+            "Unknown ids are refused and recorded, not raised.")
         .def("order",
              [](const OrderBook& b, const py::object& id) { return b.order(require_known(b, id)); },
              py::arg("client_order_id"))
@@ -319,5 +323,25 @@ void bind_orders(py::module_& m) {
                 return b.positions().unrealized_pnl(account, instrument, mark_price);
             },
             py::arg("account"), py::arg("instrument"), py::arg("mark_price"))
+        .def("has_instrument",
+             [](const OrderBook& b, const std::string& symbol) { return b.positions().has_instrument(symbol); },
+             py::arg("symbol"))
+        .def(
+            "book_fill",
+            [](OrderBook& b, const std::string& account, const std::string& instrument, Side side,
+               std::int64_t qty, double price) {
+                require_instrument(b, instrument);
+                if (qty <= 0) throw py::value_error("book_fill: qty must be > 0, got " + std::to_string(qty));
+                if (!std::isfinite(price))
+                    throw py::value_error("book_fill: price must be finite, got " + std::to_string(price));
+                auto& positions = b.positions();
+                const auto slot = positions.position_slot(positions.account_id(account),
+                                                          positions.instrument_id(instrument));
+                positions.apply_fill(slot, side, qty, price);
+            },
+            py::arg("account"), py::arg("instrument"), py::arg("side"), py::arg("qty"), py::arg("price"),
+            "Books a fill into the positions only (restart recovery: the stored fills in time order).")
+        .def("reset_positions", [](OrderBook& b) { b.positions().reset(); },
+             "Every position back to flat (recovery rebooks the stored fills after it).")
         .def("reserve", &OrderBook::reserve, py::arg("orders"), py::arg("fills"));
 }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "named_tuples.hpp"
+#include "strict_arrays.hpp"
 #include "tickbridge/protocol.hpp"
 
 namespace py = pybind11;
@@ -107,8 +109,9 @@ py::object record_object(const RecordView& view) {
     return py::none();  // unreachable: validate_frame refuses unknown types
 }
 
+// A C-contiguous buffer's bytes; a strided view is refused (never read as contiguous).
 std::span<const std::byte> as_span(const py::buffer_info& info) {
-    return {static_cast<const std::byte*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize)};
+    return tickbridge::strict::bytes(info, "frame");
 }
 
 }  // namespace
@@ -233,10 +236,12 @@ void bind_protocol(py::module_& root) {
         auto error = for_each_record(as_span(info), header,
                                      [&](const RecordView& view) { records.append(record_object(view)); });
         if (error) raise_protocol_error(*error);
-        return py::make_tuple(header, records);
+        static PyObject* decoded = tickbridge::named::make_class("DecodedFrame", "header records");
+        return tickbridge::named::make(decoded, header, records);
     });
     // The Python codec's fast path: the frame validated whole in C++, answered as the
-    // header fields and the runs of same-type records (type, offset, count), from which
+    // header fields and the runs of same-type records, FrameRuns(session_id, sequence,
+    // send_time_ns, record_count, version, flags, runs=[Run(type, offset, count)]), from which
     // Python makes zero-copy numpy views. Errors raise as in validate_frame.
     m.def("frame_runs", [](const py::buffer& buffer) {
         const auto info = buffer.request();
@@ -250,8 +255,15 @@ void bind_protocol(py::module_& root) {
                 runs.emplace_back(type, view.offset, 1u);
         });
         if (error) raise_protocol_error(*error);
-        return py::make_tuple(header.session_id, header.sequence, header.send_time_ns,
-                              header.record_count, header.version, header.flags, runs);
+        static PyObject* cls = tickbridge::named::make_class(
+            "FrameRuns", "session_id sequence send_time_ns record_count version flags runs");
+        static PyObject* run = tickbridge::named::make_class("Run", "type offset count");
+        py::list named_runs(runs.size());
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            named_runs[i] = tickbridge::named::make(run, std::get<0>(runs[i]), std::get<1>(runs[i]),
+                                                    std::get<2>(runs[i]));
+        return tickbridge::named::make(cls, header.session_id, header.sequence, header.send_time_ns,
+                                       header.record_count, header.version, header.flags, named_runs);
     });
     m.def("record_length", [](int type) { return record_length(static_cast<RecordType>(type)); });
     m.def("layouts", [] { return layouts(); }, "record name -> (size, [(field, offset, size)])");

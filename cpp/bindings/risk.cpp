@@ -6,6 +6,9 @@
 
 #include <stdexcept>
 
+#include "named_tuples.hpp"
+#include "strict_arrays.hpp"
+#include "tickbridge/orders/order_book.hpp"
 #include "tickbridge/risk/gate.hpp"
 
 namespace py = pybind11;
@@ -14,21 +17,22 @@ using namespace tickbridge::risk;
 
 namespace {
 
+// Exactly the dtype the gate reads, C-contiguous: a float quantity is refused, not cast.
 template <class T>
-py::array_t<T> contiguous(const py::handle& obj) {
-    return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(obj);
+py::array_t<T, py::array::c_style> contiguous(const py::handle& obj, const char* name) {
+    return tickbridge::strict::column<T>(obj, "check_batch", name);
 }
 
-py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::handle& instrument_ids,
+py::object check_batch(RiskGate& gate, const py::handle& account_ids, const py::handle& instrument_ids,
                       const py::handle& sides, const py::handle& order_types, const py::handle& qtys,
                       const py::handle& prices, const py::handle& now_ns, bool session_open, bool commit) {
-    auto acc = contiguous<std::uint32_t>(account_ids);
-    auto ins = contiguous<std::uint32_t>(instrument_ids);
-    auto sid = contiguous<std::uint8_t>(sides);
-    auto typ = contiguous<std::uint8_t>(order_types);
-    auto qty = contiguous<std::int64_t>(qtys);
-    auto prc = contiguous<double>(prices);
-    auto now = contiguous<std::int64_t>(now_ns);
+    auto acc = contiguous<std::uint32_t>(account_ids, "account_ids");
+    auto ins = contiguous<std::uint32_t>(instrument_ids, "instrument_ids");
+    auto sid = contiguous<std::uint8_t>(sides, "sides");
+    auto typ = contiguous<std::uint8_t>(order_types, "order_types");
+    auto qty = contiguous<std::int64_t>(qtys, "qtys");
+    auto prc = contiguous<double>(prices, "prices");
+    auto now = contiguous<std::int64_t>(now_ns, "now_ns");
     const auto n = acc.size();
     if (ins.size() != n || sid.size() != n || typ.size() != n || qty.size() != n || prc.size() != n ||
         now.size() != n)
@@ -51,7 +55,8 @@ py::tuple check_batch(RiskGate& gate, const py::handle& account_ids, const py::h
         r(k) = static_cast<std::uint8_t>(gate.check_fast(order, w[k], session_open, commit, price));
         p(k) = price;
     }
-    return py::make_tuple(reasons, out_prices);
+    static PyObject* result = tickbridge::named::make_class("BatchDecisions", "reasons prices");
+    return tickbridge::named::make(result, reasons, out_prices);
 }
 
 }  // namespace
@@ -144,11 +149,23 @@ void bind_risk(py::module_& root) {
         .def("on_trade", &RiskGate::on_trade)
         .def("on_quote", &RiskGate::on_quote)
         .def("on_fill", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty,
-                           double price) { g.on_fill(a, i, static_cast<Side>(side), qty, price); })
+                           double price) { g.on_fill(a, i, static_cast<Side>(side), qty, price); },
+             "A standalone gate's fill (booked into its own position book); with a position book "
+             "attached, a RuntimeError: book it there and release_working() its quantity.")
+        .def("release_working", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty) {
+            g.release_working(a, i, static_cast<Side>(side), qty);
+        })
         .def("on_order_done", [](RiskGate& g, std::uint32_t a, std::uint32_t i, int side, std::int64_t qty) {
             g.on_order_done(a, i, static_cast<Side>(side), qty);
         })
-        .def("set_position", &RiskGate::set_position)
+        .def("attach_positions",
+             [](RiskGate& g, const tickbridge::orders::OrderBook& book) { g.attach_positions(book.positions()); },
+             py::arg("order_book"), py::keep_alive<1, 2>(),
+             "Read positions from this OrderBook's position book (the one fills are booked into).")
+        .def_property_readonly("positions_attached", &RiskGate::positions_attached)
+        .def("alias_instrument", &RiskGate::alias_instrument, py::arg("symbol"), py::arg("instrument_id"),
+             "A position-book symbol (a platform's) that is this instrument.")
+        .def("mark_day_start", &RiskGate::mark_day_start)
         .def("set_working", &RiskGate::set_working)
         .def("note_sent", &RiskGate::note_sent)
         .def("set_trading_state", &RiskGate::set_trading_state)

@@ -49,7 +49,7 @@ def _trades(sequence: int, *prices: float, session: int = 5) -> bytes:
 
 
 def _next(frames: FramePump, timeout_ms: int = 2000):
-    """The next (identity, frame, pumped, absorbed)."""
+    """The next Pumped (identity, frame, ingested, error, sent, absorbed)."""
     got = frames.pump(timeout_ms)
     assert got is not None, "nothing received"
     return got
@@ -66,12 +66,12 @@ def test_nothing_arrived_returns_none_after_the_timeout(wire):
 def test_an_unknown_peer_or_session_is_left_to_python(wire):
     core, frames, dealer, slot = wire
     dealer.send(_trades(1, 6000.0))
-    identity, frame, pumped, _ = _next(frames)
-    assert identity == b"shim-1" and pumped is None  # not registered: Python reads it
-    assert bytes(frame) == _trades(1, 6000.0)
+    got = _next(frames)
+    assert got.identity == b"shim-1" and not got.handled  # not registered: Python reads it
+    assert bytes(got.frame) == _trades(1, 6000.0)
     frames.add_peer(b"shim-1", slot)
     dealer.send(_trades(2, 6000.0))
-    assert _next(frames)[2] is None  # registered, but its session not known yet
+    assert not _next(frames).handled  # registered, but its session not known yet
     assert core.state(0)["trades"] == 0  # nothing ingested by the pump
 
 
@@ -80,20 +80,21 @@ def test_the_next_frame_of_the_known_session_is_ingested_and_no_other(wire):
     frames.add_peer(b"shim-1", slot)
     frames.set_peer(slot, 5, 1)
     dealer.send(_trades(2, 6000.0, 6000.25))
-    _, _, (result, error, sent), _ = _next(frames)
-    assert error is None and sent is None
-    header, counts = result[0], result[3]
-    assert header[:2] == (5, 2) and counts[0] == 2 and core.state(0)["last_price"] == 6000.25
+    got = _next(frames)
+    assert got.error is None and got.sent is None
+    result = got.ingested
+    assert (result.session_id, result.sequence, result.trades) == (5, 2, 2)
+    assert core.state(0)["last_price"] == 6000.25
     # A gap, a resend and another peer session all need the engine's bookkeeping first.
     for frame_bytes in (_trades(4, 1.0), _trades(2, 1.0), _trades(3, 1.0, session=6)):
         dealer.send(frame_bytes)
-        assert _next(frames)[2] is None
+        assert not _next(frames).handled
     assert core.state(0)["trades"] == 2
     dealer.send(_trades(3, 6000.5))  # the next one again
-    assert _next(frames)[2][0][0][:2] == (5, 3)
+    assert _next(frames).ingested.sequence == 3
     frames.remove_peer(b"shim-1")
     dealer.send(_trades(4, 6000.5))
-    assert _next(frames)[2] is None
+    assert not _next(frames).handled
 
 
 def test_a_malformed_next_frame_comes_back_as_the_protocol_error(wire):
@@ -103,8 +104,9 @@ def test_a_malformed_next_frame_comes_back_as_the_protocol_error(wire):
     bad = bytearray(_trades(2, 6000.0))
     bad[40:42] = (999).to_bytes(2, "little")  # the record's type
     dealer.send(bytes(bad))
-    _, _, (result, error, sent), _ = _next(frames)
-    assert result is None and sent is None
+    got = _next(frames)
+    result, error, sent = got.ingested, got.error, got.sent
+    assert result is None and sent is None and got.handled
     assert isinstance(error, ProtocolError) and error.code == DecodeErrorCode.UNKNOWN_RECORD_TYPE
     assert error.offset == 40
     assert core.state(0)["trades"] == 0  # nothing applied from a malformed frame
@@ -114,9 +116,10 @@ def test_a_multipart_message_comes_back_empty(wire):
     _, frames, dealer, slot = wire
     frames.add_peer(b"shim-1", slot)
     dealer.send_multipart([_trades(1, 1.0), b"more", b"parts"])
-    assert _next(frames) == (b"shim-1", b"", None, None)  # refused as truncated by the engine
+    got = _next(frames)  # refused as truncated by the engine
+    assert (got.identity, got.frame, got.handled, got.absorbed) == (b"shim-1", b"", False, None)
     dealer.send(_trades(1, 1.0))
-    assert bytes(_next(frames)[1]) == _trades(1, 1.0)  # the next message reads whole
+    assert bytes(_next(frames).frame) == _trades(1, 1.0)  # the next message reads whole
 
 
 def test_market_only_frames_queued_in_a_row_are_taken_without_returning(wire):
@@ -129,15 +132,18 @@ def test_market_only_frames_queued_in_a_row_are_taken_without_returning(wire):
     time.sleep(0.3)  # all six in the socket's queue
     got = _next(frames)
     # Three taken (sequences 2-4), the fourth returned as usual with what was taken.
-    assert got[3] == (slot, 3, 6, 4)
-    assert got[2][0][0][:2] == (5, 5)
+    a = got.absorbed
+    assert (a.slot, a.frames, a.ticks, a.last_sequence) == (slot, 3, 6, 4)
+    assert (got.ingested.session_id, got.ingested.sequence) == (5, 5)
     got = _next(frames)  # 6 taken; 7, with nothing queued after it, returned
-    assert got[3] == (slot, 1, 2, 6) and got[2][0][0][:2] == (5, 7)
+    a = got.absorbed
+    assert (a.slot, a.frames, a.ticks, a.last_sequence) == (slot, 1, 2, 6)
+    assert got.ingested.sequence == 7
     assert core.state(0)["trades"] == 12
     frames.set_absorb(0)
     dealer.send(_trades(8, 6000.5))
     dealer.send(_trades(9, 6000.5))
-    assert _next(frames)[3] is None and _next(frames)[3] is None  # each one returned
+    assert _next(frames).absorbed is None and _next(frames).absorbed is None  # each returned
 
 
 class _Trigger:

@@ -91,11 +91,23 @@ def run_core(frames: list[bytes], trigger: bool) -> tuple[MarketCore, list[tuple
     events: list[tuple] = []
     totals = [0] * 6
     for frame in frames:
-        _, others, got, counts, fired, _ = core.ingest(session, frame)
-        assert others == [] and fired == []
-        events += got
+        result = core.ingest(session, frame)
+        assert not result.others and not result.fired
+        events += [_event_fields(e) for e in result.events]
+        counts = (result.trades, result.quotes, result.depth, result.unknown_instrument,
+                  result.out_of_order, result.bad_values)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
     return core, events, totals
+
+
+_EVENT_FIELDS = ("kind", "slot", "symbol", "trigger_id", "ts", "open", "high", "low", "close",
+                 "volume", "trade_count", "bid_volume", "ask_volume", "ema_fast", "ema_slow",
+                 "vwap", "delta")
+
+
+def _event_fields(event: object) -> tuple:
+    """The named SignalEvent as a tuple, in the order the comparisons below index it."""
+    return tuple(getattr(event, f) for f in _EVENT_FIELDS)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -104,7 +104,7 @@ def test_trading_state_halted_and_reducing(gate):
     assert check(gate).reason == R.TRADING_HALTED
     gate.set_trading_state(TradingState.REDUCING_ONLY)
     assert check(gate).reason == R.REDUCING_ONLY
-    gate.set_position("SIM1", "ESZ6", 3, 6000.0)
+    gate.on_fill("SIM1", "ESZ6", BUY, 3, 6000.0)
     assert check(gate, side=SELL, qty=2).ok            # 3 -> 1 (working sell 2)
     assert check(gate, side=SELL, qty=1).ok            # with working: 3 -> 0
     assert check(gate, side=SELL, qty=1).reason == R.REDUCING_ONLY  # would flip
@@ -117,7 +117,7 @@ def test_trading_state_halted_and_reducing(gate):
 
 def test_reducing_never_flips(gate):
     gate.set_trading_state(TradingState.REDUCING_ONLY)
-    gate.set_position("SIM1", "ESZ6", -2, 6000.0)
+    gate.on_fill("SIM1", "ESZ6", SELL, 2, 6000.0)
     assert check(gate, side=BUY, qty=3, commit=False).reason == R.REDUCING_ONLY
     assert check(gate, side=BUY, qty=2).ok
     assert check(gate, side=SELL, qty=1).reason == R.REDUCING_ONLY

@@ -34,14 +34,14 @@ def test_fills_move_working_into_position(gate):
     assert check(gate, qty=10).ok                      # 8 + 10 = 18
     assert check(gate, qty=3).reason == R.POSITION_LIMIT  # 8 + 10 + 3 = 21
     gate.set_working("SIM1", "ESZ6", 0, 0)
-    gate.set_position("SIM1", "ESZ6", -20, 6000.0)
+    gate.on_fill("SIM1", "ESZ6", SELL, 28, 6000.0)  # 8 -> -20
     assert check(gate, side=SELL, qty=1).reason == R.POSITION_LIMIT
     assert check(gate, side=BUY, qty=5).ok
 
 
 def test_account_position_limit_across_instruments(gate):
-    gate.set_position("SIM1", "ESZ6", 18, 6000.0)
-    gate.set_position("SIM1", "NQZ6", -10, 21000.0)
+    gate.on_fill("SIM1", "ESZ6", BUY, 18, 6000.0)
+    gate.on_fill("SIM1", "NQZ6", SELL, 10, 21000.0)
     assert check(gate, qty=2).ok                       # 20 + 10 = 30
     d = check(gate, symbol="NQZ6", side=SELL, qty=1, price=21000)
     assert d.reason == R.ACCOUNT_POSITION_LIMIT
@@ -49,7 +49,7 @@ def test_account_position_limit_across_instruments(gate):
 
 def test_loss_limit_moves_state_then_only_reducing_orders_pass(gate):
     # long 10 ES at 6000, $50 a point: the limit of 5000 is 10 points down
-    gate.set_position("SIM1", "ESZ6", 10, 6000.0)
+    gate.on_fill("SIM1", "ESZ6", BUY, 10, 6000.0)
     price, t = 6000.0, T0
     while gate.trading_state("SIM1") == TradingState.ACTIVE:
         price -= 1.0
@@ -70,7 +70,7 @@ def test_loss_limit_moves_state_then_only_reducing_orders_pass(gate):
 
 
 def test_loss_limit_detected_at_check_time_and_can_halt(gate):
-    gate.set_position("HALTER", "ESZ6", -2, 6000.0)
+    gate.on_fill("HALTER", "ESZ6", SELL, 2, 6000.0)
     gate.on_trade("ESZ6", 6010.0, T0)                  # -2 * 10 * 50 = -1000
     d = check(gate, account="HALTER", side=BUY, qty=1, price=6010.0)
     assert d.reason == R.DAILY_LOSS
@@ -97,7 +97,7 @@ def test_rate_limits_per_second_minute_hour(gate):
         d = check(gate, now=now)
         if d.ok:
             gate.on_fill("SIM1", "ESZ6", BUY, 1, 6000.0)
-            gate.set_position("SIM1", "ESZ6", 0, 0.0)
+            gate.on_fill("SIM1", "ESZ6", SELL, 1, 6000.0)  # flat again
         return d
 
     assert all(send(t + i).ok for i in range(5))

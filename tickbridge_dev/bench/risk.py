@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tickbridge.protocol.enums import Side
 from tickbridge.risk.gate import RiskGateHandle
 from tickbridge.risk.limits import RiskLimits
 from tickbridge_dev.bench.registry import Benchmark, BenchResult, timed_rate
@@ -47,7 +48,7 @@ def _gate(pure_python: bool) -> RiskGateHandle:
     gate = kind(RiskLimits.model_validate(_LIMITS), _SPECS, ["A1", "A2", "A3"])
     for symbol, price in zip(_SPECS, _PRICES, strict=True):
         gate.on_trade(symbol, float(price), T0)
-    gate.set_position("A1", "ESZ6", 5, 6000.0)
+    gate.on_fill("A1", "ESZ6", Side.BUY, 5, 6000.0)
     gate.set_working("A2", "NQZ6", 4, 2)
     return gate
 

@@ -396,7 +396,6 @@ def _as_python(limits: Any, kind: type) -> Any:
 class PyRiskGateHandle(RiskGateHandle):
     """``RiskGateHandle`` over ``PyRiskGate``: same names, same ids, same limits."""
 
-
     def __init__(self, limits: RiskLimits, instruments: Mapping[str, InstrumentSpec],
                  accounts: Iterable[str]) -> None:
         super().__init__(limits, instruments, accounts)
@@ -422,10 +421,21 @@ class PyRiskGateHandle(RiskGateHandle):
         order = PyOrder(self.account_ids[account], self.instrument_ids[symbol], int(side),
                         int(order_type), int(qty), float(price))
         d = self.core.check(order, now_ns, session_open, commit)
-        return RiskDecision(RiskReason(int(d.reason)), d.price, d.message)
+        return RiskDecision.of_gate(int(d.reason), d.message, d.price)
 
     def _state_arg(self, state: TradingState | int) -> Any:
         return int(state)
+
+    # The twin keeps its own positions (fed by on_fill), never an order book's.
+    @property
+    def positions_attached(self) -> bool:
+        return False
+
+    def alias(self, book_symbol: str, symbol: str) -> None:
+        return None
+
+    def mark_day_start(self) -> None:
+        self.core.start_new_day()  # its realized PnL to zero: the same here
 
     def replace_limits(self, limits: RiskLimits) -> None:
         for symbol, iid in self.instrument_ids.items():

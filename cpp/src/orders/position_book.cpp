@@ -109,8 +109,9 @@ void PositionBook::apply_fill(std::uint32_t slot, Side side, std::int64_t qty,
         const std::int64_t held = before < 0 ? -before : before;
         const std::int64_t closed = qty < held ? qty : held;
         const double direction = before > 0 ? 1.0 : -1.0;
-        p.realized_pnl +=
-            static_cast<double>(closed) * (price - p.avg_entry_price) * direction * point_value;
+        const double points = static_cast<double>(closed) * (price - p.avg_entry_price) * direction;
+        p.realized_points += points;
+        p.realized_pnl += points * point_value;
         if (after == 0) {
             p.avg_entry_price = 0.0;
         } else if ((after > 0) != (before > 0)) {
@@ -118,6 +119,17 @@ void PositionBook::apply_fill(std::uint32_t slot, Side side, std::int64_t qty,
         }
     }
     p.net_qty = after;
+}
+
+void PositionBook::reset() noexcept {
+    for (auto& p : positions_) {
+        p.net_qty = 0;
+        p.avg_entry_price = 0.0;
+        p.realized_pnl = 0.0;
+        p.realized_points = 0.0;
+        p.bought_qty = 0;
+        p.sold_qty = 0;
+    }
 }
 
 }  // namespace tickbridge::orders

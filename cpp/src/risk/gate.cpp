@@ -75,24 +75,111 @@ const char* to_string(TradingState state) {
 
 std::uint32_t RiskGate::add_instrument(const InstrumentLimits& limits) {
     if (!(limits.tick_size > 0.0)) throw std::invalid_argument(limits.symbol + ": tick_size must be > 0");
+    const double point_value = limits.point_value > 0.0 ? limits.point_value : 1.0;
+    own_.register_instrument(limits.symbol, point_value, limits.tick_size);
     instruments_.push_back(InstrumentState{limits, 0.0, 0, false, 0.0, 0.0, 0, false});
+    const auto id = static_cast<std::uint32_t>(instruments_.size() - 1);
     for (auto& account : accounts_) {
         account.books.emplace_back();
         account.allowed.push_back(account.limits.allowed_instruments.empty() ? 1 : 0);
     }
-    return static_cast<std::uint32_t>(instruments_.size() - 1);
+    instrument_ids_.emplace(limits.symbol, id);
+    relink();
+    return id;
 }
 
 std::uint32_t RiskGate::add_account(const AccountLimits& limits) {
     accounts_.emplace_back();
     accounts_.back().books.resize(instruments_.size());
-    replace_account_limits(static_cast<std::uint32_t>(accounts_.size() - 1), limits);
-    return static_cast<std::uint32_t>(accounts_.size() - 1);
+    const auto id = static_cast<std::uint32_t>(accounts_.size() - 1);
+    replace_account_limits(id, limits);
+    account_ids_.emplace(limits.account, id);
+    relink();
+    return id;
 }
 
 void RiskGate::replace_instrument_limits(std::uint32_t instrument_id, const InstrumentLimits& limits) {
     if (!(limits.tick_size > 0.0)) throw std::invalid_argument(limits.symbol + ": tick_size must be > 0");
     instrument_at(instrument_id).limits = limits;
+    if (limits.point_value > 0.0) own_.register_instrument(limits.symbol, limits.point_value, limits.tick_size);
+}
+
+// -- positions: read from one position book ------------------------------------------------
+
+void RiskGate::attach_positions(const orders::PositionBook& positions) {
+    external_ = &positions;
+    relink();
+}
+
+void RiskGate::alias_instrument(const std::string& symbol, std::uint32_t instrument_id) {
+    instrument_at(instrument_id);
+    const auto [it, added] = instrument_ids_.emplace(symbol, instrument_id);
+    if (!added && it->second != instrument_id)
+        throw std::invalid_argument("symbol " + symbol + " is instrument " +
+                                    instruments_[it->second].limits.symbol + " already");
+    if (added) relink();
+}
+
+void RiskGate::relink() const {
+    for (const auto& account : accounts_)
+        for (const auto& book : account.books) {
+            book.slot = kNoSlot;
+            book.net_qty = &kFlat;
+            book.more.clear();
+        }
+    linked_ = 0;
+    linked_data_ = nullptr;
+    link_positions();
+}
+
+void RiskGate::link_new() const {
+    const auto& all = positions().positions();
+    if (all.data() != linked_data_) {  // storage moved (a new slot): re-point the linked ones
+        for (const auto& account : accounts_)
+            for (const auto& book : account.books)
+                if (book.slot != kNoSlot) book.net_qty = &all[book.slot].net_qty;
+        linked_data_ = all.data();
+    }
+    for (; linked_ < all.size(); ++linked_) {
+        const auto& p = all[linked_];
+        const auto a = account_ids_.find(p.account);
+        const auto i = instrument_ids_.find(p.instrument);
+        if (a == account_ids_.end() || i == instrument_ids_.end()) continue;
+        const auto& book = accounts_[a->second].books[i->second];
+        const auto slot = static_cast<std::uint32_t>(linked_);
+        if (book.slot == kNoSlot) {
+            book.slot = slot;
+            book.net_qty = &all[slot].net_qty;
+        } else {
+            book.more.push_back(slot);
+        }
+    }
+}
+
+double RiskGate::realized_today(const Exposure& book, const InstrumentState& instrument) const {
+    const auto& all = positions().positions();
+    double points = 0.0;
+    book.each_slot([&](std::uint32_t slot) {
+        points += all[slot].realized_points - (slot < day_base_.size() ? day_base_[slot] : 0.0);
+    });
+    return points * instrument.limits.point_value;
+}
+
+double RiskGate::unrealized(const Exposure& book, const InstrumentState& instrument, double mark) const {
+    const auto& all = positions().positions();
+    double pnl = 0.0;
+    book.each_slot([&](std::uint32_t slot) {
+        const auto& p = all[slot];
+        if (p.net_qty != 0)
+            pnl += static_cast<double>(p.net_qty) * (mark - p.avg_entry_price) * instrument.limits.point_value;
+    });
+    return pnl;
+}
+
+void RiskGate::mark_day_start() {
+    const auto& all = positions().positions();
+    day_base_.resize(all.size());
+    for (std::size_t slot = 0; slot < all.size(); ++slot) day_base_[slot] = all[slot].realized_points;
 }
 
 void RiskGate::replace_account_limits(std::uint32_t account_id, const AccountLimits& limits) {
@@ -135,23 +222,26 @@ double RiskGate::mark(const InstrumentState& instrument) const {
 
 double RiskGate::account_pnl(std::uint32_t account_id) const {
     const auto& account = account_at(account_id);
+    link_positions();
+    return pnl_of(account);
+}
+
+double RiskGate::pnl_of(const AccountState& account) const {
     double pnl = 0.0;
     for (std::size_t i = 0; i < account.books.size(); ++i) {
         const auto& book = account.books[i];
-        pnl += book.realized_pnl;
-        if (book.position == 0) continue;
+        if (book.slot == kNoSlot) continue;
+        pnl += realized_today(book, instruments_[i]);
         const double m = mark(instruments_[i]);
         // Without a mark the open position is valued at its own average price (no unrealized).
-        if (m != 0.0)
-            pnl += static_cast<double>(book.position) * (m - book.avg_price) * instruments_[i].limits.point_value;
+        if (m != 0.0) pnl += unrealized(book, instruments_[i], m);
     }
     return pnl;
 }
 
 bool RiskGate::update_loss_state(AccountState& account) {
     if (account.loss_breached || account.limits.daily_loss_limit <= 0.0) return false;
-    const auto id = static_cast<std::uint32_t>(&account - accounts_.data());
-    if (account_pnl(id) > -account.limits.daily_loss_limit) return false;
+    if (pnl_of(account) > -account.limits.daily_loss_limit) return false;
     account.loss_breached = true;
     // The loss limit only ever tightens the state: a HALTED account stays halted.
     if (static_cast<int>(account.limits.on_daily_loss) > static_cast<int>(account.state))
@@ -160,6 +250,7 @@ bool RiskGate::update_loss_state(AccountState& account) {
 }
 
 std::vector<std::uint32_t> RiskGate::evaluate_loss() {
+    link_positions();
     std::vector<std::uint32_t> changed;
     for (auto& account : accounts_)
         if (update_loss_state(account)) changed.push_back(static_cast<std::uint32_t>(&account - accounts_.data()));
@@ -167,8 +258,8 @@ std::vector<std::uint32_t> RiskGate::evaluate_loss() {
 }
 
 void RiskGate::start_new_day() {
+    mark_day_start();
     for (auto& account : accounts_) {
-        for (auto& book : account.books) book.realized_pnl = 0.0;
         if (account.loss_breached) account.state = TradingState::Active;
         account.loss_breached = false;
     }
@@ -185,9 +276,9 @@ TradingState RiskGate::effective_state(std::uint32_t account_id) const {
 
 // Reducing: moves the position toward zero and, counted with the working orders on the
 // same side, never past it (a sell of 3 against long 2 would flip: not reducing).
-bool RiskGate::reduces(const PositionBook& book, Side side, std::int64_t qty) {
-    if (side == Side::Sell) return book.position > 0 && qty + book.working_sell <= book.position;
-    return book.position < 0 && qty + book.working_buy <= -book.position;
+bool RiskGate::reduces(std::int64_t position, const Exposure& book, Side side, std::int64_t qty) {
+    if (side == Side::Sell) return position > 0 && qty + book.working_sell <= position;
+    return position < 0 && qty + book.working_buy <= -position;
 }
 
 void RiskGate::on_trade(std::uint32_t instrument_id, double price, std::int64_t time_ns) {
@@ -209,44 +300,22 @@ void RiskGate::on_fill(std::uint32_t account_id, std::uint32_t instrument_id, Si
                        double price) {
     auto& account = account_at(account_id);
     const auto& instrument = instrument_at(instrument_id);
+    if (external_ != nullptr)
+        throw std::logic_error("on_fill: the gate reads the attached position book; book the fill there "
+                               "and release_working() its quantity");
     if (qty <= 0) return;  // a zero fill would make the average price 0/0
-    auto& book = account.books[instrument_id];
+    release_working(account_id, instrument_id, side, qty);
+    const auto slot = own_.position_slot(own_.account_id(account.limits.account),
+                                         own_.instrument_id(instrument.limits.symbol));
+    own_.apply_fill(slot, side, qty, price);
+}
+
+void RiskGate::release_working(std::uint32_t account_id, std::uint32_t instrument_id, Side side,
+                               std::int64_t qty) {
+    instrument_at(instrument_id);
+    auto& book = account_at(account_id).books[instrument_id];
     auto& working = side == Side::Buy ? book.working_buy : book.working_sell;
     working = std::max<std::int64_t>(0, working - qty);
-    const std::int64_t signed_qty = side == Side::Buy ? qty : -qty;
-    const std::int64_t before = book.position;
-    const std::int64_t after = before + signed_qty;
-    if (before == 0 || (before > 0) == (signed_qty > 0)) {
-        // Opening or adding: the average price moves.
-        book.avg_price = (book.avg_price * static_cast<double>(abs64(before)) + price * static_cast<double>(qty)) /
-                         static_cast<double>(abs64(after));
-    } else {
-        // Closing (and maybe flipping): realize PnL on the closed part.
-        const std::int64_t closed = std::min(abs64(before), qty);
-        const double direction = before > 0 ? 1.0 : -1.0;
-        book.realized_pnl += direction * static_cast<double>(closed) * (price - book.avg_price) *
-                             instrument.limits.point_value;
-        if (after == 0) book.avg_price = 0.0;
-        else if ((after > 0) != (before > 0)) book.avg_price = price;  // flipped: the rest opened here
-    }
-    book.position = after;
-}
-
-void RiskGate::on_order_done(std::uint32_t account_id, std::uint32_t instrument_id, Side side,
-                             std::int64_t remaining_qty) {
-    instrument_at(instrument_id);
-    auto& book = account_at(account_id).books[instrument_id];
-    auto& working = side == Side::Buy ? book.working_buy : book.working_sell;
-    working = std::max<std::int64_t>(0, working - remaining_qty);
-}
-
-void RiskGate::set_position(std::uint32_t account_id, std::uint32_t instrument_id, std::int64_t position,
-                            double avg_price, double realized_pnl) {
-    instrument_at(instrument_id);
-    auto& book = account_at(account_id).books[instrument_id];
-    book.position = position;
-    book.avg_price = position == 0 ? 0.0 : avg_price;
-    book.realized_pnl = realized_pnl;
 }
 
 void RiskGate::set_working(std::uint32_t account_id, std::uint32_t instrument_id, std::int64_t working_buy,
@@ -264,11 +333,29 @@ void RiskGate::note_sent(std::uint32_t account_id, std::int64_t time_ns) {
     if (account.limits.max_orders_per_hour > 0) account.sent_hour.push_back(time_ns);
 }
 
-const PositionBook& RiskGate::book(std::uint32_t account_id, std::uint32_t instrument_id) const {
+PositionBook RiskGate::book(std::uint32_t account_id, std::uint32_t instrument_id) const {
     const auto& account = account_at(account_id);
     if (instrument_id >= account.books.size())
         throw std::out_of_range("instrument id " + std::to_string(instrument_id) + " is not registered");
-    return account.books[instrument_id];
+    link_positions();
+    const auto& book = account.books[instrument_id];
+    const auto& instrument = instruments_[instrument_id];
+    PositionBook view;
+    view.position = net(book);
+    view.realized_pnl = realized_today(book, instrument);
+    view.working_buy = book.working_buy;
+    view.working_sell = book.working_sell;
+    // The average entry of the open position (of the symbols on its side, weighted).
+    double cost = 0.0;
+    std::int64_t held = 0;
+    book.each_slot([&](std::uint32_t slot) {
+        const auto& p = positions().positions()[slot];
+        if (p.net_qty == 0 || (p.net_qty > 0) != (view.position > 0)) return;
+        cost += p.avg_entry_price * static_cast<double>(p.net_qty);
+        held += p.net_qty;
+    });
+    view.avg_price = held != 0 ? cost / static_cast<double>(held) : 0.0;
+    return view;
 }
 
 void RiskGate::commit_order(AccountState& account, const Order& order, std::int64_t now_ns) {
@@ -291,6 +378,17 @@ RiskReason RiskGate::check_fast(const Order& order, std::int64_t now_ns, bool se
     const RiskReason reason = evaluate(order, now_ns, session_open, price_out, nullptr);
     if (reason == RiskReason::Ok && commit) commit_order(accounts_[order.account_id], order, now_ns);
     return reason;
+}
+
+// std::round, inline: a truncating conversion instead of a libm call on the check path
+// (the same result for every |ticks| < 2^52; larger ones take std::round).
+static inline double nearest_tick(double ticks) {
+    if (!(std::fabs(ticks) < 4503599627370496.0)) return std::round(ticks);
+    const double away = ticks >= 0.0 ? ticks + 0.5 : ticks - 0.5;
+    const auto whole = static_cast<double>(static_cast<std::int64_t>(away));
+    // x + 0.5 rounds up in binary for the largest double below 0.5 (0.49999999999999994):
+    // std::round gives 0 there; keep its answer whenever the addition was inexact.
+    return std::fabs(whole - ticks) > 0.5 ? std::round(ticks) : whole;
 }
 
 // message is null on the batch path: sentences are only built when someone reads them.
@@ -329,8 +427,11 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
     if (!session_open) TB_REFUSE(SessionClosed, "the %s session is closed", symbol);
 
     // Daily loss first: the order may be the first event after the market moved.
+    link_positions();
     update_loss_state(account);
+    const orders::Position* all = positions().positions().data();
     const auto& book = account.books[order.instrument_id];
+    const std::int64_t position = net(all, book);
     const TradingState state = std::max(state_, account.state);
     if (state == TradingState::Halted) {
         if (account.loss_breached && account.state == TradingState::Halted)
@@ -338,19 +439,19 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
                       account_name, account.limits.daily_loss_limit, account_pnl(order.account_id));
         TB_REFUSE(TradingHalted, "trading is halted for account %s", account_name);
     }
-    if (state == TradingState::ReducingOnly && !reduces(book, order.side, order.qty)) {
+    if (state == TradingState::ReducingOnly && !reduces(position, book, order.side, order.qty)) {
         if (account.loss_breached && state_ != TradingState::ReducingOnly)
             TB_REFUSE(DailyLoss,
                       "account %s breached its daily loss limit %.2f (PnL %.2f): only position-reducing "
                       "orders pass; %s %lld %s against position %lld does not reduce",
                       account_name, account.limits.daily_loss_limit, account_pnl(order.account_id),
                       side_name(order.side), static_cast<long long>(order.qty), symbol,
-                      static_cast<long long>(book.position));
+                      static_cast<long long>(position));
         TB_REFUSE(ReducingOnly,
                   "account %s is reducing-only: %s %lld %s against position %lld (working buy %lld, sell "
                   "%lld) does not reduce",
                   account_name, side_name(order.side), static_cast<long long>(order.qty), symbol,
-                  static_cast<long long>(book.position), static_cast<long long>(book.working_buy),
+                  static_cast<long long>(position), static_cast<long long>(book.working_buy),
                   static_cast<long long>(book.working_sell));
     }
 
@@ -360,7 +461,7 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
 
     if (priced) {
         const double ticks = order.price / lim.tick_size;
-        const double nearest = std::round(ticks);
+        const double nearest = nearest_tick(ticks);
         if (std::fabs(ticks - nearest) > kTickEpsilon) {
             if (lim.tick_policy == TickPolicy::Reject)
                 TB_REFUSE(OffTick, "price %.10g for %s is off the %.10g tick grid", order.price, symbol,
@@ -407,15 +508,15 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
     // Projected position: the worst case if every working order on a side fills.
     const std::int64_t add_buy = order.side == Side::Buy ? order.qty : 0;
     const std::int64_t add_sell = order.side == Side::Sell ? order.qty : 0;
-    const std::int64_t worst_long = book.position + book.working_buy + add_buy;
-    const std::int64_t worst_short = book.position - book.working_sell - add_sell;
+    const std::int64_t worst_long = position + book.working_buy + add_buy;
+    const std::int64_t worst_short = position - book.working_sell - add_sell;
     const std::int64_t projected = std::max(abs64(worst_long), abs64(worst_short));
     if (projected > lim.max_position)
         TB_REFUSE(PositionLimit,
                   "projected position %lld in %s exceeds limit %lld (position %lld, working buy %lld, "
                   "sell %lld, order %s %lld)",
                   static_cast<long long>(order.side == Side::Buy ? worst_long : worst_short), symbol,
-                  static_cast<long long>(lim.max_position), static_cast<long long>(book.position),
+                  static_cast<long long>(lim.max_position), static_cast<long long>(position),
                   static_cast<long long>(book.working_buy), static_cast<long long>(book.working_sell),
                   side_name(order.side), static_cast<long long>(order.qty));
     if (account.limits.max_position > 0) {
@@ -423,8 +524,9 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
         for (std::size_t i = 0; i < account.books.size(); ++i) {
             const auto& b = account.books[i];
             const bool this_one = i == order.instrument_id;
-            const std::int64_t lo = b.position - b.working_sell - (this_one ? add_sell : 0);
-            const std::int64_t hi = b.position + b.working_buy + (this_one ? add_buy : 0);
+            const std::int64_t p = this_one ? position : net(all, b);
+            const std::int64_t lo = p - b.working_sell - (this_one ? add_sell : 0);
+            const std::int64_t hi = p + b.working_buy + (this_one ? add_buy : 0);
             total += std::max(abs64(lo), abs64(hi));
         }
         if (total > account.limits.max_position)

@@ -107,7 +107,7 @@ class ArmedOrders:
         if problem is None and self._risk is None:  # else the gate's tick policy decides
             problem = off_grid("price", spec.price, spec.symbol, instrument.tick_size)
         if problem is not None:
-            return problem[1]
+            return problem.message
         if not math.isfinite(spec.level):
             return f"trigger level {spec.level} is not a finite price"
         risk_ids, window = self._risk_ids(spec.symbol, session.account, instrument.slot)
@@ -165,12 +165,15 @@ class ArmedOrders:
         return (gate.account_ids[account], gate.instrument_ids[configured]), window
 
     # -- after a fire ------------------------------------------------------------------
-    def on_fired(self, fired: list[tuple]) -> None:
-        """Books the fires of one frame, after the Sent ones' Submits have gone out."""
+    def on_fired(self, fired: list[Any]) -> None:
+        """Books the fires of one frame (engine.FiredOrder), after the Sent ones'
+        Submits have gone out."""
         router = self._router
         self._fired.clear()
-        for (arm_id, outcome, risk_reason, slot, coid, request_id, price, ts, trade_ns,
-             trade_price) in fired:
+        for f in fired:
+            arm_id, outcome, risk_reason, slot = f.trigger_id, f.outcome, f.risk_reason, f.session
+            coid, request_id, price, ts = f.client_order_id, f.request_id, f.price, f.ts
+            trade_ns, trade_price = f.trade_time_ns, f.trade_price
             armed = self._specs.pop(arm_id, None)
             if armed is None:
                 continue  # disarmed in the same frame

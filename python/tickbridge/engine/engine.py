@@ -108,7 +108,7 @@ class Engine:
         self.router = OrderRouter(
             core=self.core, outbound=self.outbound, bus=self.bus, audit=self.audit, risk=risk,
             pre_trade=PreTrade(core=self.core, risk=risk, trading_state=self.trading.state,
-                               position=lambda symbol: self.router.position(symbol),
+                               book=lambda: self.router.book,
                                platform_refusal=self.platform_link.refusal),
             epoch=order_id_epoch)
         # Armed orders are made and checked in the core, with the engine's own book and

@@ -4,6 +4,7 @@ updates, fills."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tickbridge.protocol import OrderStatus, Side
 
@@ -77,9 +78,10 @@ class ArmedFired:
     compiled: bool = False
 
 
-def bar_from_event(event: tuple) -> Bar | TriggerFired:
-    """From MarketCore.ingest's event tuple (see cpp/bindings/engine.cpp)."""
-    (kind, _slot, symbol, trigger_id, ts, o, h, lo, c, v, n, bv, av, ef, es, vw, d) = event
-    if kind == 1:
-        return Bar(symbol, ts, o, h, lo, c, v, n, bv, av, ef, es, vw, d)
-    return TriggerFired(symbol, trigger_id, ts, c, ef, es, vw, d)
+def bar_from_event(e: Any) -> Bar | TriggerFired:
+    """From MarketCore.ingest's engine.SignalEvent (see cpp/bindings/engine.cpp)."""
+    if e.is_bar:
+        return Bar(e.symbol, e.ts, e.open, e.high, e.low, e.close, e.volume, e.trade_count,
+                   e.bid_volume, e.ask_volume, e.ema_fast, e.ema_slow, e.vwap, e.delta)
+    return TriggerFired(e.symbol, e.trigger_id, e.ts, e.close, e.ema_fast, e.ema_slow, e.vwap,
+                        e.delta)

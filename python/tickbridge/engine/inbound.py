@@ -47,8 +47,8 @@ class Counters:
 class Inbound:
     def __init__(self, *, core: Any, peers: Peers, links: Links, outbound: Outbound,
                  store: Any, on_record: Callable[[ShimSession, RecordType, Any], None],
-                 on_signal: Callable[[tuple], None],
-                 on_fired: Callable[[list[tuple]], None],
+                 on_signal: Callable[[Any], None],
+                 on_fired: Callable[[list[Any]], None],
                  audit: Callable[..., None],
                  guard: Callable[..., Any] = lambda write, *args: write(*args)) -> None:
         self._core = core
@@ -65,9 +65,9 @@ class Inbound:
         self.capture: Any = None
 
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,
-                     pumped: tuple | None = None, key: str = "") -> None:
+                     pumped: Any | None = None, key: str = "") -> None:
         """One frame from a peer. `pumped`: what the compiled receive path already did
-        with it (the ingest result or its error, and the Submits it sent), else None.
+        with it (a Pumped: the ingest result or its error, the Submits it sent), else None.
         `key`: the connection's CURVE client key (its ZAP User-Id), "" without CURVE."""
         if self.capture is not None:
             self.capture.record(Direction.IN, frame, identity)
@@ -79,36 +79,37 @@ class Inbound:
         if ingested is None:
             return
         result, sent = ingested
-        header, others, events, counts, fired, submits = result
+        fired = result.fired  # an Ingested (cpp/bindings/engine.cpp): named fields
         if fired:
             if sent is not None:  # the compiled receive path sent them already
                 self._outbound.sent_directly(sent)
-            elif submits:  # first of all: the tick-to-order path
-                self._outbound.send_armed(fired, submits)
+            elif result.submits:  # first of all: the tick-to-order path
+                self._outbound.send_armed(fired, result.submits)
             self._on_fired(fired)
-        self._count(session, counts)
-        self._sequence(session, header[0], header[1], others)
-        for rtype, offset in others:
-            record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, offset)[0]
+        peer_session, sequence = result.session_id, result.sequence
+        self._count(session, result)
+        self._sequence(session, peer_session, sequence, result.others)
+        for other in result.others:
+            rtype = other.type
+            record = np.ndarray((1,), DTYPES[RecordType(rtype)], frame, other.offset)[0]
             self._on_record(session, RecordType(rtype), record)
             if rtype in _ANSWERS and int(record["request_id"]) == session.snapshot_id:
                 session.snapshot_misses = 0  # it answers: snapshot requests resume
-        self._hold_ack(session, header[0], header[1])
-        for event in events:
+        self._hold_ack(session, peer_session, sequence)
+        for event in result.events:
             self._on_signal(event)
         if self._peers.pump is not None:
-            self.sync_pump(session, pumped is not None, header[0], header[1])
+            self.sync_pump(session, pumped is not None, peer_session, sequence)
 
-    def _ingest(self, session: ShimSession, frame: memoryview | bytes, pumped: tuple | None
+    def _ingest(self, session: ShimSession, frame: memoryview | bytes, pumped: Any | None
                 ) -> tuple[Any, Any] | None:
         """(the core's ingest result, the Submits the compiled path sent or None), or
         None when the frame is dealt with (a resend, refused, malformed)."""
         if pumped is not None:
-            result, error, sent = pumped
-            if error is not None:
-                self._links.drop(session, error)
+            if pumped.error is not None:
+                self._links.drop(session, pumped.error)
                 return None
-            return result, sent
+            return pumped.ingested, pumped.sent
         if self._resent_or_zero(session, frame):
             return None
         try:
@@ -155,20 +156,20 @@ class Inbound:
         session.ack_due = True
         return True
 
-    def _count(self, session: ShimSession, counts: Any) -> None:
-        ticks = counts[0] + counts[1]
+    def _count(self, session: ShimSession, result: Any) -> None:
+        ticks = result.ticks
         self.counters.frames += 1
         self.counters.ticks += ticks
         session.frames += 1
         session.ticks += ticks
-        if counts[3]:
+        if result.unknown_instrument:
             log.warning("%s: %d market data records for undefined instrument ids",
-                        session.name, counts[3])
+                        session.name, result.unknown_instrument)
 
     def _sequence(self, session: ShimSession, peer_session: int, sequence: int,
                   others: list) -> None:
         if peer_session != session.peer_session_id:
-            hello_first = bool(others) and others[0][0] == RecordType.HELLO
+            hello_first = bool(others) and others[0].type == RecordType.HELLO
             session.reset_peer(peer_session)
             if not hello_first and session.accepted:
                 self._links.peer_changed(session, sequence)

@@ -24,9 +24,8 @@ if TYPE_CHECKING:
     from tickbridge.engine.outbound import Outbound
     from tickbridge.engine.session import Instrument, ShimSession
 
-# (session, instrument, side, quantity, order type, price, stop price) ->
-# ((code, sentence) or None when the order may go, the price to send)
-PreTradeCheck = Callable[..., tuple[tuple[str, str] | None, float]]
+# (session, instrument, side, quantity, order type, price, stop price) -> RiskDecision
+PreTradeCheck = Callable[..., Any]
 
 log = logging.getLogger("tickbridge.engine")
 
@@ -115,10 +114,11 @@ class OrderRouter:
             return self.refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
         session, instrument = route
-        reason, price = self._pre_trade(session, instrument, side, quantity, order_type,
-                                        price, stop_price)
-        if reason is not None:
-            return self.refuse(strategy, symbol, *reason)
+        decision = self._pre_trade(session, instrument, side, quantity, order_type, price,
+                                   stop_price)
+        if not decision.ok:
+            return self.refuse(strategy, symbol, decision.code, decision.message)
+        price = decision.price
         now = time.time_ns()
         order = self.book.new_order(
             session.account, symbol, ob.Side(int(side)), int(quantity), price,

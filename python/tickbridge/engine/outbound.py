@@ -104,20 +104,21 @@ class Outbound:
             else:
                 session.last_tx = time.monotonic()
 
-    def send_armed(self, fired: list[tuple], submits: bytes) -> None:
-        """The Submits the core made for armed orders, one frame per shim they go to."""
+    def send_armed(self, fired: list[Any], submits: bytes) -> None:
+        """The Submits the core made for armed orders (FiredOrder), one frame per shim."""
         by_slot: dict[int, list[bytes]] = {}
         offset = 0
         for f in fired:
-            if f[1] == SENT:
-                by_slot.setdefault(f[3], []).append(submits[offset:offset + SUBMIT_SIZE])
+            if f.outcome == SENT:
+                by_slot.setdefault(f.session, []).append(submits[offset:offset + SUBMIT_SIZE])
                 offset += SUBMIT_SIZE
         for slot, records in by_slot.items():
             self.send(self._peers.by_slot(slot), records)
 
-    def sent_directly(self, sent: list[tuple[int, bytes, int]]) -> None:
+    def sent_directly(self, sent: list[Any]) -> None:
         """Accounts for the frames the compiled receive path sent (or could not)."""
-        for slot, frame, errno in sent:
+        for one in sent:
+            slot, frame, errno = one.slot, one.frame, one.errno
             session = self._peers.by_slot(slot)
             if self.capture is not None:
                 self.capture.record(Direction.OUT, frame, session.identity)

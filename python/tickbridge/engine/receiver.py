@@ -64,11 +64,14 @@ class Receiver:
             got = pump.pump(timeout_ms if not handled else 0, spin_us if not handled else 0)
             if got is None:
                 break
-            identity, frame, pumped, absorbed = got
+            absorbed = got.absorbed  # a Pumped (frame_pump.cpp): named, not positional
             if absorbed is not None:
-                self._inbound.absorbed(*absorbed)
-            if identity is not None:
-                self._inbound.handle_frame(identity, frame, pumped, key=self._key(frame))
+                self._inbound.absorbed(absorbed.slot, absorbed.frames, absorbed.ticks,
+                                       absorbed.last_sequence)
+            if got.identity is not None:
+                self._inbound.handle_frame(got.identity, got.frame,
+                                           got if got.handled else None,
+                                           key=self._key(got.frame))
             handled += 1
             self._last_frame = time.perf_counter()
             if not self._within_budget(handled):

@@ -2,8 +2,9 @@
 store before a restarted engine accepts its first order or command.
 
 - the trading state of every account and of all accounts (a halt or a kill in force);
-- positions and average prices, from every booked fill in time order; realized PnL from
-  the fills of the current trading day only (the daily loss limit's day);
+- positions and average prices, from every booked fill in time order, into the one
+  position book (the engine's OrderBook, which the gate reads); the gate's realized PnL
+  counts the fills of the current trading day only (the daily loss limit's day);
 - working quantities, from the orders restored as live;
 - the order-rate windows, from the orders created in the last hour (wall clock only: a
   replay on the market clock has no "last hour" the store's wall times belong to).
@@ -77,28 +78,19 @@ def restore_trading_states(store: StateStore, apply: Any) -> dict[str, str]:
 
 def restore_gate(risk: RiskAdapter, store: StateStore, book: Any, now_ns: int
                  ) -> RecoveredSafety:
-    """Positions, today's realized PnL, working quantities and rate windows into the gate."""
+    """Positions (into ``book``, the OrderBook the gate reads), today's realized PnL,
+    working quantities and rate windows."""
     gate = risk.gate
     out = RecoveredSafety()
     day_start = trading_day_start_ns(now_ns)
     fills = sorted(store.load_fills(), key=lambda f: f.ts_ns)
-    reset: set[tuple[str, str]] = set()  # books whose earlier days' PnL was cleared
-    for fill in fills:
-        symbol = risk.map_symbol(fill.instrument)
-        if symbol is None or fill.account not in gate.account_ids:
-            continue
-        key = (fill.account, symbol)
-        if fill.ts_ns >= day_start and key not in reset:
-            _clear_realized(gate, *key)
-            reset.add(key)
-        gate.on_fill(fill.account, symbol, Side[fill.side], int(fill.quantity),
-                     float(fill.price))
+    if gate.positions_attached:
+        _rebook_positions(risk, book, fills, day_start)
+    else:  # a gate with its own book (not the engine's): fed the fills itself
+        _feed_positions(risk, fills, day_start)
     for account in gate.account_ids:
         pnl = 0.0
         for symbol in gate.instrument_ids:
-            key = (account, symbol)
-            if key not in reset:  # no fill today: everything realized was earlier
-                _clear_realized(gate, *key)
             b = gate.book(account, symbol)
             pnl += float(b.realized_pnl)
             if int(b.position):
@@ -112,6 +104,44 @@ def restore_gate(risk: RiskAdapter, store: StateStore, book: Any, now_ns: int
                 gate.note_sent(record.account, record.created_ns)
                 out.orders_last_hour += 1
     return out
+
+
+def _rebook_positions(risk: RiskAdapter, book: Any, fills: list[Any], day_start: int) -> None:
+    """The order book's positions again from every stored fill, in time order (restoring
+    the orders booked their fills order by order, which moves average prices), the day's
+    start marked between yesterday's fills and today's."""
+    book.reset_positions()
+    risk.gate.mark_day_start()
+    marked = False
+    for fill in fills:
+        if not marked and fill.ts_ns >= day_start:
+            risk.gate.mark_day_start()
+            marked = True
+        risk.map_symbol(fill.instrument)  # the gate counts this symbol's positions
+        if not book.has_instrument(fill.instrument):
+            # The point value comes with the shim's definition (as in restore_orders).
+            book.register_instrument(fill.instrument, 1.0)
+        book.book_fill(fill.account, fill.instrument, Side[fill.side], int(fill.quantity),
+                       float(fill.price))
+    if not marked:
+        risk.gate.mark_day_start()
+
+
+def _feed_positions(risk: RiskAdapter, fills: list[Any], day_start: int) -> None:
+    """A gate that keeps its own positions (not attached to the engine's book)."""
+    gate = risk.gate
+    marked = False
+    for fill in fills:
+        symbol = risk.map_symbol(fill.instrument)
+        if symbol is None or fill.account not in gate.account_ids:
+            continue
+        if not marked and fill.ts_ns >= day_start:
+            gate.mark_day_start()
+            marked = True
+        gate.on_fill(fill.account, symbol, Side[fill.side], int(fill.quantity),
+                     float(fill.price))
+    if not marked:
+        gate.mark_day_start()
 
 
 def resync_working(risk: RiskAdapter, book: Any) -> dict[str, tuple[int, int]]:
@@ -132,11 +162,6 @@ def resync_working(risk: RiskAdapter, book: Any) -> dict[str, tuple[int, int]]:
             buy, sell = working.get((account, symbol), (0, 0))
             gate.set_working(account, symbol, buy, sell)
     return {f"{a}/{s}": (b, w) for (a, s), (b, w) in working.items() if b or w}
-
-
-def _clear_realized(gate: Any, account: str, symbol: str) -> None:
-    b = gate.book(account, symbol)
-    gate.set_position(account, symbol, int(b.position), float(b.avg_price), 0.0)
 
 
 def recover(store: StateStore | None, risk: RiskAdapter | None, book: Any,

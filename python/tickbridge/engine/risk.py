@@ -14,23 +14,10 @@ from tickbridge.config.models import TickbridgeConfig
 from tickbridge.contracts import SymbolError, resolve
 from tickbridge.protocol import OrderType, Side
 from tickbridge.risk.build import build_risk_gate
-from tickbridge.risk.reasons import RiskReason, TradingState
+from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
 from tickbridge.sessions import SessionClock
 
 log = logging.getLogger("tickbridge.engine")
-
-
-@dataclass
-class RiskCheck:
-    """A refused order (``reason`` not OK) or the price to send (maybe rounded)."""
-
-    reason: RiskReason
-    message: str
-    price: float
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == RiskReason.OK
 
 
 @dataclass
@@ -73,18 +60,22 @@ class RiskAdapter:
             log.warning("risk: the platform trades %s but %s resolves to %s today (%s)",
                         contract.code, configured, expected.code, expected.reason)
         self.roots[platform_symbol] = configured
+        # The order book keeps positions under the platform's symbol: the gate counts
+        # them for the configured one.
+        self.gate.alias(platform_symbol, configured)
         self._clocks.setdefault(configured, SessionClock(contract.root))
         return configured
 
     def check(self, account: str, platform_symbol: str, side: Side, quantity: int,
               order_type: OrderType, price: float, market: dict[str, float],
-              commit: bool = True) -> RiskCheck:
+              commit: bool = True) -> RiskDecision:
         """``commit=False``: the answer only, nothing booked (the wording of a refusal
         the compiled tick path made)."""
         symbol = self.map_symbol(platform_symbol)
         if symbol is None:
-            return RiskCheck(RiskReason.NOT_ALLOWED,
-                             f"{platform_symbol} is not on the instrument allow-list", price)
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"{platform_symbol} is not on the instrument allow-list",
+                                        price)
         self.sync_market(symbol, market)
         now = self.now(market)
         session_open = self._clocks[symbol].is_open(now)
@@ -94,7 +85,7 @@ class RiskAdapter:
                                    0.0 if math.isnan(check_price) else check_price, now,
                                    session_open, order_type=int(order_type), commit=commit)
         sent_price = price if math.isnan(price) else decision.price
-        return RiskCheck(decision.reason, decision.message, sent_price)
+        return RiskDecision(decision.code, decision.message, sent_price)
 
     def session_window(self, platform_symbol: str, market: dict[str, float]
                        ) -> tuple[int, int] | None:
@@ -116,8 +107,15 @@ class RiskAdapter:
 
     def on_fill(self, account: str, platform_symbol: str, side: Side, quantity: int,
                 price: float) -> None:
+        """A fill the engine booked into its OrderBook, whose positions the gate reads:
+        only its quantity stops working here (a gate not attached to the book, the
+        pure-Python twin, books it itself)."""
         symbol = self.map_symbol(platform_symbol)
-        if symbol is not None and account in self.gate.account_ids:
+        if symbol is None or account not in self.gate.account_ids:
+            return
+        if self.gate.positions_attached:
+            self.gate.release_working(account, symbol, int(side), quantity)
+        else:
             self.gate.on_fill(account, symbol, int(side), quantity, price)
 
     def on_order_done(self, account: str, platform_symbol: str, side: Side,

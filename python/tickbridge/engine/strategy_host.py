@@ -35,9 +35,9 @@ class StrategyHost:
             if self._wants(strategy, symbol):
                 self._call(strategy, "on_instrument", symbol)
 
-    def on_signal(self, event: tuple) -> None:
+    def on_signal(self, event: Any) -> None:
         signal = bar_from_event(event)
-        is_bar = event[0] == 1
+        is_bar = event.is_bar
         self.bars += is_bar
         for strategy in self.strategies:
             if self._wants(strategy, signal.symbol):

@@ -5,6 +5,10 @@ The transition table lives in C++ (``cpp/include/tickbridge/orders/transitions.h
 benchmark's baseline, a test oracle) is development code outside the package:
 ``tickbridge_dev.oracles.orders`` in the repository.
 See docs/orders.md.
+
+``Side``, ``OrderType``, ``TimeInForce`` and ``OrderStatus`` are the wire enums of
+``tickbridge.protocol.enums`` (one definition): the compiled core takes and returns
+those same classes, so ``tickbridge.orders.Side.BUY is tickbridge.protocol.Side.BUY``.
 """
 
 from __future__ import annotations
@@ -18,13 +22,9 @@ from tickbridge._core import (
     Order,
     OrderBook,
     OrderEvent,
-    OrderStatus,
-    OrderType,
     Outcome,
     Position,
     Reason,
-    Side,
-    TimeInForce,
     exec_id_key,
     format_client_order_id,
     is_terminal,
@@ -32,6 +32,7 @@ from tickbridge._core import (
     parse_client_order_id,
     transition_table,
 )
+from tickbridge.protocol.enums import OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = [
     "Anomaly",

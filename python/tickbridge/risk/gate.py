@@ -3,34 +3,30 @@
 The compiled ``tickbridge._core.risk.RiskGate`` does the checks; this wrapper maps account
 names and symbols to the small integer ids the hot path uses, and converts the pydantic
 limits. ``RiskGateHandle.core`` is the raw gate for batch or id-based calls.
+
+Positions: the gate reads one position book, the engine's ``OrderBook`` once attached
+(``attach_positions``; ``MarketCore.attach`` does it), its own before that (a standalone
+gate, which ``on_fill`` books into). Nothing feeds it a copy: with a book attached a fill
+only ends working quantity (``release_working``); the book has it already.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tickbridge._core import risk as core
 from tickbridge.protocol.enums import OrderType, Side
 from tickbridge.risk.limits import AccountRisk, InstrumentRisk, RiskLimits
-from tickbridge.risk.reasons import RiskReason, TradingState
+from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
+
+log = logging.getLogger("tickbridge.risk")
 
 
 class InstrumentSpec(Protocol):
     tick_size: float
     point_value: float
-
-
-@dataclass(frozen=True)
-class RiskDecision:
-    reason: RiskReason
-    price: float
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == RiskReason.OK
 
 
 _STATE = {"reducing_only": TradingState.REDUCING_ONLY, "halted": TradingState.HALTED}
@@ -95,17 +91,17 @@ class RiskGateHandle:
               commit: bool = True) -> RiskDecision:
         """One pre-trade decision. ``commit`` books a passing order as working."""
         if account not in self.account_ids:
-            return RiskDecision(RiskReason.NOT_ALLOWED, price,
-                                f"account {account} is not configured")
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"account {account} is not configured", price)
         if symbol not in self.instrument_ids:
-            return RiskDecision(RiskReason.NOT_ALLOWED, price,
-                                f"{symbol} is not a configured instrument "
-                                f"({', '.join(sorted(self.instrument_ids))})")
+            return RiskDecision.of_gate(RiskReason.NOT_ALLOWED,
+                                        f"{symbol} is not a configured instrument "
+                                        f"({', '.join(sorted(self.instrument_ids))})", price)
         args = (self.account_ids[account], self.instrument_ids[symbol], int(side),
                 int(order_type), int(qty), float(price))
         order = core.Order(*args)
         d = self.core.check(order, now_ns, session_open, commit)
-        return RiskDecision(RiskReason(int(d.reason)), d.price, d.message)
+        return RiskDecision.of_gate(int(d.reason), d.message, d.price)
 
     # events, by name ------------------------------------------------------------------
     def on_trade(self, symbol: str, price: float, time_ns: int) -> None:
@@ -115,18 +111,38 @@ class RiskGateHandle:
         self.core.on_quote(self.instrument_ids[symbol], bid, ask, time_ns)
 
     def on_fill(self, account: str, symbol: str, side: Side | int, qty: int, price: float) -> None:
+        """A standalone gate's fill (no position book attached): booked into its own."""
         self.core.on_fill(self.account_ids[account], self.instrument_ids[symbol], int(side), qty,
                           price)
+
+    def release_working(self, account: str, symbol: str, side: Side | int, qty: int) -> None:
+        """Quantity no longer working (filled, canceled, rejected, expired)."""
+        self.core.on_order_done(self.account_ids[account], self.instrument_ids[symbol],
+                                int(side), qty)
+
+    def attach_positions(self, order_book: Any) -> None:
+        """Read positions from ``order_book`` (an OrderBook), the one fills are booked into."""
+        self.core.attach_positions(order_book)
+
+    @property
+    def positions_attached(self) -> bool:
+        return bool(self.core.positions_attached)
+
+    def alias(self, book_symbol: str, symbol: str) -> None:
+        """The position book's ``book_symbol`` (a platform's) is the configured ``symbol``."""
+        try:
+            self.core.alias_instrument(book_symbol, self.instrument_ids[symbol])
+        except ValueError as error:  # the symbol is another instrument's already
+            log.error("risk: %s; its positions count for that instrument only", error)
+
+    def mark_day_start(self) -> None:
+        """Realized PnL counts from now (restart recovery, at the trading day's start)."""
+        self.core.mark_day_start()
 
     def on_order_done(self, account: str, symbol: str, side: Side | int,
                       remaining_qty: int) -> None:
         self.core.on_order_done(self.account_ids[account], self.instrument_ids[symbol], int(side),
                                 remaining_qty)
-
-    def set_position(self, account: str, symbol: str, position: int, avg_price: float,
-                     realized_pnl: float = 0.0) -> None:
-        self.core.set_position(self.account_ids[account], self.instrument_ids[symbol], position,
-                               avg_price, realized_pnl)
 
     def set_working(self, account: str, symbol: str, working_buy: int, working_sell: int) -> None:
         self.core.set_working(self.account_ids[account], self.instrument_ids[symbol], working_buy,

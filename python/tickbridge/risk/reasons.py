@@ -1,4 +1,5 @@
-"""Reason codes and trading states, mirroring cpp/include/tickbridge/risk/gate.hpp.
+"""Reason codes and trading states, mirroring cpp/include/tickbridge/risk/gate.hpp, and
+the one pre-trade decision type (``RiskDecision``).
 
 The numbers are logged and audited: never renumber, only append (a test compares them
 with the compiled enums).
@@ -6,6 +7,8 @@ with the compiled enums).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -57,3 +60,38 @@ def wire_reject_reason(reason: RiskReason) -> int:
                 RiskReason.SESSION_CLOSED: RejectReason.SESSION_CLOSED,
                 RiskReason.OFF_TICK: RejectReason.OFF_TICK_PRICE}
     return int(specific.get(reason, RejectReason.RISK_REFUSED))
+
+
+# Refusals the engine decides before the gate is asked (the order alone, or the shim
+# session it would go to). Beside RiskReason's names they are RiskDecision's codes.
+ENGINE_CODES = ("ACCOUNT_REFUSED", "NOT_CONNECTED", "AWAITING_SNAPSHOT", "INVALID_QUANTITY",
+                "NO_PRICE", "UNKNOWN_INSTRUMENT")
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDecision:
+    """One pre-trade decision, whoever made it: the compiled gate (``code`` is a
+    ``RiskReason`` name), the engine's order checks or its session checks (one of
+    ``ENGINE_CODES``). ``price`` is the price to send (the gate's tick policy may round
+    it); on a refusal, the price asked for."""
+
+    code: str
+    message: str = ""
+    price: float = math.nan
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "OK"
+
+    @property
+    def reason(self) -> RiskReason | None:
+        """The gate's reason; None for an engine-level refusal."""
+        return RiskReason.__members__.get(self.code)
+
+    @classmethod
+    def accept(cls, price: float) -> RiskDecision:
+        return cls("OK", "", price)
+
+    @classmethod
+    def of_gate(cls, reason: RiskReason | int, message: str, price: float) -> RiskDecision:
+        return cls(RiskReason(int(reason)).name, message, price)

@@ -30,6 +30,9 @@ struct Position {
     std::int64_t net_qty = 0;      // signed: long > 0, short < 0
     double avg_entry_price = 0.0;  // 0 when flat
     double realized_pnl = 0.0;     // currency, point-value aware
+    // The same without the point value (price points x contracts): what the risk gate
+    // reads, with its own configured point value and its own day boundary.
+    double realized_points = 0.0;
     std::int64_t bought_qty = 0;
     std::int64_t sold_qty = 0;
 
@@ -56,6 +59,10 @@ public:
 
     // Books one fill into a slot; qty > 0, side says the sign.
     void apply_fill(std::uint32_t slot, Side side, std::int64_t qty, double price) noexcept;
+
+    // Every position back to flat, keeping the slots (restart recovery rebooks the stored
+    // fills in time order).
+    void reset() noexcept;
 
     const Position& at(std::uint32_t slot) const { return positions_.at(slot); }
     const std::vector<Position>& positions() const noexcept { return positions_; }
