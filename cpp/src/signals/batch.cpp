@@ -1,5 +1,6 @@
 #include "tickbridge/signals/batch.hpp"
 
+#include <limits>
 #include <string>
 
 namespace tickbridge::signals {
@@ -17,12 +18,93 @@ void for_each_tick(std::size_t n, Body&& body) {
     }
 }
 
+std::int64_t floor_start(std::int64_t ts, std::int64_t interval) {
+    std::int64_t q = ts / interval;
+    if (ts % interval < 0) --q;  // floor division for times before 1970
+    return q * interval;
+}
+
+// Time bars of a whole array: the same bars, bit for bit, as BarBuilder::update, but
+// one bar at a time with its running values in registers, and the input checks folded
+// into one flag per bar (no branch per check); a bar whose flag is set is scanned again
+// with the streaming checks so the error names the same element and field.
+std::vector<Bar> build_time_bars(std::int64_t interval, std::span<const std::int64_t> ts,
+                                 std::span<const double> price,
+                                 std::span<const double> volume,
+                                 std::span<const std::uint8_t> side,
+                                 std::span<const std::int64_t> session) {
+    std::vector<Bar> bars;
+    const std::size_t n = ts.size();
+    const bool sessions = !session.empty();
+    std::int64_t last_ts = n ? ts[0] : 0;
+    std::int64_t prev_start = 0;
+    std::int64_t prev_session = 0;
+    std::size_t i = 0;
+    while (i < n) {
+        const std::int64_t t0 = ts[i];
+        const std::int64_t start = floor_start(t0, interval);
+        const std::int64_t end =
+            start > std::numeric_limits<std::int64_t>::max() - interval
+                ? std::numeric_limits<std::int64_t>::max()
+                : start + interval;
+        const std::int64_t sess = sessions ? session[i] : 0;
+        const bool split = !bars.empty() && sess != prev_session && start == prev_start;
+        double high = price[i];
+        double low = price[i];
+        double vol = 0.0;
+        double bid_vol = 0.0;
+        double ask_vol = 0.0;
+        bool bad = t0 < last_ts;
+        std::int64_t prev = t0;
+        std::size_t j = i;
+        for (; j < n; ++j) {
+            const std::int64_t t = ts[j];
+            if (j > i && (t >= end || (sessions && session[j] != sess))) break;
+            const double p = price[j];
+            const double v = volume[j];
+            const std::uint8_t s = side[j];
+            bad |= (t < prev) | !(p - p == 0.0) | !(v - v == 0.0) | (v < 0.0) | (s > 2);
+            prev = t;
+            high = std::max(high, p);
+            low = std::min(low, p);
+            vol += v;
+            ask_vol += s == static_cast<std::uint8_t>(Side::buy) ? v : 0.0;
+            bid_vol += s == static_cast<std::uint8_t>(Side::sell) ? v : 0.0;
+        }
+        if (bad) [[unlikely]] {
+            std::int64_t before = last_ts;
+            for (std::size_t k = i; k < j; ++k) {
+                try {
+                    require_finite(price[k], "price");
+                    require_non_negative(volume[k], "volume");
+                    require_side(side[k]);
+                    if (ts[k] < before) throw_ts_backwards(ts[k], before);
+                } catch (const std::invalid_argument& e) {
+                    throw std::invalid_argument("element " + std::to_string(k) + ": " +
+                                                e.what());
+                }
+                before = ts[k];
+            }
+        }
+        bars.push_back(Bar{split ? t0 : start, price[i], high, low, price[j - 1], vol,
+                           static_cast<std::int64_t>(j - i), bid_vol, ask_vol});
+        prev_start = start;
+        prev_session = sess;
+        last_ts = prev;
+        i = j;
+    }
+    return bars;
+}
+
 }  // namespace
 
 std::vector<Bar> build_bars(BarBuilder builder, std::span<const std::int64_t> ts,
                             std::span<const double> price, std::span<const double> volume,
                             std::span<const std::uint8_t> side,
                             std::span<const std::int64_t> session) {
+    if (builder.kind() == BarKind::time && builder.fresh()) {
+        return build_time_bars(builder.interval(), ts, price, volume, side, session);
+    }
     std::vector<Bar> bars;
     auto emit = [&bars](const Bar& bar) { bars.push_back(bar); };
     const bool sessions = !session.empty();
