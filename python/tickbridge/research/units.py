@@ -67,7 +67,7 @@ def _parse_text(text: str, what: str) -> int:
     m = _SIMPLE.match(text)
     if m is None:
         raise ValueError(f"{what}={text!r} is not a duration like '1min', '5s' or '250ms'")
-    return int(round(float(m.group(1)) * _UNITS_NS[m.group(2)]))
+    return round(float(m.group(1)) * _UNITS_NS[m.group(2)])
 
 
 def whole_count(value: object, what: str) -> int:
