@@ -21,7 +21,8 @@ from tickbridge.research import read_scid, write_scid
 def run_child(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, cwd=tmp_path, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [*sys.path[:1], os.environ.get("PYTHONPATH", "")])})
 
 
 def test_writing_back_what_was_read_keeps_the_file(tmp_path: Path) -> None:
@@ -49,7 +50,7 @@ def test_file_truncated_after_read_does_not_crash_or_read_zeros(tmp_path: Path) 
         print(int(f.records["datetime_us"][-1]), float(f.records["close"][:].sum()))
     """, tmp_path)
     assert run.returncode == 0, (run.returncode, run.stderr)  # old code: SIGBUS
-    last, total = run.stdout.split()
+    last, _total = run.stdout.split()
     assert int(last) == SC_US + 99_999 * 1000
 
 
