@@ -13,7 +13,7 @@ import pytest
 from scid_bytes import SC_US, header, record, ticks
 
 from tickbridge import research
-from tickbridge.research import ScidFollower, ScidFormatError
+from tickbridge.research import ScidFormatError
 
 RECORD = 40
 
@@ -29,7 +29,7 @@ def times(chunk) -> list[int]:
 
 def test_appends_pause_mid_record_and_truncation(tmp_path: Path) -> None:
     path = tmp_path / "ES.scid"
-    follower = ScidFollower(path)
+    follower = research.ScidFollower(path)
     assert len(follower.poll()) == 0  # no file yet
     path.write_bytes(header()[:30])
     assert len(follower.poll()) == 0  # header still being written
@@ -56,7 +56,7 @@ def test_appends_pause_mid_record_and_truncation(tmp_path: Path) -> None:
 def test_replaced_file_is_followed_from_the_last_time_returned(tmp_path: Path) -> None:
     path = tmp_path / "ES.scid"
     path.write_bytes(header() + ticks(3))
-    follower = ScidFollower(path)
+    follower = research.ScidFollower(path)
     assert len(follower.poll()) == 3
     research.write_scid(path, research.read_scid(tmp_path / "ES.scid").records[:1])
     assert len(follower.poll()) == 0  # a shorter replacement: nothing new
@@ -69,7 +69,7 @@ def test_replaced_file_is_followed_from_the_last_time_returned(tmp_path: Path) -
 def test_tail_skips_existing_records(tmp_path: Path) -> None:
     path = tmp_path / "ES.scid"
     path.write_bytes(header() + ticks(1000))
-    follower = ScidFollower(path, from_start=False)
+    follower = research.ScidFollower(path, from_start=False)
     assert len(follower.poll()) == 0
     append(path, ticks(1, SC_US + 1000 * 1000))
     assert times(follower.poll()) == [1000 * 1000]
@@ -78,7 +78,7 @@ def test_tail_skips_existing_records(tmp_path: Path) -> None:
 def test_corrupt_appended_record_is_named(tmp_path: Path) -> None:
     path = tmp_path / "ES.scid"
     path.write_bytes(header() + ticks(2))
-    follower = ScidFollower(path)
+    follower = research.ScidFollower(path)
     follower.poll()
     append(path, record(SC_US + 5000, c=float("nan")))
     with pytest.raises(ScidFormatError, match=r"ES\.scid record 2 \(offset 136\): Close is nan"):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from tickbridge import research
-from tickbridge.research import read_ninjatrader_bars, read_ninjatrader_ticks
 
 NY = ZoneInfo("America/New_York")
 NS = 1_000_000_000
@@ -36,7 +35,7 @@ def test_fall_back_hour_is_resolved_by_file_order(tmp_path: Path) -> None:
         "20231105 013000 0000000;4501.25;1",
         "20231105 020000 0000000;4501.5;1",
     ])
-    ts = read_ninjatrader_ticks(path, "America/New_York")["ts"]
+    ts = research.read_ninjatrader_ticks(path, "America/New_York")["ts"]
     # old code: the fourth time went back an hour
     assert (np.diff(ts) > 0).all()
     assert ts.tolist() == [
@@ -54,20 +53,20 @@ def test_disorder_in_the_fall_back_hour_names_the_dst_change(tmp_path: Path) -> 
     ])
     with pytest.raises(ValueError, match=r"Last\.txt:4: local time 2023-11-05 01:15:00 steps "
                                          r"back a second time .* DST fall-back"):
-        read_ninjatrader_ticks(path, "America/New_York")
+        research.read_ninjatrader_ticks(path, "America/New_York")
 
 
 def test_time_going_backwards_names_the_line(tmp_path: Path) -> None:
     path = export(tmp_path, ["20240115 093000 0000000;4800.25;1",
                              "20240115 092959 0000000;4800.25;1"])
     with pytest.raises(ValueError, match=r"Last\.txt:2: time 2024-01-15 09:29:59 is earlier"):
-        read_ninjatrader_ticks(path, "America/New_York")
+        research.read_ninjatrader_ticks(path, "America/New_York")
 
 
 def test_spring_forward_gap_time_is_refused(tmp_path: Path) -> None:
     path = export(tmp_path, ["20240310 023000 0000000;4800.25;1"])
     with pytest.raises(ValueError, match=r":1: local time 2024-03-10 02:30:00 does not exist"):
-        read_ninjatrader_ticks(path, "America/New_York")
+        research.read_ninjatrader_ticks(path, "America/New_York")
 
 
 @pytest.mark.parametrize("bad", ["20230229 093000 0000000", "20231301 093000 0000000"])
@@ -75,7 +74,7 @@ def test_calendar_date_errors_carry_the_line(tmp_path: Path, bad: str) -> None:
     path = export(tmp_path, ["20230228 093000 0000000;4800.25;1",
                              "20230228 093001 0000000;4800.25;1", f"{bad};4800.25;1"])
     with pytest.raises(ValueError, match=rf"Last\.txt:3: field time '{bad}': not a calendar"):
-        read_ninjatrader_ticks(path, "America/New_York")
+        research.read_ninjatrader_ticks(path, "America/New_York")
 
 
 @pytest.mark.parametrize(("bid", "ask", "field"), [
@@ -86,7 +85,7 @@ def test_non_finite_bid_or_ask_is_refused(tmp_path: Path, bid: str, ask: str,
     path = export(tmp_path, ["20240115 093000 0000000;4800.25;4800.25;4800.5;1",
                              f"20240115 093001 0000000;4800.25;{bid};{ask};1"])
     with pytest.raises(ValueError, match=rf":2: field {field} '.*': not finite"):
-        read_ninjatrader_ticks(path, "America/New_York")
+        research.read_ninjatrader_ticks(path, "America/New_York")
 
 
 def test_bad_lines_dropped_and_counted_when_not_strict(tmp_path: Path) -> None:
@@ -94,20 +93,21 @@ def test_bad_lines_dropped_and_counted_when_not_strict(tmp_path: Path) -> None:
                              "20240115 093001 0000000;4800.25;inf;4800.5;1",
                              "20240115 093002 0000000;4800.5;4800.25;4800.5;2"])
     with pytest.warns(UserWarning, match=r"dropped 1 bad line\(s\): .*:2: field bid"):
-        table = read_ninjatrader_ticks(path, "America/New_York", strict=False)
+        table = research.read_ninjatrader_ticks(path, "America/New_York", strict=False)
     assert table["volume"].tolist() == [1.0, 2.0]
 
 
 def test_tz_none_is_a_clear_error(tmp_path: Path) -> None:
     path = export(tmp_path, ["20240115 093000 0000000;4800.25;1"])
     with pytest.raises(ValueError, match="tz is required"):  # old code: TypeError
-        read_ninjatrader_ticks(path, None)
+        research.read_ninjatrader_ticks(path, None)
 
 
 def test_windows_zone_name_is_accepted(tmp_path: Path) -> None:
     path = export(tmp_path, ["20240715 093000 0000000;4800.25;1"])
-    windows = read_ninjatrader_ticks(path, "Eastern Standard Time")["ts"]
-    assert windows.tolist() == read_ninjatrader_ticks(path, "America/New_York")["ts"].tolist()
+    windows = research.read_ninjatrader_ticks(path, "Eastern Standard Time")["ts"]
+    iana = research.read_ninjatrader_ticks(path, "America/New_York")["ts"]
+    assert windows.tolist() == iana.tolist()
     assert windows[0] == utc_ns(2024, 7, 15, 9, 30, 0)  # daylight time in July
     assert research.resolve_zone("Central Standard Time").key == "America/Chicago"
 
@@ -116,7 +116,7 @@ def test_windows_zone_name_is_accepted(tmp_path: Path) -> None:
 def test_fixed_offset_abbreviations_are_refused(tmp_path: Path, fixed: str) -> None:
     path = export(tmp_path, ["20240715 093000 0000000;4800.25;1"])
     with pytest.raises(ValueError, match=rf"tz '{fixed}' is a fixed offset with no daylight"):
-        read_ninjatrader_ticks(path, fixed)
+        research.read_ninjatrader_ticks(path, fixed)
 
 
 def test_unknown_zone_is_named(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_minute_bar_export(tmp_path: Path) -> None:
     path = export(tmp_path, ["20240115 093100;4800.25;4801;4800;4800.75;120",
                              "20240115 093200;4800.75;4800.75;4799.5;4800;85"],
                   name="ES 03-24.Minute.txt")
-    bars = read_ninjatrader_bars(path, "Eastern Standard Time")
+    bars = research.read_ninjatrader_bars(path, "Eastern Standard Time")
     end = utc_ns(2024, 1, 15, 9, 31, 0)
     assert bars["ts_end"].tolist() == [end, end + 60 * NS]
     assert bars["ts"].tolist() == [end - 60 * NS, end]  # open time, the bar-table convention
@@ -149,4 +149,4 @@ def test_minute_bar_export(tmp_path: Path) -> None:
 def test_minute_bar_errors_name_line_and_field(tmp_path: Path, line: str, message: str) -> None:
     path = export(tmp_path, ["20240115 093000;4800.25;4801;4800;4800.75;120", line])
     with pytest.raises(ValueError, match=message):
-        read_ninjatrader_bars(path, "America/New_York")
+        research.read_ninjatrader_bars(path, "America/New_York")
