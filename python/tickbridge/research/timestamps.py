@@ -32,7 +32,9 @@ _UNIX_EPOCH = datetime(1970, 1, 1)
 def scdatetime_us_to_ns(sc_us: np.ndarray) -> np.ndarray:
     """SCDateTimeMS (int64 us since 1899-12-30 UTC) to int64 UTC ns since 1970."""
     sc = np.asarray(sc_us, dtype=np.int64)
-    return (sc - SC_EPOCH_OFFSET_US) * NS_PER_US
+    out = sc - SC_EPOCH_OFFSET_US
+    out *= NS_PER_US  # in place: one temporary less over a 10M-record file
+    return out
 
 
 def ns_to_scdatetime_us(ts_ns: np.ndarray) -> np.ndarray:

@@ -55,13 +55,15 @@ def resolve_zone(tz: str | ZoneInfo | None) -> ZoneInfo:
             f"for local exchange time pass {_FIXED_ABBREVIATIONS[tz]} (or an explicit "
             "'Etc/GMT+N' if a fixed offset is really meant)"
         )
-    windows = windows_zone_names()
-    if tz in windows:
-        return ZoneInfo(windows[tz])
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"tz {tz!r} is neither an IANA zone (e.g. 'America/New_York') nor a Windows "
-            "zone name (e.g. 'Eastern Standard Time')"
-        ) from None
+        pass
+    # Not an IANA key: a Windows name? (IANA keys have no spaces; Windows names do.)
+    windows = windows_zone_names()
+    if tz in windows:
+        return ZoneInfo(windows[tz])
+    raise ValueError(
+        f"tz {tz!r} is neither an IANA zone (e.g. 'America/New_York') nor a Windows "
+        "zone name (e.g. 'Eastern Standard Time')"
+    )
