@@ -31,11 +31,18 @@ def _arr(values: object) -> object:
 
 
 def _ts(values: object) -> object:
-    from tickbridge.research.frames import time_ns
-
-    if isinstance(values, np.ndarray) and values.dtype == np.int64:
+    """datetime64 arrays and pandas times as int64 UTC ns (a view for datetime64[ns]);
+    anything else goes to the kernel's own checks, which name a wrong dtype."""
+    if isinstance(values, np.ndarray) and values.dtype.kind != "M":
         return values
-    return time_ns(values)
+    if isinstance(values, np.ndarray) or hasattr(values, "to_numpy"):
+        from tickbridge.research.frames import time_ns
+
+        dtype = getattr(values, "dtype", None)
+        if getattr(dtype, "kind", None) == "M" or getattr(dtype, "tz", None) is not None:
+            return time_ns(values)
+        return _arr(values)
+    return values
 
 
 Bar = _k.Bar
