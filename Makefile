@@ -31,7 +31,7 @@ TIERS ?= unit
 test-installed: | apt
 	$(PYTHON) -m venv $(INSTALLED)
 	$(INSTALLED)/bin/python -m pip install -q --upgrade pip
-	$(INSTALLED)/bin/python -m pip install -q ".[test]"
+	$(INSTALLED)/bin/python -m pip install -q ".[test,research]"
 	$(INSTALLED)/bin/python -m pytest -q -m "$(TIERS)"
 
 setup: $(VENV)/.installed
@@ -49,7 +49,7 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt | apt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
-	$(PY) -m pip install -q --no-build-isolation -C build-dir=build/editable -e ".[test]"
+	$(PY) -m pip install -q --no-build-isolation -C build-dir=build/editable -e ".[test,research,bench]"
 	touch $@
 
 bench: setup

@@ -29,7 +29,7 @@ def scid_ticks(tmp_path: Path) -> Path:
 def test_load_bars_signals(scid_ticks: Path) -> None:
     ticks = research.load(scid_ticks)
     session = research.session_ids(ticks["ts"], "America/Chicago", "17:00")
-    bars = research.bars(ticks, "time", 60 * NS, session=session)
+    bars = research.bars(ticks, "time", "60s", session=session)
     assert set(bars) == set(signals.BAR_DTYPE.names)
     assert bars["volume"].sum() == ticks["volume"].sum()
     assert bars["trade_count"].sum() == len(ticks["ts"])

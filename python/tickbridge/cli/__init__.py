@@ -21,9 +21,10 @@ from tickbridge.cli import (
     status,
     webhook,
 )
+from tickbridge.research import cli as research
 
 COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit,
-            keys)
+            keys, research)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,15 +17,19 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from tickbridge.research.timestamps import datetime_to_ns
+from tickbridge.research.zones import resolve_zone
 
 _FLOAT_COLUMNS = ("price", "volume", "bid", "ask")
 
 
 def read_csv_ticks(
-    path: str | os.PathLike[str], tz: str | ZoneInfo = "UTC"
+    path: str | os.PathLike[str], tz: str | ZoneInfo | None = "UTC"
 ) -> dict[str, np.ndarray]:
+    """Read a CSV tick file (see the module docstring for the columns) into a tick
+    table; zone-less ``time`` values are read in ``tz`` (an IANA key or a Windows zone
+    name). Every error names the file, the line and the field."""
     path = Path(path)
-    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    zone = resolve_zone(tz)
     with path.open("r", newline="", encoding="utf-8-sig") as f:
         reader = _csv.reader(f)
         header = next(reader, None)

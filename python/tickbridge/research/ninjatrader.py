@@ -1,48 +1,102 @@
-"""NinjaTrader 8 tick exports (Tools > Historical Data > Export, "Tick" type).
+"""NinjaTrader 8 exports (Tools > Historical Data > Export): ticks and minute bars.
 
-One trade per line, ``;``-separated, in one of two layouts:
+Tick export, one trade per line, ``;``-separated, in one of two layouts:
 
     yyyyMMdd HHmmss fffffff;price;volume
     yyyyMMdd HHmmss fffffff;last;bid;ask;volume
 
-``fffffff`` is the fraction of the second in 100 ns units. The time is the local
-wall-clock time of the exporting machine (NinjaTrader's time-zone setting), so the
-reader takes the zone and converts to UTC ns. The export has no aggressor side; the
-five-field layout lets it be inferred (price at or above the ask: buy; at or below
-the bid: sell) with ``infer_side=True``.
+``fffffff`` is the fraction of the second in 100 ns units. Minute-bar export:
+
+    yyyyMMdd HHmmss;open;high;low;close;volume
+
+where the time is the bar's *end* (NinjaTrader stamps a bar with its close time); the
+reader returns ``ts`` = the bar's open time (end - ``bar_minutes``), the convention of
+every bar table here, and ``ts_end``.
+
+Times are the local wall-clock time of the exporting machine (NinjaTrader's time-zone
+setting), so the readers take the zone -- an IANA key or the Windows name NinjaTrader
+shows, e.g. "Eastern Standard Time" -- and convert to UTC ns. The repeated hour of a
+DST fall-back is resolved by file order (see
+:func:`tickbridge.research.timestamps.ordered_local_to_utc_ns`); a time that goes
+backwards otherwise is an error naming the line. Every error names the file, the line
+and the field. ``strict=False`` drops bad lines instead, and reports how many in a
+``UserWarning``.
+
+The tick export has no aggressor side; the five-field layout lets it be inferred
+(price at or above the ask: buy; at or below the bid: sell) with ``infer_side=True``.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from tickbridge.research.timestamps import local_to_utc_ns
+from tickbridge.research.timestamps import (
+    NS_PER_MINUTE,
+    NS_PER_SECOND,
+    ordered_local_to_utc_ns,
+    utc_to_local_ns,
+)
 
 _NS_PER_100NS = 100
 _SECONDS_PER_DAY = 86_400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class _LineError(ValueError):
+    pass
 
 
 def _fail(path: Path, lineno: int, field: str, text: str, why: str) -> ValueError:
     return ValueError(f"{path}:{lineno}: field {field} {text!r}: {why}")
 
 
-def read_ninjatrader_ticks(
-    path: str | os.PathLike[str], tz: str | ZoneInfo, *, infer_side: bool = True
-) -> dict[str, np.ndarray]:
-    """Read a NinjaTrader tick export into a table of ts (UTC ns), price, volume, side,
-    and bid/ask (NaN-free: 0 when the export has no quote, meaning unknown)."""
-    path = Path(path)
-    days: list[str] = []
-    seconds: list[int] = []
-    fractions: list[int] = []
-    price: list[float] = []
-    volume: list[float] = []
-    bid: list[float] = []
-    ask: list[float] = []
+def _local_ns(stamp: str, with_fraction: bool) -> int:
+    """``yyyyMMdd HHmmss[ fffffff]`` to naive local ns; raises _LineError(why)."""
+    parts = stamp.split(" ")
+    want = 3 if with_fraction else 2
+    layout = "yyyyMMdd HHmmss fffffff" if with_fraction else "yyyyMMdd HHmmss"
+    if len(parts) != want or len(parts[0]) != 8 or len(parts[1]) != 6 or (
+        with_fraction and len(parts[2]) != 7
+    ):
+        raise _LineError(f"expected '{layout}'")
+    if not all(p.isdigit() for p in parts):
+        raise _LineError("expected digits")
+    d, hms = parts[0], parts[1]
+    try:
+        day = date(int(d[0:4]), int(d[4:6]), int(d[6:8]))
+    except ValueError as e:
+        raise _LineError(f"not a calendar date ({e})") from None
+    hh, mm, ss = int(hms[0:2]), int(hms[2:4]), int(hms[4:6])
+    if hh > 23 or mm > 59 or ss > 59:
+        raise _LineError("hour/minute/second out of range")
+    seconds = (day.toordinal() - _EPOCH_ORDINAL) * _SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss
+    fraction = int(parts[2]) * _NS_PER_100NS if with_fraction else 0
+    return seconds * NS_PER_SECOND + fraction
+
+
+def _number(text: str, *, non_negative: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _LineError("not a number") from None
+    if not math.isfinite(value):
+        raise _LineError("not finite")
+    if non_negative and value < 0:
+        raise _LineError("negative")
+    return value
+
+
+def _read_lines(
+    path: Path, layouts: dict[int, str]
+) -> list[tuple[int, list[str]]]:
+    rows: list[tuple[int, list[str]]] = []
     layout = 0
     with path.open("r", encoding="utf-8-sig") as f:
         for lineno, line in enumerate(f, start=1):
@@ -52,58 +106,76 @@ def read_ninjatrader_ticks(
             fields = line.split(";")
             if layout == 0:
                 layout = len(fields)
-                if layout not in (3, 5):
-                    raise ValueError(
-                        f"{path}:{lineno}: {layout} fields; expected 3 "
-                        "(time;price;volume) or 5 (time;last;bid;ask;volume)"
-                    )
+                if layout not in layouts:
+                    expected = " or ".join(f"{k} ({v})" for k, v in layouts.items())
+                    raise ValueError(f"{path}:{lineno}: {layout} fields; expected {expected}")
             elif len(fields) != layout:
                 raise ValueError(
-                    f"{path}:{lineno}: {len(fields)} fields, but line 1 of the data had {layout}"
+                    f"{path}:{lineno}: {len(fields)} fields, but the first data line has "
+                    f"{layout}"
                 )
-            stamp = fields[0].split(" ")
-            if len(stamp) != 3 or len(stamp[0]) != 8 or len(stamp[1]) != 6 or len(stamp[2]) != 7:
-                raise _fail(path, lineno, "time", fields[0], "expected 'yyyyMMdd HHmmss fffffff'")
-            date, hms, frac = stamp
-            if not (date.isdigit() and hms.isdigit() and frac.isdigit()):
-                raise _fail(path, lineno, "time", fields[0], "expected digits")
-            hh, mm, ss = int(hms[0:2]), int(hms[2:4]), int(hms[4:6])
-            if hh > 23 or mm > 59 or ss > 59:
-                raise _fail(path, lineno, "time", fields[0], "hour/minute/second out of range")
-            days.append(f"{date[0:4]}-{date[4:6]}-{date[6:8]}")
-            seconds.append(hh * 3600 + mm * 60 + ss)
-            fractions.append(int(frac))
-            try:
-                price.append(float(fields[1]))
-            except ValueError:
-                raise _fail(path, lineno, "price", fields[1], "not a number") from None
-            if layout == 5:
-                for name, text, column in (("bid", fields[2], bid), ("ask", fields[3], ask)):
-                    try:
-                        column.append(float(text))
-                    except ValueError:
-                        raise _fail(path, lineno, name, text, "not a number") from None
-            try:
-                volume.append(float(fields[-1]))
-            except ValueError:
-                raise _fail(path, lineno, "volume", fields[-1], "not a number") from None
-            if volume[-1] < 0 or not np.isfinite(volume[-1]) or not np.isfinite(price[-1]):
-                raise _fail(path, lineno, "price/volume", line, "not finite, or negative volume")
-    try:
-        day_numbers = np.array(days, dtype="datetime64[D]").astype(np.int64)
-    except ValueError as e:
-        raise ValueError(f"{path}: a date in the time field is not a calendar date: {e}") from None
-    local_ns = (
-        day_numbers * _SECONDS_PER_DAY + np.array(seconds, dtype=np.int64)
-    ) * 1_000_000_000 + np.array(fractions, dtype=np.int64) * _NS_PER_100NS
-    n = len(price)
+            rows.append((lineno, fields))
+    return rows
+
+
+def _report(path: Path, dropped: list[str]) -> None:
+    if dropped:
+        shown = "; ".join(dropped[:3]) + ("; ..." if len(dropped) > 3 else "")
+        warnings.warn(f"{path}: dropped {len(dropped)} bad line(s): {shown}", UserWarning,
+                      stacklevel=3)
+
+
+def read_ninjatrader_ticks(
+    path: str | os.PathLike[str],
+    tz: str | ZoneInfo | None,
+    *,
+    infer_side: bool = True,
+    strict: bool = True,
+) -> dict[str, np.ndarray]:
+    """Read a NinjaTrader tick export into a table of ts (UTC ns), price, volume, side,
+    and bid/ask (0 when the export has no quote, meaning unknown). Prices, bid and ask
+    must be finite, volumes finite and non-negative; a quoted line with bid > ask is
+    refused."""
+    path = Path(path)
+    rows = _read_lines(path, {3: "time;price;volume", 5: "time;last;bid;ask;volume"})
+    layout = len(rows[0][1]) if rows else 3
+    names = ("time", "price", "volume") if layout == 3 else (
+        "time", "last", "bid", "ask", "volume")
+    local: list[int] = []
+    lines: list[int] = []
+    values: list[list[float]] = []
+    dropped: list[str] = []
+    for lineno, fields in rows:
+        column = 0
+        try:
+            stamp = _local_ns(fields[0], True)
+            numbers = []
+            for column in range(1, layout):
+                numbers.append(_number(fields[column], non_negative=names[column] == "volume"))
+            if layout == 5 and numbers[1] > 0 and numbers[2] > 0 and numbers[1] > numbers[2]:
+                column = 2
+                raise _LineError(f"bid {numbers[1]} is above ask {numbers[2]}")
+        except _LineError as e:
+            error = _fail(path, lineno, names[column], fields[column], str(e))
+            if strict:
+                raise error from None
+            dropped.append(str(error))
+            continue
+        local.append(stamp)
+        lines.append(lineno)
+        values.append(numbers)
+    _report(path, dropped)
+    ts = ordered_local_to_utc_ns(np.array(local, dtype=np.int64), tz,
+                                 lambda i: f"{path}:{lines[i]}")
+    v = np.array(values, dtype=np.float64).reshape(len(values), layout - 1)
+    n = len(values)
     table = {
-        "ts": local_to_utc_ns(local_ns, tz),
-        "price": np.array(price, dtype=np.float64),
-        "volume": np.array(volume, dtype=np.float64),
+        "ts": ts,
+        "price": v[:, 0].copy(),
+        "volume": v[:, -1].copy(),
         "side": np.zeros(n, dtype=np.uint8),
-        "bid": np.array(bid, dtype=np.float64) if layout == 5 else np.zeros(n),
-        "ask": np.array(ask, dtype=np.float64) if layout == 5 else np.zeros(n),
+        "bid": v[:, 1].copy() if layout == 5 else np.zeros(n),
+        "ask": v[:, 2].copy() if layout == 5 else np.zeros(n),
     }
     if layout == 5 and infer_side:
         quoted = (table["bid"] > 0) & (table["ask"] > 0)
@@ -112,12 +184,66 @@ def read_ninjatrader_ticks(
     return table
 
 
+def read_ninjatrader_bars(
+    path: str | os.PathLike[str],
+    tz: str | ZoneInfo | None,
+    *,
+    bar_minutes: int = 1,
+    strict: bool = True,
+) -> dict[str, np.ndarray]:
+    """Read a NinjaTrader minute-bar export (``yyyyMMdd HHmmss;o;h;l;c;v``, stamped with
+    the bar's end) into a bar table: ts (bar open, UTC ns), ts_end, open, high, low,
+    close, volume. Prices must be finite with low <= open, close <= high; volume finite
+    and non-negative."""
+    if isinstance(bar_minutes, bool) or not isinstance(bar_minutes, int) or bar_minutes < 1:
+        raise ValueError(f"bar_minutes must be a whole number >= 1, got {bar_minutes!r}")
+    path = Path(path)
+    rows = _read_lines(path, {6: "time;open;high;low;close;volume"})
+    names = ("time", "open", "high", "low", "close", "volume")
+    local: list[int] = []
+    lines: list[int] = []
+    values: list[list[float]] = []
+    dropped: list[str] = []
+    for lineno, fields in rows:
+        column = 0
+        try:
+            stamp = _local_ns(fields[0], False)
+            numbers = []
+            for column in range(1, 6):
+                numbers.append(_number(fields[column], non_negative=column == 5))
+            o, h, lo, c = numbers[:4]
+            if not lo <= min(o, c) or not max(o, c) <= h:
+                column = 3 if lo > min(o, c) else 2
+                raise _LineError(f"low {lo} / high {h} do not bracket open {o}, close {c}")
+        except _LineError as e:
+            error = _fail(path, lineno, names[column], fields[column], str(e))
+            if strict:
+                raise error from None
+            dropped.append(str(error))
+            continue
+        local.append(stamp)
+        lines.append(lineno)
+        values.append(numbers)
+    _report(path, dropped)
+    end = ordered_local_to_utc_ns(np.array(local, dtype=np.int64), tz,
+                                  lambda i: f"{path}:{lines[i]}")
+    v = np.array(values, dtype=np.float64).reshape(len(values), 5)
+    return {
+        "ts": end - bar_minutes * NS_PER_MINUTE,
+        "ts_end": end,
+        "open": v[:, 0].copy(),
+        "high": v[:, 1].copy(),
+        "low": v[:, 2].copy(),
+        "close": v[:, 3].copy(),
+        "volume": v[:, 4].copy(),
+    }
+
+
 def write_ninjatrader_ticks(
     path: str | os.PathLike[str], table: dict[str, np.ndarray], tz: str | ZoneInfo
 ) -> None:
-    """Write a table in NinjaTrader's export layout (five fields when it has bid/ask)."""
-    from tickbridge.research.timestamps import utc_to_local_ns
-
+    """Write a table in NinjaTrader's tick export layout (five fields when it has
+    bid/ask), times as local wall-clock time in ``tz``."""
     local = utc_to_local_ns(table["ts"], tz)
     day = np.floor_divide(local, _SECONDS_PER_DAY * 1_000_000_000)
     dates = day.astype("datetime64[D]").astype(str)

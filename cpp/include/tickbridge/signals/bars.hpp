@@ -8,6 +8,9 @@
 //   completes; a time bar completes when the first tick of a later interval arrives;
 // - a change of session id always completes the current bar; empty intervals
 //   (gaps, closed market) produce no bar;
+// - a time bar opened by a session change inside the interval of the bar it closed
+//   is stamped with its first tick's time, not the interval start, so the two
+//   halves of a split interval have distinct `ts` (both still in that interval);
 // - volume is split by aggressor: ask_volume = buys (lifted the ask), bid_volume =
 //   sells (hit the bid); unknown-side volume counts only in `volume`.
 #pragma once
@@ -43,6 +46,10 @@ public:
     static BarBuilder range(double price_range);
 
     BarKind kind() const noexcept { return kind_; }
+    // Interval in ns (time bars) or trades per bar (tick bars).
+    std::int64_t interval() const noexcept { return interval_; }
+    // True before the first update(): the batch fast path may start from scratch.
+    bool fresh() const noexcept { return !started_ && !open_; }
 
     // Feed one trade; calls emit(const Bar&) for each bar it completes (at most two:
     // a session change closes the open bar, and the new tick may complete its own).
@@ -58,20 +65,25 @@ public:
 
         std::int64_t bar_ts = ts;
         if (kind_ == BarKind::time) {
-            if (open_ && ts - bar_.ts < interval_) {
-                bar_ts = bar_.ts;  // still inside the open bar: no division per tick
+            if (open_ && ts - bar_start_ < interval_) {
+                bar_ts = bar_start_;  // still inside the open bar: no division per tick
             } else {
                 std::int64_t q = ts / interval_;
                 if (ts % interval_ < 0) --q;  // floor division for times before 1970
                 bar_ts = q * interval_;
             }
         }
-        if (open_ && (session != session_ || (kind_ == BarKind::time && bar_ts != bar_.ts))) {
+        const bool session_change = open_ && session != session_;
+        // A session change inside the open bar's interval: the new bar takes its first
+        // tick's time as ts (the split rule above).
+        const bool split = session_change && kind_ == BarKind::time && bar_ts == bar_start_;
+        if (open_ && (session_change || (kind_ == BarKind::time && bar_ts != bar_start_))) {
             emit(bar_);
             open_ = false;
         }
         if (!open_) {
-            bar_ = Bar{bar_ts, price, price, price, price, 0.0, 0, 0.0, 0.0};
+            bar_start_ = bar_ts;
+            bar_ = Bar{split ? ts : bar_ts, price, price, price, price, 0.0, 0, 0.0, 0.0};
             session_ = session;
             open_ = true;
         } else {
@@ -121,6 +133,7 @@ private:
     std::int64_t interval_;  // ns for time bars, trades for tick bars
     double threshold_;       // volume or range
     Bar bar_{};
+    std::int64_t bar_start_ = 0;  // interval start of the open time bar (bar_.ts may differ)
     bool open_ = false;
     bool started_ = false;
     std::int64_t last_ts_ = 0;
