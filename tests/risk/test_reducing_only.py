@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import tickbridge.orders as ob
-from tickbridge.engine.engine import Engine
-from tickbridge.engine.pre_trade import reduces
+from tickbridge.engine.pre_trade import PreTrade, reduces
 from tickbridge.protocol import OrderType, Side
 from tickbridge.risk.reasons import RiskReason, TradingState
 
@@ -35,14 +34,11 @@ def test_the_engine_rule_is_the_gate_rule(position: int, working_buy: int, worki
     assert reduces(position, side, qty, working_buy, working_sell) == decision.ok
 
 
-def _engine_without_gate(book: ob.OrderBook) -> SimpleNamespace:
-    """What Engine.pre_trade_check reads of an engine with no [risk] section."""
-    return SimpleNamespace(
-        risk=None,
-        core=SimpleNamespace(state=lambda slot: {"last_price": math.nan}),
-        trading_state=lambda account=None: TradingState.REDUCING_ONLY,
-        router=SimpleNamespace(book=book,
-                               position=lambda s: int(book.position("A1", s).net_qty)))
+def _pre_trade_without_gate(book: ob.OrderBook) -> PreTrade:
+    """The engine's pre-trade check with no [risk] section, the account reducing-only."""
+    return PreTrade(core=SimpleNamespace(state=lambda slot: {"last_price": math.nan}),
+                    risk=None, trading_state=lambda account=None: TradingState.REDUCING_ONLY,
+                    book=lambda: book, platform_refusal=lambda session: None)
 
 
 def test_without_a_gate_working_sells_count_against_a_long_position() -> None:
@@ -57,15 +53,15 @@ def test_without_a_gate_working_sells_count_against_a_long_position() -> None:
     sell = book.new_order("A1", "ESZ6", Side.SELL, 2, 6010.0).client_order_id
     for event in (ob.OrderEvent.SUBMIT_SENT, ob.OrderEvent.SUBMIT_ACKED):
         book.apply(sell, event)
-    engine = _engine_without_gate(book)
+    check = _pre_trade_without_gate(book)
     session = SimpleNamespace(refused="", lost=False, accepted=True, confirmed=True,
                               account="A1", name="shim")
     instrument = SimpleNamespace(symbol="ESZ6", tick_size=0.25, slot=0)
-    decision = Engine.pre_trade_check(engine, session, instrument, Side.SELL, 1,  # type: ignore[arg-type]
-                                      OrderType.LIMIT, 6010.0, math.nan)
+    decision = check(session, instrument, Side.SELL, 1,  # type: ignore[arg-type]
+                     OrderType.LIMIT, 6010.0, math.nan)
     assert decision.code == "REDUCING_ONLY" and "working buy 0, sell 2" in decision.message
     book.apply(sell, ob.OrderEvent.CANCEL_SENT)
     book.apply(sell, ob.OrderEvent.CANCELED)
-    decision = Engine.pre_trade_check(engine, session, instrument, Side.SELL, 1,  # type: ignore[arg-type]
-                                      OrderType.LIMIT, 6010.0, math.nan)
+    decision = check(session, instrument, Side.SELL, 1,  # type: ignore[arg-type]
+                     OrderType.LIMIT, 6010.0, math.nan)
     assert decision.ok and decision.price == 6010.0
