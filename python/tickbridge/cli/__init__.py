@@ -18,11 +18,12 @@ from tickbridge.cli import (
     replay,
     run,
     sim,
+    simulate,
     status,
     webhook,
 )
 
-COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit,
+COMMANDS = (demo, run, sim, simulate, kill, status, webhook, replay, bench, config, contract, audit,
             keys)
 
 

@@ -82,7 +82,7 @@ def quiescent_checks(world: World, counts: Counter) -> list[str]:
                       f"{invented[:3]}")
     counts["checks fill-not-lost"] += 1
     lost = [e for e, f in made.items()
-            if 0 < int(f["client_order_id"]) < PLATFORM_ORDER_ID_BIT and e not in ids]
+            if 0 < int(f["client_order_id"][0]) < PLATFORM_ORDER_ID_BIT and e not in ids]
     if lost:
         broken.append(f"fill-not-lost: platform fills never booked: {lost[:3]}")
     counts["checks positions-agree"] += 1

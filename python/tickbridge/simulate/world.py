@@ -151,15 +151,15 @@ class World:
             if working:
                 coid = working[int(pick * len(working))]
                 self.log(f"cancel {coid}: {engine.router.cancel(coid)}")
-        elif roll < 0.31:
+        elif roll < 0.302:
             self.log(f"operator kill flatten: {engine.kill(flatten=True, source='sim')}")
             if not engine.store_failure.failed:
                 self.operator_state = TradingState.HALTED
-        elif roll < 0.32:
+        elif roll < 0.305:
             self.set_state(TradingState.HALTED)
-        elif roll < 0.335:
+        elif roll < 0.31:
             self.set_state(TradingState.REDUCING_ONLY)
-        elif roll < 0.36:
+        elif roll < 0.33:
             self.set_state(TradingState.ACTIVE)
 
     def set_state(self, state: TradingState) -> None:
