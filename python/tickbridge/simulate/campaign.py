@@ -4,6 +4,7 @@ link restored) and the quiescence checks. ``Campaign`` runs many seeds and count
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import shutil
@@ -86,7 +87,7 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
         if world is not None:
             try:
                 world.close()
-            except Exception:  # noqa: S110 - the first error is the story
+            except Exception:
                 pass
     finally:
         quiet.level = level
@@ -96,7 +97,7 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
                          simulated, time.perf_counter() - started)
 
 
-def _clock():  # noqa: ANN202
+def _clock():
     from tickbridge.simulate.clock import SimClock
 
     return SimClock()

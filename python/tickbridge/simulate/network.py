@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import zmq
+
 ENGINE, SHIM = "engine", "shim"
 
 
@@ -29,6 +31,7 @@ class Network:
         self.drop_next = self.dup_next = 0
         self.delay_next: list[int] = []
         self.cut_until = -1
+        self.dead: set[bytes] = set()  # crashed shims' identities: a send fails
 
     @property
     def cut(self) -> bool:
@@ -107,6 +110,8 @@ class EngineEnd:
         return identity, frame, ""
 
     def send(self, identity: bytes, frame: bytes) -> None:
+        if identity in self.network.dead:  # as ROUTER_MANDATORY says of a gone peer
+            raise zmq.ZMQError(zmq.EHOSTUNREACH)
         if not self.closed:
             self.network.send(SHIM, identity, bytes(frame))
 

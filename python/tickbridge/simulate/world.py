@@ -121,6 +121,7 @@ class World:
         elif kind == "engine_crash":
             self.restart_engine()
         elif kind == "platform_crash":
+            net.dead.add(self.shim.identity)
             self.shim = SimShim.restarted(self.shim, self.clock.now_ns,
                                           self.shim.platform.config.quirks)
             self.shim.hello(self.clock.now_ns)
