@@ -85,10 +85,8 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
         at = world.step if world is not None else 0
         simulated = 0.0
         if world is not None:
-            try:
+            with contextlib.suppress(Exception):  # the first error is the story
                 world.close()
-            except Exception:
-                pass
     finally:
         quiet.level = level
         shutil.rmtree(folder, ignore_errors=True)
