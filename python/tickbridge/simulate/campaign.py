@@ -9,6 +9,7 @@ import logging
 import random
 import shutil
 import tempfile
+import os
 import time
 import traceback
 from collections import Counter, deque
@@ -22,7 +23,7 @@ from tickbridge.simulate.world import World
 
 STEPS = 300  # 15 s of simulated trading
 SETTLE_STEPS = 200  # 10 s: heartbeats, a snapshot and its reconciliation
-TRACE_LINES = 40
+TRACE_LINES = int(os.environ.get("TICKBRIDGE_SIMULATE_TRACE", "40"))
 
 
 @dataclass

@@ -1,0 +1,20 @@
+"""Defects the campaign found, each kept with its seed and minimized schedule."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickbridge.simulate.campaign import run_session
+from tickbridge.simulate.faults import parse_schedule
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(5, "125:engine_crash,143:engine_crash"),
+                                                (7, "1:engine_crash,81:engine_crash")])
+def test_a_cancel_of_a_restored_order_before_its_shim_is_back_is_refused(seed, schedule):
+    """After a restart the store's open orders are back before the shim's hello defines
+    their instrument: a cancel then raised KeyError out of OrderRouter (the loop's caller,
+    a strategy or a control request, got an exception) instead of a refusal."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert not [v for v in result.violations if v.startswith("exception")], result.trace
