@@ -9,7 +9,7 @@ APT_PACKAGES := g++ cmake libzmq3-dev mono-devel g++-mingw-w64-x86-64-posix binu
 TICKBRIDGE_ACSIL_HEADERS ?= $(wildcard $(abspath ../shared/sierrachart-acsil-2784))
 export TICKBRIDGE_ACSIL_HEADERS
 
-.PHONY: demo test setup apt lint fuzz bench clean
+.PHONY: demo test setup apt lint fuzz bench soak clean
 
 demo: setup
 	$(VENV)/bin/tickbridge demo
@@ -41,3 +41,9 @@ bench: setup
 
 clean:
 	rm -rf build $(VENV)
+
+# The seeded fault-injection campaign, 10,000 sessions (docs/simulation-testing.md).
+# Failures are listed unshrunk with their replay command (a replay shrinks).
+SOAK_SEEDS ?= 10000
+soak: setup
+	$(PY) -m tickbridge simulate --seeds $(SOAK_SEEDS) --no-shrink
