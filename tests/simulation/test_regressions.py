@@ -18,3 +18,10 @@ def test_a_cancel_of_a_restored_order_before_its_shim_is_back_is_refused(seed, s
     a strategy or a control request, got an exception) instead of a refusal."""
     result = run_session(seed, parse_schedule(schedule))
     assert not [v for v in result.violations if v.startswith("exception")], result.trace
+
+
+def test_the_store_failure_halt_is_not_loosened_by_a_control_request():
+    """Seed 38: the store fails (the engine halts), then an operator sets REDUCING_ONLY:
+    the engine loosened its store-failure halt while nothing could be booked durably."""
+    result = run_session(38, parse_schedule("266:store_fail:19"))
+    assert not [v for v in result.violations if v.startswith("halt-survives")], result.trace

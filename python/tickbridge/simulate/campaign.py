@@ -36,6 +36,7 @@ class SessionResult:
     counts: Counter = field(default_factory=Counter)
     simulated_s: float = 0.0
     real_s: float = 0.0
+    frames: list = field(default_factory=list)  # (number, to, frame) when logged
 
     @property
     def ok(self) -> bool:
@@ -49,7 +50,10 @@ def schedule_for(seed: int, kinds: list[str], steps: int = STEPS) -> list[Fault]
 
 
 def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
-                hooks: object = None) -> SessionResult:
+                script: dict[int, str] | None = None, log_frames: bool = False,
+                settle: int = SETTLE_STEPS) -> SessionResult:
+    """One session; ``script`` (the model check's) sets what happens to each frame by
+    its number on the link; ``log_frames`` keeps every frame in ``result.frames``."""
     counts: Counter = Counter()
     trace: deque[str] = deque(maxlen=TRACE_LINES)
     folder = Path(tempfile.mkdtemp(prefix="tickbridge-simulate-"))
@@ -65,6 +69,8 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
     try:
         with simulated_time(world_clock := _clock()):
             world = World(seed, folder, counts, trace, clock=world_clock)
+            world.network.script = dict(script or {})
+            world.network.log_frames = log_frames
             for step in range(steps):
                 world.tick(by_step.get(step, []))
                 violations = step_checks(world, counts)
@@ -72,7 +78,7 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
                     at = step
                     break
             if not violations:
-                world.settle(SETTLE_STEPS)
+                world.settle(settle)
                 violations = step_checks(world, counts) + quiescent_checks(world, counts)
                 at = world.step if violations else -1
             simulated = (world.clock.now_ns - world.start_ns) / 1e9
@@ -93,7 +99,8 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
         shutil.rmtree(folder, ignore_errors=True)
     counts["sessions"] += 1
     return SessionResult(seed, schedule, violations, at, list(trace), counts,
-                         simulated, time.perf_counter() - started)
+                         simulated, time.perf_counter() - started,
+                         world.network.sent_log if world is not None else [])
 
 
 def _clock():

@@ -32,12 +32,27 @@ class Network:
         self.delay_next: list[int] = []
         self.cut_until = -1
         self.dead: set[bytes] = set()  # crashed shims' identities: a send fails
+        # The model check's per-frame script: frame number -> pass, drop, dup or delay.
+        self.script: dict[int, str] = {}
+        self.sent = 0  # frames offered to the link so far, both ways
+        self.sent_log: list[tuple[int, str, bytes]] = []  # (number, to, frame) if logging
+        self.log_frames = False
 
     @property
     def cut(self) -> bool:
         return self.step < self.cut_until
 
     def send(self, to: str, identity: bytes, frame: bytes) -> None:
+        number, self.sent = self.sent, self.sent + 1
+        if self.log_frames:
+            self.sent_log.append((number, to, frame))
+        action = self.script.get(number, "pass")
+        if action == "drop":
+            self.drop_next += 1
+        elif action == "dup":
+            self.dup_next += 1
+        elif action == "delay":
+            self.delay_next.insert(0, 2)
         if self.cut:
             self.counts["frames lost to a cut"] += 1
             return

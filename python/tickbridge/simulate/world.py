@@ -68,6 +68,7 @@ class World:
         self.halt_restarts = 0
         self.submitted: list[int] = []  # client order ids the engine returned
         self.start_engine()
+        self.shim.hello(self.clock.now_ns)  # the platform connects
 
     # -- the parts -------------------------------------------------------------------
     def log(self, text: str) -> None:
@@ -132,6 +133,13 @@ class World:
         elif kind == "platform_quirk":
             self.shim.platform.quirks.config = QuirkConfig(update_before_ack=True,
                                                            fill_before_working=True)
+        elif kind == "kill":
+            assert self.engine is not None
+            flatten = bool(fault.arg)
+            self.log(f"operator kill (flatten={flatten}): "
+                     f"{self.engine.kill(flatten=flatten, source='sim')}")
+            if not self.engine.store_failure.failed:
+                self.operator_state = TradingState.HALTED
         elif kind == "clock_jump":
             self.clock.advance(fault.arg * 1_000_000_000)
 
@@ -152,10 +160,6 @@ class World:
             if working:
                 coid = working[int(pick * len(working))]
                 self.log(f"cancel {coid}: {engine.router.cancel(coid)}")
-        elif roll < 0.302:
-            self.log(f"operator kill flatten: {engine.kill(flatten=True, source='sim')}")
-            if not engine.store_failure.failed:
-                self.operator_state = TradingState.HALTED
         elif roll < 0.305:
             self.set_state(TradingState.HALTED)
         elif roll < 0.31:
