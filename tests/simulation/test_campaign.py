@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 # docs/simulation-testing.md, "Open findings".)
 CI_FAULTS = "drop,dup,reorder,delay"
 CI_SEEDS = 200
-CATCH_WITHIN = 30  # seeds: the broken restart is caught in fewer
+CATCH_WITHIN = 10  # seeds: the broken restart is caught in fewer (seed 0 today)
+RE_APPLY_WITHIN = 10  # seeds: the re-applied fill is caught in fewer (seed 3 today)
 
 
 def test_a_seed_replays_exactly() -> None:
@@ -58,3 +59,28 @@ def test_a_schedule_parses_and_names_its_errors() -> None:
 def _strip(line: str) -> str:
     # The engine's session id is random (os.urandom); everything else must match.
     return line.split("session_id")[0]
+
+
+def test_a_resend_that_re_applies_a_fill_is_caught(monkeypatch) -> None:
+    """The broken build: a fill the book already holds (a duplicated or resent frame) is
+    published as booked again, to the store and the risk gate. The campaign, drawing
+    duplicated frames only, breaks an invariant within RE_APPLY_WITHIN seeds."""
+    from tickbridge.engine import order_events
+    from tickbridge.engine.bus import FillBooked
+
+    original = order_events.OrderEvents.on_fill
+
+    def re_applies(self, session, rec):
+        booked = original(self, session, rec)
+        coid = int(rec["client_order_id"])
+        if not booked and coid and coid in self.book:
+            self._bus.publish(FillBooked(self.book.order(coid), rec,
+                                         order_events._text(rec["execution_id"])))
+        return booked
+
+    monkeypatch.setattr(order_events.OrderEvents, "on_fill", re_applies)
+    campaign = Campaign(parse_kinds("dup"))
+    for seed in range(RE_APPLY_WITHIN):
+        if not campaign.run_one(seed).ok:
+            return
+    raise AssertionError(f"a re-applied fill went unseen for {RE_APPLY_WITHIN} seeds")

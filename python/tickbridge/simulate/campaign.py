@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import shutil
 import tempfile
-import os
 import time
 import traceback
 from collections import Counter, deque
