@@ -46,4 +46,4 @@ clean:
 # Failures are listed unshrunk with their replay command (a replay shrinks).
 SOAK_SEEDS ?= 10000
 soak: setup
-	$(PY) -m tickbridge simulate --seeds $(SOAK_SEEDS) --no-shrink
+	$(PY) -m tickbridge simulate --seeds $(SOAK_SEEDS) --jobs 2 --no-shrink

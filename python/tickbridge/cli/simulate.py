@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from tickbridge.simulate.faults import FAULT_KINDS
+
+if TYPE_CHECKING:
+    from tickbridge.simulate.campaign import Campaign, SessionResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one session")
     p.add_argument("--steps", type=int, default=None, help="steps per session (50 ms each; "
                    "default 300)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="sessions run in parallel processes (default 1; make soak: 2)")
     p.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
     p.add_argument("--trace", action="store_true", help="print the trace of every session")
     p.set_defaults(handler=run_simulate)
@@ -52,8 +59,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     steps = args.steps or STEPS
     campaign = Campaign(kinds, steps)
     seeds = [args.seed] if schedule is not None else range(args.seed, args.seed + args.seeds)
-    for i, seed in enumerate(seeds, start=1):
-        result = campaign.run_one(seed, schedule)
+    for i, result in enumerate(_results(campaign, seeds, schedule, args.jobs), start=1):
+        seed = result.seed
         if args.trace:
             print("\n".join(result.trace))
         if not result.ok:
@@ -65,3 +72,20 @@ def run_simulate(args: argparse.Namespace) -> int:
                   f"{len(campaign.failures)} failing", file=sys.stderr, flush=True)
     table(campaign, sys.stdout)
     return 1 if campaign.failures else 0
+
+
+def _results(campaign: Campaign, seeds: Sequence[int], schedule: list | None,
+             jobs: int) -> Iterator[SessionResult]:
+    """Each seed's session, in seed order, added to the campaign's counts."""
+    if jobs <= 1 or schedule is not None:
+        for seed in seeds:
+            yield campaign.run_one(seed, schedule)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tickbridge.simulate.campaign import seed_session
+
+    work = [(seed, campaign.kinds, campaign.steps) for seed in seeds]
+    with ProcessPoolExecutor(jobs) as pool:
+        for result in pool.map(seed_session, work, chunksize=10):
+            yield campaign.add(result)

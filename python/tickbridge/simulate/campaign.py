@@ -22,7 +22,8 @@ from tickbridge.simulate.invariants import audit_checks, quiescent_checks, step_
 from tickbridge.simulate.world import World
 
 STEPS = 300  # 15 s of simulated trading
-SETTLE_STEPS = 200  # 10 s: heartbeats, a snapshot and its reconciliation
+SETTLE_STEPS = 140  # 7 s: heartbeats, a periodic snapshot (5 s), its reconciliation
+_TMPFS = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 TRACE_LINES = int(os.environ.get("TICKBRIDGE_SIMULATE_TRACE", "40"))
 
 
@@ -56,7 +57,9 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
     its number on the link; ``log_frames`` keeps every frame in ``result.frames``."""
     counts: Counter = Counter()
     trace: deque[str] = deque(maxlen=TRACE_LINES)
-    folder = Path(tempfile.mkdtemp(prefix="tickbridge-simulate-"))
+    # In memory when the system has a tmpfs: a session's fsyncs test nothing here (the
+    # real-disk crash tests are in tests/e2e and tests/store) and would cost most of it.
+    folder = Path(tempfile.mkdtemp(prefix="tickbridge-simulate-", dir=_TMPFS))
     by_step: dict[int, list[Fault]] = {}
     for fault in schedule:
         by_step.setdefault(fault.step, []).append(fault)
@@ -152,7 +155,9 @@ class Campaign:
     def run_one(self, seed: int, schedule: list[Fault] | None = None) -> SessionResult:
         if schedule is None:
             schedule = schedule_for(seed, self.kinds, self.steps)
-        result = run_session(seed, schedule, steps=self.steps)
+        return self.add(run_session(seed, schedule, steps=self.steps))
+
+    def add(self, result: SessionResult) -> SessionResult:
         self.sessions += 1
         self.counts.update(result.counts)
         self.simulated_s += result.simulated_s
@@ -160,3 +165,9 @@ class Campaign:
         if not result.ok:
             self.failures.append(result)
         return result
+
+
+def seed_session(args: tuple[int, list[str], int]) -> SessionResult:
+    """A seed's session from its drawn schedule (a process pool's unit of work)."""
+    seed, kinds, steps = args
+    return run_session(seed, schedule_for(seed, kinds, steps), steps=steps)
