@@ -67,7 +67,7 @@ def run_session(seed: int, schedule: list[Fault], *, steps: int = STEPS,
     violations: list[str] = []
     at = -1
     quiet = logging.getLogger("tickbridge")
-    level, quiet.level = quiet.level, logging.CRITICAL  # the faults make the engine loud
+    level, quiet.level = quiet.level, logging.CRITICAL + 1  # the faults make the engine loud
     world: World | None = None
     try:
         with simulated_time(world_clock := _clock()):
