@@ -87,7 +87,7 @@ class Network:
                 keep.append(p)
             elif p.to == ENGINE:
                 self.to_engine.append((p.identity, p.frame))
-            else:
+            elif p.identity not in self.dead:  # a crashed shim's frames go nowhere
                 self.to_shim.append(p.frame)
         self.flight = keep
 
