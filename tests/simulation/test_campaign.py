@@ -12,12 +12,12 @@ from tickbridge.simulate.faults import parse_kinds, parse_schedule
 
 pytestmark = pytest.mark.e2e
 
-# The faults the CI slice draws from: the transport's. (Engine crashes, the
-# platform crash, store failure, cut and quirks still find open issues: see
-# docs/simulation-testing.md, "Open findings".)
-CI_FAULTS = "drop,dup,reorder,delay"
+# The CI slice draws every fault kind but kill_flatten: a kill with flatten leaves the
+# engine's positions wrong (open defect 3 in docs/simulation-testing.md).
+CI_FAULTS = ("drop,dup,reorder,delay,cut,engine_crash,platform_crash,store_fail,"
+             "platform_quirk,clock_jump,kill")
 CI_SEEDS = 200
-CATCH_WITHIN = 10  # seeds: the broken restart is caught in fewer (seed 0 today)
+CATCH_WITHIN = 10  # seeds: the broken restart is caught in fewer (seed 1 today)
 RE_APPLY_WITHIN = 10  # seeds: the re-applied fill is caught in fewer (seed 3 today)
 
 

@@ -19,11 +19,13 @@ FAULT_KINDS: dict[str, str] = {
     "platform_quirk": "the platform reorders its events (update before ack, fill before "
                       "working) from this step on",
     "clock_jump": "the clock jumps [arg] seconds ahead",
-    "kill": "the operator's kill switch (halt; with [arg] 1: flatten too)",
+    "kill": "the operator's kill switch: halt, cancel the working orders",
+    "kill_flatten": "the operator's kill switch with flatten: halt, cancel, flatten",
 }
 # Relative frequencies in a generated schedule.
 _WEIGHTS = {"drop": 8, "dup": 6, "reorder": 5, "delay": 5, "cut": 2, "engine_crash": 2,
-            "platform_crash": 2, "store_fail": 1, "platform_quirk": 1, "clock_jump": 1, "kill": 1}
+            "platform_crash": 2, "store_fail": 1, "platform_quirk": 1, "clock_jump": 1, "kill": 1,
+            "kill_flatten": 1}
 
 
 @dataclass(frozen=True, order=True)
@@ -45,8 +47,7 @@ def generate(rng: random.Random, steps: int, kinds: list[str], count: int) -> li
     for _ in range(count):
         kind = rng.choices(kinds, weights)[0]
         arg = {"delay": rng.randint(1, 6), "cut": rng.randint(2, 30),
-               "store_fail": rng.randint(1, 20), "clock_jump": rng.randint(1, 20),
-               "kill": rng.randint(0, 1)}.get(kind, 0)
+               "store_fail": rng.randint(1, 20), "clock_jump": rng.randint(1, 20)}.get(kind, 0)
         faults.append(Fault(rng.randrange(steps), kind, arg))
     return sorted(faults)
 

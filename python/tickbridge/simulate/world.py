@@ -133,9 +133,9 @@ class World:
         elif kind == "platform_quirk":
             self.shim.platform.quirks.config = QuirkConfig(update_before_ack=True,
                                                            fill_before_working=True)
-        elif kind == "kill":
+        elif kind in ("kill", "kill_flatten"):
             assert self.engine is not None
-            flatten = bool(fault.arg)
+            flatten = kind == "kill_flatten"
             self.log(f"operator kill (flatten={flatten}): "
                      f"{self.engine.kill(flatten=flatten, source='sim')}")
             if not self.engine.store_failure.failed:
