@@ -109,6 +109,14 @@ def audit_checks(store_path: str, counts: Counter) -> list[str]:
         result = verify_chain(conn)
         if not result.ok:
             return [f"audit-chain: {result}"]
+        # Every booked fill is audited once ("fill", order_events.py), and the reverse.
+        audited = {row[0] for row in conn.execute(
+            "SELECT json_extract(payload, '$.execution_id') FROM audit_log "
+            "WHERE kind = 'fill'")}
+        booked = {row[0] for row in conn.execute("SELECT execution_id FROM fills")}
+        if audited != booked:
+            return [f"audit-chain: fills audited only {sorted(audited - booked)[:3]}, "
+                    f"booked only {sorted(booked - audited)[:3]}"]
     finally:
         conn.close()
     return []
