@@ -21,11 +21,12 @@ FAULT_KINDS: dict[str, str] = {
     "clock_jump": "the clock jumps [arg] seconds ahead",
     "kill": "the operator's kill switch: halt, cancel the working orders",
     "kill_flatten": "the operator's kill switch with flatten: halt, cancel, flatten",
+    "replaces": "from this step on the strategy also replaces working orders",
 }
 # Relative frequencies in a generated schedule.
 _WEIGHTS = {"drop": 8, "dup": 6, "reorder": 5, "delay": 5, "cut": 2, "engine_crash": 2,
             "platform_crash": 2, "store_fail": 1, "platform_quirk": 1, "clock_jump": 1, "kill": 1,
-            "kill_flatten": 1}
+            "kill_flatten": 1, "replaces": 1}
 
 
 @dataclass(frozen=True, order=True)

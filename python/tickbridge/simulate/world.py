@@ -65,6 +65,7 @@ class World:
         self.step = 0
         self.restart_at: int | None = None
         self.operator_state = TradingState.ACTIVE  # the last state set by a person
+        self.replaces = False  # the strategy also replaces orders (fault replaces)
         self.halt_restarts = 0
         self.submitted: list[int] = []  # client order ids the engine returned
         self.start_engine()
@@ -140,6 +141,8 @@ class World:
                      f"{self.engine.kill(flatten=flatten, source='sim')}")
             if not self.engine.store_failure.failed:
                 self.operator_state = TradingState.HALTED
+        elif kind == "replaces":
+            self.replaces = True
         elif kind == "clock_jump":
             self.clock.advance(fault.arg * 1_000_000_000)
 
@@ -166,6 +169,13 @@ class World:
             self.set_state(TradingState.REDUCING_ONLY)
         elif roll < 0.33:
             self.set_state(TradingState.ACTIVE)
+        elif roll < 0.36 and self.replaces:  # a replace, racing the fills
+            working = engine.router.working_orders(SYMBOL)
+            if working:
+                coid = working[int(pick * len(working))]
+                self.log(f"replace {coid} qty {qty} price {self.price + offset}: "
+                         f"{engine.router.replace(coid, qty, self.price + offset)}")
+                self.counts["replaces sent"] += 1
 
     def set_state(self, state: TradingState) -> None:
         assert self.engine is not None
