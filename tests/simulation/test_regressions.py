@@ -30,8 +30,9 @@ def test_the_store_failure_halt_is_not_loosened_by_a_control_request():
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_replace_racing_a_fill_leaves_no_order_open(seed):
     """Seeds 1 and 2, replaces from the start, no other fault: a limit order's own
-    WORKING update arrives after the engine sent a replace (new quantity 3); the pre-filter took it for the replace
-    confirmed (REPLACED, quantity 3), the platform then filled the original 1 and refused
-    the replace, and the engine kept the order PARTIALLY_FILLED (1 of 3) forever."""
+    WORKING update arrives after the engine sent a replace (new quantity 3); the
+    pre-filter took it for the replace confirmed (REPLACED, quantity 3), the platform
+    then filled the original 1 and refused the replace, and the engine kept the order
+    PARTIALLY_FILLED (1 of 3) forever."""
     result = run_session(seed, parse_schedule("0:replaces"))
     assert not [v for v in result.violations if v.startswith("orders-final")], result.trace
