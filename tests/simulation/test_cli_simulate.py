@@ -24,12 +24,12 @@ def test_a_clean_run_prints_the_table_and_exits_0(capsys) -> None:
 
 
 def test_a_failing_replay_prints_its_command_and_trace_and_exits_1(capsys) -> None:
-    """Open defect 3 (a kill's flatten leaves the positions wrong): while it is open,
+    """Open defect 4 (a kill's flatten leaves the positions wrong): while it is open,
     this replay fails; the command's contract is what is checked."""
     code = main(["simulate", "--seed", "0", "--schedule", "197:kill_flatten"])
     out = capsys.readouterr().out
     if code == 0:
-        pytest.skip("defect 3 fixed: this seed no longer fails")
+        pytest.skip("defect 4 fixed: this seed no longer fails")
     assert code == 1
     assert "replay: tickbridge simulate --seed 0 --schedule '197:kill_flatten'" in out
     assert "trace (last events before the failure):" in out
