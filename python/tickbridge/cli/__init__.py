@@ -18,13 +18,14 @@ from tickbridge.cli import (
     replay,
     run,
     sim,
+    simulate,
     status,
     webhook,
 )
 from tickbridge.research import cli as research
 
-COMMANDS = (demo, run, sim, kill, status, webhook, replay, bench, config, contract, audit,
-            keys, research)
+COMMANDS = (demo, run, sim, simulate, kill, status, webhook, replay, bench, config, contract,
+            audit, keys, research)
 
 
 def build_parser() -> argparse.ArgumentParser:

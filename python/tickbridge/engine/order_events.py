@@ -103,7 +103,8 @@ class OrderEvents:
             return
         if self._foreign(session, coid, RecordType.ORDER_UPDATE):
             return
-        event = update_event(self.book.order(coid), status)
+        event = update_event(self.book.order(coid), status, int(rec["quantity"]),
+                             float(rec["price"]))
         if event is not None:
             self._apply(coid, event, ts=int(rec["time_ns"]))
         self._bus.publish(OrderChanged(self._owners.get(coid), self._order_view(coid, rec)))

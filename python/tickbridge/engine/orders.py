@@ -198,7 +198,11 @@ class OrderRouter:
         if order.is_terminal:
             return (f"order {ob.format_client_order_id(coid)} is {order.status.name}",
                     None, None)
-        session, instrument = self._routes[order.instrument]
+        route = self._routes.get(order.instrument)
+        if route is None:  # restored from the store, its shim not back yet
+            return (f"order {ob.format_client_order_id(coid)}: no shim trades "
+                    f"{order.instrument} now", None, None)
+        session, instrument = route
         return order, session, instrument
 
     def _send(self, session: ShimSession, command: RecordType, coid: int,

@@ -4,6 +4,7 @@ The store is the record of truth and the audit chain: without it the engine cann
 a fill durably, so it must not make new risk. On the first failure, wherever it shows (a
 write refused on the order path, or the writer found stopped by the timer):
 - trading halts for every account, in memory (the store cannot keep it), logged CRITICAL;
+  no request loosens it before a restart (trading_control.py);
 - the failure is audited to the audit sink and the log (the chain itself cannot take it);
 - `tickbridge status` shows it (``store_failed``) until the engine is restarted;
 - shims are no longer acknowledged past the last durable frame, so they keep (and

@@ -36,6 +36,7 @@ class TradingControl:
         self._audit = audit
         self._states: dict[str | None, TradingState] = {}  # without a risk gate
         self.kills = 0
+        self.store_failed = ""  # why, once the store failed: the halt then holds
         self._kill_results: deque[Any] = deque()  # from kill-on-shim-lost threads
         self._trading_day = 0  # start (UTC ns) of the trading day the gate's PnL is of
         # Wired by the coordinator once the parts exist.
@@ -58,6 +59,14 @@ class TradingControl:
         """`durable`: written to the store and waited for (False: the store is what
         failed; the state holds in memory)."""
         before = self.state(account)
+        if self.store_failed and state != TradingState.HALTED:
+            # The store-failure halt holds until a restart: nothing could book the fills.
+            log.error("trading state %s for %s refused: the state store failed (%s); "
+                      "restart the engine", state.name, account or "all accounts",
+                      self.store_failed)
+            self._audit("trading_state_refused", account=account, state=state.name,
+                        source=source, why=f"state store failed: {self.store_failed}")
+            return
         self.note_reason(account, state, f"{state.name} by {source}")
         self.apply(state, account)
         if self.peers is not None:
@@ -92,6 +101,7 @@ class TradingControl:
     def halt_for_store(self, why: str) -> None:
         """The state store failed (store_failure.py): every account halts, in memory."""
         self._audit("store_failed", error=why, action="trading halted for every account")
+        self.store_failed = why
         self.set(TradingState.HALTED, None, source=f"state store failed: {why}",
                  durable=False)
 

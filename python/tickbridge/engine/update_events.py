@@ -10,13 +10,16 @@ in docs/engine.md beside the table:
    positions move on Fill records only, never on a status.
 2. A status the order already has (a snapshot's restatement, a repeated update) is no
    event, unless a replace is pending.
-3. WORKING while a replace is pending is the replace confirmed: REPLACED.
+3. WORKING while a replace is pending is the replace confirmed: REPLACED, when the update
+   shows the replace's quantity and price; one showing the order as it was (its own
+   WORKING, sent before the platform saw the replace) is no event.
 4. ACKNOWLEDGED after the order left SUBMITTED (the command ack came first) is no event.
 5. WORKING for an order that is WORKING is no event (the answer to a retried submit).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tickbridge import orders as ob
@@ -31,8 +34,10 @@ STATUS_EVENT = {
 }
 
 
-def update_event(order: Any, status: int) -> Any:
-    """The state machine event an update with ``status`` means for ``order``, or None."""
+def update_event(order: Any, status: int, quantity: int | None = None,
+                 price: float | None = None) -> Any:
+    """The state machine event an update with ``status`` (and the ``quantity`` and
+    ``price`` it shows, when known) means for ``order``, or None."""
     event = STATUS_EVENT.get(status)  # rule 1
     if event is None:
         return None
@@ -41,9 +46,20 @@ def update_event(order: Any, status: int) -> Any:
         return None  # rule 2
     if event == ob.OrderEvent.ACCEPTED:
         if replace_pending:
+            if quantity is not None and not _shows_replace(order, quantity, price):
+                return None  # rule 3: the order as it was, the replace still pending
             return ob.OrderEvent.REPLACED  # rule 3
         if order.status == ob.OrderStatus.WORKING:
             return None  # rule 5
     if event == ob.OrderEvent.SUBMIT_ACKED and order.status != ob.OrderStatus.SUBMITTED:
         return None  # rule 4
     return event
+
+
+def _shows_replace(order: Any, quantity: int, price: float | None) -> bool:
+    if int(quantity) != int(order.pending_qty):
+        return False
+    wanted = float(order.pending_price)
+    if price is None or math.isnan(wanted) or math.isnan(price) or not wanted or not price:
+        return True  # no price to compare (a market order, or none reported)
+    return abs(float(price) - wanted) < 1e-9

@@ -1,0 +1,38 @@
+"""Defects the campaign found, each kept with its seed and minimized schedule."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickbridge.simulate.campaign import run_session
+from tickbridge.simulate.faults import parse_schedule
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(5, "125:engine_crash,143:engine_crash"),
+                                                (7, "1:engine_crash,81:engine_crash")])
+def test_a_cancel_of_a_restored_order_before_its_shim_is_back_is_refused(seed, schedule):
+    """After a restart the store's open orders are back before the shim's hello defines
+    their instrument: a cancel then raised KeyError out of OrderRouter (the loop's caller,
+    a strategy or a control request, got an exception) instead of a refusal."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert not [v for v in result.violations if v.startswith("exception")], result.trace
+
+
+def test_the_store_failure_halt_is_not_loosened_by_a_control_request():
+    """Seed 38: the store fails (the engine halts), then an operator sets REDUCING_ONLY:
+    the engine loosened its store-failure halt while nothing could be booked durably."""
+    result = run_session(38, parse_schedule("266:store_fail:19"))
+    assert not [v for v in result.violations if v.startswith("halt-survives")], result.trace
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_replace_racing_a_fill_leaves_no_order_open(seed):
+    """Seeds 1 and 2, replaces from the start, no other fault: a limit order's own
+    WORKING update arrives after the engine sent a replace (new quantity 3); the
+    pre-filter took it for the replace confirmed (REPLACED, quantity 3), the platform
+    then filled the original 1 and refused the replace, and the engine kept the order
+    PARTIALLY_FILLED (1 of 3) forever."""
+    result = run_session(seed, parse_schedule("0:replaces"))
+    assert not [v for v in result.violations if v.startswith("orders-final")], result.trace
