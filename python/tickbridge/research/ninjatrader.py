@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -122,7 +123,53 @@ def _report(path: Path, dropped: list[str]) -> None:
     if dropped:
         shown = "; ".join(dropped[:3]) + ("; ..." if len(dropped) > 3 else "")
         warnings.warn(f"{path}: dropped {len(dropped)} bad line(s): {shown}", UserWarning,
-                      stacklevel=3)
+                      stacklevel=4)  # _report, _parse, the reader: the caller's line
+
+
+def _parse(path: Path, rows: list[tuple[int, list[str]]], names: tuple[str, ...],
+           tz: str | ZoneInfo | None, *, fraction: bool, strict: bool,
+           check: Callable[[list[float]], tuple[int, str] | None]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's time (UTC ns, converted in file order) and numbers (a column each
+    after the time). A bad line is an error naming its line and field; ``check`` gives
+    the column and the reason of a line whose numbers disagree. ``strict=False``: bad
+    lines are dropped, with one warning."""
+    local: list[int] = []
+    lines: list[int] = []
+    values: list[list[float]] = []
+    dropped: list[str] = []
+    for lineno, fields in rows:
+        column = 0
+        try:
+            stamp = _local_ns(fields[0], fraction)
+            numbers = []
+            for column in range(1, len(names)):
+                numbers.append(_number(fields[column], non_negative=names[column] == "volume"))
+            bad = check(numbers)
+            if bad is not None:
+                column = bad[0]
+                raise _LineError(bad[1])
+        except _LineError as e:
+            error = _fail(path, lineno, names[column], fields[column], str(e))
+            if strict:
+                raise error from None
+            dropped.append(str(error))
+            continue
+        local.append(stamp)
+        lines.append(lineno)
+        values.append(numbers)
+    _report(path, dropped)
+    ts = ordered_local_to_utc_ns(np.array(local, dtype=np.int64), tz,
+                                 lambda i: f"{path}:{lines[i]}")
+    return ts, np.array(values, dtype=np.float64).reshape(len(values), len(names) - 1)
+
+
+def _brackets(numbers: list[float]) -> tuple[int, str] | None:
+    """A bar's low and high bracket its open and close, or (the field at fault, why)."""
+    o, h, lo, c = numbers[:4]
+    if lo <= min(o, c) and max(o, c) <= h:
+        return None
+    return 3 if lo > min(o, c) else 2, f"low {lo} / high {h} do not bracket open {o}, close {c}"
 
 
 def read_ninjatrader_ticks(
@@ -141,34 +188,10 @@ def read_ninjatrader_ticks(
     layout = len(rows[0][1]) if rows else 3
     names = ("time", "price", "volume") if layout == 3 else (
         "time", "last", "bid", "ask", "volume")
-    local: list[int] = []
-    lines: list[int] = []
-    values: list[list[float]] = []
-    dropped: list[str] = []
-    for lineno, fields in rows:
-        column = 0
-        try:
-            stamp = _local_ns(fields[0], True)
-            numbers = []
-            for column in range(1, layout):
-                numbers.append(_number(fields[column], non_negative=names[column] == "volume"))
-            if layout == 5 and numbers[1] > 0 and numbers[2] > 0 and numbers[1] > numbers[2]:
-                column = 2
-                raise _LineError(f"bid {numbers[1]} is above ask {numbers[2]}")
-        except _LineError as e:
-            error = _fail(path, lineno, names[column], fields[column], str(e))
-            if strict:
-                raise error from None
-            dropped.append(str(error))
-            continue
-        local.append(stamp)
-        lines.append(lineno)
-        values.append(numbers)
-    _report(path, dropped)
-    ts = ordered_local_to_utc_ns(np.array(local, dtype=np.int64), tz,
-                                 lambda i: f"{path}:{lines[i]}")
-    v = np.array(values, dtype=np.float64).reshape(len(values), layout - 1)
-    n = len(values)
+    ts, v = _parse(path, rows, names, tz, fraction=True, strict=strict, check=lambda n: (
+        (2, f"bid {n[1]} is above ask {n[2]}")
+        if layout == 5 and n[1] > 0 and n[2] > 0 and n[1] > n[2] else None))
+    n = len(v)
     table = {
         "ts": ts,
         "price": v[:, 0].copy(),
@@ -200,34 +223,8 @@ def read_ninjatrader_bars(
     path = Path(path)
     rows = _read_lines(path, {6: "time;open;high;low;close;volume"})
     names = ("time", "open", "high", "low", "close", "volume")
-    local: list[int] = []
-    lines: list[int] = []
-    values: list[list[float]] = []
-    dropped: list[str] = []
-    for lineno, fields in rows:
-        column = 0
-        try:
-            stamp = _local_ns(fields[0], False)
-            numbers = []
-            for column in range(1, 6):
-                numbers.append(_number(fields[column], non_negative=column == 5))
-            o, h, lo, c = numbers[:4]
-            if not lo <= min(o, c) or not max(o, c) <= h:
-                column = 3 if lo > min(o, c) else 2
-                raise _LineError(f"low {lo} / high {h} do not bracket open {o}, close {c}")
-        except _LineError as e:
-            error = _fail(path, lineno, names[column], fields[column], str(e))
-            if strict:
-                raise error from None
-            dropped.append(str(error))
-            continue
-        local.append(stamp)
-        lines.append(lineno)
-        values.append(numbers)
-    _report(path, dropped)
-    end = ordered_local_to_utc_ns(np.array(local, dtype=np.int64), tz,
-                                  lambda i: f"{path}:{lines[i]}")
-    v = np.array(values, dtype=np.float64).reshape(len(values), 5)
+    end, v = _parse(path, rows, names, tz, fraction=False, strict=strict,
+                    check=_brackets)
     return {
         "ts": end - bar_minutes * NS_PER_MINUTE,
         "ts_end": end,
