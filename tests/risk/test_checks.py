@@ -50,6 +50,14 @@ def test_session_closed(gate):
     assert check(gate, session_open=False).reason == R.SESSION_CLOSED
 
 
+def test_a_halt_is_named_before_a_closed_session(gate):
+    """A halted account outside its session hours says "halted": a trader who killed it
+    must not read "session closed" and wonder whether the halt survived a restart."""
+    gate.set_trading_state(TradingState.HALTED, account="SIM1")
+    assert check(gate, session_open=False).reason == R.TRADING_HALTED
+    assert check(gate, account="HALTER", session_open=False).reason == R.SESSION_CLOSED
+
+
 def test_off_tick_rejected(gate):
     assert check(gate, price=6000.25).ok
     d = check(gate, price=6000.1)

@@ -304,8 +304,6 @@ class PyRiskGate:
             raise _Refuse(R.INVALID_ORDER, f"order price {order.price} for {symbol} is not valid")
         if not acc["allowed"][order.instrument_id]:
             raise _Refuse(R.NOT_ALLOWED, f"{symbol} is not on the allow-list of {alim.account}")
-        if not session_open:
-            raise _Refuse(R.SESSION_CLOSED, f"the {symbol} session is closed")
         self._update_loss(order.account_id)
         book = acc["books"][order.instrument_id]
         state = max(int(self._state), acc["state"])
@@ -313,6 +311,8 @@ class PyRiskGate:
             if acc["breached"] and acc["state"] == TradingState.HALTED:
                 raise _Refuse(R.DAILY_LOSS, f"account {alim.account} breached its daily loss limit")
             raise _Refuse(R.TRADING_HALTED, f"trading is halted for account {alim.account}")
+        if not session_open:
+            raise _Refuse(R.SESSION_CLOSED, f"the {symbol} session is closed")
         if state == TradingState.REDUCING_ONLY and not self._reduces(book, side, qty):
             if acc["breached"] and self._state != TradingState.REDUCING_ONLY:
                 raise _Refuse(R.DAILY_LOSS, f"account {alim.account} breached its daily loss limit")

@@ -424,7 +424,6 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
         TB_REFUSE(InvalidOrder, "order price %g for %s must be a positive number", order.price, symbol);
     if (!account.allowed[order.instrument_id])
         TB_REFUSE(NotAllowed, "%s is not on the allow-list of account %s", symbol, account_name);
-    if (!session_open) TB_REFUSE(SessionClosed, "the %s session is closed", symbol);
 
     // Daily loss first: the order may be the first event after the market moved.
     link_positions();
@@ -439,6 +438,9 @@ RiskReason RiskGate::evaluate(const Order& order, std::int64_t now_ns, bool sess
                       account_name, account.limits.daily_loss_limit, account_pnl(order.account_id));
         TB_REFUSE(TradingHalted, "trading is halted for account %s", account_name);
     }
+    // After the halt: a halted account says so whatever the hour (a trader who killed it
+    // must not read "session closed" and think the halt was lost).
+    if (!session_open) TB_REFUSE(SessionClosed, "the %s session is closed", symbol);
     if (state == TradingState::ReducingOnly && !reduces(position, book, order.side, order.qty)) {
         if (account.loss_breached && state_ != TradingState::ReducingOnly)
             TB_REFUSE(DailyLoss,
