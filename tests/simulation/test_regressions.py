@@ -36,3 +36,13 @@ def test_a_replace_racing_a_fill_leaves_no_order_open(seed):
     PARTIALLY_FILLED (1 of 3) forever."""
     result = run_session(seed, parse_schedule("0:replaces"))
     assert not [v for v in result.violations if v.startswith("orders-final")], result.trace
+
+
+@pytest.mark.parametrize("seed", [79, 60])
+def test_a_replace_is_risk_checked(seed):
+    """Seed 79: position +3, a BUY 3 working, a BUY 1 replaced to 3 (no pre-trade check,
+    the gate's working quantities untouched): the platform reached +6 with a limit of 4
+    (seed 60: -5). A replace that grows the working quantity is now checked like a new
+    order (engine/pre_trade.py PreTrade.replace)."""
+    result = run_session(seed, parse_schedule("0:replaces"))
+    assert result.ok, (result.violations, result.trace)

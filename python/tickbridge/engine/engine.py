@@ -186,6 +186,16 @@ class Engine:
             on(ev.OrderDone, lambda e: risk.on_order_done(
                 e.order.account, e.order.instrument, Side(int(e.order.side)),
                 int(e.order.leaves_qty)))
+        replaces = self.router.replace_working
+        on(ev.TransitionApplied, lambda e: replaces.settle(e.client_order_id))
+        on(ev.FillBooked, lambda e: replaces.settle(int(e.order.client_order_id)))
+        on(ev.OrderDone, lambda e: replaces.settle(int(e.order.client_order_id)))
+        if self.risk is not None:
+            risk = self.risk
+            on(ev.WorkingReserved, lambda e: risk.move_working(
+                e.account, e.symbol, Side(e.side), e.quantity))
+            on(ev.WorkingReleased, lambda e: risk.move_working(
+                e.account, e.symbol, Side(e.side), -e.quantity))
         on(ev.OrderChanged, self.strategies.on_order)
         on(ev.FillForStrategy, self.strategies.on_fill)
         on(ev.ArmedOrderFired, self.strategies.on_armed)
