@@ -46,3 +46,16 @@ def test_a_replace_is_risk_checked(seed):
     order (engine/pre_trade.py PreTrade.replace)."""
     result = run_session(seed, parse_schedule("0:replaces"))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(3, "111:kill_flatten"),
+                                                (0, "197:kill_flatten"),
+                                                (0, "197:kill_flatten,230:engine_crash")])
+def test_a_kill_with_flatten_leaves_the_positions_right(seed, schedule):
+    """Seed 3: the platform's flatten orders (ids with the top bit) and their fills were
+    external, alerted and never booked; the engine, its store and the gate kept the
+    position from before the kill, and once ACTIVE again the gate let the platform reach
+    +5 (limit 4). Seed 0: the positions alone disagreed. Now booked as the engine's
+    (engine/flatten_orders.py), and again from the store after a restart."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert result.ok, (result.violations, result.trace)

@@ -29,6 +29,7 @@ from tickbridge.engine import bus as ev
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
+from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
 from tickbridge.engine.link_timers import LinkTimers
@@ -138,6 +139,9 @@ class Engine:
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
+        flatten = FlattenOrders(book=self.router.book, store=store,
+                                guard=self.store_failure.guard, audit=self.audit)
+        self.router.on_flatten = flatten.requested
         self.inbound = Inbound(
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
             store=store, audit=self.audit, guard=self.store_failure.guard,
@@ -146,7 +150,8 @@ class Engine:
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,
                                      platform_link=self.platform_link,
-                                     on_instrument=self.strategies.on_instrument))
+                                     on_instrument=self.strategies.on_instrument,
+                                     flatten=flatten))
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
                                  settings=settings, audit=self.audit)
