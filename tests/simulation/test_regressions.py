@@ -59,3 +59,15 @@ def test_a_kill_with_flatten_leaves_the_positions_right(seed, schedule):
     (engine/flatten_orders.py), and again from the store after a restart."""
     result = run_session(seed, parse_schedule(schedule))
     assert result.ok, (result.violations, result.trace)
+
+
+def test_an_order_is_not_forgotten_across_a_store_failure_and_two_restarts():
+    """Seed 998: after the store failed, a submit went out before the failure was seen
+    (its record never written; adopted at the restart); 4 steps after that restart the
+    engine crashed, and the shim resent, among its unacknowledged frames, its answer to
+    the previous engine's first snapshot, whose request id the new engine's first
+    snapshot had too: the stale picture marked an order open at the platform canceled
+    (orders-final). Both fixed: the order is REJECTED (STORE_FAILED), and snapshot
+    request ids never repeat across engines."""
+    result = run_session(998, parse_schedule("263:store_fail:11,278:engine_crash"))
+    assert result.ok, (result.violations, result.trace)

@@ -55,6 +55,7 @@ class OrderRouter:
                                   request_snapshot=outbound.request_snapshot)
         self.replace_working = ReplaceWorking(self.book, bus)
         self.on_flatten: Callable[[str], None] = lambda account: None  # flatten_orders.py
+        self.store_failed: Callable[[], bool] = lambda: False  # the coordinator's
         self.refusals = 0
 
     # -- instruments -------------------------------------------------------------
@@ -132,6 +133,12 @@ class OrderRouter:
         self._owner[coid] = strategy
         self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=now)
         self._bus.publish(TransitionApplied(coid, "SUBMIT_SENT", "NEW_REQUESTED", now))
+        if self.store_failed():
+            # Writing the order's record found the store failed (the policy has halted
+            # trading): nothing leaves without its record (defect 6).
+            self.events.reject(coid, "STORE_FAILED")
+            return self.refuse(strategy, symbol, "STORE_FAILED", "the state store failed "
+                               "while recording the order; not sent (trading halted)")
         self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
                     side=side.name, quantity=quantity, order_type=order_type.name,
                     price=None if math.isnan(price) else price,
