@@ -71,3 +71,13 @@ def test_an_order_is_not_forgotten_across_a_store_failure_and_two_restarts():
     request ids never repeat across engines."""
     result = run_session(998, parse_schedule("263:store_fail:11,278:engine_crash"))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize("seed", [1739, 4375])
+def test_the_quiescence_checks_wait_for_the_last_fill(seed):
+    """Seeds 1739 and 4375, no fault at all: the market kept trading to the settle
+    phase's last step, which filled a resting limit order; its fill was still on the
+    link when the quiescence checks looked (fill-not-lost, positions-agree). A harness
+    defect: the settle phase now ends with the market standing still."""
+    result = run_session(seed, parse_schedule("none"))
+    assert result.ok, (result.violations, result.trace)

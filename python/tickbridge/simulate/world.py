@@ -25,6 +25,7 @@ from tickbridge.store import StateStore
 ACCOUNT = "Sim101"
 MAX_POSITION = 4
 STEP_NS = 50_000_000  # one step: 50 ms of simulated time
+QUIET_STEPS = 10  # the settle phase's last steps: no market moves (World.settle)
 SPECS = [InstrumentSpec("ESZ6", "CME", 0.25, 50.0, 6000.0, 10.0, 0.3, 1.0, 10.0)]
 SYMBOL = "ESZ6"
 
@@ -231,7 +232,8 @@ class World:
             if not moved:
                 break
 
-    def tick(self, faults: list[Fault], *, workload: bool = True) -> None:
+    def tick(self, faults: list[Fault], *, workload: bool = True, market: bool = True
+             ) -> None:
         self.last_accept = None
         self.network.step = self.step
         for fault in faults:
@@ -243,7 +245,8 @@ class World:
         if self.network.cut_until == self.step:
             self.log("link restored: the shim says hello again")
             self.shim.hello(self.clock.now_ns)
-        self.market()
+        if market:
+            self.market()
         if workload:
             self.workload()
         if self.step % 4 == 0:
@@ -256,7 +259,9 @@ class World:
     def settle(self, steps: int) -> None:
         """Faults off, the link restored, no new orders: heartbeats flow, the shim says
         hello again (as after a reconnect), the engine asks for a snapshot and
-        reconciles."""
+        reconciles. The last QUIET_STEPS the market stands still (no trade, so no fill):
+        what happened before has landed when the quiescence checks look (a limit order
+        filled by the last step's trade had its fill still in flight)."""
         net = self.network
         net.drop_next = net.dup_next = 0
         net.delay_next.clear()
@@ -267,8 +272,8 @@ class World:
             self.restart_engine()
         self.log("settle: faults off, the shim says hello again")
         self.shim.hello(self.clock.now_ns)
-        for _ in range(steps):
-            self.tick([], workload=False)
+        for n in range(steps):
+            self.tick([], workload=False, market=n < steps - QUIET_STEPS)
 
     def close(self) -> None:
         if self.engine is not None:
