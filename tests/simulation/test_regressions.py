@@ -81,3 +81,13 @@ def test_the_quiescence_checks_wait_for_the_last_fill(seed):
     defect: the settle phase now ends with the market standing still."""
     result = run_session(seed, parse_schedule("none"))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(5192, "177:replaces"), (7133, "21:replaces")])
+def test_a_replace_confirmed_by_a_fill_driven_update_ends_the_order(seed, schedule):
+    """Seed 5192: a SELL 3 filled 1, replaced to 2, filled again: the platform's update
+    said FILLED 2 of 2 and never WORKING with the new terms, so the replace was never
+    confirmed and the engine kept the order PARTIALLY_FILLED 2 of 3, open forever
+    (orders-final). Pre-filter 6 (engine/update_events.py)."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert result.ok, (result.violations, result.trace)
