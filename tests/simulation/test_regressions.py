@@ -91,3 +91,14 @@ def test_a_replace_confirmed_by_a_fill_driven_update_ends_the_order(seed, schedu
     (orders-final). Pre-filter 6 (engine/update_events.py)."""
     result = run_session(seed, parse_schedule(schedule))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(2239, "270:store_fail:18,277:kill_flatten"),
+                                                (9968, "134:kill_flatten,136:store_fail:6")])
+def test_a_flatten_under_a_failed_store_is_booked_after_the_restart(seed, schedule):
+    """Seed 2239: the kill with flatten came while the store had failed; its fill could
+    not be stored, and the restarted engine, not knowing the platform-made order was a
+    flatten's, took its resent fill for an external one: positions disagreed. Platform-
+    made ids are now a flatten's by their id alone."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert result.ok, (result.violations, result.trace)

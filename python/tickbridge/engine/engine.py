@@ -141,7 +141,6 @@ class Engine:
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
         flatten = FlattenOrders(book=self.router.book, store=store,
                                 guard=self.store_failure.guard, audit=self.audit)
-        self.router.on_flatten = flatten.requested
         self.router.store_failed = lambda: bool(self.store_failure.failed)
         self.inbound = Inbound(
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,

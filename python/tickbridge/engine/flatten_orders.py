@@ -13,10 +13,11 @@ booked: after a kill with flatten the engine, the store and the gate kept the po
 from before it, and the next orders were checked against it (defect 4 of
 docs/simulation-testing.md). A restart books them again from the store (recovery).
 
-Which platform-made orders are a flatten's: those first seen after this engine sent a
-flatten to their account, and those whose platform order id has flatten fills in the
-store (a restart's). Any other (an order placed by hand under a platform-made id) stays
-external: reconciliation's ``unknown_external_order``.
+Platform-made ids are the flatten's: the simulator makes them for its flatten orders
+only, and the shims report every other order the engine did not make (placed by hand,
+by another tool) with id 0, which stays external (reconciliation's
+``unknown_external_order``). Known only from the id, they are recognised after a
+restart too, when the store failed under the kill and their fills come again.
 """
 
 from __future__ import annotations
@@ -51,34 +52,14 @@ class FlattenOrders:
         self._guard = guard
         self._audit = audit
         self._status: dict[int, int] = {}  # flatten order -> the last status audited
-        self._flattening: set[str] = set()  # accounts this engine sent a flatten to
-        # Execution ids booked (any restart's: the store's), so a resend books nothing;
-        # the platform order ids of the stored flatten fills.
+        # Execution ids booked (any restart's: the store's), so a resend books nothing.
         self._booked: set[tuple[str, str]] = store.load_execution_ids() if store else set()
-        self._platform_ids = {f.platform_order_id for f in store.load_fills(0)
-                              if f.platform_order_id} if store else set()
-
-    def requested(self, account: str) -> None:
-        """A flatten was sent to ``account``'s shim: its closing orders are coming."""
-        self._flattening.add(account)
-
-    def _ours(self, session: ShimSession, rec: Any) -> bool:
-        coid = int(rec["client_order_id"])
-        if not is_flatten_order(coid):
-            return False
-        if coid in self._status:
-            return True
-        if session.account in self._flattening or \
-                _text(rec["platform_order_id"]) in self._platform_ids:
-            self._status[coid] = -1  # known; no status audited yet
-            return True
-        return False
 
     def on_order(self, session: ShimSession, rec: Any) -> bool:
         """True when ``rec`` is a flatten order's update (audited when its status moves)."""
-        if not self._ours(session, rec):
-            return False
         coid = int(rec["client_order_id"])
+        if not is_flatten_order(coid):
+            return False
         status = int(rec["status"])
         if self._status.get(coid) != status:
             self._status[coid] = status
@@ -92,9 +73,9 @@ class FlattenOrders:
 
     def on_fill(self, session: ShimSession, rec: Any) -> bool:
         """True when ``rec`` is a flatten order's fill: booked once by execution id."""
-        if not self._ours(session, rec):
-            return False
         coid = int(rec["client_order_id"])
+        if not is_flatten_order(coid):
+            return False
         execution_id = _text(rec["execution_id"])
         instrument = session.instruments.get(int(rec["instrument_id"]))
         if instrument is None or int(rec["side"]) not in (int(Side.BUY), int(Side.SELL)) \

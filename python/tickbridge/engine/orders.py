@@ -54,7 +54,6 @@ class OrderRouter:
         self.events = OrderEvents(book=self.book, owners=self._owner, bus=bus, audit=audit,
                                   request_snapshot=outbound.request_snapshot)
         self.replace_working = ReplaceWorking(self.book, bus)
-        self.on_flatten: Callable[[str], None] = lambda account: None  # flatten_orders.py
         self.store_failed: Callable[[], bool] = lambda: False  # the coordinator's
         self.refusals = 0
 
@@ -224,8 +223,6 @@ class OrderRouter:
 
     def _send(self, session: ShimSession, command: RecordType, coid: int,
               instrument_id: int, **fields: Any) -> int:
-        if command == RecordType.FLATTEN:
-            self.on_flatten(session.account)  # its closing orders are the engine's
         request_id = self._core.take_request_id()  # shared with the tick path
         record = pack_record(command, request_id=request_id, instrument_id=instrument_id,
                              **({"client_order_id": coid} if "client_order_id"
