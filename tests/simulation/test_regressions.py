@@ -102,3 +102,15 @@ def test_a_flatten_under_a_failed_store_is_booked_after_the_restart(seed, schedu
     made ids are now a flatten's by their id alone."""
     result = run_session(seed, parse_schedule(schedule))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [(8657, "38:replaces,218:engine_crash"),
+                                                (6688, "171:replaces,224:engine_crash")])
+def test_a_replace_confirmed_while_a_cancel_is_pending_is_stored(seed, schedule):
+    """Seed 8657: a SELL 3 replaced to 1, then a cancel sent; the platform confirmed the
+    replace (REPLACED, the state staying PENDING_CANCEL) and filled it. Only state
+    changes were stored, so the store kept quantity 3: after a restart the order came
+    back PARTIALLY_FILLED 1 of 3, open forever (the platform's FILLED is fill-driven, no
+    drift). A REPLACED is now stored whatever the state (engine/order_events.py)."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert result.ok, (result.violations, result.trace)

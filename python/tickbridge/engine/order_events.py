@@ -233,7 +233,9 @@ class OrderEvents:
         result = self.book.apply(coid, event, ts=ts)
         if result.outcome == ob.Outcome.REFUSED:
             self.anomaly(result.reason)
-        elif result.status != before:
+        elif result.status != before or event == ob.OrderEvent.REPLACED:
+            # REPLACED changes the terms even where the state stays (a replace confirmed
+            # while a cancel is pending): stored, or a restart restores the old quantity.
             self._audit("transition", client_order_id=coid, event=event.name,
                         from_state=before.name, to_state=result.status.name)
             self._saved(coid, event.name, before.name, ts)
