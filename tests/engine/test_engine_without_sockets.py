@@ -166,3 +166,31 @@ def test_a_snapshot_request_id_is_never_one_an_earlier_engine_used():
         ids += [int(r["request_id"]) for r in shim.received(RecordType.SNAPSHOT_REQUEST)]
         engine.close()
     assert len(ids) == 2 and ids[0] != ids[1] and all(i >> 62 == 1 for i in ids)
+
+
+def test_no_replace_goes_out_once_the_store_has_failed(tmp_path, transport):
+    """Seed 3520: a replace sent while the store had failed changed terms no store held;
+    after the restart the order came back at its old quantity, open forever. Refused
+    until a restart (a cancel still goes out)."""
+    from tickbridge.protocol import OrderType, Side, TimeInForce
+    from tickbridge.store import StateStore
+
+    store = StateStore(tmp_path / "state.db")
+    engine = Engine(EngineSettings(), transport=transport, store=store)
+    engine.start()
+    try:
+        shim = MemoryShim(transport)
+        _ready(engine, shim)
+        coid = engine.router.submit(strategy="t", symbol="ESZ6", side=Side.BUY, quantity=2,
+                                    order_type=OrderType.LIMIT, price=6000.25,
+                                    stop_price=float("nan"), tif=TimeInForce.DAY)
+        assert isinstance(coid, int)
+        store.close()
+        engine.audit("anything")  # a write finds the failure
+        refusal = engine.router.replace(coid, 1, 6000.0)
+        assert refusal is not None and "store" in refusal
+        assert shim.received(RecordType.REPLACE) == []
+        assert engine.router.cancel(coid) is None
+        assert len(shim.received(RecordType.CANCEL)) == 1
+    finally:
+        engine.close()

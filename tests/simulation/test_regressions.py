@@ -114,3 +114,11 @@ def test_a_replace_confirmed_while_a_cancel_is_pending_is_stored(seed, schedule)
     drift). A REPLACED is now stored whatever the state (engine/order_events.py)."""
     result = run_session(seed, parse_schedule(schedule))
     assert result.ok, (result.violations, result.trace)
+
+
+def test_no_replace_while_the_store_has_failed():
+    """Seed 3520: a SELL 3 replaced to 1 while the store had failed (the REPLACED not
+    stored); after the restart the order came back SELL 3, the platform's resent WORKING
+    1 was no event for a WORKING order, its FILLED 1 of 1 fill-driven: open forever."""
+    result = run_session(3520, parse_schedule("175:replaces,217:store_fail:12"))
+    assert result.ok, (result.violations, result.trace)

@@ -171,6 +171,12 @@ class OrderRouter:
         if price is not None and not on_grid(new_price, instrument.tick_size):
             return f"price {new_price} is not on the {instrument.symbol} tick grid " \
                    f"({instrument.tick_size})"
+        if self.store_failed():
+            # New terms the store cannot record: after the restart the order would come
+            # back at its old ones, and the platform's fill-driven answers never say
+            # otherwise (seed 3520). A cancel still goes out.
+            return self.refuse(self._owner.get(coid, ""), instrument.symbol, "STORE_FAILED",
+                               "the state store has failed: no replace until a restart")
         # Risk-checked like a new order when it grows the working quantity (defect 5 of
         # docs/simulation-testing.md: an unchecked replace passed the position limit).
         decision = self._pre_trade.replace(session, instrument, order, new_qty, new_price)
