@@ -3,6 +3,7 @@ transport), one platform shim, the network between them, the workload, the fault
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections import Counter, deque
@@ -20,7 +21,7 @@ from tickbridge.simulate.clock import SimClock
 from tickbridge.simulate.faults import Fault
 from tickbridge.simulate.network import EngineEnd, Network
 from tickbridge.simulate.shim import SimShim
-from tickbridge.store import StateStore
+from tickbridge.store import StateStore, StoreFailed
 
 ACCOUNT = "Sim101"
 MAX_POSITION = 4
@@ -228,9 +229,20 @@ class World:
                 engine.poll(0)
                 while net.to_engine:
                     engine.poll(0)
+                self.durable(engine)
             self.shim.flush(now)
             if not moved:
                 break
+
+    @staticmethod
+    def durable(engine: Engine) -> None:
+        """Waits for the store's writer thread: what the engine wrote is on disk before
+        the next poll, so when a frame is acknowledged does not depend on the thread's
+        timing (a replay is exact, down to the shim's resends)."""
+        if engine.store is None or engine.store_failure.failed:
+            return
+        with contextlib.suppress(StoreFailed):  # closed under it: the engine will see
+            engine.store.sync().result(timeout=30)
 
     def tick(self, faults: list[Fault], *, workload: bool = True, market: bool = True
              ) -> None:
