@@ -77,7 +77,7 @@ class PreTrade:
         risk. Larger is checked as a new order of its new working quantity, with the
         order's current working quantity released from the gate meanwhile (it is the one
         being replaced), at the new price; nothing is reserved here (the router reserves
-        the increase once the book has taken the replace: ReplaceReservations)."""
+        the increase once the book has taken the replace: replace_working.py)."""
         side = Side(int(order.side))
         filled = int(order.filled_qty)
         old_leaves, new_leaves = int(order.leaves_qty), int(quantity) - filled
