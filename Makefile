@@ -60,8 +60,7 @@ clean:
 
 # The seeded fault-injection campaign, 10,000 sessions (docs/simulation-testing.md).
 # Failures are listed unshrunk with their replay command (a replay shrinks).
-# SOAK_FAULTS: the fault kinds (all; while defects 4 and 5 of that page are open, every
-# kind but kill_flatten and replaces is the green run).
+# SOAK_FAULTS: the fault kinds (default: every kind).
 SOAK_SEEDS ?= 10000
 SOAK_FAULTS ?= all
 soak: setup

@@ -14,7 +14,6 @@ from tickbridge.protocol import OrderStatus
 from .stack import Stack
 
 TICK = 0.25
-PLATFORM_ORDER_ID_BIT = 1 << 63
 
 
 def _trading_long_one(stack: Stack) -> None:
@@ -51,8 +50,9 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
             if order["client_order_id"] == kept:
                 order["quantity"] = 3
         template = next(o for o in orders if o["client_order_id"] == kept)
-        orders.append({**template, "quantity": 1,
-                       "client_order_id": PLATFORM_ORDER_ID_BIT | 999,
+        # An order placed by hand: the shims report those with id 0 (platform-made ids,
+        # the top bit set, are a flatten's closing orders, booked as the engine's).
+        orders.append({**template, "quantity": 1, "client_order_id": 0,
                        "platform_order_id": "999999"})
         state["orders"] = orders
         state["positions"]["1"][0] += 3
@@ -88,7 +88,7 @@ def test_drift_found_at_reconnect_is_classified_and_handled(tmp_path: Path) -> N
         assert (drifts["quantity_differs"]["engine"], drifts["quantity_differs"]["platform"],
                 drifts["quantity_differs"]["action"]) == (1, 3, "alert")
         assert drifts["position_differs"]["engine"] == 1
-        assert drifts["unknown_external_order"]["client_order_id"] == PLATFORM_ORDER_ID_BIT | 999
+        assert drifts["unknown_external_order"]["client_order_id"] is None
         assert drifts["unknown_external_order"]["platform_order_id"] == "999999"
         assert drifts["unknown_external_order"]["action"] == "alert"
         assert OrderStatus(template["status"]) == OrderStatus.WORKING

@@ -118,3 +118,79 @@ def test_a_real_store_that_fails_halts_trading_and_shows_in_status(tmp_path, tra
         assert session.ack_sequence() < session.last_sequence  # its frame is not acked
     finally:
         engine.close()
+
+
+def test_an_order_whose_record_finds_the_store_failed_is_rejected_not_sent(tmp_path,
+                                                                          transport):
+    """Defect 6 (seed 998): the store failed and nothing had written since, so trading
+    was still ACTIVE; a submit passed its checks, its record's write found the failure
+    (the policy halted trading) and the Submit went out anyway, an order at the platform
+    the store never held. Now it ends REJECTED (STORE_FAILED) before anything is sent."""
+    from tickbridge.protocol import OrderType, Side, TimeInForce
+    from tickbridge.store import StateStore
+
+    store = StateStore(tmp_path / "state.db")
+    engine = Engine(EngineSettings(), transport=transport, store=store)
+    engine.start()
+    try:
+        shim = MemoryShim(transport)
+        _ready(engine, shim)
+        store.close()  # not yet seen: no write since
+        assert engine.trading_state() == TradingState.ACTIVE
+        result = engine.router.submit(strategy="t", symbol="ESZ6", side=Side.BUY,
+                                      quantity=1, order_type=OrderType.MARKET,
+                                      price=float("nan"), stop_price=float("nan"),
+                                      tif=TimeInForce.DAY)
+        assert isinstance(result, str) and "store" in result
+        assert shim.received(RecordType.SUBMIT) == []
+        (order,) = engine.router.book.orders()
+        assert order.status.name == "REJECTED"
+        assert engine.trading_state() == TradingState.HALTED
+    finally:
+        engine.close()
+
+
+def test_a_snapshot_request_id_is_never_one_an_earlier_engine_used():
+    """Defect 6 (seed 998): snapshot request ids restarted at 1 with every engine, so a
+    shim's resent answer to the previous engine's first snapshot passed for the new
+    engine's: stale orders and positions, and an order open at the platform marked
+    canceled. Ids now come from the clock, increasing."""
+    ids = []
+    for _ in range(2):
+        transport = MemoryTransport()
+        engine = Engine(EngineSettings(), transport=transport)
+        engine.start()
+        shim = MemoryShim(transport)
+        shim.hello()
+        engine.poll()
+        ids += [int(r["request_id"]) for r in shim.received(RecordType.SNAPSHOT_REQUEST)]
+        engine.close()
+    assert len(ids) == 2 and ids[0] != ids[1] and all(i >> 62 == 1 for i in ids)
+
+
+def test_no_replace_goes_out_once_the_store_has_failed(tmp_path, transport):
+    """Seed 3520: a replace sent while the store had failed changed terms no store held;
+    after the restart the order came back at its old quantity, open forever. Refused
+    until a restart (a cancel still goes out)."""
+    from tickbridge.protocol import OrderType, Side, TimeInForce
+    from tickbridge.store import StateStore
+
+    store = StateStore(tmp_path / "state.db")
+    engine = Engine(EngineSettings(), transport=transport, store=store)
+    engine.start()
+    try:
+        shim = MemoryShim(transport)
+        _ready(engine, shim)
+        coid = engine.router.submit(strategy="t", symbol="ESZ6", side=Side.BUY, quantity=2,
+                                    order_type=OrderType.LIMIT, price=6000.25,
+                                    stop_price=float("nan"), tif=TimeInForce.DAY)
+        assert isinstance(coid, int)
+        store.close()
+        engine.audit("anything")  # a write finds the failure
+        refusal = engine.router.replace(coid, 1, 6000.0)
+        assert refusal is not None and "store" in refusal
+        assert shim.received(RecordType.REPLACE) == []
+        assert engine.router.cancel(coid) is None
+        assert len(shim.received(RecordType.CANCEL)) == 1
+    finally:
+        engine.close()

@@ -1,4 +1,4 @@
-"""The five pre-filters between an OrderUpdate's status and the transition table
+"""The six pre-filters between an OrderUpdate's status and the transition table
 (engine/update_events.py), each on a real compiled order in a real OrderBook."""
 
 from __future__ import annotations
@@ -59,3 +59,13 @@ def test_rule_5_working_for_a_working_order_is_no_event():
 
 def test_an_unknown_status_is_no_event():
     assert update_event(_order(E.SUBMIT_SENT), 200) is None
+
+
+@pytest.mark.parametrize("status", [S.PARTIALLY_FILLED, S.FILLED])
+def test_rule_6_a_fill_driven_status_showing_the_replace_confirms_it(status):
+    """Replaced, then filled: the platform never sends WORKING with the new terms."""
+    order = _order(E.SUBMIT_SENT, E.SUBMIT_ACKED, E.ACCEPTED, replace=True)
+    assert update_event(order, int(status), 2, 6000.25) == E.REPLACED
+    assert update_event(order, int(status), 1, 6000.0) is None  # the order as it was
+    working = _order(E.SUBMIT_SENT, E.SUBMIT_ACKED, E.ACCEPTED)
+    assert update_event(working, int(status), 2, 6000.25) is None  # no replace pending

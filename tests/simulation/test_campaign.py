@@ -12,11 +12,8 @@ from tickbridge.simulate.faults import parse_kinds, parse_schedule
 
 pytestmark = pytest.mark.e2e
 
-# The CI slice draws every fault kind but kill_flatten and replaces: a kill with flatten
-# leaves the engine's positions wrong, a replace is not risk-checked (open defects 4 and
-# 5 in docs/simulation-testing.md).
-CI_FAULTS = ("drop,dup,reorder,delay,cut,engine_crash,platform_crash,store_fail,"
-             "platform_quirk,clock_jump,kill")
+# The CI slice draws every fault kind (docs/simulation-testing.md).
+CI_FAULTS = "all"
 CI_SEEDS = 200
 CATCH_WITHIN = 10  # seeds: the broken restart is caught in fewer (seed 1 today)
 RE_APPLY_WITHIN = 10  # seeds: the re-applied fill is caught in fewer (seed 3 today)

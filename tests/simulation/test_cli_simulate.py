@@ -23,15 +23,18 @@ def test_a_clean_run_prints_the_table_and_exits_0(capsys) -> None:
     assert "3 sessions, 0 failing" in out and "fill-once" in out and "fault drop" in out
 
 
-def test_a_failing_replay_prints_its_command_and_trace_and_exits_1(capsys) -> None:
-    """Open defect 4 (a kill's flatten leaves the positions wrong): while it is open,
-    this replay fails; the command's contract is what is checked."""
-    code = main(["simulate", "--seed", "0", "--schedule", "197:kill_flatten"])
+def test_a_failing_seed_prints_its_replay_command_and_trace_and_exits_1(capsys,
+                                                                      monkeypatch) -> None:
+    """A deliberately broken build (a restart forgets the trading state: halt-survives
+    breaks at seed 1 under engine crashes); the command's contract is what is checked."""
+    from tickbridge.engine import trading_control
+
+    monkeypatch.setattr(trading_control.TradingControl, "restore", lambda self: {})
+    code = main(["simulate", "--seed", "1", "--seeds", "1", "--faults", "engine_crash"])
     out = capsys.readouterr().out
-    if code == 0:
-        pytest.skip("defect 4 fixed: this seed no longer fails")
     assert code == 1
-    assert "replay: tickbridge simulate --seed 0 --schedule '197:kill_flatten'" in out
+    assert "halt-survives" in out
+    assert "replay: tickbridge simulate --seed 1 --schedule '" in out
     assert "trace (last events before the failure):" in out
 
 

@@ -44,6 +44,27 @@ class OrderDone:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingReserved:
+    """A replace's increase of an order's working quantity, reserved while it is sent."""
+
+    account: str
+    symbol: str
+    side: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingReleased:
+    """Working quantity no longer reserved: a replace to less confirmed, or a replace to
+    more refused (or the order finished before it was confirmed)."""
+
+    account: str
+    symbol: str
+    side: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderChanged:
     """An order update for the strategy that placed it (None: no strategy)."""
 

@@ -29,6 +29,7 @@ from tickbridge.engine import bus as ev
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
+from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
 from tickbridge.engine.link_timers import LinkTimers
@@ -138,6 +139,9 @@ class Engine:
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
+        flatten = FlattenOrders(book=self.router.book, store=store,
+                                guard=self.store_failure.guard, audit=self.audit)
+        self.router.store_failed = lambda: bool(self.store_failure.failed)
         self.inbound = Inbound(
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
             store=store, audit=self.audit, guard=self.store_failure.guard,
@@ -146,7 +150,8 @@ class Engine:
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,
                                      platform_link=self.platform_link,
-                                     on_instrument=self.strategies.on_instrument))
+                                     on_instrument=self.strategies.on_instrument,
+                                     flatten=flatten))
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
                                  settings=settings, audit=self.audit)
@@ -186,6 +191,16 @@ class Engine:
             on(ev.OrderDone, lambda e: risk.on_order_done(
                 e.order.account, e.order.instrument, Side(int(e.order.side)),
                 int(e.order.leaves_qty)))
+        replaces = self.router.replace_working
+        on(ev.TransitionApplied, lambda e: replaces.settle(e.client_order_id))
+        on(ev.FillBooked, lambda e: replaces.settle(int(e.order.client_order_id)))
+        on(ev.OrderDone, lambda e: replaces.settle(int(e.order.client_order_id)))
+        if self.risk is not None:
+            risk = self.risk
+            on(ev.WorkingReserved, lambda e: risk.move_working(
+                e.account, e.symbol, Side(e.side), e.quantity))
+            on(ev.WorkingReleased, lambda e: risk.move_working(
+                e.account, e.symbol, Side(e.side), -e.quantity))
         on(ev.OrderChanged, self.strategies.on_order)
         on(ev.FillForStrategy, self.strategies.on_fill)
         on(ev.ArmedOrderFired, self.strategies.on_armed)

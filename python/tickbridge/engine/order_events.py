@@ -173,6 +173,12 @@ class OrderEvents:
         self._saved(coid, "REPLACE_SENT", before, time.time_ns())
         self._apply(coid, ob.OrderEvent.REPLACED, ts=time.time_ns())
 
+    def reject(self, coid: int, reason: str) -> None:
+        """An order refused after it was booked, before it was sent (the store failed
+        while recording it): REJECTED, with the reason audited."""
+        self._audit("order_rejected", client_order_id=coid, reason=reason)
+        self._apply(coid, ob.OrderEvent.REJECTED, ts=time.time_ns())
+
     def mark_canceled(self, coid: int) -> None:
         self._apply(coid, ob.OrderEvent.CANCELED, ts=time.time_ns())
 
@@ -227,7 +233,9 @@ class OrderEvents:
         result = self.book.apply(coid, event, ts=ts)
         if result.outcome == ob.Outcome.REFUSED:
             self.anomaly(result.reason)
-        elif result.status != before:
+        elif result.status != before or event == ob.OrderEvent.REPLACED:
+            # REPLACED changes the terms even where the state stays (a replace confirmed
+            # while a cancel is pending): stored, or a restart restores the old quantity.
             self._audit("transition", client_order_id=coid, event=event.name,
                         from_state=before.name, to_state=result.status.name)
             self._saved(coid, event.name, before.name, ts)

@@ -18,6 +18,7 @@ from tickbridge.engine.armed import ArmedOrders
 from tickbridge.engine.bus import EventBus, TransitionApplied
 from tickbridge.engine.order_checks import on_grid
 from tickbridge.engine.order_events import OrderEvents
+from tickbridge.engine.replace_working import ReplaceWorking
 from tickbridge.protocol import DTYPES, OrderType, RecordType, Side, TimeInForce, pack_record
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class OrderRouter:
                                  session_by_slot=outbound.session_by_slot)
         self.events = OrderEvents(book=self.book, owners=self._owner, bus=bus, audit=audit,
                                   request_snapshot=outbound.request_snapshot)
+        self.replace_working = ReplaceWorking(self.book, bus)
+        self.store_failed: Callable[[], bool] = lambda: False  # the coordinator's
         self.refusals = 0
 
     # -- instruments -------------------------------------------------------------
@@ -129,6 +132,12 @@ class OrderRouter:
         self._owner[coid] = strategy
         self.book.apply(coid, ob.OrderEvent.SUBMIT_SENT, ts=now)
         self._bus.publish(TransitionApplied(coid, "SUBMIT_SENT", "NEW_REQUESTED", now))
+        if self.store_failed():
+            # Writing the order's record found the store failed (the policy has halted
+            # trading): nothing leaves without its record (defect 6).
+            self.events.reject(coid, "STORE_FAILED")
+            return self.refuse(strategy, symbol, "STORE_FAILED", "the state store failed "
+                               "while recording the order; not sent (trading halted)")
         self._audit("order_submit", client_order_id=coid, strategy=strategy, symbol=symbol,
                     side=side.name, quantity=quantity, order_type=order_type.name,
                     price=None if math.isnan(price) else price,
@@ -162,11 +171,24 @@ class OrderRouter:
         if price is not None and not on_grid(new_price, instrument.tick_size):
             return f"price {new_price} is not on the {instrument.symbol} tick grid " \
                    f"({instrument.tick_size})"
+        if self.store_failed():
+            # New terms the store cannot record: after the restart the order would come
+            # back at its old ones, and the platform's fill-driven answers never say
+            # otherwise (seed 3520). A cancel still goes out.
+            return self.refuse(self._owner.get(coid, ""), instrument.symbol, "STORE_FAILED",
+                               "the state store has failed: no replace until a restart")
+        # Risk-checked like a new order when it grows the working quantity (defect 5 of
+        # docs/simulation-testing.md: an unchecked replace passed the position limit).
+        decision = self._pre_trade.replace(session, instrument, order, new_qty, new_price)
+        if not decision.ok:
+            return self.refuse(self._owner.get(coid, ""), instrument.symbol, decision.code,
+                               decision.message)
         before = order.status.name
         result = self.book.replace_sent(coid, new_qty, new_price, ts=time.time_ns())
         if result.outcome != ob.Outcome.APPLIED:
             return self.events.anomaly(result.reason)
         self._bus.publish(TransitionApplied(coid, "REPLACE_SENT", before, time.time_ns()))
+        self.replace_working.sent(coid)
         self._audit("order_replace", client_order_id=coid, quantity=new_qty, price=new_price)
         is_stop = order.order_type in (ob.OrderType.STOP, ob.OrderType.STOP_LIMIT)
         self._send(session, RecordType.REPLACE, coid, instrument.instrument_id,

@@ -48,7 +48,12 @@ class Outbound:
         # (session, request id, wall ns): reconciliation collects what answers it.
         self.on_snapshot_requested: Callable[[ShimSession, int, int], None] = \
             lambda session, request_id, asked_ns: None
-        self._next_snapshot_request = 1
+        # Never a snapshot request id an earlier engine used: a shim resends its
+        # unacknowledged frames to the next engine, an old snapshot's answer among them,
+        # which must not pass for this one's (defect 6 of docs/simulation-testing.md: the
+        # ids restarted at 1 with every engine). From the clock at start, in microseconds
+        # (a replay sets the captured run's).
+        self.next_snapshot_request = time.time_ns() // 1000 & ((1 << 62) - 1)
 
     def session_by_slot(self, slot: int) -> ShimSession:
         return self._peers.by_slot(slot)
@@ -63,8 +68,8 @@ class Outbound:
         if now - session.snapshot_requested < 0.5:
             return  # one in flight is enough
         session.snapshot_requested = now
-        request_id = self._next_snapshot_request | (1 << 62)  # apart from order commands
-        self._next_snapshot_request += 1
+        request_id = self.next_snapshot_request | (1 << 62)  # apart from order commands
+        self.next_snapshot_request += 1
         record = pack_record(RecordType.SNAPSHOT_REQUEST, request_id=request_id,
                              what=int(SnapshotPart.ALL), fills_since_ns=0)
         session.snapshot_id, session.snapshot_asked_ns = request_id, time.time_ns()

@@ -120,6 +120,11 @@ def restore_orders(store: StateStore, book: Any) -> int:
         log.warning("restored order %s is %s, the store said %s; reconciliation will "
                     "ask the platform", ob.format_client_order_id(coid), restored,
                     record.state)
+    for fill in store.load_fills(0):  # the platform's flatten fills (flatten_orders.py)
+        if not book.has_instrument(fill.instrument):
+            book.register_instrument(fill.instrument, 1.0)
+        book.book_fill(fill.account, fill.instrument, ob.Side.__members__[fill.side],
+                       int(fill.quantity), float(fill.price))
     if repaired:
         log.info("%d stored order state(s) behind their fills (written before fills stored "
                  "the state they lead to) corrected from the fills", repaired)

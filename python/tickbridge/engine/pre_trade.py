@@ -11,13 +11,14 @@ zero. Two working sells of 2 against a long 2 leave nothing for a third sell to 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from tickbridge.engine.order_checks import off_grid, order_problem
 from tickbridge.engine.session import Instrument, ShimSession
 from tickbridge.protocol import OrderType, Side
-from tickbridge.risk.reasons import RiskDecision, TradingState
+from tickbridge.risk.reasons import RiskDecision, RiskReason, TradingState
 
 
 def reduces(position: int, side: Side, quantity: int, working_buy: int,
@@ -29,12 +30,14 @@ def reduces(position: int, side: Side, quantity: int, working_buy: int,
     return position < 0 and quantity + working_buy <= -position
 
 
-def working(book: Any, account: str, symbol: str) -> tuple[int, int]:
+def working(book: Any, account: str, symbol: str, exclude: int = 0) -> tuple[int, int]:
     """(buy, sell) quantities still working on (account, symbol) in the order book: what
-    the gate reserves (the same sum recovery.resync_working sets it from)."""
+    the gate reserves (the same sum recovery.resync_working sets it from); ``exclude``:
+    an order left out (one being replaced)."""
     buy = sell = 0
     for order in book.orders():
-        if order.is_terminal or order.account != account or order.instrument != symbol:
+        if order.is_terminal or order.account != account or order.instrument != symbol \
+                or int(order.client_order_id) == exclude:
             continue
         if order.side == Side.BUY:
             buy += int(order.leaves_qty)
@@ -67,6 +70,42 @@ class PreTrade:
                                     order_type, price, self._core.state(instrument.slot))
         return self._without_gate(session.account, instrument, side, int(quantity), price)
 
+    def replace(self, session: ShimSession, instrument: Instrument, order: Any,
+                quantity: int, price: float) -> RiskDecision:
+        """A replace of working ``order`` to ``quantity`` (its new total) at ``price``.
+        Smaller (what stays working does not grow) is always allowed: it only reduces
+        risk. Larger is checked as a new order of its new working quantity, with the
+        order's current working quantity released from the gate meanwhile (it is the one
+        being replaced), at the new price; nothing is reserved here (the router reserves
+        the increase once the book has taken the replace: replace_working.py)."""
+        side = Side(int(order.side))
+        filled = int(order.filled_qty)
+        old_leaves, new_leaves = int(order.leaves_qty), int(quantity) - filled
+        if new_leaves <= old_leaves:
+            return RiskDecision.accept(price)
+        order_type = OrderType(int(order.order_type))
+        # The quantity only: the router checked the new price's grid, and a stop order's
+        # replace carries its stop as the price.
+        refusal = self._link(session, price) or order_problem(
+            instrument.symbol, instrument.tick_size, quantity, OrderType.MARKET, price,
+            math.nan)
+        if refusal is not None:
+            return refusal
+        if self._risk is None:
+            return self._without_gate(session.account, instrument, side, new_leaves, price,
+                                      exclude=int(order.client_order_id))
+        symbol = self._risk.map_symbol(instrument.symbol)
+        limit = None if symbol is None else \
+            self._risk.gate.limits.for_instrument(symbol).max_order_qty
+        if limit is not None and int(quantity) > limit:
+            return RiskDecision.of_gate(RiskReason.MAX_ORDER_SIZE, f"replace to {quantity} "
+                                        f"exceeds max_order_qty {limit} for {symbol}", price)
+        with self._risk.working_released(session.account, instrument.symbol, side,
+                                         old_leaves):
+            return self._risk.check(session.account, instrument.symbol, side, new_leaves,
+                                    order_type, price, self._core.state(instrument.slot),
+                                    commit=False)
+
     def _link(self, session: ShimSession, price: float) -> RiskDecision | None:
         if session.refused:
             return RiskDecision("ACCOUNT_REFUSED", f"{session.name} was refused at hello: "
@@ -85,7 +124,7 @@ class PreTrade:
         return None
 
     def _without_gate(self, account: str, instrument: Instrument, side: Side, quantity: int,
-                      price: float) -> RiskDecision:
+                      price: float, exclude: int = 0) -> RiskDecision:
         """No gate configured: the trading state still holds, with the gate's meaning."""
         state = self._trading_state(account)
         if state == TradingState.HALTED:
@@ -93,7 +132,7 @@ class PreTrade:
         if state == TradingState.REDUCING_ONLY:
             book = self._book()
             position = int(book.position(account, instrument.symbol).net_qty)
-            buy, sell = working(book, account, instrument.symbol)
+            buy, sell = working(book, account, instrument.symbol, exclude)
             if not reduces(position, side, quantity, buy, sell):
                 return RiskDecision("REDUCING_ONLY", f"reducing-only: {side.name} {quantity} "
                                     f"against the {instrument.symbol} position {position} "

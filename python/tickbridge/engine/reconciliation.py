@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tickbridge import orders as ob
 from tickbridge.engine.session import ShimSession
 from tickbridge.protocol import DTYPES, OrderStatus, RecordType, Side, SnapshotPhase
 from tickbridge.reconcile import (
@@ -215,7 +216,8 @@ class Reconciler:
         platform = snapshot_from_records(session.account, symbols, order_updates=_stack(
             orders, RecordType.ORDER_UPDATE), fills=_stack(fills, RecordType.FILL),
             request_id=snap.request_id)
-        first = reconcile(self._view(session, snap.asked_ns), platform, policy, is_ours=is_ours)
+        first = reconcile(self._view(session, snap.asked_ns, fills), platform, policy,
+                          is_ours=is_ours)
         # The memory becomes this snapshot's drifts: one that cleared and comes back is new.
         known = self._reported.pop(session.account, {})
         fresh = self._remember(session.account, first.actions, known)
@@ -325,12 +327,15 @@ class Reconciler:
             self._hooks.flatten(session.account, why)
 
     # -- the engine's side ---------------------------------------------------------------
-    def _view(self, session: ShimSession, asked_ns: int) -> EngineView:
+    def _view(self, session: ShimSession, asked_ns: int, fills: Iterable[Any] = ()
+              ) -> EngineView:
         """The engine's orders, booked executions and positions in the instruments
-        ``session`` trades, for its account."""
+        ``session`` trades, for its account. The book keeps an execution id as its 64-bit
+        key (ob.exec_id_key), so the booked ones are named by the snapshot's ``fills``
+        whose key it holds (compared as text, every fill was a missing_fill)."""
         symbols = {i.symbol for i in session.instruments.values()}
         orders: dict[int, OrderView] = {}
-        executions: set[str] = set()
+        keys: set[int] = set()
         new: set[int] = set()
         for order in self._book.orders():
             if order.account != session.account or order.instrument not in symbols:
@@ -338,9 +343,11 @@ class Reconciler:
             coid = int(order.client_order_id)
             orders[coid] = OrderView(coid, order.instrument, order.status.name,
                                      int(order.qty), int(order.filled_qty), order.side.name)
-            executions.update(f.exec_id for f in self._book.fills(coid))
+            keys.update(int(f.exec_id) for f in self._book.fills(coid))
             if order.created_ts >= asked_ns:
                 new.add(coid)
+        executions = {e for e in (_text(f["execution_id"]) for f in fills)
+                      if ob.exec_id_key(e) in keys}
         positions = {}
         for symbol in symbols:
             position = self._book.position(session.account, symbol)

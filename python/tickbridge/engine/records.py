@@ -16,6 +16,7 @@ from tickbridge.engine.session import Instrument, ShimSession
 from tickbridge.protocol import RecordType
 
 if TYPE_CHECKING:
+    from tickbridge.engine.flatten_orders import FlattenOrders
     from tickbridge.engine.links import Links
     from tickbridge.engine.orders import OrderRouter
     from tickbridge.engine.platform_link import PlatformLink
@@ -34,8 +35,10 @@ class RecordDispatch:
     def __init__(self, *, core: Any, links: Links, router: OrderRouter,
                  platform_link: PlatformLink,
                  reconciler: Reconciler, compared: Callable[[ShimSession], None],
-                 on_instrument: Callable[[str], None]) -> None:
+                 on_instrument: Callable[[str], None],
+                 flatten: FlattenOrders | None = None) -> None:
         self._compared = compared
+        self._flatten = flatten  # the platform's flatten orders: booked there, live or not
         self._platform_link = platform_link
         self._core = core
         self._links = links
@@ -99,10 +102,14 @@ class RecordDispatch:
         self._router.events.on_command_answer(session, RecordType(int(rec["type"])), rec)
 
     def _order_update(self, session: ShimSession, rec: Any) -> None:
+        if self._flatten is not None and self._flatten.on_order(session, rec):
+            return
         if not self._reconciler.on_order_update(session, rec):  # a snapshot's, or unknown
             self._router.events.on_order_update(session, rec)
 
     def _fill(self, session: ShimSession, rec: Any) -> None:
+        if self._flatten is not None and self._flatten.on_fill(session, rec):
+            return
         if not self._reconciler.on_fill(session, rec):  # a snapshot's: booked at its end
             self._router.events.on_fill(session, rec)
 

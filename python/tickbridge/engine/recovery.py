@@ -155,8 +155,10 @@ def resync_working(risk: RiskAdapter, book: Any) -> dict[str, tuple[int, int]]:
         symbol = risk.map_symbol(order.instrument)
         if symbol is None:
             continue
+        # A replace to more in flight holds its increase (engine/replace_working.py).
+        growth = max(0, int(order.pending_qty) - int(order.qty)) if order.replace_pending else 0
         working[(order.account, symbol)][0 if int(order.side) == int(Side.BUY) else 1] += \
-            int(order.leaves_qty)
+            int(order.leaves_qty) + growth
     for account in gate.account_ids:
         for symbol in gate.instrument_ids:
             buy, sell = working.get((account, symbol), (0, 0))

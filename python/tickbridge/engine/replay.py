@@ -78,6 +78,17 @@ def captured_epoch(path: Path) -> int | None:
     return None
 
 
+def captured_snapshot_request(path: Path) -> int | None:
+    """The captured run's first snapshot request id (its shim's answers carry it)."""
+    for entry in CaptureReader(path):
+        if entry.direction != Direction.OUT:
+            continue
+        for rtype, rec in decode_frame(entry.frame):
+            if rtype == RecordType.SNAPSHOT_REQUEST:
+                return int(rec["request_id"]) & ((1 << 62) - 1)
+    return None
+
+
 def replay_capture(path: Path, config: TickbridgeConfig, state_store: Path) -> ReplayResult:
     from tickbridge.engine.build import build_engine
 
@@ -85,6 +96,9 @@ def replay_capture(path: Path, config: TickbridgeConfig, state_store: Path) -> R
                           control_endpoint="tcp://127.0.0.1:*", state_store=state_store,
                           order_id_epoch=captured_epoch(path))
     engine.outbound.replay_out = []
+    first_snapshot = captured_snapshot_request(path)
+    if first_snapshot is not None:
+        engine.outbound.next_snapshot_request = first_snapshot
     captured_out: list[bytes] = []
     frames_in = 0
     try:

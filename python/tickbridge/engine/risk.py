@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tickbridge.config.models import TickbridgeConfig
@@ -117,6 +118,43 @@ class RiskAdapter:
             self.gate.release_working(account, symbol, int(side), quantity)
         else:
             self.gate.on_fill(account, symbol, int(side), quantity, price)
+
+    def _working(self, account: str, platform_symbol: str) -> tuple[str, int, int] | None:
+        symbol = self.map_symbol(platform_symbol)
+        if symbol is None or account not in self.gate.account_ids:
+            return None
+        view = self.gate.book(account, symbol)
+        return symbol, int(view.working_buy), int(view.working_sell)
+
+    def move_working(self, account: str, platform_symbol: str, side: Side, change: int
+                     ) -> None:
+        """The gate's working quantity on ``side`` moved by ``change`` (a replace's
+        increase reserved, a replace's decrease or a refused increase released)."""
+        now = self._working(account, platform_symbol)
+        if now is None or not change:
+            return
+        symbol, buy, sell = now
+        if side == Side.BUY:
+            buy = max(0, buy + change)
+        else:
+            sell = max(0, sell + change)
+        self.gate.set_working(account, symbol, buy, sell)
+
+    @contextmanager
+    def working_released(self, account: str, platform_symbol: str, side: Side,
+                         quantity: int) -> Iterator[None]:
+        """Within: ``quantity`` on ``side`` not working (the order a replace checks is the
+        one being replaced); after: the gate's working quantities exactly as before."""
+        now = self._working(account, platform_symbol)
+        if now is None:
+            yield
+            return
+        symbol, buy, sell = now
+        self.move_working(account, platform_symbol, side, -quantity)
+        try:
+            yield
+        finally:
+            self.gate.set_working(account, symbol, buy, sell)
 
     def on_order_done(self, account: str, platform_symbol: str, side: Side,
                       remaining: int) -> None:

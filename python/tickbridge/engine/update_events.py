@@ -15,6 +15,10 @@ in docs/engine.md beside the table:
    WORKING, sent before the platform saw the replace) is no event.
 4. ACKNOWLEDGED after the order left SUBMITTED (the command ack came first) is no event.
 5. WORKING for an order that is WORKING is no event (the answer to a retried submit).
+6. PARTIALLY_FILLED or FILLED while a replace is pending, showing the replace's quantity
+   and price, is the replace confirmed too (REPLACED): the platform replaced the order
+   and it then filled, so no WORKING with the new terms ever comes (seed 5192: a SELL 3
+   filled 1, replaced to 2, filled again, stayed PARTIALLY_FILLED 2 of 3 forever).
 """
 
 from __future__ import annotations
@@ -33,15 +37,20 @@ STATUS_EVENT = {
     int(OrderStatus.EXPIRED): ob.OrderEvent.EXPIRED,
 }
 
+_FILL_DRIVEN = (int(OrderStatus.PARTIALLY_FILLED), int(OrderStatus.FILLED))
+
 
 def update_event(order: Any, status: int, quantity: int | None = None,
                  price: float | None = None) -> Any:
     """The state machine event an update with ``status`` (and the ``quantity`` and
     ``price`` it shows, when known) means for ``order``, or None."""
+    replace_pending = order.replace_pending
+    if status in _FILL_DRIVEN and replace_pending and quantity is not None and \
+            _shows_replace(order, quantity, price):
+        return ob.OrderEvent.REPLACED  # rule 6
     event = STATUS_EVENT.get(status)  # rule 1
     if event is None:
         return None
-    replace_pending = order.replace_pending
     if status == int(order.status) and not replace_pending:
         return None  # rule 2
     if event == ob.OrderEvent.ACCEPTED:

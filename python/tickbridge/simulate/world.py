@@ -3,6 +3,7 @@ transport), one platform shim, the network between them, the workload, the fault
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections import Counter, deque
@@ -20,11 +21,12 @@ from tickbridge.simulate.clock import SimClock
 from tickbridge.simulate.faults import Fault
 from tickbridge.simulate.network import EngineEnd, Network
 from tickbridge.simulate.shim import SimShim
-from tickbridge.store import StateStore
+from tickbridge.store import StateStore, StoreFailed
 
 ACCOUNT = "Sim101"
 MAX_POSITION = 4
 STEP_NS = 50_000_000  # one step: 50 ms of simulated time
+QUIET_STEPS = 10  # the settle phase's last steps: no market moves (World.settle)
 SPECS = [InstrumentSpec("ESZ6", "CME", 0.25, 50.0, 6000.0, 10.0, 0.3, 1.0, 10.0)]
 SYMBOL = "ESZ6"
 
@@ -227,11 +229,23 @@ class World:
                 engine.poll(0)
                 while net.to_engine:
                     engine.poll(0)
+                self.durable(engine)
             self.shim.flush(now)
             if not moved:
                 break
 
-    def tick(self, faults: list[Fault], *, workload: bool = True) -> None:
+    @staticmethod
+    def durable(engine: Engine) -> None:
+        """Waits for the store's writer thread: what the engine wrote is on disk before
+        the next poll, so when a frame is acknowledged does not depend on the thread's
+        timing (a replay is exact, down to the shim's resends)."""
+        if engine.store is None or engine.store_failure.failed:
+            return
+        with contextlib.suppress(StoreFailed):  # closed under it: the engine will see
+            engine.store.sync().result(timeout=30)
+
+    def tick(self, faults: list[Fault], *, workload: bool = True, market: bool = True
+             ) -> None:
         self.last_accept = None
         self.network.step = self.step
         for fault in faults:
@@ -243,7 +257,8 @@ class World:
         if self.network.cut_until == self.step:
             self.log("link restored: the shim says hello again")
             self.shim.hello(self.clock.now_ns)
-        self.market()
+        if market:
+            self.market()
         if workload:
             self.workload()
         if self.step % 4 == 0:
@@ -256,7 +271,9 @@ class World:
     def settle(self, steps: int) -> None:
         """Faults off, the link restored, no new orders: heartbeats flow, the shim says
         hello again (as after a reconnect), the engine asks for a snapshot and
-        reconciles."""
+        reconciles. The last QUIET_STEPS the market stands still (no trade, so no fill):
+        what happened before has landed when the quiescence checks look (a limit order
+        filled by the last step's trade had its fill still in flight)."""
         net = self.network
         net.drop_next = net.dup_next = 0
         net.delay_next.clear()
@@ -267,8 +284,8 @@ class World:
             self.restart_engine()
         self.log("settle: faults off, the shim says hello again")
         self.shim.hello(self.clock.now_ns)
-        for _ in range(steps):
-            self.tick([], workload=False)
+        for n in range(steps):
+            self.tick([], workload=False, market=n < steps - QUIET_STEPS)
 
     def close(self) -> None:
         if self.engine is not None:
