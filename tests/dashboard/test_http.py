@@ -110,6 +110,9 @@ def test_the_token_in_the_address_becomes_a_strict_cookie(client):
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert READ not in page.text  # the page itself never carries a token
     assert client.get("/static/app.js").status_code == 200
+    # A wrong token in the address is refused, the good cookie notwithstanding.
+    wrong = client.get("/?token=wrong-token-0123456789", follow_redirects=False)
+    assert (wrong.status_code, wrong.text) == (401, "unauthorized")
 
 
 def test_whoami_names_the_access_and_the_token_id_never_the_token(client):
@@ -270,6 +273,7 @@ def test_an_orders_timeline_comes_from_the_audit_log(engine, tmp_path):
     assert body["ok"] and [r["kind"] for r in body["records"]] == ["order_submit",
                                                                    "transition"]
     assert body["records"][0]["detail"]["quantity"] == 2
+    assert body["records"][1]["summary"] == "event=ACK to=WORKING"
     assert body["records"][0]["time_ns"] <= body["records"][1]["time_ns"]
     bad = client.get("/api/orders/XYZ/timeline", headers=_as(READ))
     assert bad.status_code == 400 and bad.json()["error"].startswith("client_order_id:")

@@ -73,7 +73,12 @@ class Dashboard:
 
 
 def _presented(scope: Scope) -> tuple[str | None, bool]:
-    """The token the request carries, and whether it came in the query string."""
+    """The token the request carries, and whether it came in the query string. One
+    given in the address is the one checked (a wrong one is refused even with a good
+    cookie: what was asked for is what is answered), then the header, then the cookie."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if "token" in query:
+        return query["token"][0], True
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -82,9 +87,6 @@ def _presented(scope: Scope) -> tuple[str | None, bool]:
         name, _, value = part.strip().partition("=")
         if name == COOKIE and value:
             return value, False
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    if query.get("token"):
-        return query["token"][0], True
     return None, False
 
 

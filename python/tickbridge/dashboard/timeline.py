@@ -44,5 +44,22 @@ def order_timeline(store: str | Path, client_order_id: int) -> list[dict[str, An
             detail = json.loads(payload)
         except ValueError:
             detail = {"text": payload}
-        timeline.append({"time_ns": int(wall_ns), "kind": kind, "detail": detail})
+        timeline.append({"time_ns": int(wall_ns), "kind": kind, "detail": detail,
+                         "summary": summary(kind, detail)})
     return timeline
+
+
+def summary(kind: str, detail: Any) -> str:
+    """One line for a person. Timestamps inside a record are left out: a transition's or
+    a fill's own time may be the platform's (a simulator's is its data clock), and the
+    page shows one clock, the record's ``wall_ns``."""
+    if not isinstance(detail, dict):
+        return str(detail)[:300]
+    if kind == "order":
+        moves = [f"{t[2]}: {t[1]} -> {t[3]}" for t in detail.get("transitions", [])
+                 if isinstance(t, list) and len(t) >= 4]
+        return "; ".join(moves) or f"state {detail.get('row', {}).get('state', '?')}"
+    parts = [f"{k}={v}" for k, v in detail.items()
+             if k != "client_order_id" and not k.endswith("_ns") and v is not None
+             and not isinstance(v, dict | list)]
+    return " ".join(parts)[:300]

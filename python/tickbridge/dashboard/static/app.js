@@ -175,10 +175,7 @@ async function showTimeline(orderId) {
   const body = await reply.json();
   if (!body.ok) { fill("timeline", [{ cells: ["", "error", body.error] }]); return; }
   fill("timeline", body.records.map((r) => ({ cells: [
-    timeCell(r.time_ns, true), { text: r.kind, key: "kind" },
-    Object.entries(r.detail).filter(([k]) => k !== "client_order_id")
-      .map(([k, v]) => k + "=" + (typeof v === "object" ? JSON.stringify(v) : v))
-      .join(" ")] })));
+    timeCell(r.time_ns, true), { text: r.kind, key: "kind" }, r.summary] })));
 }
 
 async function post(path, body) {
