@@ -5,6 +5,7 @@ order's timeline from a real state store."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -187,7 +188,12 @@ def test_the_stream_pushes_frames(client):
         assert reply.headers["content-type"].startswith("text/event-stream")
         for line in reply.iter_lines():
             if line.startswith("data: "):
-                assert '"trading_state":"ACTIVE"' in line and '"dropped":0' in line
+                message = json.loads(line[6:])
+                assert message["trading_state"] == "ACTIVE"
+                assert message["client"] == {"dropped": 0, "sent": 1}
+                # The first message brings the PnL line so far; each after, its point.
+                assert [p[1] for p in message["pnl_line"]] == [37.5]
+                assert message["pnl_point"][1] == 37.5
                 break
 
 

@@ -6,6 +6,8 @@
     GET  /api/whoami                  the token's access (read or trade) and id
     GET  /api/view                    the latest frame, as JSON
     GET  /api/stream                  the live feed: Server-Sent Events, one frame a message
+                                      (the PnL line so far with the first, then each
+                                      frame's point)
     GET  /api/orders/{id}/timeline    an order's records from the audit log
     POST /api/state                   {"state": "HALTED", "account": null}     trade token
     POST /api/kill                    {"flatten": true, "account": null}       trade token:
@@ -171,10 +173,10 @@ async def _whoami(request: Request) -> JSONResponse:
 
 
 async def _view(request: Request) -> JSONResponse:
-    latest = _dashboard(request).feed.latest
-    if latest is None:
+    feed = _dashboard(request).feed
+    if feed.latest is None:
         return _json({"ok": False, "engine": "unknown", "error": "no frame yet"}, 503)
-    return _json(latest)
+    return _json({**feed.latest, "pnl_line": feed.history()})
 
 
 async def _stream(request: Request) -> StreamingResponse:
@@ -194,10 +196,14 @@ async def _stream(request: Request) -> StreamingResponse:
                     continue
                 wake.clear()
                 frame = client.take()
-                if frame is not None:
-                    message = {**frame, "client": {"dropped": client.dropped,
-                                                   "sent": client.sent}}
-                    yield f"data: {json.dumps(message, separators=(',', ':'))}\n\n"
+                if frame is None:
+                    continue
+                # The frame's JSON as the feed encoded it, closed with this browser's
+                # counts (and, the first time, the PnL line so far).
+                extra = f'"client":{{"dropped":{client.dropped},"sent":{client.sent}}}'
+                if client.sent == 1:
+                    extra += f',"pnl_line":{json.dumps(feed.history())}'
+                yield f"data: {frame[:-1]},{extra}}}\n\n"
         finally:
             feed.unsubscribe(client)
 

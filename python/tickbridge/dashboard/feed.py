@@ -7,12 +7,15 @@ has a bounded queue: when it does not keep up its oldest frames are dropped and 
 it never holds the feed back, and the feed never holds the engine back.
 
 A frame is the engine's view plus the feed's own: whether the engine answered (and
-since when it has not), and the total PnL line (one point per frame, the engine's wall
-clock, the last ``HISTORY`` points).
+since when it has not), and its point of the total PnL line (``pnl_point``: the engine's
+wall clock, USD). The line's last ``HISTORY`` points (``history()``) go to a browser
+once, with its first frame; it appends each frame's point. Each frame is encoded to JSON
+once, on the feed's thread, whatever the number of browsers.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,18 +33,19 @@ Fetch = Callable[[], dict[str, Any]]
 
 
 class Client:
-    """One browser's bounded queue of frames; ``notify`` wakes its sender (it is called
-    from the feed's thread, so it must be thread-safe: loop.call_soon_threadsafe)."""
+    """One browser's bounded queue of frames (each as its encoded JSON text); ``notify``
+    wakes its sender (it is called from the feed's thread, so it must be thread-safe:
+    loop.call_soon_threadsafe)."""
 
     def __init__(self, notify: Callable[[], None], size: int = QUEUE_FRAMES) -> None:
         self._notify = notify
-        self._frames: deque[dict[str, Any]] = deque()
+        self._frames: deque[str] = deque()
         self._lock = threading.Lock()
         self.size = size
         self.dropped = 0  # frames it never got: queue full, or superseded before sent
         self.sent = 0
 
-    def put(self, frame: dict[str, Any]) -> None:
+    def put(self, frame: str) -> None:
         with self._lock:
             if len(self._frames) >= self.size:
                 self._frames.popleft()
@@ -49,7 +53,7 @@ class Client:
             self._frames.append(frame)
         self._notify()
 
-    def take(self) -> dict[str, Any] | None:
+    def take(self) -> str | None:
         """The newest frame (older ones still queued are superseded: counted dropped)."""
         with self._lock:
             if not self._frames:
@@ -79,6 +83,7 @@ class Feed:
         self._thread: threading.Thread | None = None
         self.pnl: deque[tuple[int, float]] = deque(maxlen=HISTORY)
         self.latest: dict[str, Any] | None = None
+        self.latest_json = ""  # ``latest`` encoded, for every browser
         self.polls = 0
         self._down_since: int | None = None
 
@@ -88,8 +93,11 @@ class Feed:
         with self._lock:
             self._clients.append(client)
         if self.latest is not None:
-            client.put(self.latest)  # a new page sees the state at once
+            client.put(self.latest_json)  # a new page sees the state at once
         return client
+
+    def history(self) -> list[tuple[int, float]]:
+        return list(self.pnl)
 
     def unsubscribe(self, client: Client) -> None:
         with self._lock:
@@ -118,18 +126,19 @@ class Feed:
             self._down_since = None
             total = sum((p.get("realized_pnl") or 0.0) + (p.get("unrealized_pnl") or 0.0)
                         for p in view.get("positions", []))
-            self.pnl.append((int(view.get("now_ns", now)), total))
-            frame = {**view, "engine": "up"}
+            point = (int(view.get("now_ns", now)), total)
+            self.pnl.append(point)
+            frame = {**view, "engine": "up", "pnl_point": point}
         else:
             self._down_since = self._down_since or now
             frame = {"ok": False, "engine": "down", "error": view.get("error"),
-                     "now_ns": now, "down_since_ns": self._down_since}
-        frame["pnl_line"] = list(self.pnl)
+                     "now_ns": now, "down_since_ns": self._down_since, "pnl_point": None}
+        self.latest_json = json.dumps(frame, separators=(",", ":"))
         self.latest = frame
         with self._lock:
             clients = list(self._clients)
         for client in clients:
-            client.put(frame)
+            client.put(self.latest_json)
         return frame
 
     def _run(self) -> None:

@@ -5,6 +5,8 @@
 
 let me = { access: "read", exchange_tz: "America/Chicago", accounts: [] };
 let timelineOrder = null;
+let pnlLine = [];  // [engine wall ns, USD]: the history with the first frame, then a point each
+const PNL_POINTS = 600;
 
 const $ = (id) => document.getElementById(id);
 
@@ -65,7 +67,10 @@ function render(frame) {
   $("clock").title = clock.utc;
   const client = frame.client || { dropped: 0 };
   $("feed-stats").textContent = "frames dropped: " + client.dropped;
-  drawPnl(frame.pnl_line || []);
+  if (frame.pnl_line) pnlLine = frame.pnl_line.slice();
+  else if (frame.pnl_point) pnlLine.push(frame.pnl_point);
+  if (pnlLine.length > PNL_POINTS) pnlLine.splice(0, pnlLine.length - PNL_POINTS);
+  drawPnl(pnlLine);
   if (!up) {
     const since = fmtTime(frame.down_since_ns, false);
     link.title = (frame.error || "") + " (since " + since.text + ")";
