@@ -259,6 +259,7 @@ def test_non_loopback_needs_tls(tmp_path):
     check_bind("0.0.0.0", tmp_path / "cert.pem", tmp_path / "key.pem")
 
 
+@pytest.mark.e2e  # runs the command
 def test_the_command_refuses_a_non_loopback_bind_without_tls():
     result = subprocess.run([sys.executable, "-m", "tickbridge", "dashboard", "--host",
                              "0.0.0.0", "--seconds", "1"], capture_output=True, text=True,

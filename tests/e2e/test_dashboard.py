@@ -241,3 +241,26 @@ def test_engine_restart_wrong_token_and_cross_origin(dash):
                        headers={"authorization": "Bearer wrong", "origin": urls["base"][:-1]})
     assert (reply.status_code, reply.text) == (401, "unauthorized")
     assert stack.status()["trading_state"] == "ACTIVE"
+
+
+def test_run_dashboard_serves_from_the_engines_process(stack: Stack) -> None:
+    """`tickbridge run --dashboard`: the engine's own owner token, URLs on stderr."""
+    refused = stack._spawn("refused", ["run", "--config", str(stack.config), "--dashboard",
+                                       "--dashboard-host", "0.0.0.0", "--seconds", "5"])
+    assert refused.wait(timeout=60) == 2
+    assert "--dashboard-host 0.0.0.0" in stack.log("refused") and \
+        "needs TLS" in stack.log("refused")
+    engine = stack._spawn("engine", ["run", "--config", str(stack.config), "--clock",
+                                     "market", "--status-interval", "0", "--dashboard",
+                                     "--dashboard-port", "0"])
+    try:
+        urls = wait_until(lambda: _urls(stack.log("engine")), 30, "the dashboard's URLs")
+        headers = {"authorization": f"Bearer {_token(urls['read'])}"}
+        view = wait_until(lambda: (v := httpx.get(urls["base"] + "api/view", headers=headers,
+                                                  timeout=10).json()).get("ok") and v, 30,
+                          "a frame from the engine")
+        assert view["engine"] == "up" and "PAPER" in view["mode"]
+        assert view["trading_state"] == "ACTIVE"
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        assert engine.wait(timeout=30) == 0

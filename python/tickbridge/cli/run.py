@@ -133,9 +133,9 @@ def run(args: argparse.Namespace) -> int:
     served = None
     if args.dashboard:
         served = _serve_dashboard(args, config, engine)
-        if served is None:
+        if isinstance(served, int):  # refused (2) or could not serve (1): said why
             engine.close()
-            return 2
+            return served
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
@@ -163,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_dashboard(args: argparse.Namespace, config: TickbridgeConfig,
-                     engine: object) -> object | None:
+                     engine: object) -> object | int:
     """The dashboard on its own threads, asking this engine's control socket with its
-    owner token (None: refused by the bind rule, said why)."""
+    owner token; or the exit code, said why: 2 the bind rule refused, 1 it could not
+    serve (its port in use)."""
     from tickbridge.cli.dashboard import print_urls, serve
     from tickbridge.dashboard.server import BindError
     from tickbridge.engine import Engine
@@ -173,7 +174,7 @@ def _serve_dashboard(args: argparse.Namespace, config: TickbridgeConfig,
     assert isinstance(engine, Engine)
     if engine.control is None:
         print("tickbridge run: --dashboard needs the control endpoint", file=sys.stderr)
-        return None
+        return 2
     owner = engine.control.auth.owner_token
     try:
         served = serve(config, control_endpoint=engine.control.endpoint,
@@ -183,6 +184,9 @@ def _serve_dashboard(args: argparse.Namespace, config: TickbridgeConfig,
                        tls_cert=args.dashboard_tls_cert, tls_key=args.dashboard_tls_key)
     except BindError as e:
         print(f"tickbridge run: {str(e).replace('--', '--dashboard-')}", file=sys.stderr)
-        return None
+        return 2
+    except (RuntimeError, OSError) as e:
+        print(f"tickbridge run: the dashboard cannot serve: {e}", file=sys.stderr)
+        return 1
     print_urls(served, sys.stderr)
     return served

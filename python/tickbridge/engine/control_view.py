@@ -168,7 +168,9 @@ class ControlView:
         router = engine.router
         by_account: dict[str, int] = {}
         for symbol in router.symbols():
-            configured = engine.risk.map_symbol(symbol)
+            # Only symbols the gate already maps (mapping one logs, at every poll, why
+            # it cannot be): one it does not is refused at its first order anyway.
+            configured = engine.risk.roots.get(symbol)
             if configured is None:
                 continue
             session, _ = router.route(symbol)
