@@ -46,10 +46,13 @@ class Engine:
     requests: list[tuple[str, dict]] = field(default_factory=list)
     kills: list[tuple[bool, str | None, str]] = field(default_factory=list)
     down: bool = False
+    refusing: bool = False
 
     def control(self, cmd: str, **fields: Any) -> dict[str, Any]:
         if self.down:
             raise RuntimeError("no answer from the engine")
+        if self.refusing:
+            return {"ok": False, "error": "not authenticated (no token)"}
         self.requests.append((cmd, fields))
         if cmd == "dashboard":
             return VIEW
@@ -204,7 +207,10 @@ def test_view_when_the_engine_is_down(engine):
     second = dashboard.feed.poll_once()
     assert first["engine"] == second["engine"] == "down"
     assert first["down_since_ns"] == second["down_since_ns"]
-    engine.down = False
+    engine.down, engine.refusing = False, True  # it answers, but refuses the credential
+    refused = dashboard.feed.poll_once()
+    assert (refused["engine"], refused["error"]) == ("refused", "not authenticated (no token)")
+    engine.refusing = False
     assert dashboard.feed.poll_once()["engine"] == "up"
     body = TestClient(create_app(dashboard)).get("/api/view", headers=_as(READ)).json()
     assert body["engine"] == "up" and [p[1] for p in body["pnl_line"]] == [37.5, 37.5]

@@ -117,10 +117,11 @@ class Feed:
     def poll_once(self) -> dict[str, Any]:
         """Asks the engine once and hands the frame to every client."""
         self.polls += 1
+        answered = True
         try:
             view = self._fetch()
-        except Exception as e:  # the engine down, hung, or refusing: shown, not raised
-            view = {"ok": False, "error": str(e)}
+        except Exception as e:  # the engine down or hung: shown, not raised
+            view, answered = {"ok": False, "error": str(e)}, False
         now = self._wall_ns()
         if view.get("ok"):
             self._down_since = None
@@ -130,8 +131,11 @@ class Feed:
             self.pnl.append(point)
             frame = {**view, "engine": "up", "pnl_point": point}
         else:
+            # "refused": it answered, but not to this credential (a token file not
+            # made yet, a client without the read role); "down": no answer at all.
             self._down_since = self._down_since or now
-            frame = {"ok": False, "engine": "down", "error": view.get("error"),
+            frame = {"ok": False, "engine": "refused" if answered else "down",
+                     "error": view.get("error"),
                      "now_ns": now, "down_since_ns": self._down_since, "pnl_point": None}
         self.latest_json = json.dumps(frame, separators=(",", ":"))
         self.latest = frame

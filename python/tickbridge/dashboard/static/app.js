@@ -60,7 +60,8 @@ function money(value) {
 function render(frame) {
   const up = frame.engine === "up";
   const link = $("engine-link");
-  link.textContent = up ? "engine up" : "engine DOWN";
+  link.textContent = up ? "engine up" : frame.engine === "refused" ? "engine REFUSED" :
+    "engine DOWN";
   link.className = "badge " + (up ? "up" : "down");
   const clock = fmtTime(frame.now_ns, true);
   $("clock").textContent = clock.text + " " + me.exchange_tz;
