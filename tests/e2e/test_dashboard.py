@@ -11,6 +11,7 @@ out/test-artifacts/dashboard.png).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -133,6 +134,11 @@ def _token(url: str) -> str:
     return url.split("token=", 1)[1]
 
 
+def _source(trade_url: str) -> str:
+    """The audit's source for the trading token's actions: its id, not the token."""
+    return f"dashboard:trade-{hashlib.sha256(_token(trade_url).encode()).hexdigest()[:8]}"
+
+
 def _audit(store: Path) -> list[tuple[str, dict]]:
     with sqlite3.connect(str(store)) as db:
         return [(k, json.loads(p)) for k, p in
@@ -204,12 +210,55 @@ def test_kill_button_with_confirmation_halts_and_flattens(dash):
     wait_until(lambda: page.text("#trading-state") == "HALTED", 10, "the page showing HALTED")
     wait_until(lambda: "KILL done" in page.text("#action-result"), 30, "the kill's report")
     assert stack.stop_engine() == 0
-    token_id = "dashboard:trade-" + __import__("hashlib").sha256(
-        _token(dash["urls"]["trade"]).encode()).hexdigest()[:8]
+    token_id = _source(dash["urls"]["trade"])
     audit = _audit(stack.store)
     kills = [p for k, p in audit if k == "kill"]
     assert kills and kills[-1]["source"] == token_id and kills[-1]["flatten"] is True
     assert any(k == "kill_direct" and p["source"] == token_id for k, p in audit)
+
+
+def test_kill_with_the_engine_dead_reaches_the_shim_and_is_audited_later(stack: Stack) -> None:
+    """The page's kill when the engine does not answer: straight to the shim's kill
+    endpoint, journaled with the token's id, audited at the engine's next start."""
+    from tickbridge.risk.kill_switch import journal_path
+
+    stack.start_engine()
+    stack.start_sim("--no-cancel-on-disconnect", speed=2)  # only a kill clears them
+    process = stack._spawn("dashboard", ["dashboard", "--config", str(stack.config),
+                                         "--port", "0", "--rate", "10"])
+    urls = wait_until(lambda: _urls(stack.log("dashboard")), 30, "the dashboard's URLs")
+    driver = _browser()
+    try:
+        page = Page(driver)
+        page.open(urls["trade"])
+        stack.wait_trading()
+        coid = stack.submit(side="BUY", quantity=2, order_type="MARKET")
+        stack.wait_order(coid, lambda o: o["status"] == "FILLED", 30, "the buy filled")
+        wait_until(lambda: stack.sim_positions()["ESZ6"] == 2, 30, "the simulator long")
+        stack.stop_engine(signal.SIGKILL)
+        wait_until(lambda: page.text("#engine-link") == "engine DOWN", 30, "the engine down")
+        page.click("#kill-button")
+        wait_until(lambda: "flatten every position" in page.text("#kill-text"), 10,
+                   "the confirmation")
+        page.click("#kill-confirm")
+        wait_until(lambda: stack.sim_positions()["ESZ6"] == 0 and stack.sim_working() == [],
+                   30, "the simulator flat, by the shim's kill endpoint")
+        wait_until(lambda: "KILL incomplete" in page.text("#action-result"), 30,
+                   "the page saying the engine path failed")
+        assert journal_path(stack.store).exists()
+    finally:
+        driver.quit()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    stack.stop_sim()
+    stack.start_engine()
+    wait_until(lambda: not journal_path(stack.store).exists(), 30, "the journal audited")
+    assert stack.status()["trading_state"] == "HALTED"
+    assert stack.stop_engine() == 0
+    token_id = _source(urls["trade"])
+    kills = [p for k, p in _audit(stack.store) if k == "kill"]
+    assert kills[-1]["source"] == f"{token_id} (engine not answering)"
+    assert any(o["path"] == "shim" and o["ok"] for o in kills[-1]["outcomes"])
 
 
 def test_engine_restart_wrong_token_and_cross_origin(dash):
