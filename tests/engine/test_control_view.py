@@ -167,3 +167,23 @@ def test_a_reader_is_audited_again_after_the_interval():
     assert not view.audit_due("a")
     now[0] += 1
     assert view.audit_due("a") and not view.audit_due("a")
+
+
+def test_order_rates_count_each_window_and_forget_after_an_hour():
+    from types import SimpleNamespace
+
+    from tickbridge.engine.bus import TransitionApplied
+
+    now = [0.0]
+    book = SimpleNamespace(order=lambda coid: SimpleNamespace(
+        account="A" if coid < 100 else "B"))
+    view = ControlView(SimpleNamespace(router=SimpleNamespace(book=book)),
+                       monotonic=lambda: now[0])
+    for t, coid in ((0.0, 1), (3000.0, 2), (3599.5, 3), (3600.0, 4), (3600.0, 100)):
+        now[0] = t
+        view.on_transition(TransitionApplied(coid, "SUBMIT_SENT", "NEW_REQUESTED", 0))
+    view.on_transition(TransitionApplied(5, "CANCEL_SENT", "WORKING", 0))  # not a send
+    now[0] = 3600.2
+    assert view._orders_sent("A", now[0]) == {"second": 2, "minute": 2, "hour": 3}
+    assert view._orders_sent("B", now[0]) == {"second": 1, "minute": 1, "hour": 1}
+    assert view._orders_sent("C", now[0]) == {"second": 0, "minute": 0, "hour": 0}
