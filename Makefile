@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := g++ cmake libzmq3-dev mono-devel g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 clang libclang-rt-14-dev
+APT_PACKAGES := g++ cmake libzmq3-dev mono-devel g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 clang libclang-rt-14-dev chromium chromium-driver
 # Sierra Chart's real ACSIL headers, never copied into the project: the study's tests build
 # against them when found (here: ../shared, as in CI), else they are skipped saying how.
 TICKBRIDGE_ACSIL_HEADERS ?= $(wildcard $(abspath ../shared/sierrachart-acsil-2784))

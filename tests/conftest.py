@@ -36,6 +36,7 @@ FILE_TIERS = {
     "audit/test_tamper.py": "e2e",  # `tickbridge audit verify` on tampered stores
     "config/test_startup.py": "e2e",  # starts `tickbridge run`
     "engine/test_bench_engine.py": "e2e",  # the benchmarks' sender processes
+    "dashboard/test_bench.py": "e2e",  # the same, and the browsers' process
     "engine/test_replay.py": "e2e",  # a simulator process, then `tickbridge replay`
     "examples/test_examples.py": "e2e",
     "research/test_example_script.py": "e2e",

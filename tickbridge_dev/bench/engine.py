@@ -13,6 +13,8 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 from unittest import mock
 
@@ -24,6 +26,10 @@ from tickbridge_dev.bench.registry import Benchmark, BenchResult
 
 TICKS_PER_FRAME = 1000
 T0 = 1_795_000_000_000_000_000
+# Something running beside the engine while it is measured (the dashboard benchmark's
+# dashboard and browsers): engine -> a context entered after start, left before close.
+Attach = Callable[[Any], AbstractContextManager[Any]]
+CONTROL = "tcp://127.0.0.1:*"
 
 
 def _hello_frame(session_id: int) -> bytes:
@@ -98,19 +104,22 @@ def _bare_ingest(frames: int) -> float:
     return frames * TICKS_PER_FRAME / elapsed
 
 
-def _engine_ingest(frames: int) -> tuple[float, int]:
+def _engine_ingest(frames: int, *, control: str | None = None,
+                   attach: Attach | None = None) -> tuple[float, int]:
     from tickbridge.engine import Engine, EngineSettings
 
-    engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000))
+    engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000),
+                    control_endpoint=control)
     engine.start()
-    process, ready = _run_sender(engine.endpoint, frames)
-    ready.set()
-    while not engine.frames:
-        engine.poll(timeout_ms=100)
-    start = time.perf_counter()
-    while engine.frames < frames + 1:
-        engine.poll(timeout_ms=100)
-    elapsed = time.perf_counter() - start
+    with attach(engine) if attach is not None else contextlib.nullcontext():
+        process, ready = _run_sender(engine.endpoint, frames)
+        ready.set()
+        while not engine.frames:
+            engine.poll(timeout_ms=100)
+        start = time.perf_counter()
+        while engine.frames < frames + 1:
+            engine.poll(timeout_ms=100)
+        elapsed = time.perf_counter() - start
     session = next(iter(engine.sessions.values()))
     with contextlib.suppress(zmq.ZMQError):  # the sender may be gone already
         engine.transport.socket.send_multipart([session.identity, b"done"])
@@ -220,8 +229,22 @@ def _serve_echo(socket: zmq.Socket, spin_us: int) -> None:
         last = time.perf_counter_ns()
 
 
-def _roundtrip(per_block: int, busy_poll_us: int, compiled_receive: bool = True
+def _roundtrip(per_block: int, busy_poll_us: int, compiled_receive: bool = True, *,
+               control: str | None = None, attach: Attach | None = None
                ) -> tuple[list[float], list[float]]:
+    """``control``, ``attach``: see ``_engine_ingest``."""
+    from tickbridge.engine import Engine
+
+    def measured(engine: Engine) -> tuple[list[float], list[float]]:
+        with attach(engine) if attach is not None else contextlib.nullcontext():
+            return _roundtrip_samples(engine, per_block, busy_poll_us)
+
+    return _with_trigger_engine(busy_poll_us, compiled_receive, control, measured)
+
+
+def _with_trigger_engine(busy_poll_us: int, compiled_receive: bool, control: str | None,
+                         measure: Callable[[Any], tuple[list[float], list[float]]]
+                         ) -> tuple[list[float], list[float]]:
     from tickbridge.engine import Engine, EngineSettings, Strategy
 
     class Trigger(Strategy):
@@ -240,8 +263,13 @@ def _roundtrip(per_block: int, busy_poll_us: int, compiled_receive: bool = True
     engine = Engine(EngineSettings(endpoint="tcp://127.0.0.1:*", heartbeat_ms=1000,
                                    command_timeout_ms=600_000, busy_poll_us=busy_poll_us,
                                    compiled_receive=compiled_receive),
-                    [Trigger()])
+                    [Trigger()], control_endpoint=control)
     engine.start()
+    return measure(engine)
+
+
+def _roundtrip_samples(engine: Any, per_block: int, busy_poll_us: int
+                       ) -> tuple[list[float], list[float]]:
     echo = zmq.Context.instance().socket(zmq.ROUTER)
     port = echo.bind_to_random_port("tcp://127.0.0.1")
     echo_thread = threading.Thread(target=_serve_echo, args=(echo, busy_poll_us), daemon=True)

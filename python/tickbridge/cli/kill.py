@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tickbridge.cli import credentials
 from tickbridge.config import ConfigError, config_or_default
+from tickbridge.risk.kill_switch import (
+    KillOutcome,
+    ShimTarget,
+    direct_flatten,
+    journal_kill,
+    kill_at_shim,
+    kill_via_engine,
+    shim_targets,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,16 +57,70 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from tickbridge.risk.kill_switch import (
-        ShimTarget,
-        direct_flatten,
-        journal_kill,
-        kill_at_shim,
-        kill_via_engine,
-        shim_targets,
-    )
+@dataclass
+class KillReport:
+    """What ``kill_everywhere`` did: each path's outcome, and where the action is recorded."""
 
+    outcomes: list[KillOutcome]
+    engine_answered: bool
+    journal: Path | None = None  # the engine did not take it: journaled here
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.outcomes) and all(o.ok for o in self.outcomes)
+
+
+def kill_everywhere(*, flatten: bool, account: str | None, control: str | None,
+                    token: str | None, targets: list[ShimTarget], state_store: str | Path,
+                    timeout_s: float = 3.0, shim_timeout_s: float = 10.0,
+                    source: str = "kill cli") -> KillReport:
+    """The kill switch by both paths: the engine's control socket (``control``; None
+    skips it), then a Kill straight to each shim in ``targets`` whatever the engine said.
+    Used by ``tickbridge kill`` and the dashboard's kill button; ``source`` names who
+    asked in the audit log. When the engine does not take the action it is journaled
+    beside ``state_store`` (audited at the engine's next start)."""
+    outcomes: list[KillOutcome] = []
+    engine = None
+    if control is not None:
+        engine = kill_via_engine(control, flatten=flatten, account=account,
+                                 timeout_s=timeout_s, token=token, source=source)
+        outcomes.append(engine)
+    # The direct path runs whatever the engine said: a hung engine may still answer.
+    for target in targets:
+        direct = flatten and direct_flatten(target, engine)
+        outcome = kill_at_shim(target, flatten=direct, timeout_s=shim_timeout_s)
+        if flatten and not direct and outcome.ok:
+            outcome.detail += " (its flatten came by the engine path)"
+        outcomes.append(outcome)
+    report = KillReport(outcomes, any(o.path == "engine" and o.ok for o in outcomes))
+    if not report.engine_answered:
+        # Not answered, or refused (no credential with the trade role): either way the
+        # engine's chain does not have this action yet.
+        try:
+            report.journal = journal_kill(state_store, flatten=flatten, account=account,
+                                          outcomes=outcomes,
+                                          source=None if source == "kill cli" else source)
+        except OSError as e:
+            report.warnings.append(f"the engine did not take this action and it could not "
+                                   f"be journaled ({e}): it is not in the audit log")
+    else:
+        # The engine audited its own half; it audits the direct path's results too.
+        from tickbridge.engine.control import ControlClient, ControlError
+
+        assert control is not None
+        try:
+            ControlClient(control, timeout_ms=int(timeout_s * 1000), token=token).request(
+                "audit_kill", flatten=flatten, account=account, source=source,
+                outcomes=[o.__dict__ for o in outcomes if o.path == "shim"])
+        except ControlError as e:
+            report.warnings.append(f"the direct path's results were not audited: {e}")
+    if not targets:
+        report.warnings.append("no shim kill endpoints configured; only the engine path ran")
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         config = config_or_default(args.config)
     except ConfigError as e:
@@ -88,47 +152,18 @@ def run(args: argparse.Namespace) -> int:
             return 2
     action = "cancel all and flatten" if args.flatten else "cancel all"
     print(f"KILL: {action}, account {args.account or 'all'}", file=sys.stderr)
-    outcomes = []
-    engine = None
     control = args.engine_control or config.engine.control_endpoint
-    if control != "none":
-        engine = kill_via_engine(control, flatten=args.flatten, account=args.account,
-                                 timeout_s=args.timeout, token=token)
-        outcomes.append(engine)
-    # The direct path runs whatever the engine said: a hung engine may still answer.
-    for target in targets:
-        flatten = args.flatten and direct_flatten(target, engine)
-        outcome = kill_at_shim(target, flatten=flatten, timeout_s=args.shim_timeout)
-        if args.flatten and not flatten and outcome.ok:
-            outcome.detail += " (its flatten came by the engine path)"
-        outcomes.append(outcome)
+    report = kill_everywhere(
+        flatten=args.flatten, account=args.account,
+        control=None if control == "none" else control, token=token, targets=targets,
+        state_store=args.state_store or config.engine.state_store, timeout_s=args.timeout,
+        shim_timeout_s=args.shim_timeout)
     print(f"{'path':<7} {'target':<16} {'result':<7} detail")
-    for o in outcomes:
+    for o in report.outcomes:
         print(f"{o.path:<7} {o.target:<16} {'ok' if o.ok else 'FAILED':<7} {o.detail}")
-    engine_answered = any(o.path == "engine" and o.ok for o in outcomes)
-    if not engine_answered:
-        # Not answered, or refused (no credential with the trade role): either way the
-        # engine's chain does not have this action yet.
-        try:
-            path = journal_kill(args.state_store or config.engine.state_store,
-                                flatten=args.flatten, account=args.account, outcomes=outcomes)
-        except OSError as e:
-            print(f"warning: the engine did not take this action and it could not be "
-                  f"journaled ({e}): it is not in the audit log", file=sys.stderr)
-        else:
-            print(f"the engine did not take this action: it is journaled in {path} and goes "
-                  "into the audit log at the engine's next start", file=sys.stderr)
-    else:
-        # The engine audited its own half; it audits the direct path's results too.
-        from tickbridge.engine.control import ControlClient, ControlError
-
-        try:
-            ControlClient(control, timeout_ms=int(args.timeout * 1000), token=token).request(
-                "audit_kill", flatten=args.flatten, account=args.account,
-                outcomes=[o.__dict__ for o in outcomes if o.path == "shim"])
-        except ControlError as e:
-            print(f"warning: the direct path's results were not audited: {e}", file=sys.stderr)
-    if not targets:
-        print("warning: no shim kill endpoints configured; only the engine path ran",
-              file=sys.stderr)
-    return 0 if outcomes and all(o.ok for o in outcomes) else 1
+    if report.journal is not None:
+        print(f"the engine did not take this action: it is journaled in {report.journal} "
+              "and goes into the audit log at the engine's next start", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0 if report.ok else 1

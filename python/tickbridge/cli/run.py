@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="live mode only: the config's live_accounts, comma-separated, as "
                         "the confirmation that real orders may go to them (without it, an "
                         "interactive terminal is asked to type them; anything else exits 2)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="also serve the live dashboard (tickbridge dashboard --help); its "
+                        "URLs with their tokens are printed at start")
+    from tickbridge.cli.dashboard import add_serving_arguments
+
+    add_serving_arguments(p, prefix="dashboard-")
     p.set_defaults(handler=run)
 
 
@@ -124,6 +130,13 @@ def run(args: argparse.Namespace) -> int:
              engine.control.endpoint if engine.control else "none",
              engine.store.path if engine.store else "none")
 
+    served = None
+    if args.dashboard:
+        served = _serve_dashboard(args, config, engine)
+        if isinstance(served, int):  # refused (2) or could not serve (1): said why
+            engine.close()
+            return served
+
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
         engine.running = False
@@ -143,5 +156,37 @@ def run(args: argparse.Namespace) -> int:
         engine.run(seconds=args.seconds, on_idle=on_idle)
     finally:
         log.info("%s", status_line(engine))
+        if served is not None:
+            served.stop()
         engine.close()
     return 0
+
+
+def _serve_dashboard(args: argparse.Namespace, config: TickbridgeConfig,
+                     engine: object) -> object | int:
+    """The dashboard on its own threads, asking this engine's control socket with its
+    owner token; or the exit code, said why: 2 the bind rule refused, 1 it could not
+    serve (its port in use)."""
+    from tickbridge.cli.dashboard import print_urls, serve
+    from tickbridge.dashboard.server import BindError
+    from tickbridge.engine import Engine
+
+    assert isinstance(engine, Engine)
+    if engine.control is None:
+        print("tickbridge run: --dashboard needs the control endpoint", file=sys.stderr)
+        return 2
+    owner = engine.control.auth.owner_token
+    try:
+        served = serve(config, control_endpoint=engine.control.endpoint,
+                       token=lambda: owner,
+                       state_store=Path(engine.store.path) if engine.store else None,
+                       host=args.dashboard_host, port=args.dashboard_port,
+                       tls_cert=args.dashboard_tls_cert, tls_key=args.dashboard_tls_key)
+    except BindError as e:
+        print(f"tickbridge run: {str(e).replace('--', '--dashboard-')}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as e:
+        print(f"tickbridge run: the dashboard cannot serve: {e}", file=sys.stderr)
+        return 1
+    print_urls(served, sys.stderr)
+    return served

@@ -85,6 +85,18 @@ class ArmedOrderFired:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderRefused:
+    """An order refused before it left the engine (risk gate, trading state, unknown
+    instrument): who asked, the reason's code and its text, when (wall clock, UTC ns)."""
+
+    strategy: str
+    symbol: str
+    code: str
+    text: str
+    time_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExternalOrder:
     """An order update for an order the engine did not make (nor adopt)."""
 

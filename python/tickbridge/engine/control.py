@@ -6,6 +6,7 @@ are rare (a person or an alert), so readability beats bytes here. Every request 
 changes something is audited by the engine.
 
     {"cmd": "status"}
+    {"cmd": "dashboard"}  (the live dashboard's one read: control_view.py)
     {"cmd": "kill", "flatten": true, "account": null}
     {"cmd": "set_state", "state": "HALTED", "account": null}
     {"cmd": "submit", "symbol": "ESZ6", "side": "BUY", "quantity": 1, "order_type": "LIMIT",

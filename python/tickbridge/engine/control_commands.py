@@ -41,6 +41,7 @@ class Engine(Protocol):
     session_id: int
     store_failure: Any
     platform_link: Any
+    view: Any  # control_view.ControlView
 
     @property
     def sessions(self) -> dict[bytes, ShimSession]: ...
@@ -60,8 +61,8 @@ class Engine(Protocol):
 
 # The least role each command needs; set_state needs RISK when it loosens (_needed).
 ROLES: dict[str, Role] = {
-    "status": Role.READ, "symbols": Role.READ, "position": Role.READ, "market": Role.READ,
-    "order": Role.READ,
+    "status": Role.READ, "dashboard": Role.READ, "symbols": Role.READ,
+    "position": Role.READ, "market": Role.READ, "order": Role.READ,
     "submit": Role.TRADE, "cancel": Role.TRADE, "replace": Role.TRADE,
     # A kill only tightens: whoever may trade may stop trading. Undoing it is set_state.
     "kill": Role.TRADE, "audit_kill": Role.TRADE, "set_state": Role.TRADE,
@@ -97,7 +98,10 @@ def handle_control(engine: Engine, request: dict[str, Any],
         return refuse(f"{cmd}: client {caller.name!r} has the {caller.role.name.lower()} "
                       f"role; {why} needs the {needed.name.lower()} role",
                       **caller.audit_fields())
-    engine.audit("control_request", request=shown, **caller.audit_fields())
+    # A dashboard polls several times a second: its reads are audited once per caller per
+    # control_view.AUDIT_EVERY_S (who watches), every other request each time.
+    if parsed.cmd != "dashboard" or engine.view.audit_due(caller.name):
+        engine.audit("control_request", request=shown, **caller.audit_fields())
     return _HANDLERS[parsed.cmd](engine, parsed)
 
 
@@ -186,7 +190,7 @@ def _kill(engine: Engine, request: KillRequest) -> dict[str, Any]:
 def _audit_kill(engine: Engine, request: AuditKillRequest) -> dict[str, Any]:
     """The kill CLI's direct-path results (the shims' own endpoints), into the chain."""
     engine.audit("kill_direct", flatten=request.flatten, account=request.account,
-                 outcomes=request.outcomes)
+                 outcomes=request.outcomes, source=request.source)
     return {"ok": True}
 
 
@@ -299,6 +303,7 @@ def _cancel(engine: Engine, request: CancelRequest) -> dict[str, Any]:
 
 _HANDLERS: dict[str, Callable[[Engine, Any], dict[str, Any]]] = {
     "status": lambda engine, _: _status(engine, {}),
+    "dashboard": lambda engine, _: engine.view.snapshot(),
     "kill": _kill,
     "audit_kill": _audit_kill,
     "set_state": _set_state,

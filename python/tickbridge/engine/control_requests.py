@@ -128,6 +128,7 @@ class ReloadRiskRequest(_Request):
 
 MODELS: dict[str, type[_Request]] = {
     "status": Empty,
+    "dashboard": Empty,
     "symbols": Empty,
     "position": SymbolRequest,
     "market": SymbolRequest,

@@ -29,6 +29,7 @@ from tickbridge.engine import bus as ev
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
+from tickbridge.engine.control_view import ControlView
 from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
@@ -155,6 +156,7 @@ class Engine:
         self.inbound.capture = capture
         self.timers = LinkTimers(peers=self.peers, links=self.links, outbound=self.outbound,
                                  settings=settings, audit=self.audit)
+        self.view = ControlView(self)  # the dashboard request (control_view.py)
         self.receiver = Receiver(transport=self.transport, inbound=self.inbound,
                                  key=self.transport.key, spin_s=settings.busy_poll_us / 1e6)
         self._wire()
@@ -204,6 +206,9 @@ class Engine:
         on(ev.OrderChanged, self.strategies.on_order)
         on(ev.FillForStrategy, self.strategies.on_fill)
         on(ev.ArmedOrderFired, self.strategies.on_armed)
+        on(ev.OrderRefused, self.view.on_refused)
+        on(ev.FillBooked, self.view.on_fill)
+        on(ev.TransitionApplied, self.view.on_transition)
         on(ev.ExternalOrder, lambda e: self.reconciler.on_unknown_order(e.session, e.record))
         on(ev.ExternalFill, lambda e: self.reconciler.on_external_fill(e.session, e.record))
         self.outbound.on_lost = lambda session, why: self.links.mark_lost(

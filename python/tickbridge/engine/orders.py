@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickbridge import orders as ob
 from tickbridge.engine.armed import ArmedOrders
-from tickbridge.engine.bus import EventBus, TransitionApplied
+from tickbridge.engine.bus import EventBus, OrderRefused, TransitionApplied
 from tickbridge.engine.order_checks import on_grid
 from tickbridge.engine.order_events import OrderEvents
 from tickbridge.engine.replace_working import ReplaceWorking
@@ -241,6 +241,7 @@ class OrderRouter:
         self.refusals += 1
         log.warning("order refused for %s on %s: %s", strategy, symbol, text)
         self._audit("risk_refusal", strategy=strategy, symbol=symbol, reason=code, text=text)
+        self._bus.publish(OrderRefused(strategy, symbol, code, text, time.time_ns()))
         return text
 
 

@@ -140,7 +140,8 @@ class TradingControl:
         entries = read_kill_journal(self._store.path)
         for entry in entries:
             log.warning("kill switch used while the engine was down: %s", entry)
-            self._audit("kill", source="kill cli (engine not answering)", **entry)
+            # The journal names who asked when it was not the kill CLI (the dashboard).
+            self._audit("kill", **{"source": "kill cli (engine not answering)", **entry})
             if "unreadable" in entry or entry.get("account") is None:
                 account = None  # a torn line: the widest halt is the safe reading
             else:

@@ -46,13 +46,15 @@ class ShimTarget:
 
 
 def kill_via_engine(endpoint: str, *, flatten: bool, account: str | None,
-                    timeout_s: float, token: str | None = None) -> KillOutcome:
-    """``token``: a control client's with the trade role or higher (a kill tightens)."""
+                    timeout_s: float, token: str | None = None,
+                    source: str = "kill cli") -> KillOutcome:
+    """``token``: a control client's with the trade role or higher (a kill tightens);
+    ``source``: who asked, for the engine's audit record."""
     from tickbridge.engine.control import ControlClient, ControlError
 
     client = ControlClient(endpoint, timeout_ms=int(timeout_s * 1000), token=token)
     try:
-        reply = client.request("kill", flatten=flatten, account=account, source="kill cli")
+        reply = client.request("kill", flatten=flatten, account=account, source=source)
     except ControlError as e:
         return KillOutcome("engine", "engine", endpoint, False, str(e))
     if not reply.get("ok"):
@@ -141,10 +143,13 @@ def journal_path(store_path: str | Path) -> Path:
 
 
 def journal_kill(store_path: str | Path, *, flatten: bool, account: str | None,
-                 outcomes: list[KillOutcome]) -> Path:
+                 outcomes: list[KillOutcome], source: str | None = None) -> Path:
+    """``source``: who asked, when not the kill CLI (the dashboard, with its token id)."""
     path = journal_path(store_path)
-    entry = {"wall_ns": time.time_ns(), "flatten": flatten, "account": account,
-             "outcomes": [asdict(o) for o in outcomes]}
+    entry: dict[str, Any] = {"wall_ns": time.time_ns(), "flatten": flatten, "account": account,
+                             "outcomes": [asdict(o) for o in outcomes]}
+    if source is not None:
+        entry["source"] = f"{source} (engine not answering)"
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
         f.flush()
