@@ -12,6 +12,7 @@ from tickbridge.cli import (
     bench,
     config,
     contract,
+    copier,
     demo,
     keys,
     kill,
@@ -24,8 +25,8 @@ from tickbridge.cli import (
 )
 from tickbridge.research import cli as research
 
-COMMANDS = (demo, run, sim, simulate, kill, status, webhook, replay, bench, config, contract,
-            audit, keys, research)
+COMMANDS = (demo, run, sim, simulate, kill, status, copier, webhook, replay, bench, config,
+            contract, audit, keys, research)
 
 
 def build_parser() -> argparse.ArgumentParser:
