@@ -19,11 +19,11 @@ from tickbridge.engine.copier_sizing import sized
 from tickbridge.protocol import OrderType, Side
 
 if TYPE_CHECKING:
-    from tickbridge.engine.copier import Copier, Follower
+    from tickbridge.engine.copier_state import CopierParts, Follower
 
 
 class CopierSync:
-    def __init__(self, copier: Copier) -> None:
+    def __init__(self, copier: CopierParts) -> None:
         self._copier = copier
 
     def run(self, *, policy: str, account: str | None = None, symbol: str | None = None,
@@ -137,7 +137,7 @@ class CopierSync:
         if config.order_type == "market" or route is None:
             return OrderType.MARKET, math.nan
         instrument = route[1]
-        last = copier.router.market_at(instrument)["last_price"]
+        last = copier.market(instrument.slot)["last_price"]
         if math.isnan(last):
             return OrderType.MARKET, math.nan
         tick = instrument.tick_size

@@ -107,10 +107,6 @@ class OrderRouter:
     def market(self, symbol: str) -> dict[str, float]:
         return self._core.state(self.instrument(symbol).slot)
 
-    def market_at(self, instrument: Instrument) -> dict[str, float]:
-        """The market of one session's instrument (several shims may trade a symbol)."""
-        return self._core.state(instrument.slot)
-
     # -- intents -------------------------------------------------------------------
     def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
                order_type: OrderType, price: float, stop_price: float,
