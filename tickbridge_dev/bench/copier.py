@@ -92,8 +92,9 @@ class _Shim:
                                platform_version="bench"),
                    make_record(RecordType.INSTRUMENT_DEFINITION, instrument_id=1,
                                tick_size=0.25, point_value=50.0, symbol="ESZ6",
-                               exchange="CME"),
-                   make_record(RecordType.TRADE, instrument_id=1, time_ns=T0, price=6000.0,
+                               exchange="CME")])
+        # The market after the definitions (the risk gate's reference price and clock).
+        self.send([make_record(RecordType.TRADE, instrument_id=1, time_ns=T0, price=6000.0,
                                size=1, aggressor=1)])
 
     def answer_snapshots(self, frame: bytes) -> bool:
@@ -185,7 +186,11 @@ def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block:
             start = time.perf_counter_ns()
             leader.send(records)
             while waiting:
-                for socket, _ in poller.poll(5000):
+                ready = poller.poll(10_000)
+                if not ready:
+                    raise RuntimeError(f"no Submit at {[s.account for s in waiting.values()]} "
+                                       "10 s after the leader's fill (refused? see the log)")
+                for socket, _ in ready:
                     frame = socket.recv()
                     if socket in waiting and _has_submit(frame):
                         got.append((waiting.pop(socket), frame))

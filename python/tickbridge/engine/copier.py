@@ -52,6 +52,7 @@ class Copier:
                  audit: Callable[..., None], trading_state: Callable[[str], Any],
                  halt: Callable[[str, str], None],
                  market: Callable[[int], dict[str, float]],
+                 request_snapshot: Callable[[ShimSession], None],
                  store_path: Path | None = None) -> None:
         self.config = config
         self.router = router
@@ -65,6 +66,13 @@ class Copier:
         self.leader_positions: dict[str, int] = {}
         # The leader fill (and order) each symbol's last position change came from.
         self._cause: dict[str, tuple[str, str]] = {}
+        # Links whose platform has settled since their hello: a second snapshot compared
+        # after the first. Frames a shim resends after a reconnect (unacknowledged before
+        # an engine restart: an order of the dead engine, an old position) can arrive
+        # after the first snapshot; they are in before the second one's answer.
+        self._request_snapshot = request_snapshot
+        self._settling: set[tuple[bytes, int]] = set()
+        self._settled: set[tuple[bytes, int]] = set()
         self.mirror = Mirror(self)
         self.sync = CopierSync(self)
         self._last_sync = 0.0
@@ -93,9 +101,12 @@ class Copier:
         """The session that holds ``account`` now (None: none has said hello)."""
         return self.router.accounts.session(account)
 
+    def settled(self, session: ShimSession) -> bool:
+        return session.confirmed and (session.identity, session.peer_session_id) in self._settled
+
     def leader_ready(self) -> bool:
         session = self.session(self.leader)
-        return session is not None and session.confirmed and not session.lost
+        return session is not None and self.settled(session) and not session.lost
 
     # -- what the platforms report ----------------------------------------------------
     def on_external_fill(self, event: ExternalFill) -> None:
@@ -111,8 +122,8 @@ class Copier:
             return
         before = self.leader_positions.get(symbol)
         self.leader_positions[symbol] = quantity
-        if before is None or before == quantity or not session.confirmed:
-            return  # first sight, unchanged, or before the link is confirmed: the sync
+        if before is None or before == quantity or not self.settled(session):
+            return  # first sight, unchanged, or before the link settled: the sync
         if self.config.mode == "copy_fills" or quantity == 0:
             order, fill = self._cause.get(symbol, ("", ""))
             self.sync.run(symbol=symbol, purpose="copy" if quantity else "flatten",
@@ -120,13 +131,23 @@ class Copier:
 
     def on_external_order(self, session: ShimSession, rec: Any) -> None:
         if session.account == self.leader and self.config.mode == "mirror_orders" and \
-                session.confirmed:
+                self.settled(session):
             self.mirror.on_leader_order(session, rec)
 
     def on_confirmed(self, session: ShimSession) -> None:
         """A link's positions were compared with the platform's (a connect, a reconnect,
-        an engine restart): the leader's brings every follower to target, a follower's
-        that follower."""
+        an engine restart), and again once settled: the leader's brings every follower to
+        target, a follower's that follower."""
+        if session.account != self.leader and session.account not in self.followers:
+            return
+        key = (session.identity, session.peer_session_id)
+        if key not in self._settled:
+            if key not in self._settling:
+                self._settling.add(key)
+                self._request_snapshot(session)  # the settling snapshot
+                return
+            self._settling.discard(key)
+            self._settled.add(key)
         if session.account == self.leader:
             self.sync.run(policy=self.config.policy, source="leader confirmed")
         elif session.account in self.followers and self.leader_ready():
@@ -169,6 +190,8 @@ class Copier:
                          quantity=quantity)
             return None
         follower.orders += 1
+        if purpose != "mirror":
+            self.sync.sent(follower.account, result)
         # The link, both ways: this record carries the follower's order id (audit show
         # --order) and the leader's order and fill (audit show --leader).
         self.audit("copier_order", client_order_id=result, account=follower.account,
@@ -209,13 +232,13 @@ class Copier:
 
 
 def build_copier(config: Any, *, router: OrderRouter, audit: Callable[..., None],
-                 trading: Any, store: Any, market: Callable[[int], dict[str, float]]
-                 ) -> Copier | None:
+                 trading: Any, store: Any, market: Callable[[int], dict[str, float]],
+                 request_snapshot: Callable[[ShimSession], None]) -> Copier | None:
     """The engine's copier when the config has a ``[copier]`` section."""
     if config is None or config.copier is None:
         return None
     return Copier(config.copier, router=router, audit=audit, trading_state=trading.state,
-                  halt=trading.halt, market=market,
+                  halt=trading.halt, market=market, request_snapshot=request_snapshot,
                   store_path=store.path if store is not None else None)
 
 

@@ -25,6 +25,20 @@ if TYPE_CHECKING:
 class CopierSync:
     def __init__(self, copier: CopierParts) -> None:
         self._copier = copier
+        # Per follower, its position orders that may still be working: kept as they are
+        # sent, so a live copy never scans the whole order book (it grows all day);
+        # rebuilt from the book by every sync (orders adopted after a restart).
+        self._working: dict[str, set[int]] = {}
+
+    def sent(self, account: str, coid: int) -> None:
+        self._working.setdefault(account, set()).add(coid)
+
+    def _rescan(self, account: str) -> None:
+        copier = self._copier
+        self._working[account] = {
+            int(o.client_order_id) for o in copier.router.book.orders()
+            if not o.is_terminal and o.account == account
+            and not copier.is_mirror(int(o.client_order_id))}
 
     def run(self, *, policy: str, account: str | None = None, symbol: str | None = None,
             source: str = "", purpose: str = "sync", leader_order: str = "",
@@ -41,6 +55,8 @@ class CopierSync:
             if (account is not None and follower.account != account) or \
                     not follower.config.enabled:
                 continue
+            if purpose == "sync":
+                self._rescan(follower.account)
             results.append(self._follower(follower, symbol, policy, source, purpose,
                                           leader_order, leader_fill))
         return {"ok": True, "policy": policy, "followers": results}
@@ -65,18 +81,20 @@ class CopierSync:
 
     def actual(self, follower: Follower, symbol: str) -> int | None:
         """Position at the platform plus the working quantity of the follower's own
-        position orders; None when its link is not confirmed (nothing known to compare)."""
+        position orders; None when its link has not settled (nothing known to compare)."""
         copier = self._copier
         session = copier.session(follower.account)
-        if session is None or not session.confirmed or session.lost:
+        if session is None or not copier.settled(session) or session.lost:
             return None
-        working = 0
-        for order in copier.router.book.orders():
-            if order.is_terminal or order.account != follower.account or \
-                    order.instrument != symbol or copier.is_mirror(int(order.client_order_id)):
-                continue
-            leaves = int(order.leaves_qty)
-            working += leaves if int(order.side) == int(Side.BUY) else -leaves
+        book, working = copier.router.book, 0
+        coids = self._working.setdefault(follower.account, set())
+        for coid in list(coids):
+            order = book.order(coid) if coid in book else None
+            if order is None or order.is_terminal:
+                coids.discard(coid)
+            elif order.instrument == symbol:
+                leaves = int(order.leaves_qty)
+                working += leaves if int(order.side) == int(Side.BUY) else -leaves
         return session.platform_positions.get(symbol, 0) + working
 
     def _follower(self, follower: Follower, symbol: str | None, policy: str, source: str,

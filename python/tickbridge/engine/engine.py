@@ -139,7 +139,8 @@ class Engine:
             flatten=lambda account, why: trading.kill(flatten=True, account=account,
                                                       source=why)), self.audit)
         self.copier = build_copier(config, router=self.router, audit=self.audit,
-                                   trading=self.trading, store=store, market=self.core.state)
+                                   trading=self.trading, store=store, market=self.core.state,
+                                   request_snapshot=self.outbound.request_snapshot_now)
         if self.copier is not None:
             self.reconciler.on_external = self.copier.hooks()
         self.strategies = StrategyHost(
