@@ -199,8 +199,11 @@ class Reconciler:
         return False
 
     def on_external_fill(self, session: ShimSession, rec: Any) -> None:
-        log.warning("%s reports fill %s for an order the engine did not make", session.name,
-                    _text(rec["execution_id"]))
+        # Expected on the copier's accounts (the leader trades by hand): not a warning.
+        owned = self.on_external is not None and self.on_external.owned(session.account)
+        log.log(logging.DEBUG if owned else logging.WARNING,
+                "%s reports fill %s for an order the engine did not make", session.name,
+                _text(rec["execution_id"]))
         self._audit("external_fill", shim=session.name, execution_id=_text(rec["execution_id"]),
                     client_order_id=int(rec["client_order_id"]) or None)
 
