@@ -209,3 +209,33 @@ def test_mirror_orders_placed_replaced_partly_filled_and_canceled(tmp_path: Path
             assert sorted(r["account"] for r in rows) == ["F1", "F2", "F3"], rows
     finally:
         stack.stop()
+
+
+def test_a_follower_halted_alone_is_refused_while_the_others_fill(
+        copy_fills: CopierStack) -> None:
+    stack = copy_fills
+    reply = stack.request("set_state", state="HALTED", account="F2")
+    assert reply["ok"], reply
+    stack.sim(LEADER).by_hand("submit", symbol="ESZ6", side=Side.BUY, quantity=2,
+                              order_type=OrderType.MARKET)
+    stack.wait_positions({LEADER: 2, "F1": 2, "F3": 20})
+    f2 = wait_until(lambda: (f := stack.follower("F2"))["refusals"] and f, 30,
+                    "F2's refusal")
+    assert f2["trading_state"] == "HALTED" and "halted" in f2["last_refusal"].lower(), f2
+    assert stack.position("F2") == 0
+    assert stack.request("set_state", state="ACTIVE", account="F2")["ok"]
+    synced = stack.cli("copier", "sync", "--account", "F2")
+    assert synced.returncode == 0 and "BUY 1 sent" in synced.stdout, synced.stdout
+    stack.wait_positions({"F2": 1})
+
+
+def test_the_global_kill_covers_every_follower(copy_fills: CopierStack) -> None:
+    stack = copy_fills
+    stack.sim(LEADER).by_hand("submit", symbol="ESZ6", side=Side.BUY, quantity=2,
+                              order_type=OrderType.MARKET)
+    stack.wait_positions({LEADER: 2, "F1": 2, "F2": 1, "F3": 20})
+    reply = stack.request("kill", flatten=True)
+    assert reply["ok"], reply
+    stack.wait_positions({LEADER: 0, "F1": 0, "F2": 0, "F3": 0})
+    states = stack.request("status")["accounts"]
+    assert all(states[a] == "HALTED" for a in ("L1", "F1", "F2", "F3")), states
