@@ -12,6 +12,7 @@ from tickbridge.cli import (
     bench,
     config,
     contract,
+    copier,
     dashboard,
     demo,
     keys,
@@ -25,8 +26,8 @@ from tickbridge.cli import (
 )
 from tickbridge.research import cli as research
 
-COMMANDS = (demo, run, sim, simulate, kill, status, dashboard, webhook, replay, bench, config,
-            contract, audit, keys, research)
+COMMANDS = (demo, run, sim, simulate, kill, status, dashboard, copier, webhook, replay, bench,
+            config, contract, audit, keys, research)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from tickbridge.audit import (
     verify_store,
     witness_path,
 )
+from tickbridge.audit.copier_links import followers_of, leader_of
 from tickbridge.store import StateStore, StoreFailed
 from tickbridge.store.connection import open_reader
 
@@ -64,8 +65,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--witness-copy", metavar="FILE", help="the engine's witness_copy, if any")
     r.set_defaults(handler=_reanchor)
 
-    s = actions.add_parser("show", parents=[db_after], help="an order's whole timeline as a table")
-    s.add_argument("--order", type=int, required=True, metavar="ID", help="client order id")
+    s = actions.add_parser(
+        "show", parents=[db_after], help="an order's whole timeline as a table",
+        description="An order's audit records and transitions. A copier follower order "
+                    "names the leader order and fill it copied; --leader lists every "
+                    "follower order a leader order or fill caused, with their timelines. "
+                    "Exit codes: 0 shown, 1 nothing found, 2 bad usage.")
+    which = s.add_mutually_exclusive_group(required=True)
+    which.add_argument("--order", type=int, metavar="ID", help="client order id")
+    which.add_argument("--leader", metavar="ID", help="a copier leader's order id (the "
+                       "platform's) or fill (execution id)")
     s.set_defaults(handler=_show)
 
     e = actions.add_parser("export", parents=[db_after], help="records as JSON lines on stdout")
@@ -168,14 +177,36 @@ def _show(args: argparse.Namespace) -> int:
     conn = _open(args)
     if conn is None:
         return 2
-    rows = order_timeline(conn, args.order)
-    conn.close()
+    try:
+        if args.leader is not None:
+            return _show_leader(conn, args.leader)
+        rows = order_timeline(conn, args.order)
+        link = leader_of(conn, args.order)
+    finally:
+        conn.close()
     if not rows:
         print(f"no audit records or transitions for client order id {args.order}",
               file=sys.stderr)
         return 1
     print(f"order {args.order}: {len(rows)} entries")
+    if link is not None:
+        print(f"copied: {link.describe()}")
     print(format_timeline(rows))
+    return 0
+
+
+def _show_leader(conn: sqlite3.Connection, leader_id: str) -> int:
+    links = followers_of(conn, leader_id)
+    if not links:
+        print(f"no copier follower orders for leader order or fill {leader_id!r}",
+              file=sys.stderr)
+        return 1
+    print(f"leader {leader_id}: {len(links)} follower orders")
+    for link in links:
+        print(f"  {link.describe()}")
+    for link in links:
+        print(f"\norder {link.client_order_id} ({link.account}):")
+        print(format_timeline(order_timeline(conn, link.client_order_id)))
     return 0
 
 

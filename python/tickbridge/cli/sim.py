@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tickbridge.protocol import ConnectionState
+from tickbridge.protocol import ConnectionState, Platform
 from tickbridge.sim.feed import (
     FeedError,
     MarketTape,
@@ -106,6 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     trade = p.add_argument_group("platform")
     trade.add_argument("--account", default="Sim101", help="account name (default Sim101)")
+    trade.add_argument("--platform", choices=tuple(PLATFORMS), default="simulator",
+                       help="what the simulator reports itself as in Hello: sierra (Sierra "
+                            "Chart), ninjatrader (NinjaTrader 8) or simulator (default)")
     trade.add_argument("--live-account", action="store_true",
                        help="report the account as live in Hello (simulated=0), to test that "
                             "a paper engine refuses it; fills stay simulated")
@@ -169,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
     return simulator.run()
 
 
+PLATFORMS = {"sierra": Platform.SIERRA_CHART, "ninjatrader": Platform.NINJATRADER,
+             "simulator": Platform.SIMULATOR}
+
+
 def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]:
     """Options to (config, tape, session calendar); ValueError/FeedError on bad usage."""
     quirks = QuirkConfig.parse(args.quirks)
@@ -206,7 +213,8 @@ def build(args: argparse.Namespace) -> tuple[SimConfig, MarketTape, SessionOpen]
         max_batch=args.batch, latency_ms=args.latency_ms, quirks=quirks,
         wait_for_engine=not args.no_wait_engine, rebase_time=not args.keep_time,
         exit_after_end=args.exit_after_end, status_interval=args.status_interval,
-        starting_cash=args.starting_cash, state_path=args.state, **curve,
+        starting_cash=args.starting_cash, state_path=args.state,
+        platform=PLATFORMS[args.platform], **curve,
     )
     is_open = session_hours(args.session_hours) if args.session_hours else always_open
     return config, tape, is_open

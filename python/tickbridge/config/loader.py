@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tickbridge.config.copier import copier_cross_check
 from tickbridge.config.models import EngineConfig, TickbridgeConfig, is_loopback
 
 if sys.version_info >= (3, 11):
@@ -167,6 +168,7 @@ def cross_check(data: Mapping[str, Any]) -> list[str]:
                 if symbol not in symbols:
                     errors.append(f"risk.accounts.{name}.allowed_instruments[{j}]: {symbol!r} "
                                   "is not a configured instrument")
+    errors += copier_cross_check(data.get("copier"), account_names)
     errors += _engine_security(data.get("engine", {}))
     live_accounts = data.get("live_accounts", [])
     if mode == "live":

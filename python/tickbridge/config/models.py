@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from tickbridge.config.copier import CopierConfig
 from tickbridge.config.webhook import WebhookConfig, is_loopback_host
 from tickbridge.reconcile.policy import ReconcilePolicy
 from tickbridge.risk.limits import RiskLimits
@@ -217,6 +218,8 @@ class TickbridgeConfig(_Strict):
     # What the engine does with each class of drift that reconciliation finds.
     reconcile: ReconcilePolicy = ReconcilePolicy()
     webhook: WebhookConfig | None = Field(None, description="TradingView alert entry")
+    copier: CopierConfig | None = Field(None, description="a leader account copied to "
+                                        "followers (docs/copier.md)")
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> TickbridgeConfig:

@@ -16,6 +16,7 @@ from tickbridge.engine.control_auth import Caller, Role
 from tickbridge.engine.control_requests import (
     AuditKillRequest,
     CancelRequest,
+    CopierSyncRequest,
     KillRequest,
     OrderRequest,
     ReloadRiskRequest,
@@ -68,6 +69,8 @@ ROLES: dict[str, Role] = {
     "kill": Role.TRADE, "audit_kill": Role.TRADE, "set_state": Role.TRADE,
     # Any reload may raise a limit: always the risk role.
     "reload_risk": Role.RISK,
+    # A sync sends follower orders (through each follower's gate): the trade role.
+    "copier_status": Role.READ, "copier_sync": Role.TRADE,
 }
 
 
@@ -301,6 +304,26 @@ def _cancel(engine: Engine, request: CancelRequest) -> dict[str, Any]:
     return {"ok": True, "canceled": canceled}
 
 
+def _copier_status(engine: Engine) -> dict[str, Any]:
+    copier = getattr(engine, "copier", None)
+    if copier is None:
+        return {"ok": False, "error": "no [copier] section in the engine's config"}
+    return {"ok": True, **copier.status()}
+
+
+def _copier_sync(engine: Engine, request: CopierSyncRequest) -> dict[str, Any]:
+    copier = getattr(engine, "copier", None)
+    if copier is None:
+        return {"ok": False, "error": "no [copier] section in the engine's config"}
+    if request.account is not None and request.account not in copier.followers:
+        return {"ok": False, "error": f"account: {request.account!r} is not a follower "
+                                      f"({', '.join(copier.followers)})"}
+    policy = request.policy or copier.config.policy
+    engine.audit("copier_sync", account=request.account, policy=policy, source=request.source)
+    return copier.sync.run(policy=policy, account=request.account,
+                           source=f"demand ({request.source})")
+
+
 _HANDLERS: dict[str, Callable[[Engine, Any], dict[str, Any]]] = {
     "status": lambda engine, _: _status(engine, {}),
     "dashboard": lambda engine, _: engine.view.snapshot(),
@@ -315,4 +338,6 @@ _HANDLERS: dict[str, Callable[[Engine, Any], dict[str, Any]]] = {
     "reload_risk": _reload_risk,
     "symbols": _symbols,
     "position": _position,
+    "copier_status": lambda engine, _: _copier_status(engine),
+    "copier_sync": lambda engine, request: _copier_sync(engine, request),
 }

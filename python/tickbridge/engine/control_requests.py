@@ -122,6 +122,11 @@ class CancelRequest(_Request):
     _coid = field_validator("client_order_id")(_client_order_id)
 
 
+class CopierSyncRequest(_Request):
+    account: Name | None = None  # one follower; default every follower
+    policy: Literal["resync", "alert", "halt"] | None = None  # default: the configured one
+
+
 class ReloadRiskRequest(_Request):
     toml: str = Field(min_length=1, max_length=1_000_000)
 
@@ -140,6 +145,8 @@ MODELS: dict[str, type[_Request]] = {
     "replace": ReplaceRequest,
     "cancel": CancelRequest,
     "reload_risk": ReloadRiskRequest,
+    "copier_status": Empty,
+    "copier_sync": CopierSyncRequest,
 }
 
 

@@ -30,6 +30,7 @@ from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.control_view import ControlView
+from tickbridge.engine.copier import build_copier
 from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
@@ -130,6 +131,8 @@ class Engine:
             if risk is not None:
                 resync_working(risk, router.book)
             self.links.confirm(session)
+            if self.copier is not None:
+                self.copier.guarded(self.copier.on_confirmed)(session)
 
         self.reconciler = Reconciler(self.router.book, lambda: policy, ReconcileHooks(
             apply_update=events.on_order_update, book_fill=events.on_fill,
@@ -137,6 +140,11 @@ class Engine:
             mark_canceled=events.mark_canceled, halt=trading.halt,
             flatten=lambda account, why: trading.kill(flatten=True, account=account,
                                                       source=why)), self.audit)
+        self.copier = build_copier(config, router=self.router, audit=self.audit,
+                                   trading=self.trading, store=store, market=self.core.state,
+                                   request_snapshot=self.outbound.request_snapshot_now)
+        if self.copier is not None:
+            self.reconciler.on_external = self.copier.hooks()
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
@@ -211,6 +219,8 @@ class Engine:
         on(ev.TransitionApplied, self.view.on_transition)
         on(ev.ExternalOrder, lambda e: self.reconciler.on_unknown_order(e.session, e.record))
         on(ev.ExternalFill, lambda e: self.reconciler.on_external_fill(e.session, e.record))
+        if self.copier is not None:
+            on(ev.ExternalFill, self.copier.guarded(self.copier.on_external_fill))
         self.outbound.on_lost = lambda session, why: self.links.mark_lost(
             session, why, LivenessEvent.OUTBOX_FULL)
         self.outbound.on_snapshot_requested = self.reconciler.expect
@@ -287,6 +297,8 @@ class Engine:
             self._last_risk_eval = now
             self.trading.evaluate_loss()
         self.timers.tick(now)
+        if self.copier is not None:
+            self.copier.guarded(self.copier.tick)(now)
 
     # -- what the rest of the world calls --------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tickbridge import orders as ob
+from tickbridge.engine.account_routes import AccountRoutes
 from tickbridge.engine.armed import ArmedOrders
 from tickbridge.engine.bus import EventBus, OrderRefused, TransitionApplied
 from tickbridge.engine.order_checks import on_grid
@@ -48,6 +49,7 @@ class OrderRouter:
         self.epoch = (int(time.time()) if epoch is None else epoch) & 0xFFFFFFFF
         self.book = ob.OrderBook(session_epoch=self.epoch)
         self._routes: dict[str, tuple[ShimSession, Instrument]] = {}
+        self.accounts = AccountRoutes()  # (account, symbol) -> session: orders for an account
         self._owner: dict[int, str] = {}  # client order id -> strategy name
         self.armed = ArmedOrders(router=self, core=core, risk=risk, bus=bus, audit=audit,
                                  session_by_slot=outbound.session_by_slot)
@@ -62,6 +64,7 @@ class OrderRouter:
         self.book.register_instrument(instrument.symbol, instrument.point_value,
                                       instrument.tick_size)
         self._routes[instrument.symbol] = (session, instrument)
+        self.accounts.define(session, instrument)
 
     def instrument(self, symbol: str) -> Instrument:
         route = self._routes.get(symbol)
@@ -110,9 +113,12 @@ class OrderRouter:
     # -- intents -------------------------------------------------------------------
     def submit(self, *, strategy: str, symbol: str, side: Side, quantity: int,
                order_type: OrderType, price: float, stop_price: float,
-               tif: TimeInForce) -> int | str:
-        """The client order id, or the reason the order was refused."""
-        route = self._routes.get(symbol)
+               tif: TimeInForce, account: str | None = None) -> int | str:
+        """The client order id, or the reason the order was refused. ``account``: sent
+        through that account's own session (the copier's followers); None: the session
+        that trades ``symbol``."""
+        route = self._routes.get(symbol) if account is None else \
+            self.accounts.route(account, symbol)
         if route is None:
             return self.refuse(strategy, symbol, "UNKNOWN_INSTRUMENT",
                                 f"unknown instrument {symbol!r}")
@@ -220,7 +226,7 @@ class OrderRouter:
         if order.is_terminal:
             return (f"order {ob.format_client_order_id(coid)} is {order.status.name}",
                     None, None)
-        route = self._routes.get(order.instrument)
+        route = self.accounts.route(order.account, order.instrument)
         if route is None:  # restored from the store, its shim not back yet
             return (f"order {ob.format_client_order_id(coid)}: no shim trades "
                     f"{order.instrument} now", None, None)

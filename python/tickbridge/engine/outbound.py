@@ -63,6 +63,12 @@ class Outbound:
         session.pending[request_id] = PendingCommand(request_id, command, coid, time.monotonic())
         self.send(session, [record])
 
+    def request_snapshot_now(self, session: ShimSession) -> None:
+        """A snapshot even if one was just asked for (the copier's settling snapshot,
+        right after the first one compared)."""
+        session.snapshot_requested = 0.0
+        self.request_snapshot(session)
+
     def request_snapshot(self, session: ShimSession) -> None:
         now = time.monotonic()
         if now - session.snapshot_requested < 0.5:

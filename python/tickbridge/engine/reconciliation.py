@@ -74,6 +74,21 @@ class ReconcileHooks:
     flatten: Callable[[str, str], None]  # (account, why): the kill switch, with flatten
 
 
+@dataclass(frozen=True)
+class ExternalHooks:
+    """Accounts whose positions another owner keeps right (the copier's leader and
+    followers: the leader trades by hand, a follower is brought to its target by the
+    copier's sync): their position and external-order drifts are audited but never halt
+    or flatten the account; what the platform reports there is passed on."""
+
+    owned: Callable[[str], bool]
+    order: Callable[[ShimSession, Any], None]  # an external order's report, as received
+    position: Callable[[ShimSession, str, int], None]  # (session, symbol, the platform's)
+
+
+_OWNED_DRIFTS = frozenset({DriftClass.POSITION_DIFFERS, DriftClass.UNKNOWN_EXTERNAL_ORDER})
+
+
 @dataclass
 class _Snapshot:
     """The snapshot asked for from one shim, and its records as they arrive."""
@@ -110,6 +125,7 @@ class Reconciler:
         self._reported: dict[str, dict[tuple, str]] = {}
         self.external_orders = 0
         self.max_records = MAX_SNAPSHOT_RECORDS
+        self.on_external: ExternalHooks | None = None
 
     # -- records from the shim ---------------------------------------------------------
     def expect(self, session: ShimSession, request_id: int, asked_ns: int) -> None:
@@ -151,6 +167,8 @@ class Reconciler:
         if instrument is None:
             return
         session.platform_positions[instrument.symbol] = int(rec["quantity"])
+        if self.on_external is not None:
+            self.on_external.position(session, instrument.symbol, int(rec["quantity"]))
         snap = self._receiving(session)
         if snap is not None and self._room(session, snap):
             snap.positions.append(rec.copy())
@@ -182,8 +200,11 @@ class Reconciler:
         return False
 
     def on_external_fill(self, session: ShimSession, rec: Any) -> None:
-        log.warning("%s reports fill %s for an order the engine did not make", session.name,
-                    _text(rec["execution_id"]))
+        # Expected on the copier's accounts (the leader trades by hand): not a warning.
+        owned = self.on_external is not None and self.on_external.owned(session.account)
+        log.log(logging.DEBUG if owned else logging.WARNING,
+                "%s reports fill %s for an order the engine did not make", session.name,
+                _text(rec["execution_id"]))
         self._audit("external_fill", shim=session.name, execution_id=_text(rec["execution_id"]),
                     client_order_id=int(rec["client_order_id"]) or None)
 
@@ -274,6 +295,8 @@ class Reconciler:
         drift_class, action = planned.drift.drift_class, planned.action
         if drift_class == DriftClass.UNKNOWN_EXTERNAL_ORDER:
             self.external_orders += 1
+            if self.on_external is not None:
+                self.on_external.order(session, rec)
         elif drift_class == DriftClass.MISSING_LOCALLY:
             if action == Action.ADOPT and not self._hooks.adopt_order(session, rec):
                 log.warning("%s: order %d cannot be adopted (instrument %d not defined)",
@@ -309,6 +332,9 @@ class Reconciler:
 
     def _report(self, session: ShimSession, actions: list[PlannedAction],
                 request_id: int) -> None:
+        if self.on_external is not None and self.on_external.owned(session.account):
+            actions = [PlannedAction(Action.ALERT, a.drift)
+                       if a.drift.drift_class in _OWNED_DRIFTS else a for a in actions]
         for planned in actions:
             drift = planned.drift
             log.warning("%s: reconciliation: %s %s (%s); policy: %s", session.name,

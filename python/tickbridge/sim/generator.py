@@ -41,7 +41,9 @@ class InstrumentSpec:
 
 ES = InstrumentSpec("ESZ6", "CME", 0.25, 50.0, 6012.75, 25.0, 0.045, 2.5, 180.0)
 NQ = InstrumentSpec("NQZ6", "CME", 0.25, 20.0, 21437.50, 18.0, 0.22, 1.6, 12.0)
-BUILTIN: dict[str, InstrumentSpec] = {"ES": ES, "NQ": NQ}
+# The micro contract at ES's price (the copier maps ES to MES); its own random path.
+MES = InstrumentSpec("MESZ6", "CME", 0.25, 5.0, 6012.75, 25.0, 0.045, 4.0, 300.0)
+BUILTIN: dict[str, InstrumentSpec] = {"ES": ES, "NQ": NQ, "MES": MES}
 
 
 @dataclass(frozen=True)

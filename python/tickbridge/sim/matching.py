@@ -460,6 +460,18 @@ class MatchingEngine:
         # Behind the touch we see no depth: the touch's size stands in for that level's.
         return 0.0 if better else float(shown)
 
+    def execute(self, client_order_id: int, quantity: int, now: int) -> list[Event]:
+        """``quantity`` of a working order executed now at its limit price (or the last
+        trade for a market order): the simulator's by-hand fills."""
+        order = self.orders[client_order_id]
+        if order.finished or quantity > order.remaining:
+            raise ValueError(f"order {client_order_id}: {quantity} cannot fill "
+                             f"({order.status.name}, {order.remaining} remaining)")
+        events = self.advance(now)  # its pending steps (activation) first
+        price = order.price if order.order_type == OrderType.LIMIT else \
+            self.last_trade.get(order.instrument_id, order.price)
+        return events + self._fill(order, price, quantity, now)
+
     def _fill(self, order: Order, price: float, quantity: int, now: int) -> list[Event]:
         if quantity <= 0:
             return []

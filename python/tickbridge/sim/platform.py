@@ -88,6 +88,9 @@ class PlatformConfig:
     kill_secret: str | None = None
     live_account: bool = False  # say "live" in Hello (the fills stay paper)
     queue_front: bool = False  # resting orders join at the front of their price level
+    # What Hello says the platform is: one simulator can stand for either platform (the
+    # copier's tests run a Sierra Chart-like and a NinjaTrader-like session side by side).
+    platform: Platform = Platform.SIMULATOR
 
 
 class SimulatedPlatform:
@@ -125,7 +128,7 @@ class SimulatedPlatform:
     def hello(self, heartbeat_interval_ms: int, now: int = 0) -> Records:
         """Hello, the instrument definitions, then the platform's connection status."""
         records = [make_record(
-            RecordType.HELLO, platform=int(Platform.SIMULATOR),
+            RecordType.HELLO, platform=int(self.config.platform),
             simulated=0 if self.config.live_account else 1,
             heartbeat_interval_ms=heartbeat_interval_ms, platform_version=VERSION_TEXT,
             account=self.config.account,
@@ -251,6 +254,36 @@ class SimulatedPlatform:
             # The flatten's own Ack answers the command; the closing order's is internal.
             events += [e for e in placed if not isinstance(e, Ack | Reject)]
         return events
+
+    # ---- orders the trader places by hand ------------------------------------------
+    def by_hand(self, action: str, hand_id: int, now: int, **fields: float) -> Records:
+        """An order the trader works at the platform itself (not the engine's): the shim
+        reports it as an external order, with a platform-made id (the top bit set).
+        ``submit`` (symbol index ``instrument_id``, side, quantity, order_type, price),
+        ``replace`` (price, quantity), ``cancel``, and ``fill``: ``quantity`` of it
+        executed now at its limit price (the exchange matching the trader's order; the
+        tests' way to fill it partly without waiting for the tape)."""
+        m = self.matching
+        if action == "submit":
+            events = m.submit(
+                request_id=0, client_order_id=hand_id, instrument_id=int(fields["instrument_id"]),
+                side=int(fields["side"]), order_type=int(fields.get("order_type", OrderType.LIMIT)),
+                time_in_force=int(TimeInForce.DAY), quantity=int(fields["quantity"]),
+                price=float(fields.get("price", 0.0)), stop_price=0.0, now=now)
+        elif action == "replace":
+            order = m.orders[hand_id]
+            events = m.replace(request_id=0, client_order_id=hand_id,
+                               price=float(fields.get("price", 0.0)), stop_price=0.0,
+                               quantity=int(fields.get("quantity", order.quantity)), now=now)
+        elif action == "cancel":
+            events = m.cancel(request_id=None, client_order_id=hand_id, now=now)
+        elif action == "fill":
+            events = m.execute(hand_id, int(fields["quantity"]), now)
+        else:
+            raise ValueError(f"by_hand: unknown action {action!r} (submit, replace, cancel, "
+                             "fill)")
+        # No engine command to answer: the platform's own acknowledgements stay inside.
+        return self._records([e for e in events if not isinstance(e, Ack | Reject)])
 
     # ---- snapshots and account -----------------------------------------------------
     def snapshot(self, request_id: int, what: int, fills_since_ns: int, now: int) -> Records:

@@ -13,6 +13,7 @@ order event).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ from zmq.utils.monitor import recv_monitor_message
 from tickbridge.protocol import (
     COMMANDS,
     ConnectionState,
+    Platform,
     ProtocolError,
     RecordType,
     RejectReason,
@@ -39,12 +41,14 @@ from tickbridge.protocol import (
 from tickbridge.sim.feed import MarketTape, rebased
 from tickbridge.sim.matching import SessionOpen, always_open
 from tickbridge.sim.persist import load_state, save_state, saved_clock
-from tickbridge.sim.platform import PlatformConfig, SimulatedPlatform
+from tickbridge.sim.platform import PLATFORM_ORDER_ID_BIT, PlatformConfig, SimulatedPlatform
 from tickbridge.sim.quirks import QuirkConfig
 
 log = logging.getLogger("tickbridge.sim")
 
 NS = 1_000_000_000
+# By-hand orders: platform-made ids (the top bit) apart from the flatten orders' range.
+HAND_ORDER_ID_BITS = PLATFORM_ORDER_ID_BIT | 1 << 62
 _STATE_NAMES = {0: "ACTIVE", 1: "REDUCING_ONLY", 2: "HALTED"}  # TradingState.state
 # Frames holding any of these are kept until the engine acknowledges them: order events,
 # positions, answers to commands. Market data is not (a live feed is never replayed).
@@ -63,6 +67,7 @@ class SimConfig:
     account: str = "Sim101"
     live_account: bool = False  # Hello.simulated=0: tests the engine's paper/live refusal
     queue_front: bool = False  # resting orders join at the front of their price level
+    platform: Platform = Platform.SIMULATOR  # what Hello reports (--platform)
     heartbeat_ms: int = 500
     silence_intervals: int = 3  # engine silent this many heartbeats: it is gone
     cancel_on_disconnect: bool = True
@@ -109,7 +114,7 @@ class Simulator:
                 account=self.config.account, latency_ns=int(self.config.latency_ms * 1e6),
                 starting_cash=self.config.starting_cash, quirks=self.config.quirks,
                 kill_secret=self.config.kill_secret, live_account=self.config.live_account,
-                queue_front=self.config.queue_front,
+                queue_front=self.config.queue_front, platform=self.config.platform,
             ),
             is_open=is_open, execution_prefix=f"{self.session_id:016x}",
         )
@@ -139,6 +144,7 @@ class Simulator:
         self._last_sent = 0.0
         # engine state
         self._engine_session: int | None = None
+        self._retired_sessions: set[int] = set()
         self._engine_ack = 0
         self._engine_heard: float | None = None
         self._engine_silent = False
@@ -153,6 +159,8 @@ class Simulator:
         self._idle_sim = time.time_ns() if self.config.rebase_time else first
         self._idle_wall = time.monotonic()
         self._connection_changes: deque[tuple[ConnectionState, ConnectionState, str]] = deque()
+        self._hand: deque[tuple[str, int, dict[str, float]]] = deque()
+        self._hand_ids = itertools.count(1)
         self._last_now = 0
         self._last_tick_ns = self._idle_sim
 
@@ -167,6 +175,24 @@ class Simulator:
         and its end): reported to the engine as PlatformStatus. Safe from any thread: the
         change is applied by the simulator's loop."""
         self._connection_changes.append((orders, prices, text))
+
+    def by_hand(self, action: str, hand_id: int = 0, **fields: float | str) -> int:
+        """What the trader does at the platform by hand (platform.py ``by_hand``), which
+        the shim reports as external orders: ``by_hand("submit", symbol="ESZ6",
+        side=Side.BUY, quantity=3, price=6000.0)`` returns the order's id for the
+        ``replace`` / ``cancel`` / ``fill`` that follow. Safe from any thread: applied
+        by the simulator's loop, in order."""
+        if action == "submit":
+            symbol = fields.pop("symbol")
+            ids = [i for i, spec in self.platform.instruments.items() if spec.symbol == symbol]
+            if not ids:
+                raise ValueError(f"by_hand: {symbol!r} is not an instrument of this simulator")
+            fields["instrument_id"] = ids[0]
+            hand_id = HAND_ORDER_ID_BITS | next(self._hand_ids)
+        elif not hand_id:
+            raise ValueError(f"by_hand({action!r}) needs the hand_id submit returned")
+        self._hand.append((action, hand_id, {k: float(v) for k, v in fields.items()}))
+        return hand_id
 
     @property
     def trading_state(self) -> tuple[int, str] | None:
@@ -258,6 +284,12 @@ class Simulator:
                 log.warning("platform connection: orders %s, prices %s (%s)", orders.name,
                             prices.name, text)
                 self._queue(self.platform.set_connection(orders, prices, text, time.time_ns()))
+            while self._hand:
+                action, hand_id, fields = self._hand.popleft()
+                try:
+                    self._queue(self.platform.by_hand(action, hand_id, self._now(), **fields))
+                except (KeyError, ValueError) as exc:
+                    log.error("by hand: %s %d refused: %s", action, hand_id, exc)
             self._replay()
             self._queue(self.platform.advance(self._now()))
             wall = time.monotonic()
@@ -508,12 +540,20 @@ class Simulator:
         header = frame.header
         self.stats["engine_frames"] += 1
         wall = time.monotonic()
+        if header.session_id in self._retired_sessions:
+            # A frame of an engine that has since restarted, read late from its dead
+            # connection: its commands must not act after the new engine compared this
+            # platform's orders (the new one would not know of them).
+            log.warning("frame %d of engine session %016x, replaced by %016x: ignored",
+                        header.sequence, header.session_id, self._engine_session or 0)
+            return
         if self._engine_session is None:
             log.info("engine session %016x heard", header.session_id)
         elif header.session_id != self._engine_session:
             # A restarted engine knows nothing of this session: introduce ourselves again.
             log.warning("engine session changed %016x -> %016x: engine restarted",
                         self._engine_session, header.session_id)
+            self._retired_sessions.add(self._engine_session)
             self._engine_ack = 0
             if not self._hello_since_heard:
                 self._say_hello()
