@@ -133,6 +133,9 @@ class CopierStack:
             engine=self.shim, kill_endpoint=None, account=account, platform=platform,
             heartbeat_ms=200, speed=1.0, latency_ms=2.0, status_interval=0,
             rebase_time=False,  # the tape's own times: a Wednesday, the CME session open
+            # The leader's working orders are the trader's: a platform keeps them when the
+            # bridge goes silent (the followers' are the engine's: canceled).
+            cancel_on_disconnect=account != LEADER,
             state_path=str(self.folder / f"sim-{account}.json")))
         self.sims[account] = (sim, run_in_thread(sim))
         return sim

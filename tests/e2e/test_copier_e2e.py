@@ -239,3 +239,36 @@ def test_the_global_kill_covers_every_follower(copy_fills: CopierStack) -> None:
     stack.wait_positions({LEADER: 0, "F1": 0, "F2": 0, "F3": 0})
     states = stack.request("status")["accounts"]
     assert all(states[a] == "HALTED" for a in ("L1", "F1", "F2", "F3")), states
+
+
+def test_mirrors_survive_an_engine_restart_and_an_order_placed_meanwhile(
+        tmp_path: Path) -> None:
+    stack = CopierStack(tmp_path, mode="mirror_orders")
+    try:
+        stack.start_all()
+        leader = stack.sim(LEADER)
+        price = _tick(stack.last_price(LEADER) - 50)
+        leader.by_hand("submit", symbol="ESZ6", side=Side.BUY, quantity=2,
+                       order_type=OrderType.LIMIT, price=price)
+        wait_until(lambda: all(len(stack.working(a)) == 1 for a in ("F1", "F2", "F3")), 30,
+                   "the first order mirrored")
+        stack.kill_engine()
+        # The followers' simulators cancel on the engine's silence; the leader's order
+        # stays (the trader's), and the trader places another one while it is down.
+        wait_until(lambda: not any(stack.working(a) for a in ("F1", "F2", "F3")), 30,
+                   "the followers' cancel-on-disconnect")
+        leader.by_hand("submit", symbol="ESZ6", side=Side.SELL, quantity=4,
+                       order_type=OrderType.LIMIT, price=price + 100)
+        stack.start_engine()
+        stack.wait_connected()
+        # Once the links settled: the order placed meanwhile is mirrored, and the first
+        # one again at each follower (its mirrors ended with the followers' links); the
+        # store's links keep it from being placed twice.
+        for account, ratio in (("F1", 1), ("F2", 0.5), ("F3", 10)):
+            wanted = sorted([(Side.BUY, round(2 * ratio)), (Side.SELL, round(4 * ratio))])
+            wait_until(lambda a=account, w=wanted: sorted(
+                (o.side, o.quantity) for o in stack.working(a)) == w, 30,
+                f"{account}'s mirrors of both leader orders")
+        assert len(stack.engine_orders("F2")) == 3  # the canceled first mirror, two working
+    finally:
+        stack.stop()

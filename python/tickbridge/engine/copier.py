@@ -73,6 +73,9 @@ class Copier:
         self._request_snapshot = request_snapshot
         self._settling: set[tuple[bytes, int]] = set()
         self._settled: set[tuple[bytes, int]] = set()
+        # The leader's orders reported before its link settled (its snapshots): mirrored
+        # once it has (an order placed while the engine was down is not missed).
+        self._unsettled_orders: dict[str, Any] = {}
         self.mirror = Mirror(self)
         self.sync = CopierSync(self)
         self._last_sync = 0.0
@@ -130,9 +133,12 @@ class Copier:
                           policy="resync", leader_order=order, leader_fill=fill)
 
     def on_external_order(self, session: ShimSession, rec: Any) -> None:
-        if session.account == self.leader and self.config.mode == "mirror_orders" and \
-                self.settled(session):
+        if session.account != self.leader or self.config.mode != "mirror_orders":
+            return
+        if self.settled(session):
             self.mirror.on_leader_order(session, rec)
+        else:
+            self._unsettled_orders[leader_key(rec)] = rec.copy()  # a view of the frame
 
     def on_confirmed(self, session: ShimSession) -> None:
         """A link's positions were compared with the platform's (a connect, a reconnect,
@@ -149,8 +155,14 @@ class Copier:
             self._settling.discard(key)
             self._settled.add(key)
         if session.account == self.leader:
+            held, self._unsettled_orders = self._unsettled_orders, {}
+            for rec in held.values():
+                self.mirror.on_leader_order(session, rec)
+            for follower in self.followers.values():
+                self.mirror.catch_up(follower)
             self.sync.run(policy=self.config.policy, source="leader confirmed")
         elif session.account in self.followers and self.leader_ready():
+            self.mirror.catch_up(self.followers[session.account])
             self.sync.run(account=session.account, policy=self.config.policy,
                           source="follower confirmed")
 

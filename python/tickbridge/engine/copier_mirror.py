@@ -52,6 +52,7 @@ class Mirror:
         self._copier = copier
         self.orders: dict[str, LeaderOrder] = {}  # leader order key -> its mirrors
         self.coids: set[int] = set()  # follower orders that mirror a leader order
+        self.working: dict[str, Any] = {}  # leader order key -> its last report, while open
 
     def on_leader_order(self, session: ShimSession, rec: Any) -> None:
         if int(rec["status"]) not in _STATUSES:
@@ -62,6 +63,10 @@ class Mirror:
         key, status = leader_key(rec), OrderStatus(int(rec["status"]))
         quantity, price = int(rec["quantity"]), working_price(rec)
         known = self.orders.get(key)
+        if status in _OPEN:
+            self.working[key] = rec.copy()  # a view of the frame's buffer
+        else:
+            self.working.pop(key, None)
         active = [f for f in self._copier.followers.values() if f.config.enabled]
         if known is None and status in _OPEN:
             known = self.orders[key] = LeaderOrder(instrument.symbol, quantity, price)
@@ -76,6 +81,22 @@ class Mirror:
             del self.orders[key]
             for account, coid in known.followers.items():
                 self._cancel(account, coid, key, status)
+
+    def catch_up(self, follower: Follower) -> None:
+        """Every leader order working now, mirrored at ``follower`` where its mirror is
+        missing or ended (a follower back from a disconnection, or new to the engine
+        after a restart: its mirrors were canceled with its link)."""
+        book = self._copier.router.book
+        for key, rec in list(self.working.items()):
+            leader = self.orders.get(key)
+            if leader is None or not follower.config.enabled:
+                continue
+            coid = leader.followers.get(follower.account)
+            if coid is not None and coid in book and not book.order(coid).is_terminal:
+                continue
+            if not leader.symbol:  # restored from the store before its symbol was kept
+                continue
+            self._place(follower, leader, key, rec)
 
     def _place(self, follower: Follower, leader: LeaderOrder, key: str, rec: Any) -> None:
         copier = self._copier

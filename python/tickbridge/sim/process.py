@@ -140,6 +140,7 @@ class Simulator:
         # resent with their original sequence numbers after a re-hello (as the shims do).
         self._unacked: deque[tuple[int, bytes]] = deque()
         self._resend_upto = 0  # frames up to this sequence are due for a resend
+        self._resend_next = 0  # a resend in progress: the next sequence to send (0: none)
         self._kill_sequence = 0
         self._last_sent = 0.0
         # engine state
@@ -439,6 +440,10 @@ class Simulator:
         if self._unsent is not None and not self._send(self._unsent):
             return
         self._unsent = None
+        # A resend cut short (the new connection not ready) goes on before anything new:
+        # the engine must see the old events before, say, a snapshot's answer.
+        if self._resend_next and not self._resend():
+            return
         while self._out:
             batch, count = self._take_batch()
             self._sequence += 1
@@ -450,7 +455,8 @@ class Simulator:
             if not self._send(frame):
                 self._unsent = frame
                 return
-        if self._resend_upto:
+        if self._resend_upto and not self._resend_next:
+            self._resend_next = 1
             self._resend()
 
     def _keep(self, sequence: int, frame: bytes) -> None:
@@ -460,16 +466,22 @@ class Simulator:
             log.error("over %d unacknowledged frames: frame %d dropped (the engine must "
                       "reconcile with a snapshot)", self.config.outbox_max_frames, dropped)
 
-    def _resend(self) -> None:
-        """After a re-hello: the unacknowledged frames sent before it, as they were."""
-        upto, self._resend_upto = self._resend_upto, 0
-        frames = [(seq, frame) for seq, frame in self._unacked if seq <= upto]
-        for _, frame in frames:
-            if self._send(frame):
-                self.stats["frames_resent"] += 1
+    def _resend(self) -> bool:
+        """After a re-hello: the unacknowledged frames sent before it, as they were, in
+        order; True when all went. One the socket does not take yet (the connection still
+        being made) stops it: the rest go at the next flush, from there."""
+        frames = [(seq, frame) for seq, frame in self._unacked
+                  if self._resend_next <= seq <= self._resend_upto]
+        for seq, frame in frames:
+            if not self._send(frame):
+                self._resend_next = seq
+                return False
+            self.stats["frames_resent"] += 1
         if frames:
             log.warning("resent %d unacknowledged frames (%d..%d)", len(frames), frames[0][0],
                         frames[-1][0])
+        self._resend_upto = self._resend_next = 0
+        return True
 
     def _on_engine_ack(self, ack: int) -> None:
         while self._unacked and self._unacked[0][0] <= ack:
@@ -517,7 +529,7 @@ class Simulator:
     def _say_hello(self) -> None:
         # A re-hello (engine restarted, reconnected or back from silence) is followed by
         # every frame it has not acknowledged; the engine books each event once.
-        self._resend_upto = self._sequence
+        self._resend_upto, self._resend_next = self._sequence, 0
         self._queue(self.platform.hello(self.config.heartbeat_ms, time.time_ns()))
         self._hello_since_heard = True
 
