@@ -19,7 +19,12 @@ import numpy as np
 
 from tickbridge.protocol import DTYPES, OrderStatus, OrderType, RecordType, Side, TimeInForce
 from tickbridge.sim.matching import Order
-from tickbridge.sim.platform import PLATFORM_ORDER_ID_BIT, PositionBook, SimulatedPlatform
+from tickbridge.sim.platform import (
+    HAND_ORDER_ID_BITS,
+    PLATFORM_ORDER_ID_BIT,
+    PositionBook,
+    SimulatedPlatform,
+)
 
 STATE_VERSION = 1
 
@@ -74,7 +79,7 @@ def load_state(platform: SimulatedPlatform, path: str | os.PathLike[str], now: i
     platform.fills = [fills[i:i + 1] for i in range(len(fills))]
     platform._platform_orders = max(
         [o.client_order_id & ~PLATFORM_ORDER_ID_BIT for o in orders
-         if o.client_order_id & PLATFORM_ORDER_ID_BIT] or [0])
+         if o.client_order_id & HAND_ORDER_ID_BITS == PLATFORM_ORDER_ID_BIT] or [0])
     working = sum(not o.finished for o in orders)
     held = ", ".join(f"{platform.instruments[i].symbol} {b.quantity:+d}"
                      for i, b in platform.positions.items())

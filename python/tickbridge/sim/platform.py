@@ -41,6 +41,15 @@ from tickbridge.sim.quirks import QuirkConfig, Quirks
 # Orders the platform itself creates (Flatten and Kill closing orders) have no engine
 # client order id; they get ids with the top bit set, which the engine never makes.
 PLATFORM_ORDER_ID_BIT = 1 << 63
+# Orders the trader places by hand (Simulator.by_hand): kept under these ids inside, reported
+# with client order id 0, as the shims report every order the engine did not make (only the
+# platform's flatten orders keep a platform-made id on the wire: engine/flatten_orders.py).
+HAND_ORDER_ID_BITS = PLATFORM_ORDER_ID_BIT | 1 << 62
+
+
+def wire_client_order_id(client_order_id: int) -> int:
+    hand = client_order_id & HAND_ORDER_ID_BITS == HAND_ORDER_ID_BITS
+    return 0 if hand else client_order_id
 RECENTLY_FINISHED_NS = 10 * 60 * 1_000_000_000  # finished orders restated in snapshots
 VERSION_TEXT = "tickbridge-sim 0.1"
 
@@ -358,7 +367,8 @@ class SimulatedPlatform:
         o = event.order
         return make_record(
             RecordType.ORDER_UPDATE, instrument_id=o.instrument_id,
-            client_order_id=o.client_order_id, time_ns=event.time_ns, price=o.price,
+            client_order_id=wire_client_order_id(o.client_order_id), time_ns=event.time_ns,
+            price=o.price,
             stop_price=o.stop_price, quantity=o.quantity, filled_quantity=o.filled_quantity,
             average_fill_price=o.average_fill_price, status=int(o.status), side=int(o.side),
             order_type=int(o.order_type), time_in_force=int(o.time_in_force),
@@ -369,7 +379,8 @@ class SimulatedPlatform:
     def _execution(self, event: Execution) -> Records:
         o = event.order
         fill = make_record(
-            RecordType.FILL, instrument_id=o.instrument_id, client_order_id=o.client_order_id,
+            RecordType.FILL, instrument_id=o.instrument_id,
+            client_order_id=wire_client_order_id(o.client_order_id),
             time_ns=event.time_ns, price=event.price, quantity=event.quantity,
             side=int(o.side), execution_id=event.execution_id,
             platform_order_id=o.platform_order_id,

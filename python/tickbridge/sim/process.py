@@ -41,14 +41,12 @@ from tickbridge.protocol import (
 from tickbridge.sim.feed import MarketTape, rebased
 from tickbridge.sim.matching import SessionOpen, always_open
 from tickbridge.sim.persist import load_state, save_state, saved_clock
-from tickbridge.sim.platform import PLATFORM_ORDER_ID_BIT, PlatformConfig, SimulatedPlatform
+from tickbridge.sim.platform import HAND_ORDER_ID_BITS, PlatformConfig, SimulatedPlatform
 from tickbridge.sim.quirks import QuirkConfig
 
 log = logging.getLogger("tickbridge.sim")
 
 NS = 1_000_000_000
-# By-hand orders: platform-made ids (the top bit) apart from the flatten orders' range.
-HAND_ORDER_ID_BITS = PLATFORM_ORDER_ID_BIT | 1 << 62
 _STATE_NAMES = {0: "ACTIVE", 1: "REDUCING_ONLY", 2: "HALTED"}  # TradingState.state
 # Frames holding any of these are kept until the engine acknowledges them: order events,
 # positions, answers to commands. Market data is not (a live feed is never replayed).
