@@ -3,11 +3,15 @@ assertions: the figures are the benchmark's business, the shape is the test's)."
 
 from __future__ import annotations
 
+import pytest
+
 from tickbridge_dev.bench.dashboard import BROWSERS, run_dashboard
 
 
-def test_dashboard_bench_measures_both_sides_with_browsers_reading() -> None:
-    result = run_dashboard(quick=True)
+@pytest.mark.parametrize("separate", [False, True])
+def test_dashboard_bench_measures_both_sides_with_browsers_reading(separate: bool) -> None:
+    result = run_dashboard(quick=True, separate=separate)
+    assert result.name == ("dashboard_process" if separate else "dashboard")
     extra = result.extra
     assert result.ratio == min(extra["ingest_ratio"], extra["roundtrip_p50_ratio"])
     assert len(extra["ingest_with"]) == len(extra["ingest_without"]) == extra["rounds"]

@@ -16,8 +16,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tickbridge_dev.bench.engine import (
@@ -34,8 +38,10 @@ DISPLAY_HZ = 4.0
 ROUNDS = 5
 
 
-def _browsers(url: str, token: str, count: int, stop: Any, frames: Any) -> None:
-    """Child process: ``count`` event-stream readers until ``stop``; frames read -> queue."""
+def _browsers(url: str, token: str, count: int, stop: Any, frames: Any,
+              connected: Any) -> None:
+    """Child process: ``count`` event-stream readers until ``stop``; each says when it has
+    its first frame (``connected``); the frames each read -> ``frames``."""
     import threading
 
     import httpx
@@ -48,6 +54,8 @@ def _browsers(url: str, token: str, count: int, stop: Any, frames: Any) -> None:
             for line in reply.iter_lines():
                 if line.startswith("data: "):
                     got[i] += 1
+                    if got[i] == 1:
+                        connected.put(i)
                 if stop.is_set():
                     return
 
@@ -59,52 +67,93 @@ def _browsers(url: str, token: str, count: int, stop: Any, frames: Any) -> None:
 
 
 class Watched:
-    """The dashboard on an engine with browsers connected: ``attach`` for the workloads."""
+    """The dashboard on an engine with browsers connected: ``attach`` for the workloads.
+    ``separate``: the dashboard as its own process (``tickbridge dashboard``), not in the
+    engine's (``tickbridge run --dashboard``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, separate: bool = False) -> None:
+        self.separate = separate
         self.frames: list[list[int]] = []
         self.dropped: list[int] = []
 
     @contextlib.contextmanager
     def attach(self, engine: Any) -> Iterator[None]:
-        from tickbridge.cli.dashboard import serve
-        from tickbridge.config import default_config
+        with self._dashboard(engine) as (stream_url, token, dropped):
+            ctx = mp.get_context("spawn")
+            stop, frames, connected = ctx.Event(), ctx.Queue(), ctx.Queue()
+            process = ctx.Process(target=_browsers, daemon=True, args=(
+                stream_url, token, BROWSERS, stop, frames, connected))
+            process.start()
+            deadline = time.monotonic() + 60
+            waiting = BROWSERS
+            while waiting:  # the engine answers the feed while it waits
+                engine.poll(timeout_ms=10)
+                with contextlib.suppress(Exception):
+                    connected.get_nowait()
+                    waiting -= 1
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the browsers did not connect to the dashboard")
+            try:
+                yield
+            finally:
+                self.dropped.append(dropped())
+                stop.set()
+                # A reader notices the stop at its next frame: frames keep coming (the
+                # feed shows the engine not answering, once a second).
+                with contextlib.suppress(Exception):
+                    self.frames.append(frames.get(timeout=30))
+                process.join(10)
 
+    @contextlib.contextmanager
+    def _dashboard(self, engine: Any) -> Iterator[tuple[str, str, Any]]:
+        """(stream URL, read token, frames dropped so far -> int) of a served dashboard."""
         owner = engine.control.auth.owner_token
-        served = serve(default_config(), control_endpoint=engine.control.endpoint,
-                       token=lambda: owner, state_store=None, host="127.0.0.1", port=0,
-                       tls_cert=None, tls_key=None, rate_hz=DISPLAY_HZ)
-        ctx = mp.get_context("spawn")
-        stop, frames = ctx.Event(), ctx.Queue()
-        process = ctx.Process(target=_browsers, daemon=True, args=(
-            served.urls["base"] + "api/stream", served.dashboard.tokens.read, BROWSERS,
-            stop, frames))
-        process.start()
-        feed = served.dashboard.feed
-        deadline = time.monotonic() + 60
-        while feed.clients < BROWSERS:  # the engine serves the feed while it waits
-            engine.poll(timeout_ms=10)
-            if time.monotonic() > deadline:
-                raise RuntimeError("the browsers did not connect to the dashboard")
-        try:
-            yield
-        finally:
-            self.dropped.append(feed.dropped)
-            stop.set()
-            # A reader notices the stop at its next frame: keep frames coming.
-            with contextlib.suppress(Exception):
-                self.frames.append(frames.get(timeout=30))
-            process.join(10)
-            served.stop()
+        if not self.separate:
+            from tickbridge.cli.dashboard import serve
+            from tickbridge.config import default_config
+
+            served = serve(default_config(), control_endpoint=engine.control.endpoint,
+                           token=lambda: owner, state_store=None, host="127.0.0.1",
+                           port=0, tls_cert=None, tls_key=None, rate_hz=DISPLAY_HZ)
+            try:
+                yield (served.urls["base"] + "api/stream", served.dashboard.tokens.read,
+                       lambda: served.dashboard.feed.dropped)
+            finally:
+                served.stop()
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            token_file = Path(folder) / "token"
+            token_file.write_text(owner)
+            token_file.chmod(0o600)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tickbridge", "dashboard", "--engine-control",
+                 engine.control.endpoint, "--token-file", str(token_file), "--port", "0",
+                 "--rate", str(DISPLAY_HZ)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                assert process.stdout is not None
+                base = read = ""
+                while not read:
+                    line = process.stdout.readline()
+                    if not line:
+                        raise RuntimeError("tickbridge dashboard exited before serving")
+                    if "dashboard at " in line:
+                        base = line.split("dashboard at ", 1)[1].strip()
+                    if "read-only:" in line:
+                        read = line.split("token=", 1)[1].strip()
+                yield base + "api/stream", read, lambda: -1  # its count is in its process
+            finally:
+                process.terminate()
+                process.wait(30)
 
 
-def run_dashboard(quick: bool) -> BenchResult:
+def run_dashboard(quick: bool, separate: bool = False) -> BenchResult:
     # 16 M ticks: about a second of ingest, so the dashboard polls (4 a second) and
     # pushes during it (the ingest benchmark's 2 M ticks take a tenth of that).
     frames = 50 if quick else 16_000
     per_block = 20 if quick else 500
     rounds = 1 if quick else ROUNDS
-    watched = Watched()
+    watched = Watched(separate)
     ingest_without: list[float] = []
     ingest_with: list[float] = []
     p50_without: list[float] = []
@@ -124,7 +173,8 @@ def run_dashboard(quick: bool) -> BenchResult:
     tick_to_order = statistics.median(p50_without) / statistics.median(p50_with)
     ratio = min(ingest, tick_to_order)
     return BenchResult(
-        name="dashboard", value=statistics.median(ingest_with), unit="ticks/s",
+        name="dashboard_process" if separate else "dashboard",
+        value=statistics.median(ingest_with), unit="ticks/s",
         baseline="the same workloads without the dashboard, alternating rounds, medians",
         baseline_value=statistics.median(ingest_without), ratio=ratio,
         targets={"ratio": 0.9},
@@ -136,6 +186,8 @@ def run_dashboard(quick: bool) -> BenchResult:
                "roundtrip_p99_us_with": p99_with, "roundtrip_p99_us_without": p99_without,
                "browser_frames": watched.frames, "feed_dropped": watched.dropped,
                "browsers": BROWSERS, "browser_kind": "SSE clients (httpx), not Chromium",
+               "dashboard_in": "its own process (tickbridge dashboard)" if separate else
+               "the engine's process (tickbridge run --dashboard)",
                "display_hz": DISPLAY_HZ, "rounds": rounds, "frames": frames,
                "per_block": per_block,
                "ingest_window_s": frames * TICKS_PER_FRAME / statistics.median(ingest_with)},
@@ -149,6 +201,9 @@ def _percentile(samples: list[float], q: float) -> float:
 
 
 BENCHMARKS = [
-    Benchmark("dashboard", "ingest and roundtrip with the dashboard and two browsers, "
-              "against without (ratio: the worse of the two)", run_dashboard),
+    Benchmark("dashboard", "ingest and roundtrip with the dashboard in the engine's process "
+              "and two browsers, against without (ratio: the worse of the two)",
+              run_dashboard),
+    Benchmark("dashboard_process", "the same, the dashboard as its own process "
+              "(tickbridge dashboard)", lambda quick: run_dashboard(quick, separate=True)),
 ]
