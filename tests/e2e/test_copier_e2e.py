@@ -104,7 +104,12 @@ def test_manual_trade_on_a_follower_is_found_and_fixed_by_sync(
     assert stack.request("status")["accounts"].get("F1", "ACTIVE") == "ACTIVE"
     synced = stack.cli("copier", "sync")
     assert synced.returncode == 0, synced.stdout + synced.stderr
-    assert "F1" in synced.stdout and "SELL 3 sent" in synced.stdout, synced.stdout
+    # The sync fixes F1, unless a reconnect's sync came first: on a loaded machine the
+    # links can lapse (the simulators say "engine silent"), and every reconnect syncs.
+    # Either way the drift was found and fixed once, by an order through F1's gate.
+    assert "SELL 3 sent" in synced.stdout or \
+        "F1             ESZ6       target +2 actual +2: on target" in synced.stdout, \
+        synced.stdout
     stack.wait_positions({"F1": 2, "F2": 1, "F3": 20})
     off = wait_rows(stack, "copier_off_target", 1)
     assert [(o["account"], o["target"], o["actual"]) for o in off] == [("F1", 2, 5)]
@@ -219,13 +224,16 @@ def test_a_follower_halted_alone_is_refused_while_the_others_fill(
     stack.sim(LEADER).by_hand("submit", symbol="ESZ6", side=Side.BUY, quantity=2,
                               order_type=OrderType.MARKET)
     stack.wait_positions({LEADER: 2, "F1": 2, "F3": 20})
-    f2 = wait_until(lambda: (f := stack.follower("F2"))["refusals"] and f, 30,
-                    "F2's refusal")
-    assert f2["trading_state"] == "HALTED" and "halted" in f2["last_refusal"].lower(), f2
+    # The halt's refusal (a link lapsing on a loaded machine may refuse one copy as "not
+    # connected" first; the reconnect's sync then meets the halt).
+    f2 = wait_until(lambda: "halted" in ((f := stack.follower("F2"))["last_refusal"] or
+                                         "").lower() and f, 30, "F2's refusal by its halt")
+    assert f2["trading_state"] == "HALTED" and f2["refusals"] >= 1, f2
     assert stack.position("F2") == 0
     assert stack.request("set_state", state="ACTIVE", account="F2")["ok"]
     synced = stack.cli("copier", "sync", "--account", "F2")
-    assert synced.returncode == 0 and "BUY 1 sent" in synced.stdout, synced.stdout
+    assert synced.returncode == 0 and ("BUY 1 sent" in synced.stdout or
+                                       "actual +1: on target" in synced.stdout), synced.stdout
     stack.wait_positions({"F2": 1})
 
 
