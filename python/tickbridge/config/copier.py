@@ -4,7 +4,7 @@ gate (docs/copier.md). Strict: every error names its field."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -84,12 +84,18 @@ class FollowerConfig(_Strict):
     @field_validator("instruments")
     @classmethod
     def _one_map_per_root(cls, value: list[InstrumentMapConfig]) -> list[InstrumentMapConfig]:
-        seen: set[str] = set()
-        for i, entry in enumerate(value):
-            if entry.leader in seen:
-                raise ValueError(f"[{i}].leader: {entry.leader!r} is mapped twice")
-            seen.add(entry.leader)
-        return value
+        return _once_each(value, "leader", "mapped")
+
+
+def _once_each(items: list[Any], key: str, verb: str) -> list[Any]:
+    """``items`` unchanged, or the first repeated ``key`` named with its index."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        value = getattr(item, key)
+        if value in seen:
+            raise ValueError(f"[{i}].{key}: {value!r} is {verb} twice")
+        seen.add(value)
+    return items
 
 
 class CopierConfig(_Strict):
@@ -112,12 +118,7 @@ class CopierConfig(_Strict):
     @field_validator("followers")
     @classmethod
     def _distinct(cls, value: list[FollowerConfig]) -> list[FollowerConfig]:
-        seen: set[str] = set()
-        for i, follower in enumerate(value):
-            if follower.account in seen:
-                raise ValueError(f"[{i}].account: {follower.account!r} is listed twice")
-            seen.add(follower.account)
-        return value
+        return _once_each(value, "account", "listed")
 
     @model_validator(mode="after")
     def _leader_not_follower(self) -> CopierConfig:
