@@ -80,6 +80,7 @@ void bind_results(py::module_& m) {
                            "An armed order whose trigger fired: outcome 0 sent, 1 deferred to "
                            "Python, 2 refused (risk_reason says why).")
         .def_readonly("trigger_id", &FiredOrder::trigger_id)
+        .def_readonly("copy", &FiredOrder::copy)
         .def_property_readonly("outcome", [](const FiredOrder& f) { return static_cast<int>(f.outcome); })
         .def_readonly("risk_reason", &FiredOrder::risk_reason)
         .def_readonly("session", &FiredOrder::session)
@@ -233,6 +234,45 @@ void bind_engine(py::module_& root) {
              [](PyMarketCore& self, std::uint32_t session, bool enabled) {
                  self.core.set_session_enabled(session, enabled);
              })
+        .def("add_copy",
+             [](PyMarketCore& self, std::uint32_t leader_session, std::uint32_t leader_slot,
+                std::uint32_t follower_slot, std::uint32_t session, std::uint32_t instrument_id,
+                std::string account, std::string symbol, std::vector<std::int64_t> targets,
+                double limit_offset, double tick_size, bool checked, std::uint32_t risk_account,
+                std::uint32_t risk_instrument, std::int64_t open_from_ns,
+                std::int64_t open_until_ns, bool market_clock) {
+                 CopyFollower c;
+                 c.leader_session = leader_session;
+                 c.leader_slot = leader_slot;
+                 c.follower_slot = follower_slot;
+                 c.order.session = session;
+                 c.order.instrument_id = instrument_id;
+                 c.order.account = std::move(account);
+                 c.order.symbol = std::move(symbol);
+                 c.order.checked = checked;
+                 c.order.risk_account = risk_account;
+                 c.order.risk_instrument = risk_instrument;
+                 c.order.open_from_ns = open_from_ns;
+                 c.order.open_until_ns = open_until_ns;
+                 c.order.market_clock = market_clock;
+                 c.targets = std::move(targets);
+                 c.limit_offset = limit_offset;
+                 c.tick_size = tick_size;
+                 return self.core.add_copy(std::move(c));
+             },
+             py::arg("leader_session"), py::arg("leader_slot"), py::arg("follower_slot"),
+             py::arg("session"), py::arg("instrument_id"), py::arg("account"), py::arg("symbol"),
+             py::arg("targets"), py::arg("limit_offset"), py::arg("tick_size"),
+             py::arg("checked") = true, py::arg("risk_account") = 0, py::arg("risk_instrument") = 0,
+             py::arg("open_from_ns") = std::numeric_limits<std::int64_t>::min(),
+             py::arg("open_until_ns") = std::numeric_limits<std::int64_t>::max(),
+             py::arg("market_clock") = false)
+        .def("remove_copy", [](PyMarketCore& self, std::uint32_t id) { return self.core.remove_copy(id); })
+        .def("set_copy_state",
+             [](PyMarketCore& self, std::uint32_t id, bool ready, std::int64_t leader_position,
+                std::int64_t held) { self.core.set_copy_state(id, ready, leader_position, held); },
+             py::arg("id"), py::arg("ready"), py::arg("leader_position"), py::arg("held"))
+        .def_property_readonly("copy_count", [](const PyMarketCore& self) { return self.core.copy_count(); })
         .def("take_request_id", [](PyMarketCore& self) { return self.core.take_request_id(); })
         .def("state", [](const PyMarketCore& self, std::uint32_t slot) { return state_dict(self.core.state(slot)); })
         .def_property_readonly("instrument_count", [](const PyMarketCore& self) { return self.core.instrument_count(); })

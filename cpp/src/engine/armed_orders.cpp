@@ -55,25 +55,26 @@ void MarketCore::set_session_enabled(std::uint32_t session, bool enabled) {
 void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
                       IngestResult& out) {
     auto node = armed_.extract(trigger_id);
-    const ArmedOrder& a = node.mapped();
     FiredOrder fired;
     fired.trigger_id = trigger_id;
-    fired.session = a.session;
     fired.trade_time_ns = trade.time_ns;
     fired.trade_price = trade.price;
+    place(node.mapped(), in.tick.market, trade.time_ns, fired, out);
+    out.fired.push_back(fired);
+}
+
+void MarketCore::place(const ArmedOrder& a, const MarketState& m, std::int64_t market_now_ns,
+                       FiredOrder& fired, IngestResult& out) {
+    fired.session = a.session;
     fired.outcome = FireOutcome::Deferred;
     const std::int64_t wall = wall_now_ns();
-    const std::int64_t now = a.market_clock ? trade.time_ns : wall;
+    const std::int64_t now = a.market_clock ? market_now_ns : wall;
     const bool decidable = book_ != nullptr && a.checked && session_enabled_[a.session] &&
                            a.open_from_ns <= now && now < a.open_until_ns;
-    if (!decidable) {
-        out.fired.push_back(fired);
-        return;
-    }
+    if (!decidable) return;
     double price = a.price;
     if (gate_ != nullptr) {
         // The gate's reference prices, as the Python path syncs them at check time.
-        const MarketState& m = in.tick.market;
         gate_->on_trade(a.risk_instrument, m.last_price, m.last_time_ns);
         if (m.quotes > 0 && std::isfinite(m.bid) && std::isfinite(m.ask))
             gate_->on_quote(a.risk_instrument, m.bid, m.ask, m.quote_time_ns);
@@ -85,7 +86,6 @@ void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const prot
         if (reason != risk::RiskReason::Ok) {
             fired.outcome = FireOutcome::Refused;
             fired.risk_reason = static_cast<std::uint8_t>(reason);
-            out.fired.push_back(fired);
             return;
         }
         if (!std::isnan(a.price)) price = checked_price;
@@ -100,8 +100,7 @@ void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const prot
     } catch (const std::invalid_argument&) {
         if (gate_ != nullptr)  // the reservation the check made is given back
             gate_->on_order_done(a.risk_account, a.risk_instrument, a.side, a.quantity);
-        out.fired.push_back(fired);  // Python's path says why, in words
-        return;
+        return;  // Deferred: Python's path says why, in words
     }
     book_->apply(coid, orders::EventInput{orders::OrderEvent::SubmitSent, 0, 0.0, 0, wall});
     protocol::Submit submit{};
@@ -123,7 +122,6 @@ void MarketCore::fire(std::uint32_t trigger_id, const Instrument& in, const prot
     fired.request_id = submit.request_id;
     fired.price = price;
     fired.ts = wall;
-    out.fired.push_back(fired);
 }
 
 }  // namespace tickbridge::engine

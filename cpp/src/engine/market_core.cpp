@@ -247,6 +247,12 @@ std::optional<protocol::DecodeError> MarketCore::ingest(std::uint32_t session,
         } else if (type == RecordType::Depth) {
             ++out.depth;  // depth is forwarded by the shims; the engine keeps no book yet
         } else {
+            if (type == RecordType::Position && !copies_.empty()) {
+                const auto slot = resolve(rh.instrument_id);
+                protocol::Position position;
+                std::memcpy(&position, frame.data() + offset, sizeof position);
+                if (slot >= 0) copy_position(session, static_cast<std::uint32_t>(slot), position, out);
+            }
             out.others.push_back(OtherRecord{type, static_cast<std::uint32_t>(offset)});
         }
         offset += rh.length;

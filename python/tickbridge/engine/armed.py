@@ -110,7 +110,8 @@ class ArmedOrders:
             return problem.message
         if not math.isfinite(spec.level):
             return f"trigger level {spec.level} is not a finite price"
-        risk_ids, window = self._risk_ids(spec.symbol, session.account, instrument.slot)
+        risk_ids, window = gate_ids(self._risk, self._core, spec.symbol, session.account,
+                                    instrument.slot)
         # Positional, in the binding's order: a re-arm repeats the call as it is.
         args = (instrument.slot, spec.level, spec.above, session.slot,
                 instrument.instrument_id, session.account, spec.symbol, int(spec.side),
@@ -149,20 +150,6 @@ class ArmedOrders:
         """The core dropped the symbol's armed orders (clear_triggers)."""
         for arm_id in [i for i, (s, _) in self._specs.items() if s.symbol == symbol]:
             del self._specs[arm_id]
-
-    def _risk_ids(self, symbol: str, account: str, slot: int
-                  ) -> tuple[tuple[int, int] | None, tuple[int, int]]:
-        """The gate's (account, instrument) ids and the session window; None ids when the
-        gate does not know them (every fire then takes the Python path, which refuses)."""
-        risk = self._risk
-        if risk is None:
-            return (0, 0), (-(2**63), 2**63 - 1)
-        configured = risk.map_symbol(symbol)
-        gate = risk.gate
-        if configured is None or account not in gate.account_ids:
-            return None, _NEVER
-        window = risk.session_window(symbol, self._core.state(slot)) or _NEVER
-        return (gate.account_ids[account], gate.instrument_ids[configured]), window
 
     # -- after a fire ------------------------------------------------------------------
     def on_fired(self, fired: list[Any]) -> None:
@@ -222,6 +209,21 @@ class ArmedOrders:
                            spec.order_type, spec.price, self._core.state(instrument.slot),
                            commit=False)
         return check.message or reason.name
+
+
+def gate_ids(risk: Any, core: Any, symbol: str, account: str, slot: int
+             ) -> tuple[tuple[int, int] | None, tuple[int, int]]:
+    """The compiled gate's (account, instrument) ids of an order the core will place, and
+    the exchange session window open now; None ids when the gate does not know them (the
+    core then leaves the order to the Python checks, which refuse it in words)."""
+    if risk is None:
+        return (0, 0), (-(2**63), 2**63 - 1)
+    configured = risk.map_symbol(symbol)
+    gate = risk.gate
+    if configured is None or account not in gate.account_ids:
+        return None, _NEVER
+    window = risk.session_window(symbol, core.state(slot)) or _NEVER
+    return (gate.account_ids[account], gate.instrument_ids[configured]), window
 
 
 def _json(value: float) -> Any:

@@ -120,6 +120,10 @@ class Copier:
         if instrument is not None:
             self._cause[instrument.symbol] = (leader_key(rec), _text(rec["execution_id"]))
 
+    def cause(self, symbol: str) -> tuple[str, str]:
+        """The leader order and fill the last change of its ``symbol`` position came from."""
+        return self._cause.get(symbol, ("", ""))
+
     def on_position(self, session: ShimSession, symbol: str, quantity: int) -> None:
         if session.account != self.leader:
             return
@@ -128,7 +132,7 @@ class Copier:
         if before is None or before == quantity or not self.settled(session):
             return  # first sight, unchanged, or before the link settled: the sync
         if self.config.mode == "copy_fills" or quantity == 0:
-            order, fill = self._cause.get(symbol, ("", ""))
+            order, fill = self.cause(symbol)
             self.sync.run(symbol=symbol, purpose="copy" if quantity else "flatten",
                           policy="resync", leader_order=order, leader_fill=fill)
 

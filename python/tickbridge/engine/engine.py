@@ -31,6 +31,7 @@ from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.control_view import ControlView
 from tickbridge.engine.copier import build_copier
+from tickbridge.engine.copier_compiled import CompiledCopies
 from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
@@ -145,6 +146,11 @@ class Engine:
                                    request_snapshot=self.outbound.request_snapshot_now)
         if self.copier is not None:
             self.reconciler.on_external = self.copier.hooks()
+        # copy_fills copies sent by the core on the leader's Position (copier_compiled.py).
+        self.copies = CompiledCopies(
+            self.copier, core=self.core, risk=risk, bus=self.bus, audit=self.audit,
+            session_by_slot=self.outbound.session_by_slot) \
+            if self.copier is not None and self.copier.config.mode == "copy_fills" else None
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
@@ -155,7 +161,8 @@ class Engine:
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
             store=store, audit=self.audit, guard=self.store_failure.guard,
             on_signal=self.strategies.on_signal,
-            on_fired=self.router.armed.on_fired,
+            on_fired=self._on_fired,
+            after_frame=self._refresh_copies,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,
                                      platform_link=self.platform_link,
@@ -233,6 +240,18 @@ class Engine:
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
 
+    def _on_fired(self, fired: list[Any]) -> None:
+        """What the core sent (or left) from the tick path: armed orders and copies."""
+        self.router.armed.on_fired(fired)
+        if self.copies is not None:
+            self.copies.on_fired(fired)
+
+    def _refresh_copies(self) -> None:
+        """The core's compiled copies see what Python changed (after every frame, control
+        request and timer pass): a copy sized on a stale picture could double an order."""
+        if self.copies is not None:
+            self.copier.guarded(self.copies.after_frame)()
+
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         if self._started:
@@ -282,6 +301,7 @@ class Engine:
         control = self.control
         if control is not None and control.socket.get(zmq.EVENTS) & zmq.POLLIN:
             control.poll()
+            self._refresh_copies()
         handled = self.receiver.receive(timeout_ms)
         now = time.monotonic()
         if now - self._last_timer >= 0.005:
@@ -299,6 +319,7 @@ class Engine:
         self.timers.tick(now)
         if self.copier is not None:
             self.copier.guarded(self.copier.tick)(now)
+            self._refresh_copies()
 
     # -- what the rest of the world calls --------------------------------------------
     def handle_frame(self, identity: bytes, frame: memoryview | bytes,

@@ -50,7 +50,8 @@ class Inbound:
                  on_signal: Callable[[Any], None],
                  on_fired: Callable[[list[Any]], None],
                  audit: Callable[..., None],
-                 guard: Callable[..., Any] = lambda write, *args: write(*args)) -> None:
+                 guard: Callable[..., Any] = lambda write, *args: write(*args),
+                 after_frame: Callable[[], None] = lambda: None) -> None:
         self._core = core
         self._guard = guard  # a store write under the store-failure policy
         self._audit = audit
@@ -61,6 +62,7 @@ class Inbound:
         self._on_record = on_record
         self._on_signal = on_signal
         self._on_fired = on_fired
+        self._after_frame = after_frame  # every record of a frame dispatched
         self.counters = Counters()
         self.capture: Any = None
 
@@ -98,6 +100,7 @@ class Inbound:
         self._hold_ack(session, peer_session, sequence)
         for event in result.events:
             self._on_signal(event)
+        self._after_frame()
         if self._peers.pump is not None:
             self.sync_pump(session, pumped is not None, peer_session, sequence)
 

@@ -41,7 +41,8 @@ struct ArmedOrder {
 enum class FireOutcome : std::uint8_t { Sent = 0, Deferred = 1, Refused = 2 };
 
 struct FiredOrder {
-    std::uint32_t trigger_id = 0;
+    std::uint32_t trigger_id = 0;  // 0: a copier's order (copy_orders.hpp)
+    std::uint32_t copy = 0;        // the CopyFollower that sent it, or 0
     FireOutcome outcome = FireOutcome::Sent;
     std::uint8_t risk_reason = 0;  // Refused: the gate's RiskReason
     std::uint32_t session = 0;
@@ -49,8 +50,8 @@ struct FiredOrder {
     std::uint64_t request_id = 0;       // Sent
     double price = 0.0;                 // Sent: the Submit's price (the gate may round it)
     std::int64_t ts = 0;                // Sent: the order's creation time (wall clock)
-    std::int64_t trade_time_ns = 0;     // the trade that fired it
-    double trade_price = 0.0;
+    std::int64_t trade_time_ns = 0;     // the trade that fired it (a copy: the leader's Position)
+    double trade_price = 0.0;           // a copy: the leader position it was sized to
 };
 
 }  // namespace tickbridge::engine

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tickbridge/engine/armed_orders.hpp"
+#include "tickbridge/engine/copy_orders.hpp"
 #include "tickbridge/protocol.hpp"
 #include "tickbridge/signals/bars.hpp"
 #include "tickbridge/signals/indicators.hpp"
@@ -128,6 +129,12 @@ public:
     bool disarm(std::uint32_t trigger_id);
     std::size_t armed_count() const noexcept { return armed_.size(); }
     void set_session_enabled(std::uint32_t session, bool enabled);
+    // The copier's compiled followers (copy_orders.hpp), by the id add_copy returns.
+    std::uint32_t add_copy(CopyFollower copy);
+    bool remove_copy(std::uint32_t id);
+    void set_copy_state(std::uint32_t id, bool ready, std::int64_t leader_position,
+                        std::int64_t held);
+    std::size_t copy_count() const noexcept { return copies_.size(); }
     // Request ids of every command, whether sent from the tick path or from Python.
     std::uint64_t take_request_id() noexcept { return next_request_id_++; }
     // The sequence of the next frame to a session: one counter, whether the frame goes
@@ -183,6 +190,12 @@ private:
     void on_trade(std::uint32_t slot, const protocol::Trade& trade, IngestResult& out);
     void fire(std::uint32_t trigger_id, const Instrument& in, const protocol::Trade& trade,
               IngestResult& out);
+    // Makes, checks and packs one order from the tick path (an armed order's, a copy's):
+    // `fired` says how it went; Sent: its Submit is appended to out.submits.
+    void place(const ArmedOrder& a, const MarketState& m, std::int64_t market_now_ns,
+               FiredOrder& fired, IngestResult& out);
+    void copy_position(std::uint32_t session, std::uint32_t slot, const protocol::Position& pos,
+                       IngestResult& out);
     void on_quote(std::uint32_t slot, const protocol::Quote& quote);
 
     SignalConfig config_;
@@ -190,6 +203,8 @@ private:
     std::vector<std::vector<std::int32_t>> session_maps_;  // session -> instrument id -> slot or -1
     std::uint32_t next_trigger_ = 1;
     std::unordered_map<std::uint32_t, ArmedOrder> armed_;  // by trigger id
+    std::vector<std::pair<std::uint32_t, CopyFollower>> copies_;  // by id, in the order added
+    std::uint32_t next_copy_ = 1;
     std::vector<bool> session_enabled_;
     std::vector<std::uint64_t> tx_sequence_;  // per session: the last frame sent to it
     std::vector<std::uint32_t> free_sessions_;  // released slots, reused by add_session
