@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -318,6 +319,11 @@ private:
                 err = errno;
             sent.push_back({slot, {out.begin(), out.end()}, err});
         }
+        // The frames leave on libzmq's I/O thread; this thread goes on to the Python
+        // bookkeeping at once. On a machine with fewer free cores than runnable threads
+        // the I/O thread waits for a time slice (measured: p50 1.4 ms from the leader's
+        // fill to the follower's Submit at load 4 on 2 cores, 0.17 ms with this yield).
+        std::this_thread::yield();
         return true;
     }
 

@@ -138,8 +138,16 @@ def _has_submit(frame: bytes) -> bool:
     return any(rtype == RecordType.SUBMIT for rtype, _ in decode_frame(frame))
 
 
+def _wait_booked(booked: Any, frames: int) -> None:
+    deadline = time.monotonic() + 10
+    while booked.value < frames:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the engine took {booked.value} of {frames} frames in 10 s")
+        time.sleep(0.0002)
+
+
 def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block: int,
-            results: Any, ready: Any) -> None:
+            results: Any, ready: Any, booked: Any) -> None:
     context = zmq.Context()
     echo = context.socket(zmq.DEALER)
     echo.connect(echo_endpoint)
@@ -201,7 +209,9 @@ def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block:
                 fills = shim.fill_submits(frame, fills)
             while leader.socket.poll(0):
                 leader.socket.recv()
-            time.sleep(0.002)  # the follower fills booked before the next leader fill
+            # The next leader fill once the engine has taken every frame sent so far (the
+            # followers' fills booked): the copy's latency, not a queue behind bookings.
+            _wait_booked(booked, sum(shim.sequence for shim in (leader, *shims)))
     echo.send(b"")
     results.put((ours, theirs))
     for shim in (leader, *shims):
@@ -229,8 +239,10 @@ def _copy(followers: int, per_block: int) -> tuple[list[float], list[float]]:
         echo_thread.start()
         ctx = mp.get_context("spawn")
         results, ready = ctx.Queue(), ctx.Event()
+        booked = ctx.Value("q", 0, lock=False)  # frames the engine has taken, every peer's
         process = ctx.Process(target=_client, daemon=True, args=(
-            engine.endpoint, f"tcp://127.0.0.1:{port}", followers, per_block, results, ready))
+            engine.endpoint, f"tcp://127.0.0.1:{port}", followers, per_block, results, ready,
+            booked))
         process.start()
         ready.set()
         samples = None
@@ -238,6 +250,7 @@ def _copy(followers: int, per_block: int) -> tuple[list[float], list[float]]:
         try:
             while samples is None:
                 if engine.poll(timeout_ms=50):
+                    booked.value = sum(s.last_sequence for s in engine.sessions.values())
                     continue
                 if not results.empty():
                     samples = results.get()
