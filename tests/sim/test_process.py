@@ -8,7 +8,15 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from tickbridge.protocol import OrderStatus, RecordType, RejectReason, SnapshotPart, make_record
+from tickbridge.protocol import (
+    OrderStatus,
+    OrderType,
+    RecordType,
+    RejectReason,
+    Side,
+    SnapshotPart,
+    make_record,
+)
 from tickbridge.sim.feed import tape_from_arrays
 from tickbridge.sim.generator import ES, TickArrays
 from tickbridge.sim.process import SimConfig, Simulator, run_in_thread
@@ -145,6 +153,9 @@ def test_cancel_on_disconnect_after_engine_silence(engine):
                         silence_intervals=3)
     try:
         engine.wait_for(lambda: engine.of(RecordType.HELLO))
+        # The trader's own order: the engine's silence must not cancel it.
+        sim.by_hand("submit", symbol=ES.symbol, side=Side.BUY, quantity=1,
+                    order_type=OrderType.LIMIT, price=5980.00)
         engine.send(submit(request_id=1, client_order_id=7, price=5990.00, quantity=1))
         silent_since = time.monotonic()  # the engine's last frame
         engine.wait_for(lambda: OrderStatus.WORKING in [int(r["status"])
@@ -153,7 +164,8 @@ def test_cancel_on_disconnect_after_engine_silence(engine):
                                                          for r in updates(engine, 7)])
         assert time.monotonic() - silent_since >= 0.14  # 3 intervals of 50 ms
         assert int(updates(engine, 7)[-2]["status"]) == OrderStatus.PENDING_CANCEL
-        assert sim.platform.working_count() == 0
+        assert sim.platform.engine_working_count() == 0
+        assert sim.platform.working_count() == 1  # the hand order works on
         engine.heartbeat()  # back: the sim keeps serving
         engine.send(make_record(RecordType.CANCEL, request_id=2, client_order_id=7))
         engine.wait_for(lambda: engine.answers(2))

@@ -285,12 +285,14 @@ class MatchingEngine:
             order, request_id, float(price), float(stop_price), int(quantity), t))
         return events + self.advance(now)
 
-    def cancel_all(self, instrument_id: int, now: int) -> list[Event]:
-        """Internal cancels of every live order (instrument_id 0: all instruments)."""
+    def cancel_all(self, instrument_id: int, now: int,
+                   which: Callable[[int], bool] = lambda coid: True) -> list[Event]:
+        """Internal cancels of every live order (instrument_id 0: all instruments) whose
+        client order id ``which`` takes."""
         events: list[Event] = []
         for order in self.working_orders():
-            if instrument_id in (0, order.instrument_id) and \
-                    order.status != OrderStatus.PENDING_CANCEL:
+            if instrument_id in (0, order.instrument_id) and which(order.client_order_id) \
+                    and order.status != OrderStatus.PENDING_CANCEL:
                 events += self.cancel(request_id=None, client_order_id=order.client_order_id,
                                       now=now)
         return events

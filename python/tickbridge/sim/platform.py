@@ -50,6 +50,10 @@ HAND_ORDER_ID_BITS = PLATFORM_ORDER_ID_BIT | 1 << 62
 def wire_client_order_id(client_order_id: int) -> int:
     hand = client_order_id & HAND_ORDER_ID_BITS == HAND_ORDER_ID_BITS
     return 0 if hand else client_order_id
+
+
+def _engine_made(client_order_id: int) -> bool:
+    return not client_order_id & PLATFORM_ORDER_ID_BIT
 RECENTLY_FINISHED_NS = 10 * 60 * 1_000_000_000  # finished orders restated in snapshots
 VERSION_TEXT = "tickbridge-sim 0.1"
 
@@ -243,9 +247,13 @@ class SimulatedPlatform:
         return self._records(events)
 
     def cancel_everything(self, now: int) -> Records:
-        """Cancel-on-disconnect: the engine went silent, working orders must not stay
-        unattended (DESIGN: the shim cancels its own working orders)."""
-        return self._records(self.matching.cancel_all(0, now))
+        """Cancel-on-disconnect: the engine went silent, its working orders must not stay
+        unattended (DESIGN: the shim cancels the engine's working orders). The trader's
+        own orders (by hand, or a flatten's) stay, as the real shims leave them."""
+        return self._records(self.matching.cancel_all(0, now, which=_engine_made))
+
+    def engine_working_count(self) -> int:
+        return sum(_engine_made(o.client_order_id) for o in self.matching.working_orders())
 
     def _flatten_events(self, instrument_id: int, now: int) -> list[Event]:
         events = self.matching.cancel_all(instrument_id, now)

@@ -621,9 +621,9 @@ class Simulator:
         if silent_for < c.silence_intervals * c.heartbeat_ms / 1000:
             return
         self._engine_silent = True
-        working = self.platform.working_count()
+        working = self.platform.engine_working_count()
         if c.cancel_on_disconnect and working:
-            log.warning("engine silent for %.1f s: canceling %d working orders "
+            log.warning("engine silent for %.1f s: canceling the engine's %d working orders "
                         "(cancel-on-disconnect)", silent_for, working)
             self._queue(self.platform.cancel_everything(self._now()))
         else:
