@@ -161,7 +161,7 @@ class Copier:
         if session.account == self.leader:
             held, self._unsettled_orders = self._unsettled_orders, {}
             for rec in held.values():
-                self.mirror.on_leader_order(session, rec)
+                self.mirror.on_leader_order(session, rec, adopt=True)
             for follower in self.followers.values():
                 self.mirror.catch_up(follower)
             self.sync.run(policy=self.config.policy, source="leader confirmed")

@@ -37,6 +37,12 @@ def _nan_none(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _same(a: float, b: float) -> bool:
+    """Two prices equal (NaN: none, for an order type that has no such price)."""
+    return (math.isnan(a) and math.isnan(b)) or a == b or \
+        (math.isnan(b) and a == 0.0)
+
+
 def working_price(rec: Any) -> float:
     """The price a replace moves: the limit, the stop of a stop order, none for market."""
     order_type = int(rec["order_type"])
@@ -54,7 +60,11 @@ class Mirror:
         self.coids: set[int] = set()  # follower orders that mirror a leader order
         self.working: dict[str, Any] = {}  # leader order key -> its last report, while open
 
-    def on_leader_order(self, session: ShimSession, rec: Any) -> None:
+    def on_leader_order(self, session: ShimSession, rec: Any, *, adopt: bool = False
+                        ) -> None:
+        """A leader order's report. ``adopt``: a report the engine may have mirrored
+        before a restart (a snapshot's, held until the leader's link settled): a mirror
+        whose link was lost is taken back, not placed twice (``_orphan``)."""
         if int(rec["status"]) not in _STATUSES:
             return
         instrument = session.instruments.get(int(rec["instrument_id"]))
@@ -71,7 +81,7 @@ class Mirror:
         if known is None and status in _OPEN:
             known = self.orders[key] = LeaderOrder(instrument.symbol, quantity, price)
             for follower in active:
-                self._place(follower, known, key, rec)
+                self._place(follower, known, key, rec, adopt=adopt)
         elif known is not None and status in _OPEN and \
                 (quantity, price) != (known.quantity, known.price):
             known.quantity, known.price = quantity, price
@@ -96,9 +106,10 @@ class Mirror:
                 continue
             if not leader.symbol:  # restored from the store before its symbol was kept
                 continue
-            self._place(follower, leader, key, rec)
+            self._place(follower, leader, key, rec, adopt=True)
 
-    def _place(self, follower: Follower, leader: LeaderOrder, key: str, rec: Any) -> None:
+    def _place(self, follower: Follower, leader: LeaderOrder, key: str, rec: Any, *,
+               adopt: bool = False) -> None:
         copier = self._copier
         mapped = copier.map(follower, leader.symbol)
         if mapped is None:
@@ -114,15 +125,45 @@ class Mirror:
         order_type = OrderType(int(rec["order_type"]))
         limit = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         stop = order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        price = float(rec["price"]) if limit else math.nan
+        stop_price = float(rec["stop_price"]) if stop else math.nan
+        orphan = self._orphan(follower, mapped.symbol, side, quantity, order_type, price,
+                              stop_price) if adopt else None
+        if orphan is not None:
+            leader.followers[follower.account] = orphan
+            self.coids.add(orphan)
+            copier.audit("copier_order", client_order_id=orphan, account=follower.account,
+                         leader=copier.leader, leader_order=key, purpose="mirror_adopted",
+                         symbol=mapped.symbol, side=side.name, quantity=quantity,
+                         leader_symbol=leader.symbol, leader_quantity=leader.quantity,
+                         leader_price=_nan_none(leader.price))
+            return
         coid = copier.submit(follower, mapped.symbol, side, quantity, order_type,
-                             float(rec["price"]) if limit else math.nan,
-                             float(rec["stop_price"]) if stop else math.nan,
-                             purpose="mirror", leader_order=key,
+                             price, stop_price, purpose="mirror", leader_order=key,
                              leader_symbol=leader.symbol, leader_quantity=leader.quantity,
                              leader_price=_nan_none(leader.price))
         if coid is not None:
             leader.followers[follower.account] = coid
             self.coids.add(coid)
+
+    def _orphan(self, follower: Follower, symbol: str, side: Side, quantity: int,
+                order_type: OrderType, price: float, stop_price: float) -> int | None:
+        """A working order of the engine at ``follower`` that no link names, with exactly
+        the terms this mirror would have: a mirror placed before a crash whose link record
+        was lost (links are audit records, written behind the order path), reported back
+        by the follower's snapshot."""
+        copier = self._copier
+        for order in copier.router.book.orders():
+            coid = int(order.client_order_id)
+            if order.is_terminal or order.account != follower.account or \
+                    order.instrument != symbol or coid in self.coids:
+                continue
+            if (int(order.side), int(order.qty), int(order.order_type)) == \
+                    (int(side), quantity, int(order_type)) and \
+                    _same(float(order.price), price) and \
+                    _same(float(order.stop_price), stop_price):
+                return coid
+        return None
 
     def _replace(self, follower: Follower, leader: LeaderOrder, key: str) -> None:
         copier = self._copier
