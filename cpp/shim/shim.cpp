@@ -261,6 +261,7 @@ ShimStats Shim::stats() const noexcept {
     s.market_data_dropped = counters_.market_data_dropped.load();
     s.engine_frames_received = counters_.engine_frames_received.load();
     s.bad_frames = counters_.bad_frames.load();
+    s.retired_session_frames = counters_.retired_session_frames.load();
     s.kill_requests = counters_.kill_requests.load();
     s.last_ack_sequence = counters_.last_ack_sequence.load();
     s.outbox_frames = counters_.outbox_frames.load();
@@ -299,6 +300,19 @@ struct Shim::Impl {
     bool engine_seen = false;
     bool engine_silent = false;
     Clock::time_point last_engine_frame{};
+    // Engine sessions seen replaced by a newer one, the latest kRetiredSessions of them (a
+    // ring): a frame of one is read late from a dead engine's connection and is dropped.
+    static constexpr std::size_t kRetiredSessions = 16;
+    std::uint64_t retired_sessions[kRetiredSessions] = {};
+    std::size_t retired_count = 0;  // sessions ever retired; the ring holds the latest
+
+    bool is_retired(std::uint64_t session) const noexcept {
+        const std::size_t held =
+            retired_count < kRetiredSessions ? retired_count : kRetiredSessions;
+        for (std::size_t i = 0; i < held; ++i)
+            if (retired_sessions[i] == session) return true;
+        return false;
+    }
 
     // What the platform said about itself, kept to repeat it to a restarted engine.
     std::vector<RecordSlot> hello;  // Hello then InstrumentDefinitions, latest per id
@@ -559,11 +573,26 @@ struct Shim::Impl {
             return;
         }
         shim.counters_.engine_frames_received.fetch_add(1);
+        if (is_retired(header.session_id)) {
+            // A frame of an engine that has since restarted, read late from its dead
+            // connection (ZeroMQ queues): its commands must not act after the new engine
+            // compared this platform's orders, or the new one never learns of them (and a
+            // copier's sync sends them again). Not acknowledged, not executed.
+            shim.counters_.retired_session_frames.fetch_add(1);
+            log(true, "tickbridge: frame %llu of engine session %016llx, replaced by %016llx: "
+                "ignored",
+                static_cast<unsigned long long>(header.sequence),
+                static_cast<unsigned long long>(header.session_id),
+                static_cast<unsigned long long>(engine_session));
+            return;
+        }
         const bool new_session = header.session_id != engine_session;
         if (new_session) {
-            if (engine_seen)
+            if (engine_seen) {
                 log(false, "tickbridge: new engine session %016llx (engine restarted)",
                     static_cast<unsigned long long>(header.session_id));
+                retired_sessions[retired_count++ % kRetiredSessions] = engine_session;
+            }
             engine_session = header.session_id;
             engine_expected_sequence = header.sequence;
         }

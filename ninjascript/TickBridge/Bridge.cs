@@ -97,6 +97,7 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         public long FramesSent;
         public long RecordsSent;
         public long MalformedFrames;
+        public long RetiredSessionFrames;   // frames of a replaced engine session: dropped
         public long EvictedFrames;
 
         // Bridge-thread state.
@@ -112,6 +113,11 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
         private bool silenceReported;
         private ulong engineSession;
         private ulong engineInOrder;        // highest engine sequence received in order (our ack)
+        // Engine sessions seen replaced by a newer one, the latest RetiredSessionsKept of them
+        // (a ring): a frame of one is read late from a dead engine's connection and is dropped.
+        private const int RetiredSessionsKept = 16;
+        private readonly ulong[] retiredSessions = new ulong[RetiredSessionsKept];
+        private int retiredCount;           // sessions ever retired; the ring holds the latest
         private long lastEngineFrameMs, lastSendMs, lastHelloMs;
         private bool helloDelivered;        // the last Hello probe left (TCP connected)
         private readonly Stopwatch clock = Stopwatch.StartNew();
@@ -597,14 +603,28 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
                 host.Log("TickBridge: engine frame refused whole, " + e.Message);
                 return;
             }
+            if (IsRetiredSession(header.SessionId))
+            {
+                // A frame of an engine that has since restarted, read late from its dead
+                // connection (ZeroMQ queues): its commands must not act after the new engine
+                // compared this platform's orders, or the new one never learns of them (and a
+                // copier's sync sends them again). Not acknowledged, not executed.
+                Interlocked.Increment(ref RetiredSessionFrames);
+                host.Log("TickBridge: frame " + header.Sequence + " of engine session " + header.SessionId.ToString("X16")
+                         + ", replaced by " + engineSession.ToString("X16") + ": ignored");
+                return;
+            }
             bool firstContact = engineSession == 0;
             bool newSession = header.SessionId != engineSession;
             if (newSession)
             {
                 if (!firstContact)
+                {
                     host.Log("TickBridge: new engine session " + header.SessionId.ToString("X16") + " (was "
                              + engineSession.ToString("X16") + "): Hello again, resending "
                              + pending.Count + " unacknowledged frames");
+                    retiredSessions[retiredCount++ % RetiredSessionsKept] = engineSession;
+                }
                 engineSession = header.SessionId;
                 engineInOrder = header.Sequence;
             }
@@ -659,6 +679,14 @@ namespace NinjaTrader.NinjaScript.AddOns.TickBridge
             }
             if (nextToSend < pending.Count) SendBacklog();
             if (anyCommand) host.CommandsArrived();
+        }
+
+        private bool IsRetiredSession(ulong session)
+        {
+            int held = Math.Min(retiredCount, RetiredSessionsKept);
+            for (int i = 0; i < held; i++)
+                if (retiredSessions[i] == session) return true;
+            return false;
         }
 
         // Kill travels on the kill endpoint only (its own socket, so it works with the engine

@@ -76,7 +76,7 @@ def test_shim_library_unit_checks(flavor):
     result = subprocess.run([str(binary), items], capture_output=True, text=True, env=env,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("PASS") == 4
+    assert result.stdout.count("PASS") == 5
     assert "ThreadSanitizer" not in result.stderr, result.stderr
 
 

@@ -657,6 +657,37 @@ def test_order_events_lost_with_a_crashed_engine_are_resent_and_booked_once(make
     assert len(fills) == 2, "booked once, however often resent"
 
 
+def test_a_late_frame_of_a_replaced_engine_session_is_never_executed(make_harness, peer):
+    # After an engine restart a frame of the dead engine can still be read from its old
+    # connection: run after the new engine compared this account's orders, its Submit would
+    # be an order the new engine never learns of (a copier would send it again).
+    harness = make_harness()
+    connect(harness, peer, cancel_on_disconnect=False)
+    submit(peer, 1, 0xA1)
+    pump_until(harness, answered(peer, 1))
+    dead = peer.session_id
+    peer.restart(down_for=0.05)
+    pump_until(harness, peer.greeted)  # the shim said Hello again, to the new session
+    hellos = peer.link().hellos
+    late = [make_record(RecordType.SUBMIT, request_id=2, client_order_id=0xA2, price=4000.25,
+                        quantity=1, side=int(Side.BUY), order_type=int(OrderType.LIMIT),
+                        time_in_force=int(TimeInForce.DAY)),
+            make_record(RecordType.CANCEL, request_id=3, client_order_id=0xA1)]
+    peer.send_raw(encode_frame(late, session_id=dead, sequence=10**6, send_time_ns=1))
+    submit(peer, 4, 0xA4)  # the new engine's, on the same connection after the late frame
+    pump_until(harness, answered(peer, 4))
+    assert answers(peer, 4)[0][0] == RecordType.COMMAND_ACK
+    assert not answers(peer, 2) and not answers(peer, 3)
+    assert [c.split(" tag=")[1].split()[0] for c in harness.calls()
+            if c.startswith("BuyOrder")] == [tag(0xA1), tag(0xA4)]
+    assert not any(c.startswith("CancelOrder") for c in harness.calls())
+    ignored = [line for line in harness.log() if "ignored" in line and "engine session" in line]
+    assert len(ignored) == 1, ignored
+    assert (f"frame 1000000 of engine session {dead:016x}, replaced by "
+            f"{peer.session_id:016x}: ignored") in ignored[0]
+    assert peer.link().hellos == hellos  # the dead session was not taken for a new one
+
+
 def test_kill_over_the_engine_link_checks_the_secret(make_harness, peer):
     harness = make_harness()
     connect(harness, peer)

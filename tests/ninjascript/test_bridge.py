@@ -345,6 +345,38 @@ def test_resend_to_a_restarted_engine(make_host, engine):
     assert host.command("stats")["engine_connected"]
 
 
+def test_a_late_frame_of_a_replaced_engine_session_is_never_executed(make_host, engine):
+    # After an engine restart a frame of the dead engine can still be read from its old
+    # connection: run after the new engine compared this account's orders, its Submit would
+    # be an order the new engine never learns of (a copier would send it again).
+    peer = engine(session_id=0xA1A1)
+    host = make_host()
+    start(host, peer)
+    submit(peer, 1, 0xA1)
+    assert answer(peer, 1)["type"] == "CommandAck"
+    hellos = len(peer.records("Hello"))
+    peer.session_id = 0xB2B2   # the engine restarted: its frames carry a new session...
+    wait_until(lambda: len(peer.records("Hello")) > hellos, 10, "a Hello to the new session")
+    hellos = len(peer.records("Hello"))
+    late = [make_record(RecordType.SUBMIT, request_id=2, client_order_id=0xA2, price=6010.25,
+                        quantity=1, side=1, order_type=2, time_in_force=1, instrument_id=1),
+            make_record(RecordType.CANCEL, request_id=3, client_order_id=0xA1, instrument_id=1)]
+    peer.send_raw(encode_frame(late, session_id=0xA1A1, sequence=1000, send_time_ns=1))
+    submit(peer, 4, 0xA4)   # the new engine's, on the same connection after the late frame
+    assert answer(peer, 4)["type"] == "CommandAck"
+    assert not [r for r in peer.records() if r.get("request_id") in (2, 3)]
+    assert [c["signalName"] for c in calls_of(host, "SubmitOrderUnmanaged")] == [
+        "TB00000000000000A1", "TB00000000000000A4"]
+    assert calls_of(host, "CancelOrder") == []
+    ignored = [line for line in host.command("logs")["logs"] if "ignored" in line
+               and "engine session" in line]
+    assert ignored == ["TickBridge: frame 1000 of engine session 000000000000A1A1, replaced by "
+                       "000000000000B2B2: ignored"], ignored
+    stats = host.command("stats")
+    assert stats["retired_session_frames"] == 1 and stats["engine_connected"]
+    assert len(peer.records("Hello")) == hellos   # the dead session was not taken for a new one
+
+
 def test_malformed_frames_do_not_crash_the_strategy(make_host, engine):
     peer = engine()
     host = make_host()

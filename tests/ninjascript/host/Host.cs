@@ -991,6 +991,7 @@ namespace TickBridgeTestHost
                 r["records_sent"] = b.RecordsSent;
                 r["market_data_dropped"] = b.MarketDataDropped;
                 r["malformed_frames"] = b.MalformedFrames;
+                r["retired_session_frames"] = b.RetiredSessionFrames;
                 r["encode_errors"] = b.EncodeErrors;
             }
             return r;

@@ -138,6 +138,7 @@ struct ShimStats {
     std::uint64_t market_data_dropped = 0;  // records: queue full, or ZeroMQ would block
     std::uint64_t engine_frames_received = 0;
     std::uint64_t bad_frames = 0;
+    std::uint64_t retired_session_frames = 0;  // frames of a replaced engine session: dropped
     std::uint64_t kill_requests = 0;
     std::uint64_t last_ack_sequence = 0;  // engine's Heartbeat.ack_sequence
     std::uint64_t outbox_frames = 0;
@@ -257,6 +258,7 @@ private:
         std::atomic<std::uint64_t> frames_sent{0}, records_sent{0}, frames_resent{0},
             market_data_dropped{0}, engine_frames_received{0}, bad_frames{0}, kill_requests{0},
             last_ack_sequence{0}, outbox_frames{0};
+        std::atomic<std::uint64_t> retired_session_frames{0};
         std::atomic<bool> engine_alive{false}, kill_endpoint_bound{false};
     } counters_;
 
