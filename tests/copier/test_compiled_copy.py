@@ -150,6 +150,8 @@ def test_the_core_sends_each_follower_its_copy_once_and_books_the_link(desk):
     assert links["F1"]["leader_fill"] == "X1" and links["F1"]["compiled"] is True
     assert links["F2"]["client_order_id"] == int(f2["client_order_id"])
     assert desk.engine.copies.sent == 2
+    followers = {f["account"]: f for f in desk.engine.copier.status()["followers"]}
+    assert (followers["F1"]["orders"], followers["F1"]["compiled"]) == (1, 1)
     book = desk.engine.router.book
     assert book.order(int(f1["client_order_id"])).account == "F1"
 

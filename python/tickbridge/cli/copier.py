@@ -65,7 +65,9 @@ def run_status(args: argparse.Namespace) -> int:
 def format_status(reply: dict[str, Any]) -> str:
     leader = reply["leader"]
     positions = ", ".join(f"{s} {q:+d}" for s, q in leader["positions"].items()) or "flat"
-    lines = [f"copier: {reply['mode']}, policy {reply['policy']}",
+    compiled = sum(f.get("compiled", 0) for f in reply["followers"])
+    lines = [f"copier: {reply['mode']}, policy {reply['policy']}, "
+             f"{compiled} copies sent from the compiled path",
              f"leader {leader['account']} ({leader['platform']}, "
              f"{'up' if leader['connected'] else 'NOT CONNECTED'}): {positions}",
              f"{'follower':<14} {'platform':<13} {'link':<5} {'state':<14} "

@@ -236,7 +236,8 @@ class Copier:
                 "positions": {s: {"target": t, "actual": a}
                               for s, (t, a) in sorted(follower.compared.items())},
                 "on_target": all(t == a for t, a in follower.compared.values()),
-                "orders": follower.orders, "refusals": follower.refusals,
+                "orders": follower.orders, "compiled": follower.compiled,
+                "refusals": follower.refusals,
                 "last_refusal": follower.last_refusal, "unmapped": follower.unmapped,
             })
         return {"mode": self.config.mode, "policy": self.config.policy,

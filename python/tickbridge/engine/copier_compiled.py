@@ -238,6 +238,7 @@ class CompiledCopies:
                         compiled=True)
             follower = rule.follower
             follower.orders += 1
+            follower.compiled += 1
             copier.sync.sent(follower.account, coid)
             signed = quantity if side == Side.BUY else -quantity
             target = rule.state[2] + signed

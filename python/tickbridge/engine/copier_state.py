@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class Follower:
     config: FollowerConfig
     orders: int = 0
+    compiled: int = 0  # of those, sent by the core (copier_compiled.py)
     refusals: int = 0
     last_refusal: str = ""
     # Each instrument's last comparison: symbol -> (target, position + working).
