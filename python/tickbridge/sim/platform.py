@@ -275,7 +275,7 @@ class SimulatedPlatform:
     # ---- orders the trader places by hand ------------------------------------------
     def by_hand(self, action: str, hand_id: int, now: int, **fields: float) -> Records:
         """An order the trader works at the platform itself (not the engine's): the shim
-        reports it as an external order, with a platform-made id (the top bit set).
+        reports it as an external order, client order id 0 (``wire_client_order_id``).
         ``submit`` (symbol index ``instrument_id``, side, quantity, order_type, price),
         ``replace`` (price, quantity), ``cancel``, and ``fill``: ``quantity`` of it
         executed now at its limit price (the exchange matching the trader's order; the

@@ -22,11 +22,13 @@ FAULT_KINDS: dict[str, str] = {
     "kill": "the operator's kill switch: halt, cancel the working orders",
     "kill_flatten": "the operator's kill switch with flatten: halt, cancel, flatten",
     "replaces": "from this step on the strategy also replaces working orders",
+    "by_hand": "the trader places an order by hand at the platform (market or limit), "
+               "then may replace it, cancel it or have it filled (an external order)",
 }
 # Relative frequencies in a generated schedule.
 _WEIGHTS = {"drop": 8, "dup": 6, "reorder": 5, "delay": 5, "cut": 2, "engine_crash": 2,
             "platform_crash": 2, "store_fail": 1, "platform_quirk": 1, "clock_jump": 1, "kill": 1,
-            "kill_flatten": 1, "replaces": 1}
+            "kill_flatten": 1, "replaces": 1, "by_hand": 3}
 
 
 @dataclass(frozen=True, order=True)

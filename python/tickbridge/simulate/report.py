@@ -23,7 +23,8 @@ def table(campaign: Campaign, out: TextIO) -> None:
           f"({campaign.simulated_s / max(campaign.real_s, 1e-9):.1f}x real time, "
           f"{campaign.sessions / max(campaign.real_s, 1e-9):.2f} sessions/s)", file=out)
     print(f"\n{'fault / effect':<34}{'count':>10}", file=out)
-    for key in sorted(k for k in counts if k.startswith(("fault ", "frames ", "engine "))):
+    for key in sorted(k for k in counts
+                      if k.startswith(("fault ", "frames ", "engine ", "by hand ", "fills by "))):
         print(f"{key:<34}{counts[key]:>10}", file=out)
     for key in ("orders accepted", "orders refused"):
         print(f"{key:<34}{counts[key]:>10}", file=out)

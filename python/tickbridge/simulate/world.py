@@ -16,6 +16,7 @@ from tickbridge.engine.risk import RiskAdapter
 from tickbridge.protocol import OrderType, Side, TimeInForce
 from tickbridge.risk.reasons import TradingState
 from tickbridge.sim.generator import InstrumentSpec
+from tickbridge.sim.platform import HAND_ORDER_ID_BITS
 from tickbridge.sim.quirks import QuirkConfig
 from tickbridge.simulate.clock import SimClock
 from tickbridge.simulate.faults import Fault
@@ -70,6 +71,8 @@ class World:
         self.replaces = False  # the strategy also replaces orders (fault replaces)
         self.halt_restarts = 0
         self.submitted: list[int] = []  # client order ids the engine returned
+        self.hand_orders = self.hand_this_step = 0  # orders placed by hand (fault by_hand)
+        self.hand_plan: dict[int, list[tuple[str, int, dict[str, float]]]] = {}
         self.start_engine()
         self.shim.hello(self.clock.now_ns)  # the platform connects
 
@@ -145,8 +148,57 @@ class World:
                 self.operator_state = TradingState.HALTED
         elif kind == "replaces":
             self.replaces = True
+        elif kind == "by_hand":
+            self.place_by_hand(fault)
         elif kind == "clock_jump":
             self.clock.advance(fault.arg * 1_000_000_000)
+
+    def place_by_hand(self, fault: Fault) -> None:
+        """The trader places an order at the platform itself (market or limit, 1 to 3),
+        and plans what they do with it next: replace it, then cancel it or have it filled
+        (partly or wholly), at later steps. Its own random stream (seed, step, how many
+        placed before at this step): the workload's draws do not depend on it, and removing
+        another fault while shrinking leaves this one's."""
+        self.hand_orders += 1
+        self.hand_this_step += 1
+        rng = random.Random(f"hand:{self.seed}:{fault.step}:{self.hand_this_step}")
+        hand_id = HAND_ORDER_ID_BITS | self.hand_orders
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        limit = rng.random() < 0.6
+        price = self.price + rng.randint(-4, 4) * 0.25
+        self.by_hand("submit", hand_id, instrument_id=1, side=int(side),
+                     quantity=rng.randint(1, 3),
+                     order_type=int(OrderType.LIMIT if limit else OrderType.MARKET),
+                     price=price if limit else 0.0)
+        if not limit:
+            return  # filled by the platform at once
+        later = self.step + rng.randint(1, 40)
+        if rng.random() < 0.5:
+            self.hand_plan.setdefault(later, []).append(
+                ("replace", hand_id, {"quantity": rng.randint(1, 3),
+                                      "price": price + rng.randint(-2, 2) * 0.25}))
+            later += rng.randint(1, 40)
+        ending = rng.random()
+        if ending < 0.4:
+            self.hand_plan.setdefault(later, []).append(("cancel", hand_id, {}))
+        elif ending < 0.8:
+            self.hand_plan.setdefault(later, []).append(
+                ("fill", hand_id, {"quantity": rng.randint(1, 3)}))
+        # else: left working (the tape may fill it; a kill cancels it)
+
+    def by_hand(self, action: str, hand_id: int, **fields: float) -> None:
+        """One action of the trader's at the platform; what the platform says about it
+        goes to the engine as the shim reports it (an external order, id 0)."""
+        platform = self.shim.platform
+        order = platform.matching.orders.get(hand_id)
+        if action != "submit":
+            if order is None or order.finished:
+                return  # filled by the tape, canceled by a kill, or lost with the platform
+            if action == "fill":
+                fields = {"quantity": min(int(fields["quantity"]), order.remaining)}
+        self.log(f"by hand: {action} {hand_id & ~HAND_ORDER_ID_BITS} {fields}")
+        self.counts[f"by hand {action}"] += 1
+        self.shim.out += platform.by_hand(action, hand_id, self.clock.now_ns, **fields)
 
     def workload(self) -> None:
         """A strategy and an operator at random (the same draws whatever the faults)."""
@@ -247,6 +299,7 @@ class World:
     def tick(self, faults: list[Fault], *, workload: bool = True, market: bool = True
              ) -> None:
         self.last_accept = None
+        self.hand_this_step = 0
         self.network.step = self.step
         for fault in faults:
             self.apply(fault)
@@ -254,6 +307,8 @@ class World:
             self.restart_at = None
             self.log("operator restarts the engine after the store failure")
             self.restart_engine()
+        for action, hand_id, fields in self.hand_plan.pop(self.step, []):
+            self.by_hand(action, hand_id, **fields)
         if self.network.cut_until == self.step:
             self.log("link restored: the shim says hello again")
             self.shim.hello(self.clock.now_ns)
