@@ -14,10 +14,12 @@ from before it, and the next orders were checked against it (defect 4 of
 docs/simulation-testing.md). A restart books them again from the store (recovery).
 
 Platform-made ids are the flatten's: the simulator makes them for its flatten orders
-only, and the shims report every other order the engine did not make (placed by hand,
-by another tool) with id 0, which stays external (reconciliation's
-``unknown_external_order``). Known only from the id, they are recognised after a
-restart too, when the store failed under the kill and their fills come again.
+only, the shims for the closing orders of their own Flatten / Kill(flatten) (recognised
+by what they do: acsil/README.md, ninjascript/README.md), and every other order the
+engine did not make (placed by hand, by another tool) is reported with id 0, which stays
+external (reconciliation's ``unknown_external_order``). Known only from the id, they are
+recognised after a restart too, when the store failed under the kill and their fills come
+again.
 """
 
 from __future__ import annotations
