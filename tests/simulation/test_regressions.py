@@ -131,6 +131,7 @@ def test_no_replace_while_the_store_has_failed():
           "276:engine_crash"),
     (1173, "16:delay:4,61:dup,125:delay:3,127:by_hand,132:kill_flatten,149:kill,"
            "153:store_fail:3,163:clock_jump:19,185:store_fail:13,279:by_hand"),
+    (4585, "122:drop,122:platform_crash,153:by_hand,185:kill_flatten"),
 ])
 def test_a_flatten_of_what_the_trader_holds_is_not_booked_as_the_engines(seed, schedule):
     """Seed 1818: the trader sold 5 by hand (the engine flat), then a kill with flatten:
@@ -144,6 +145,9 @@ def test_a_flatten_of_what_the_trader_holds_is_not_booked_as_the_engines(seed, s
     arrived took that buy for the trader's: engine -3, platform flat. Seeds 118 and 1173:
     a closing fill all of which closed the trader's position (no stored fill) resent to
     a restarted engine that knew nothing yet of what the trader held: booked whole; what
-    others hold and the split decided are now rebuilt from the audit log."""
+    others hold and the split decided are now rebuilt from the audit log. Seed 4585 (make
+    soak): in a snapshot the closing fill was split at once, the trader's fill before it
+    only at the snapshot's end: a snapshot's fills, a flatten's included, are now booked
+    at its end in the platform's order."""
     result = run_session(seed, parse_schedule(schedule))
     assert result.ok, (result.violations, result.trace)

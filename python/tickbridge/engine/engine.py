@@ -135,7 +135,8 @@ class Engine:
                 self.copier.guarded(self.copier.on_confirmed)(session)
 
         self.reconciler = Reconciler(self.router.book, lambda: policy, ReconcileHooks(
-            apply_update=events.on_order_update, book_fill=events.on_fill,
+            apply_update=events.on_order_update,
+            book_fill=lambda s, r: self._flatten_orders.on_fill(s, r) or events.on_fill(s, r),
             adopt_order=events.adopt, adopt_quantity=events.adopt_quantity,
             mark_canceled=events.mark_canceled, halt=trading.halt,
             flatten=lambda account, why: trading.kill(flatten=True, account=account,
