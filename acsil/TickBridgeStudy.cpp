@@ -250,6 +250,18 @@ struct StudyState {
     };
     StatusKey status_key{};
     bool status_drawn_once = false;
+    // The closing orders of this study's last FlattenAndCancelAllOrders (a Flatten command,
+    // a kill with flatten): Sierra Chart places them itself, with no text tag of the
+    // engine's, so they would go out as external orders (client order id 0) and the engine
+    // would not book the flatten. Orders first seen after the call, within kFlattenWatch,
+    // that close the position the call found (closes_for_flatten) get a platform-made id.
+    struct FlattenWatch {
+        double position = 0;  // signed, when the flatten ran; 0: nothing watched
+        double claimed = 0;   // closing quantity given platform-made ids so far
+        std::chrono::steady_clock::time_point until{};
+    };
+    FlattenWatch flatten_watch;
+    std::uint32_t platform_orders = 0;  // platform-made ids given by this study instance
 };
 
 // A string input as the trader typed it. Sierra Chart's GetString() returns "Unset" for an
@@ -484,6 +496,40 @@ void forward_depth_side(SCStudyInterfaceRef sc, StudyState& state, bool bid, int
     }
 }
 
+// Platform-made client order ids: the top bit set (the engine never makes one; it books
+// their orders and fills as a flatten's, engine/flatten_orders.py), bit 62 clear, the low 30
+// bits of the shim session that gave it, then a count: unique within the study instance and,
+// but for a 2^-30 chance, across its restarts (the engine keys their fills by execution id).
+constexpr std::uint64_t kPlatformMadeBit = std::uint64_t{1} << 63;
+constexpr auto kFlattenWatch = std::chrono::seconds(5);
+
+std::uint64_t platform_made_id(StudyState& state) {
+    const std::uint64_t session = state.shim->session_id() & 0x3FFFFFFFu;
+    return kPlatformMadeBit | (session << 32) | ++state.platform_orders;
+}
+
+// Whether `order`, seen for the first time and carrying no engine tag, is a closing order
+// of the flatten being watched: a market order (Sierra Chart flattens at market), not an
+// attached one, for the chart's symbol, on the side that closes the position the flatten
+// found, and no more than what is left of that position to close. GetOrderByIndex lists
+// the chart's symbol and trade account only. Not recognised: a closing order Sierra Chart
+// reports later than kFlattenWatch after the call, or after the study was restarted (both
+// stay external, id 0). Taken for one: an order the trader places by hand in those 5 s
+// that has every property of a closing order (documented in acsil/README.md).
+bool closes_for_flatten(SCStudyInterfaceRef sc, StudyState::FlattenWatch& watch,
+                        const s_SCTradeOrder& order) {
+    if (watch.position == 0 || std::chrono::steady_clock::now() >= watch.until) return false;
+    const BuySellEnum closing = watch.position > 0 ? BSE_SELL : BSE_BUY;
+    if (order.BuySell != closing || order.OrderTypeAsInt != SCT_ORDERTYPE_MARKET ||
+        order.ParentInternalOrderID != 0 || order.OrderQuantity <= 0 ||
+        watch.claimed + order.OrderQuantity > std::abs(watch.position))
+        return false;
+    if (order.Symbol.GetLength() > 0 && order.Symbol.CompareNoCase(sc.Symbol) != 0) return false;
+    watch.claimed += order.OrderQuantity;
+    if (watch.claimed >= std::abs(watch.position)) watch.position = 0;  // all of it: done
+    return true;
+}
+
 protocol::OrderUpdate make_order_update(const StudyState& state, const s_SCTradeOrder& order) {
     protocol::OrderUpdate update{};
     update.header.instrument_id = state.instrument_id;
@@ -533,6 +579,10 @@ void forward_orders(SCStudyInterfaceRef sc, StudyState& state) {
             // An engine order placed before this study instance started (chart reload).
             state.client_id_by_order[order.InternalOrderID] = client_order_id;
             state.order_by_client_id[client_order_id] = order.InternalOrderID;
+        } else if (inserted && client_order_id == 0 &&
+                   closes_for_flatten(sc, state.flatten_watch, order)) {
+            // Not in order_by_client_id: the engine sends no command for it.
+            state.client_id_by_order[order.InternalOrderID] = platform_made_id(state);
         }
         state.shim->post(make_order_update(state, order));
     }
@@ -1039,9 +1089,27 @@ void run_disconnect_cancels(SCStudyInterfaceRef sc, StudyState& state) {
     run = StudyState::DisconnectCancels{};
 }
 
+// FlattenAndCancelAllOrders, watching for the closing orders Sierra Chart places for it.
+// The orders already there are read first, so none of them (one placed by hand a moment
+// ago) is taken for a closing order; the orders after the call are read at once (a closing
+// order placed during the call) and at every call for kFlattenWatch (closes_for_flatten).
+int flatten_and_cancel_all(SCStudyInterfaceRef sc, StudyState& state) {
+    forward_orders(sc, state);
+    s_SCPositionData position;
+    sc.GetTradePosition(position);
+    const int result = sc.FlattenAndCancelAllOrders();
+    if (result > 0 && position.PositionQuantity != 0) {
+        state.flatten_watch.position = position.PositionQuantity;
+        state.flatten_watch.claimed = 0;
+        state.flatten_watch.until = std::chrono::steady_clock::now() + kFlattenWatch;
+    }
+    forward_orders(sc, state);
+    return result;
+}
+
 // One try of a kill: Sierra Chart's result, > 0 when it acted.
-int try_kill(SCStudyInterfaceRef sc, bool flatten) {
-    return flatten ? sc.FlattenAndCancelAllOrders() : sc.CancelAllOrders();
+int try_kill(SCStudyInterfaceRef sc, StudyState& state, bool flatten) {
+    return flatten ? flatten_and_cancel_all(sc, state) : sc.CancelAllOrders();
 }
 
 // Runs the kills that are due (new and pending). A kill is logged and answered as done
@@ -1066,7 +1134,7 @@ void run_kills(SCStudyInterfaceRef sc, StudyState& state) {
             kills.erase(kills.begin() + static_cast<std::ptrdiff_t>(i));
             continue;
         }
-        const int result = try_kill(sc, kill.flatten);
+        const int result = try_kill(sc, state, kill.flatten);
         const char* what = kill.flatten ? "FlattenAndCancelAllOrders" : "CancelAllOrders";
         if (result > 0) {
             std::snprintf(message, sizeof message, "TickBridge: KILL from %s: done (%s returned %d)",
@@ -1133,7 +1201,7 @@ void execute_commands(SCStudyInterfaceRef sc, StudyState& state) {
             case RecordType::Flatten:
                 answer_platform_result(sc, state, RecordType::Flatten,
                                        command.as<protocol::Flatten>().request_id, 0,
-                                       sc.FlattenAndCancelAllOrders());
+                                       flatten_and_cancel_all(sc, state));
                 break;
             case RecordType::SnapshotRequest:
                 on_snapshot(sc, state, command.as<protocol::SnapshotRequest>());

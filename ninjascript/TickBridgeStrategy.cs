@@ -77,6 +77,9 @@ namespace NinjaTrader.NinjaScript.Strategies
         // reported by this instance.
         private readonly ConcurrentDictionary<ulong, FinishedOrder> finishedOrders = new ConcurrentDictionary<ulong, FinishedOrder>();
         private readonly ConcurrentQueue<ulong> finishedSequence = new ConcurrentQueue<ulong>();
+        // The closing orders of this strategy's Account.Flatten calls (a Flatten command, a kill
+        // with flatten), reported with platform-made ids (TickBridge/FlattenOrders.cs).
+        private readonly FlattenOrders flattenOrders = new FlattenOrders();
         // The engine's TradingState for this account as last received ("" before any), shown on the chart.
         private volatile string tradingStateText = "";
         private int statusDrawScheduled;
@@ -829,6 +832,7 @@ namespace NinjaTrader.NinjaScript.Strategies
         {
             Order order = e.Order;
             if (order == null || OwnedByThisStrategy(order) || !ReportedHere(order)) return;
+            if (ClientOrderIds.Parse(order.Name) == 0) flattenOrders.Claim(order, DateTime.UtcNow);
             ForwardOrderUpdate(order, e.LimitPrice, e.StopPrice, e.Quantity, e.Filled, e.AverageFillPrice, e.OrderState, e.Time,
                 e.Error, string.Empty);
         }
@@ -864,7 +868,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             }
             Bridge b = bridge;
             if (b == null) return;
-            var update = MakeOrderUpdate(order, id, limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
+            var update = MakeOrderUpdate(order, id != 0 ? id : flattenOrders.IdOf(order), limitPrice, stopPrice, quantity, filled, averageFillPrice, orderState, ToUtcNs(time));
             if (orderState == OrderState.Rejected || error != ErrorCode.NoError)
             {
                 update.Reason = (ushort)RejectReason.PlatformRejected;
@@ -944,9 +948,17 @@ namespace NinjaTrader.NinjaScript.Strategies
             return r;
         }
 
+        // The engine's id from the order's name; else the platform-made id of a flatten's
+        // closing order; else 0 (an external order: by hand, another tool).
+        private ulong ClientIdOf(Order order)
+        {
+            ulong id = ClientOrderIds.Parse(order.Name);
+            return id != 0 ? id : flattenOrders.IdOf(order);
+        }
+
         private OrderUpdateRecord CurrentState(Order order)
         {
-            var r = MakeOrderUpdate(order, ClientOrderIds.Parse(order.Name), order.LimitPrice, order.StopPrice, order.Quantity,
+            var r = MakeOrderUpdate(order, ClientIdOf(order), order.LimitPrice, order.StopPrice, order.Quantity,
                 order.Filled, order.AverageFillPrice, order.OrderState, Wire.UtcNowNs());
             r.Text = "current state";
             return r;
@@ -963,6 +975,9 @@ namespace NinjaTrader.NinjaScript.Strategies
             Execution execution = e.Execution;
             if (execution == null || (execution.Order != null && OwnedByThisStrategy(execution.Order))) return;
             if (execution.Order != null ? !ReportedHere(execution.Order) : execution.Instrument != Instrument) return;
+            // Some brokers report the execution before the order's first update.
+            if (execution.Order != null && ClientOrderIds.Parse(execution.Order.Name) == 0)
+                flattenOrders.Claim(execution.Order, DateTime.UtcNow);
             ForwardExecution(execution, e.ExecutionId, e.Price, e.Quantity, e.MarketPosition, e.OrderId, e.Time);
         }
 
@@ -980,7 +995,7 @@ namespace NinjaTrader.NinjaScript.Strategies
             Order order = execution.Order;
             var fill = new FillRecord();
             fill.InstrumentId = execution.Instrument == Instrument ? WireInstrumentId : 0;
-            fill.ClientOrderId = order != null ? ClientOrderIds.Parse(order.Name) : 0;
+            fill.ClientOrderId = order != null ? ClientIdOf(order) : 0;
             fill.TimeNs = ToUtcNs(time);
             fill.Price = price;
             fill.Quantity = quantity;
@@ -1109,7 +1124,7 @@ namespace NinjaTrader.NinjaScript.Strategies
                     break;
                 case RecordType.Flatten:
                     if (!KnownInstrument(b, c) || !OrderConnectionUp(b, c)) return;
-                    Account.Flatten(new[] { Instrument });
+                    Flatten(new List<Instrument> { Instrument });
                     Ack(b, c);
                     break;
                 case RecordType.SnapshotRequest: Snapshot(b, c); break;
@@ -1368,7 +1383,30 @@ namespace NinjaTrader.NinjaScript.Strategies
                 foreach (Position p in Account.Positions)
                     if (p.MarketPosition != MarketPosition.Flat && !instruments.Contains(p.Instrument)) instruments.Add(p.Instrument);
             }
-            if (instruments.Count > 0) Account.Flatten(instruments);
+            if (instruments.Count > 0) Flatten(instruments);
+        }
+
+        // Account.Flatten, watching for the closing orders NinjaTrader places for it (it may
+        // report them before Flatten returns): the account's orders and positions are read
+        // first, so that no order already there is taken for a closing one.
+        private void Flatten(List<Instrument> instruments)
+        {
+            var existing = new List<Order>();
+            lock (Account.Orders)
+            {
+                foreach (Order order in Account.Orders) existing.Add(order);
+            }
+            var positions = new Dictionary<Instrument, int>();
+            lock (Account.Positions)
+            {
+                foreach (Position p in Account.Positions)
+                {
+                    if (!instruments.Contains(p.Instrument) || p.MarketPosition == MarketPosition.Flat) continue;
+                    positions[p.Instrument] = p.MarketPosition == MarketPosition.Long ? p.Quantity : -p.Quantity;
+                }
+            }
+            flattenOrders.Flattening(existing, positions, DateTime.UtcNow);
+            Account.Flatten(instruments);
         }
 
         // Cancel-on-disconnect: this strategy's working engine orders, not the whole account.

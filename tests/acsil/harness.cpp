@@ -81,6 +81,8 @@ std::map<int, std::string> g_input_descriptions;
 int g_cancel_result = 0;  // 0: Sierra Chart's real answer; else what every cancel returns
 int64_t g_chart_utc_offset_us = 0;  // the chart's time zone, as an offset from UTC
 bool g_fills_same_time = false;  // every fill in the same microsecond
+int g_flatten_orders = 2;  // a flatten's closing order: 2 placed and filled, 1 placed, 0 none
+double g_flatten_price = 4000.0;
 
 // Sierra Chart's time and sales buffer: a ring whose oldest entry is at m_NextIndex when full.
 constexpr int kRingSize = 1 << 17;
@@ -124,6 +126,7 @@ int skip_code() {
 }
 
 int cancel_all_working();
+void apply_fill(uint32_t id, double quantity, double price);
 
 double place(s_SCNewOrder& order, BuySellEnum side) {
     s_SCTradeOrder placed;
@@ -276,13 +279,24 @@ int SCDLLCALL cancel_all() {
     return 1;
 }
 
+// The flatten closes the position with a market order of Sierra Chart's own (no text tag).
+// When Sierra Chart places it, during the call or later, the headers do not say; the
+// harness can do either: `set FlattenOrders 2` (the default) places it during the call and
+// fills it at once at g_flatten_price (the trade simulation's market order), 1 places it
+// working, 0 places none (a test places it later with `place ... - market`).
 int SCDLLCALL flatten_and_cancel_all() {
     g_calls.push_back("FlattenAndCancelAllOrders");
     if (g_cancel_result != 0) return g_cancel_result;
     if (const int skipped = skip_code()) return skipped;
     cancel_all_working();
-    g_position.PositionQuantity = 0;
-    g_position.AveragePrice = 0;
+    const double position = g_position.PositionQuantity;
+    if (position != 0 && g_flatten_orders > 0) {
+        s_SCNewOrder closing;
+        closing.OrderType = SCT_ORDERTYPE_MARKET;
+        closing.OrderQuantity = std::abs(position);
+        place(closing, position > 0 ? BSE_SELL : BSE_BUY);
+        if (g_flatten_orders == 2) apply_fill(closing.InternalOrderID, std::abs(position), g_flatten_price);
+    }
     return 1;
 }
 
@@ -507,6 +521,8 @@ void set_field(const std::string& field, const std::string& value) {
     else if (field == "FillsSameTime") g_fills_same_time = std::stoi(value) != 0;
     else if (field == "ExecutionIds") g_execution_ids = std::stoi(value) != 0;
     else if (field == "CancelResult") g_cancel_result = std::stoi(value);
+    else if (field == "FlattenOrders") g_flatten_orders = std::stoi(value);
+    else if (field == "FlattenPrice") g_flatten_price = std::stod(value);
     else throw std::runtime_error("unknown field " + field);
 }
 
@@ -578,15 +594,17 @@ bool handle(const std::string& line) {
         in >> id >> quantity >> price;
         apply_fill(id, quantity, price);
     } else if (command == "place") {
-        // A trader's own order, placed by hand on the same account (not through the engine).
-        std::string side, tag;
+        // A trader's own order, placed by hand on the same account (not through the engine):
+        // `place buy|sell QTY PRICE TAG [market]` (a limit order unless `market`; TAG `-`:
+        // no text tag, as Sierra Chart's own orders).
+        std::string side, tag, type;
         double quantity, price;
-        in >> side >> quantity >> price >> tag;
+        in >> side >> quantity >> price >> tag >> type;
         s_SCNewOrder order;
-        order.OrderType = SCT_ORDERTYPE_LIMIT;
+        order.OrderType = type == "market" ? SCT_ORDERTYPE_MARKET : SCT_ORDERTYPE_LIMIT;
         order.OrderQuantity = quantity;
         order.Price1 = price;
-        order.TextTag = tag.c_str();
+        order.TextTag = tag == "-" ? "" : tag.c_str();
         place(order, side == "buy" ? BSE_BUY : BSE_SELL);  // not a call the study made
         std::cout << "PLACED " << order.InternalOrderID << "\n";
     } else if (command == "error") {

@@ -1008,3 +1008,91 @@ def test_every_refusal_is_in_sierra_charts_log_once_per_run(make_harness, peer):
     assert "request 1:" in refused[0] and "(reason 1): no order with this client order id" \
         in refused[0]
     assert "request 4:" in refused[1] and "(reason 6)" in refused[1]
+
+
+# ---- the platform's own flatten orders ----------------------------------------------------
+
+PLATFORM_MADE = 1 << 63
+
+
+def _orders_by_platform_id(peer: EnginePeer, kind: RecordType) -> dict[str, set[int]]:
+    ids: dict[str, set[int]] = {}
+    for _, r in peer.events(kind):
+        platform_id = bytes(r["platform_order_id"]).rstrip(b"\0").decode()
+        ids.setdefault(platform_id, set()).add(int(r["client_order_id"]))
+    return ids
+
+
+def test_a_flattens_closing_order_has_a_platform_made_id_and_a_hand_order_0(make_harness,
+                                                                               peer):
+    """Sierra Chart closes the position with a market order of its own (no engine tag):
+    reported with a platform-made id (top bit), order and fill alike, so the engine books
+    it as the flatten's; orders placed by hand, before or just after, stay 0 (external)."""
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xB1, order_type=OrderType.MARKET, price=0.0, quantity=2)
+    pump_until(harness, answered(peer, 1))
+    harness(f"fill {order_id_of(harness, 0xB1)} 2 4000.25")
+    (placed,) = harness("place sell 1 4100 manual")  # by hand, before the flatten
+    before = int(placed.split()[1])
+    pump_until(harness, lambda: any(int(r["quantity"]) == 2
+                                    for _, r in peer.events(RecordType.POSITION)))
+
+    peer.command(RecordType.FLATTEN, request_id=10)
+    pump_until(harness, answered(peer, 10))
+    (after,) = harness("place sell 1 0 manual2 market")  # by hand, inside the 5 s
+    after_id = int(after.split()[1])
+    harness(f"fill {after_id} 1 3999.75")
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= 3)
+
+    closing = [int(line.split("id=")[1].split()[0]) for line in harness("orders")
+               if " tag= " in line and f"id={before} " not in line
+               and f"id={after_id} " not in line]
+    assert len(closing) == 1, harness("orders")
+    updates = _orders_by_platform_id(peer, RecordType.ORDER_UPDATE)
+    fills = _orders_by_platform_id(peer, RecordType.FILL)
+    (made,) = updates[str(closing[0])]
+    assert made & PLATFORM_MADE and not made & (1 << 62), hex(made)
+    assert fills[str(closing[0])] == {made}
+    assert updates[str(before)] == {0} and updates[str(after_id)] == {0}
+    assert fills[str(after_id)] == {0}
+    assert updates[str(order_id_of(harness, 0xB1))] == {0xB1}
+
+    # A kill with flatten: its closing order gets a new platform-made id.
+    submit(peer, 2, 0xB2, order_type=OrderType.MARKET, price=0.0, quantity=2)
+    pump_until(harness, answered(peer, 2))
+    harness(f"fill {order_id_of(harness, 0xB2)} 2 4000.5")  # -1 (by hand) + 2
+    peer.command(RecordType.KILL, request_id=11, flatten=1, secret=b"s3cret")
+    pump_until(harness, answered(peer, 11))
+    pump_until(harness, lambda: len(peer.events(RecordType.FILL)) >= 5)
+    made_ids = {c for _, r in peer.events(RecordType.FILL)
+                if (c := int(r["client_order_id"])) & PLATFORM_MADE}
+    assert len(made_ids) == 2 and made in made_ids
+    (line,) = harness("position")
+    assert float(line.split()[1]) == 0
+
+
+def test_a_flatten_takes_only_an_order_that_closes_the_position(make_harness, peer):
+    """Sierra Chart placing its closing order after the call: orders placed by hand
+    meanwhile that would grow the position, close more than it, or are not market orders
+    are not the flatten's; the first that closes it is; none after the position is closed."""
+    harness = make_harness()
+    connect(harness, peer)
+    submit(peer, 1, 0xC1, side=Side.SELL, order_type=OrderType.MARKET, price=0.0, quantity=1)
+    pump_until(harness, answered(peer, 1))
+    harness(f"fill {order_id_of(harness, 0xC1)} 1 4000.25")  # short 1
+    harness("set FlattenOrders 0")
+    peer.command(RecordType.FLATTEN, request_id=10)
+    pump_until(harness, answered(peer, 10))
+    placed = [int(harness(f"place {order}")[0].split()[1]) for order in (
+        "sell 1 0 - market",   # grows the short
+        "buy 2 0 - market",    # more than the position
+        "buy 1 4000 -",        # a limit order
+        "buy 1 0 - market",    # closes it: the flatten's
+        "buy 1 0 - market")]   # the position already closed
+    pump_until(harness, lambda: len(_orders_by_platform_id(peer, RecordType.ORDER_UPDATE)) >= 6)
+    updates = _orders_by_platform_id(peer, RecordType.ORDER_UPDATE)
+    ids = [updates[str(p)] for p in placed]
+    assert ids[:3] == [{0}] * 3 and ids[4] == {0}, ids
+    (made,) = ids[3]
+    assert made & PLATFORM_MADE, ids

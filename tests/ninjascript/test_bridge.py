@@ -702,3 +702,75 @@ def test_cancel_on_disconnect_when_trigger_custom_event_never_runs(make_host, en
     host.command("trigger never=1")
     peer.silent = True
     assert wait_call(host, "Account.Cancel", timeout=5)["names"] == ["TB0000000000000CD1"]
+
+
+PLATFORM_MADE = 1 << 63
+
+
+def _ids_by_platform_order(peer, type_name: str) -> dict[str, set[int]]:
+    ids: dict[str, set[int]] = {}
+    for r in peer.records(type_name):
+        ids.setdefault(r["platform_order_id"], set()).add(r["client_order_id"])
+    return ids
+
+
+def test_a_flattens_closing_order_has_a_platform_made_id_and_a_hand_order_0(make_host, engine):
+    """NinjaTrader closes the position of an Account.Flatten with an order of its own (no
+    engine name): reported with a platform-made id (top bit), order and fill alike, so the
+    engine books it as the flatten's; orders placed by hand, before or after, stay 0."""
+    peer = engine()
+    host = make_host()
+    port = free_port()
+    start(host, peer, kill_port=port)
+    submit(peer, 1, 0x111, order_type=1, price=0.0, quantity=2)
+    answer(peer, 1)
+    host.command("fill id=273 qty=2 price=6012.75 first=execution", "filled")
+    peer.wait_type("Position", quantity=2)
+    before = host.command("hand action=Sell type=Limit qty=1 price=6020", "hand")["order_id"]
+
+    peer.send(RecordType.FLATTEN, request_id=2, instrument_id=1)
+    assert answer(peer, 2)["type"] == "CommandAck"
+    peer.wait_type("Position", quantity=0)
+    after = host.command("hand action=SellShort type=Market qty=1 fill=6010.5", "hand")["order_id"]
+    peer.wait_for(lambda r: r["type"] == "Fill" and r["platform_order_id"] == after)
+
+    updates = _ids_by_platform_order(peer, "OrderUpdate")
+    fills = _ids_by_platform_order(peer, "Fill")
+    closing = [k for k, ids in updates.items() if any(i & PLATFORM_MADE for i in ids)]
+    assert len(closing) == 1, updates
+    (made,) = updates[closing[0]]
+    assert not made & (1 << 62) and fills[closing[0]] == {made}
+    assert updates[before] == {0} and updates[after] == {0} and fills[after] == {0}
+
+    # A kill with flatten (the kill endpoint): the short 1 placed by hand is closed by a
+    # new closing order, with a new platform-made id.
+    assert _kill(port, SECRET, request_id=702)["type"] == "CommandAck"
+    second = peer.wait_for(lambda r: r["type"] == "Fill" and r["client_order_id"] & PLATFORM_MADE
+                           and r["client_order_id"] != made)
+    assert second["side"] == 1 and second["quantity"] == 1
+    assert not peer.errors
+
+
+def test_an_order_on_the_account_before_the_flatten_is_not_its_closing_order(make_host, engine):
+    """The closing order left working: an order placed by hand before the flatten with all
+    its properties (canceled by the flatten), and one placed after the position is closed,
+    stay 0; the closing order's fill, reported before its update, has its id."""
+    peer = engine()
+    host = make_host()
+    start(host, peer)
+    host.command("flatten_fills on=0", "flatten_fills")
+    host.command("hand action=SellShort type=Market qty=2 fill=6010", "hand")   # short 2, by hand
+    peer.wait_type("Position", quantity=-2)
+    before = host.command("hand action=BuyToCover type=Market qty=2", "hand")["order_id"]
+    peer.send(RecordType.FLATTEN, request_id=2, instrument_id=1)
+    assert answer(peer, 2)["type"] == "CommandAck"
+    after = host.command("hand action=BuyToCover type=Market qty=1", "hand")["order_id"]
+    peer.wait_for(lambda r: r["type"] == "OrderUpdate" and r["platform_order_id"] == after)
+    updates = _ids_by_platform_order(peer, "OrderUpdate")
+    closing = [k for k, ids in updates.items() if any(i & PLATFORM_MADE for i in ids)]
+    assert len(closing) == 1 and closing[0] not in (before, after), updates
+    assert updates[before] == {0} and updates[after] == {0}
+    host.command(f"fill order={closing[0]} qty=2 price=6011.25 first=execution", "filled")
+    fill = peer.wait_for(lambda r: r["type"] == "Fill" and r["platform_order_id"] == closing[0])
+    assert fill["client_order_id"] == next(iter(updates[closing[0]]))
+    peer.wait_type("Position", quantity=0)

@@ -122,3 +122,32 @@ def test_no_replace_while_the_store_has_failed():
     1 was no event for a WORKING order, its FILLED 1 of 1 fill-driven: open forever."""
     result = run_session(3520, parse_schedule("175:replaces,217:store_fail:12"))
     assert result.ok, (result.violations, result.trace)
+
+
+@pytest.mark.parametrize(("seed", "schedule"), [
+    (1818, "260:by_hand,265:kill_flatten"),
+    (40, "4:drop,51:reorder,67:reorder,70:kill_flatten,86:drop,89:drop,106:by_hand,278:reorder"),
+    (118, "76:delay:5,105:reorder,108:engine_crash,115:drop,150:by_hand,231:kill_flatten,"
+          "276:engine_crash"),
+    (1173, "16:delay:4,61:dup,125:delay:3,127:by_hand,132:kill_flatten,149:kill,"
+           "153:store_fail:3,163:clock_jump:19,185:store_fail:13,279:by_hand"),
+    (4585, "122:drop,122:platform_crash,153:by_hand,185:kill_flatten"),
+])
+def test_a_flatten_of_what_the_trader_holds_is_not_booked_as_the_engines(seed, schedule):
+    """Seed 1818: the trader sold 5 by hand (the engine flat), then a kill with flatten:
+    the platform bought 5 to close the account, and the engine booked the whole closing
+    fill as its own, believing itself long 5 (past its limit of 4) in a flat account; its
+    gate would then have let its own orders take the account to -9. Now the part of a
+    closing fill that closes what others hold (known from their fills) stays external
+    (engine/flatten_orders.py). Seed 40 (no hand position at the kill): the engine's own
+    sell 3 was lost on the link and booked after the flatten's buy 3 from a snapshot; a
+    split by the engine's position (or by the platform's less it) when the closing fill
+    arrived took that buy for the trader's: engine -3, platform flat. Seeds 118 and 1173:
+    a closing fill all of which closed the trader's position (no stored fill) resent to
+    a restarted engine that knew nothing yet of what the trader held: booked whole; what
+    others hold and the split decided are now rebuilt from the audit log. Seed 4585 (make
+    soak): in a snapshot the closing fill was split at once, the trader's fill before it
+    only at the snapshot's end: a snapshot's fills, a flatten's included, are now booked
+    at its end in the platform's order."""
+    result = run_session(seed, parse_schedule(schedule))
+    assert result.ok, (result.violations, result.trace)

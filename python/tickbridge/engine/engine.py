@@ -136,7 +136,8 @@ class Engine:
                 self.copier.guarded(self.copier.on_confirmed)(session)
 
         self.reconciler = Reconciler(self.router.book, lambda: policy, ReconcileHooks(
-            apply_update=events.on_order_update, book_fill=events.on_fill,
+            apply_update=events.on_order_update,
+            book_fill=lambda s, r: self._flatten_orders.on_fill(s, r) or events.on_fill(s, r),
             adopt_order=events.adopt, adopt_quantity=events.adopt_quantity,
             mark_canceled=events.mark_canceled, halt=trading.halt,
             flatten=lambda account, why: trading.kill(flatten=True, account=account,
@@ -157,6 +158,7 @@ class Engine:
         flatten = FlattenOrders(book=self.router.book, store=store,
                                 guard=self.store_failure.guard, audit=self.audit)
         self.router.store_failed = lambda: bool(self.store_failure.failed)
+        self._flatten_orders = flatten
         self.inbound = Inbound(
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
             store=store, audit=self.audit, guard=self.store_failure.guard,
@@ -226,6 +228,7 @@ class Engine:
         on(ev.TransitionApplied, self.view.on_transition)
         on(ev.ExternalOrder, lambda e: self.reconciler.on_unknown_order(e.session, e.record))
         on(ev.ExternalFill, lambda e: self.reconciler.on_external_fill(e.session, e.record))
+        on(ev.ExternalFill, lambda e: self._flatten_orders.on_external_fill(e.session, e.record))
         if self.copier is not None:
             on(ev.ExternalFill, self.copier.guarded(self.copier.on_external_fill))
         self.outbound.on_lost = lambda session, why: self.links.mark_lost(

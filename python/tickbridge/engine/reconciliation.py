@@ -205,8 +205,12 @@ class Reconciler:
         log.log(logging.DEBUG if owned else logging.WARNING,
                 "%s reports fill %s for an order the engine did not make", session.name,
                 _text(rec["execution_id"]))
+        instrument = session.instruments.get(int(rec["instrument_id"]))
         self._audit("external_fill", shim=session.name, execution_id=_text(rec["execution_id"]),
-                    client_order_id=int(rec["client_order_id"]) or None)
+                    client_order_id=int(rec["client_order_id"]) or None,
+                    account=session.account,
+                    symbol=instrument.symbol if instrument is not None else None,
+                    side=int(rec["side"]), quantity=int(rec["quantity"]))
 
     def on_snapshot_boundary(self, session: ShimSession, rec: Any) -> bool:
         """True when this boundary ended the snapshot asked for and it was compared."""

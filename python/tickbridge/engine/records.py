@@ -108,10 +108,14 @@ class RecordDispatch:
             self._router.events.on_order_update(session, rec)
 
     def _fill(self, session: ShimSession, rec: Any) -> None:
+        # A snapshot's fills, a flatten's included, are booked at its end in the order the
+        # platform lists them (the reconciler's book_fill hook passes a flatten's to
+        # FlattenOrders): what others hold is counted before a closing fill is split.
+        if self._reconciler.on_fill(session, rec):
+            return
         if self._flatten is not None and self._flatten.on_fill(session, rec):
             return
-        if not self._reconciler.on_fill(session, rec):  # a snapshot's: booked at its end
-            self._router.events.on_fill(session, rec)
+        self._router.events.on_fill(session, rec)
 
     def _snapshot_boundary(self, session: ShimSession, rec: Any) -> None:
         if self._reconciler.on_snapshot_boundary(session, rec):

@@ -26,8 +26,8 @@ INVARIANTS = {
     "fill-once": "no fill booked twice, none booked that the platform did not make",
     "external-not-booked": "no fill of an order placed by hand is booked as the engine's",
     "fill-not-lost": "every fill of an engine order at the platform is booked",
-    "positions-agree": "after reconciliation the engine's positions equal the platform's "
-                       "less what orders placed by hand hold",
+    "positions-agree": "after reconciliation the engine's positions equal its own part of "
+                       "the platform's (what orders placed by hand hold excluded)",
     "orders-final": "every order the engine holds open is open at the platform, and the "
                     "reverse",
     "audit-chain": "the audit chain verifies and its fills agree with the fills table",
@@ -41,10 +41,10 @@ def step_checks(world: World, counts: Counter) -> list[str]:
     counts["checks position-limit"] += 1
     platform = world.shim.platform
     qty = platform.positions[1].quantity
-    hand = by_hand_position(platform)
-    if abs(qty - hand) > MAX_POSITION:
-        broken.append(f"position-limit: the engine's orders hold {qty - hand:+d} at the "
-                      f"platform (platform {qty:+d}, by hand {hand:+d}), limit {MAX_POSITION}")
+    own, others = split_position(platform)
+    if abs(own) > MAX_POSITION:
+        broken.append(f"position-limit: the engine's orders hold {own:+d} at the "
+                      f"platform (platform {qty:+d}, others' {others:+d}), limit {MAX_POSITION}")
     accepted = getattr(world, "last_accept", None)
     counts["checks halted-no-order"] += 1
     if accepted is not None:
@@ -102,9 +102,8 @@ def quiescent_checks(world: World, counts: Counter) -> list[str]:
     counts["checks positions-agree"] += 1
     # Fills of orders placed by hand are never the engine's to book (docs/engine.md,
     # unknown_external_order; position_differs reports the difference): the engine's
-    # position is the platform's less theirs. A flatten's closing orders are the
-    # engine's, whatever they close.
-    theirs = platform.positions[1].quantity - by_hand_position(platform)
+    # position is its own part of the platform's (split_position).
+    theirs = split_position(platform)[0]
     stored = store.load_positions().get((ACCOUNT, SYMBOL))
     ours = world.engine_position()
     if ours != theirs or (stored.quantity if stored else 0) != theirs:
@@ -121,11 +120,24 @@ def quiescent_checks(world: World, counts: Counter) -> list[str]:
     return broken
 
 
-def by_hand_position(platform: SimulatedPlatform) -> int:
-    """The signed quantity the platform filled for orders placed by hand (client order
-    id 0 on the wire: the engine sees no other order with it in a session)."""
-    return sum(int(f["quantity"][0]) * (1 if int(f["side"][0]) == int(Side.BUY) else -1)
-               for f in platform.fills if int(f["client_order_id"][0]) == 0)
+def split_position(platform: SimulatedPlatform) -> tuple[int, int]:
+    """The platform's position as (the engine's own, others'), from its fills in the order
+    it made them: an engine order's fill is the engine's; one of an order placed by hand
+    (client order id 0 on the wire) is others'; a flatten's closing fill (a platform-made
+    id) closes others' position first, up to what they hold, and the rest is the
+    engine's (the account nets the two; engine/flatten_orders.py books it so)."""
+    own = others = 0
+    for fill in platform.fills:
+        coid = int(fill["client_order_id"][0])
+        signed = int(fill["quantity"][0]) * (1 if int(fill["side"][0]) == int(Side.BUY) else -1)
+        if coid == 0:
+            others += signed
+        elif coid & PLATFORM_ORDER_ID_BIT:
+            theirs = max(-abs(others), min(abs(others), signed)) if others * signed < 0 else 0
+            own, others = own + signed - theirs, others + theirs
+        else:
+            own += signed
+    return own, others
 
 
 def audit_checks(store_path: str, counts: Counter) -> list[str]:

@@ -3,6 +3,7 @@ audit log, in one SQLite file, written by one group-commit writer thread."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
@@ -235,6 +236,15 @@ class StateStore:
                 f" price, ts_ns, platform_order_id FROM fills {where} ORDER BY rowid",
                 args).fetchall()
         return [FillRecord(*r) for r in rows]
+
+    def load_audit(self, kinds: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, payload) of the audit records of ``kinds``, oldest first: what the
+        engine rebuilds from its own records at a restart (flatten_orders.py)."""
+        marks = ",".join("?" * len(kinds))
+        with _reading(self.path) as conn:
+            rows = conn.execute(f"SELECT kind, payload FROM audit_log WHERE kind IN ({marks})"
+                                " ORDER BY id", kinds).fetchall()
+        return [(kind, json.loads(payload)) for kind, payload in rows]
 
     def load_execution_ids(self, account: str | None = None) -> set[tuple[str, str]]:
         """(account, execution_id) of every booked fill: seeds the engine's in-memory

@@ -281,21 +281,52 @@ namespace TickBridgeTestHost
             foreach (var order in Snapshot(account)) if (order.Instrument == instrument) CancelNow(order);
         }
 
+        // Help guide, Account > Flatten(): "A collection of Instruments for orders to be
+        // cancelled and positions closed". How NinjaTrader closes a position it does not say;
+        // modelled as its own market order (named "Close" here; the shim does not read the
+        // name) that closes the whole position, reported on the Account's events only (no
+        // strategy owns it), raised before Flatten returns. FlattenFills (host command
+        // "flatten_fills") says whether it fills at once or stays working.
+        public bool FlattenFills = true;
+        public double FlattenPrice = 6011.0;
+
         public void AccountFlatten(Account account, ICollection<Instrument> instruments)
         {
             Record("Account.Flatten", "instruments", instruments.Select(i => i.FullName).ToList());
             foreach (var instrument in instruments)
             {
+                foreach (var working in Snapshot(account)) if (working.Instrument == instrument) CancelNow(working);
                 var position = PositionOf(instrument);
                 if (position.MarketPosition == MarketPosition.Flat) continue;
-                var closed = position.MarketPosition;
-                int closedQuantity = position.Quantity;
-                position.MarketPosition = MarketPosition.Flat;
-                position.Quantity = 0;
+                var order = Place("Close", instrument, position.MarketPosition == MarketPosition.Long ? OrderAction.Sell
+                    : OrderAction.BuyToCover, OrderType.Market, position.Quantity, 0);
+                if (!FlattenFills) continue;
+                Fill(order, order.Quantity, FlattenPrice, false);
                 foreach (var s in On(instrument)) s.StubPositionUpdate(position);
-                Account.StubPositionUpdate(position, Operation.Remove, closed, closedQuantity, position.AveragePrice);
             }
         }
+
+        /// <summary>An order nobody's strategy submitted (placed by hand, or by NinjaTrader
+        /// itself), working on the account: only the Account's events report it.</summary>
+        public Order Place(string name, Instrument instrument, OrderAction action, OrderType type, int quantity, double limitPrice)
+        {
+            var order = new Order();
+            order.Name = name;
+            order.OrderId = (nextOrderId++).ToString(CultureInfo.InvariantCulture);
+            order.Account = Account;
+            order.Instrument = instrument;
+            order.OrderAction = action;
+            order.OrderType = type;
+            order.Quantity = quantity;
+            order.LimitPrice = limitPrice;
+            order.TimeInForce = TimeInForce.Day;
+            lock (Account.Orders) Account.Orders.Add(order);
+            Transition(order, OrderState.Submitted);
+            Transition(order, OrderState.Accepted);
+            Transition(order, OrderState.Working);
+            return order;
+        }
+
 
         /// <summary>What NinjaTrader does when a strategy starts (between Transition and Realtime).
         /// Help guide, Syncing Account Positions: with every start behaviour it "will check for any
@@ -353,6 +384,12 @@ namespace TickBridgeTestHost
         private static List<Order> Snapshot(Account account)
         {
             lock (account.Orders) return account.Orders.ToList();
+        }
+
+        public Order FindByOrderId(string orderId)
+        {
+            foreach (var order in Snapshot(Account)) if (order.OrderId == orderId) return order;
+            return null;
         }
 
         public Order FindByName(string name)
@@ -701,6 +738,11 @@ namespace TickBridgeTestHost
                 case "start2": StartSecond(o); break;
                 case "market": Market(); break;
                 case "external": External(); break;
+                case "hand": Hand(o); break;
+                case "flatten_fills":
+                    broker.FlattenFills = o["on"] == "1";
+                    Emit(Result("flatten_fills"));
+                    break;
                 case "fill": FillCommand(o); break;
                 case "state":
                 {
@@ -944,10 +986,27 @@ namespace TickBridgeTestHost
             Emit(Result("external"));
         }
 
+        // "hand action=Sell type=Market qty=1 [price=6000] [fill=6010.5] [name=Entry]": an order
+        // the trader places by hand on the strategy's instrument, filled at once when fill= is given.
+        private static void Hand(Dictionary<string, string> o)
+        {
+            var type = (OrderType)Enum.Parse(typeof(OrderType), o["type"]);
+            double price = o.ContainsKey("price") ? double.Parse(o["price"], CultureInfo.InvariantCulture) : 0;
+            var order = broker.Place(o.ContainsKey("name") ? o["name"] : "Entry", broker.Instrument,
+                (OrderAction)Enum.Parse(typeof(OrderAction), o["action"]), type, int.Parse(o["qty"]), price);
+            if (o.ContainsKey("fill"))
+                broker.Fill(order, order.Quantity, double.Parse(o["fill"], CultureInfo.InvariantCulture), false);
+            var r = Result("hand");
+            r["order_id"] = order.OrderId;
+            Emit(r);
+        }
+
         private static void FillCommand(Dictionary<string, string> o)
         {
-            var order = broker.FindByName(ClientOrderIds.Format(ulong.Parse(o["id"])));
-            if (order == null) throw new ArgumentException("no order " + o["id"]);
+            // id=: the engine's client order id (the order's name); order=: NinjaTrader's order id
+            var order = o.ContainsKey("order") ? broker.FindByOrderId(o["order"])
+                : broker.FindByName(ClientOrderIds.Format(ulong.Parse(o["id"])));
+            if (order == null) throw new ArgumentException("no order " + (o.ContainsKey("order") ? o["order"] : o["id"]));
             var e = broker.Fill(order, int.Parse(o["qty"]), double.Parse(o["price"], CultureInfo.InvariantCulture), o["first"] == "execution");
             var r = Result("filled");
             r["execution_id"] = e.ExecutionId;
