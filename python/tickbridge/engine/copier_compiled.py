@@ -89,6 +89,14 @@ class _Copied:
     target: int
 
 
+def compiled_copies(copier: Copier | None, **parts: Any) -> CompiledCopies | None:
+    """The engine's compiled copies: a copier in copy_fills (mirror_orders stays in
+    Python)."""
+    if copier is None or copier.config.mode != "copy_fills":
+        return None
+    return CompiledCopies(copier, **parts)
+
+
 class CompiledCopies:
     def __init__(self, copier: Copier, *, core: Any, risk: Any, bus: EventBus,
                  audit: Callable[..., None],
@@ -215,6 +223,13 @@ class CompiledCopies:
         self._core.remove_copy(rule.id)
 
     # -- what the core sent ------------------------------------------------------------
+    def fired_with(self, armed: Callable[[list[Any]], None]) -> Callable[[list[Any]], None]:
+        """What the core sent (or left) from the tick path: armed orders, then copies."""
+        def on_fired(fired: list[Any]) -> None:
+            armed(fired)
+            self.on_fired(fired)
+        return on_fired
+
     def on_fired(self, fired: list[Any]) -> None:
         """Books the copies of one frame (engine.FiredOrder with ``copy``), after their
         Submits have gone out; only sent ones are reported."""
@@ -250,7 +265,11 @@ class CompiledCopies:
 
     def after_frame(self) -> None:
         """The copies' links, with the leader fill the frame's records named; then the
-        core's picture brought up to date."""
+        core's picture brought up to date. A fault is the copier's (logged, audited),
+        never the engine's."""
+        self._copier.guarded(self._after_frame)()
+
+    def _after_frame(self) -> None:
         if self._copied:
             copied, self._copied = self._copied, []
             copier = self._copier

@@ -26,12 +26,13 @@ import zmq
 from tickbridge._core.engine import MarketCore
 from tickbridge.capture import FrameRecorder
 from tickbridge.engine import bus as ev
+from tickbridge.engine.audit_writer import AuditWriter
 from tickbridge.engine.control import ControlServer
 from tickbridge.engine.control_auth import Caller, control_auth
 from tickbridge.engine.control_commands import handle_control
 from tickbridge.engine.control_view import ControlView
 from tickbridge.engine.copier import build_copier
-from tickbridge.engine.copier_compiled import CompiledCopies
+from tickbridge.engine.copier_compiled import compiled_copies
 from tickbridge.engine.flatten_orders import FlattenOrders
 from tickbridge.engine.inbound import Inbound
 from tickbridge.engine.link_state import LivenessEvent
@@ -91,7 +92,7 @@ class Engine:
         self.settings, self.risk, self.store, self.config = settings, risk, store, config
         self.capture = capture
         self.session_id = int.from_bytes(os.urandom(8), "little") or 1
-        self._audit_sink = audit
+        self.audit = AuditWriter(audit, store)
         self._context = context or zmq.Context.instance()
         self.transport = transport or ShimSocket(settings, self._context)
         self.endpoint = self.transport.endpoint
@@ -100,6 +101,7 @@ class Engine:
         self.bus = ev.EventBus()
         self.trading = TradingControl(risk=risk, store=store, config=config, audit=self.audit)
         self.store_failure = StoreFailure(store, self.trading.halt_for_store)
+        self.audit.guard = self.store_failure.guard
         self.peers = Peers(self.core, gated=risk is not None, trading_state=self.trading.state)
         self.outbound = Outbound(transport=self.transport, core=self.core, peers=self.peers,
                                  session_id=self.session_id, outbox_limit=settings.outbox_limit,
@@ -147,11 +149,12 @@ class Engine:
                                    request_snapshot=self.outbound.request_snapshot_now)
         if self.copier is not None:
             self.reconciler.on_external = self.copier.hooks()
-        # copy_fills copies sent by the core on the leader's Position (copier_compiled.py).
-        self.copies = CompiledCopies(
-            self.copier, core=self.core, risk=risk, bus=self.bus, audit=self.audit,
-            session_by_slot=self.outbound.session_by_slot) \
-            if self.copier is not None and self.copier.config.mode == "copy_fills" else None
+        # copy_fills copies sent by the core on the leader's Position (copier_compiled.py);
+        # its picture refreshed after every frame, control request and timer pass.
+        self.copies = compiled_copies(self.copier, core=self.core, risk=risk, bus=self.bus,
+                                      audit=self.audit,
+                                      session_by_slot=self.outbound.session_by_slot)
+        self._refresh_copies = self.copies.after_frame if self.copies else lambda: None
         self.strategies = StrategyHost(
             strategies, self.router, audit=self.audit,
             map_symbol=risk.map_symbol if risk is not None else lambda symbol: None)
@@ -163,7 +166,8 @@ class Engine:
             core=self.core, peers=self.peers, links=self.links, outbound=self.outbound,
             store=store, audit=self.audit, guard=self.store_failure.guard,
             on_signal=self.strategies.on_signal,
-            on_fired=self._on_fired,
+            on_fired=self.copies.fired_with(self.router.armed.on_fired) if self.copies
+            else self.router.armed.on_fired,
             after_frame=self._refresh_copies,
             on_record=RecordDispatch(core=self.core, links=self.links, router=self.router,
                                      reconciler=self.reconciler, compared=compared,
@@ -242,18 +246,6 @@ class Engine:
         self.links.on_accepted = self.outbound.request_snapshot
         self.trading.peers, self.trading.router = self.peers, self.router
         self.trading.market = self.core.state
-
-    def _on_fired(self, fired: list[Any]) -> None:
-        """What the core sent (or left) from the tick path: armed orders and copies."""
-        self.router.armed.on_fired(fired)
-        if self.copies is not None:
-            self.copies.on_fired(fired)
-
-    def _refresh_copies(self) -> None:
-        """The core's compiled copies see what Python changed (after every frame, control
-        request and timer pass): a copy sized on a stale picture could double an order."""
-        if self.copies is not None:
-            self.copier.guarded(self.copies.after_frame)()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -351,20 +343,6 @@ class Engine:
                        caller: Caller | None = None) -> dict[str, Any]:
         """One control request from ``caller`` (None: not authenticated, refused)."""
         return handle_control(self, request, caller)
-
-    def audit(self, kind: str, **payload: Any) -> None:
-        if self._audit_sink is not None:
-            self._audit_sink(kind, **payload)
-        if self.store is not None:
-            coid = payload.get("client_order_id")
-            # Platform-made ids (flatten orders, PLATFORM_ORDER_ID_BIT) stay in the payload
-            # only: the order column holds the engine's ids, 1..2**63-1.
-            ours = isinstance(coid, int) and 0 < coid < 1 << 63
-            self.store_failure.guard(self.store.audit, kind, payload,
-                                     client_order_id=coid if ours else None,
-                                     account=str(payload.get("account") or ""))
-        elif self._audit_sink is None:
-            log.debug("audit %s %s", kind, payload)
 
     # -- read-only views (status, tests) ----------------------------------------------
     @property
