@@ -139,15 +139,11 @@ def _has_submit(frame: bytes) -> bool:
 
 
 def _wait_booked(booked: Any, frames: int) -> None:
-    """Until the engine has taken ``frames``: polled without sleeping, so the next leader
-    fill leaves while the engine still spins after its last frame (busy_poll_us), as the
-    echo does between its samples: both paths measured awake (a sleep here let the
-    engine fall asleep in recv first, and the sample paid its wake-up)."""
     deadline = time.monotonic() + 10
     while booked.value < frames:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the engine took {booked.value} of {frames} frames in 10 s")
-        time.sleep(0)
+        time.sleep(0.0002)
 
 
 def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block: int,
