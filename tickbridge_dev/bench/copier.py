@@ -220,7 +220,9 @@ def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block:
     context.term()
 
 
-def _copy(followers: int, per_block: int) -> tuple[list[float], list[float]]:
+def _copy(followers: int, per_block: int
+          ) -> tuple[list[float], list[float], tuple[int, int]]:
+    """(copy samples, echo samples, (copies the core sent, follower orders in all))."""
     from tickbridge.config import load_config
     from tickbridge.engine.build import build_engine
 
@@ -260,8 +262,10 @@ def _copy(followers: int, per_block: int) -> tuple[list[float], list[float]]:
             process.join(10)
             echo_thread.join(10)
             echo.close(0)
+            copies = (engine.copies.sent if engine.copies else 0,
+                      sum(f.orders for f in engine.copier.followers.values()))
             engine.close()
-        return samples
+        return (*samples, copies)
 
 
 def _p(samples: list[float], q: float) -> float:
@@ -270,8 +274,8 @@ def _p(samples: list[float], q: float) -> float:
 
 def run_copier(quick: bool) -> BenchResult:
     per_block = 10 if quick else 150
-    one, echo_one = _copy(1, per_block)
-    ten, echo_ten = _copy(10, per_block)
+    one, echo_one, copies_one = _copy(1, per_block)
+    ten, echo_ten, copies_ten = _copy(10, per_block)
     p50, p99, e50, e99 = _p(one, 50), _p(one, 99), _p(echo_one, 50), _p(echo_one, 99)
     over_one = p50 - e50
     over_ten = _p(ten, 50) - _p(echo_ten, 50)
@@ -291,6 +295,8 @@ def run_copier(quick: bool) -> BenchResult:
                "per_extra_follower_us": (over_ten - over_one) / 9,
                "p50_margin_ok": int(over_one <= 50.0),
                "linear_ok": int(over_ten <= 10 * max(over_one, 1.0)),
+               "compiled_copies": copies_one[0] + copies_ten[0],
+               "copies": copies_one[1] + copies_ten[1],
                "samples": len(one), "mean_us": statistics.fmean(one), "pid": os.getpid()},
     )
 
