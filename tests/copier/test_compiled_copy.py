@@ -62,7 +62,7 @@ class Desk:
     answers snapshot requests with its position and fills nothing by itself."""
 
     def __init__(self, tmp_path: Path, *, compiled_receive: bool = True,
-                 max_order_qty: int = 1000) -> None:
+                 max_order_qty: int = 1000, wall_ns: int | None = None) -> None:
         path = tmp_path / "copier.toml"
         path.write_text(CONFIG.format(compiled_receive=str(compiled_receive).lower(),
                                       max_order_qty=max_order_qty))
@@ -71,6 +71,8 @@ class Desk:
                                    shim_endpoint="tcp://127.0.0.1:*",
                                    state_store=tmp_path / "state.sqlite", strategies=[],
                                    audit=lambda kind, **p: self.audits.append((kind, p)))
+        if wall_ns is not None:  # the wall clock the gate falls back on before a trade
+            self.engine.risk.wall_clock = lambda: wall_ns
         self.engine.start()
         self.shims = {a: ScriptedShim(self.engine.endpoint, session_id=100 + i, account=a)
                       for i, a in enumerate(("L", "F1", "F2"))}
@@ -221,3 +223,18 @@ def test_a_follower_that_traded_by_hand_is_brought_to_target_not_past_it(desk):
     (f1,) = desk.submits("F1")
     assert int(f1["quantity"]) == 1  # target 2, holds 1
     assert desk.engine.copies.sent == 2  # both from the core
+
+
+# Sunday 2026-12-06 in UTC: 12:00 the CME session is closed, 23:30 it is open. Before the
+# first trade the gate's market clock falls back on the wall clock: a window found then
+# (closed, or today's while the trades are of another day) must not stick.
+@pytest.mark.parametrize("wall_ns", [1_796_558_400 * 10**9, 1_796_599_800 * 10**9],
+                         ids=["wall-closed", "wall-open-another-day"])
+def test_the_copy_is_compiled_whatever_the_wall_clock_says(tmp_path, wall_ns):
+    desk = Desk(tmp_path, wall_ns=wall_ns)
+    try:
+        desk.leader_fill(1, "X1")
+        desk.until(lambda: desk.submits("F1") and desk.submits("F2"), "the copies")
+        assert desk.engine.copies.sent == 2
+    finally:
+        desk.close()

@@ -70,7 +70,9 @@ void MarketCore::copy_position(std::uint32_t session, std::uint32_t slot,
         fired.copy = id;
         fired.trade_time_ns = pos.time_ns;
         fired.trade_price = static_cast<double>(pos.quantity);
-        place(a, m, pos.time_ns, fired, out);
+        // The market clock's "now" is the last trade's time, as the Python gate's is
+        // (engine/risk.py: RiskAdapter.now), not the Position's stamp.
+        place(a, m, m.last_time_ns, fired, out);
         if (fired.outcome != FireOutcome::Sent) continue;  // the Python copier's, with words
         c.held += difference;
         out.fired.push_back(fired);

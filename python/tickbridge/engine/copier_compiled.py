@@ -167,10 +167,11 @@ class CompiledCopies:
             return None
         rule = self._rules.get(key)
         now = time.monotonic()
-        # A known window is looked up again once a second; a closed or unknown one (no
-        # trade yet on the market clock) at every refresh, so it opens without delay.
+        # The window is looked up again once a second, and whenever the gate's clock is
+        # outside it (closed, or found before the first trade on the market clock, with
+        # the wall clock's day).
         if rule is not None and rule.ratio == mapped.ratio and now - rule.looked_up < WINDOW_S \
-                and rule.spec.open_from_ns < rule.spec.open_until_ns \
+                and self._in_window(rule.spec) \
                 and rule.spec.symbol == mapped.symbol \
                 and rule.spec.session == follower_route[0].slot \
                 and rule.spec.leader_session == leader.slot \
@@ -208,6 +209,14 @@ class CompiledCopies:
             risk_account=ids[0] if ids else 0, risk_instrument=ids[1] if ids else 0,
             open_from_ns=window[0], open_until_ns=window[1],
             market_clock=self._risk is not None and self._risk.clock == "market")
+
+    def _in_window(self, spec: _Spec) -> bool:
+        """The gate's clock now (the last trade's time on the market clock) is inside the
+        rule's session window, as the core will see it."""
+        if self._risk is None:
+            return True
+        now = self._risk.now(self._core.state(spec.follower_slot))
+        return spec.open_from_ns <= now < spec.open_until_ns
 
     def _table(self, follower: Follower, ratio: float) -> list[int]:
         key = (follower.account, ratio)
