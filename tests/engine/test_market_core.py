@@ -151,3 +151,23 @@ def test_trades_in_runs_and_one_at_a_time_give_the_same_state(seed: int) -> None
     np.testing.assert_equal(run_events, single_events)  # NaN equals NaN here
     for slot in range(len(KNOWN)):
         np.testing.assert_equal(runs.state(slot), single.state(slot))
+
+
+def test_add_copy_names_the_field_at_fault() -> None:
+    from tickbridge._core.engine import MarketCore
+
+    core = MarketCore()
+    session = core.add_session()
+    slot = core.define_instrument(session, 1, "ESZ6")
+    args = dict(leader_session=session, leader_slot=slot, follower_slot=slot, session=session,
+                instrument_id=1, account="F1", symbol="ESZ6", targets=[-1, 0, 1],
+                limit_offset=float("nan"), tick_size=0.25)
+    assert core.add_copy(**args) == 1
+    for field, value, words in [("session", 7, "session 7 is unknown"),
+                                ("follower_slot", 9, "follower_slot 9 is unknown"),
+                                ("targets", [0, 1], "odd count"),
+                                ("limit_offset", 1.0, "tick size")]:
+        bad = {**args, field: value, **({"tick_size": 0.0} if field == "limit_offset" else {})}
+        with pytest.raises(ValueError, match=words):
+            core.add_copy(**bad)
+    assert core.copy_count == 1

@@ -10,10 +10,16 @@
 namespace tickbridge::engine {
 
 std::uint32_t MarketCore::add_copy(CopyFollower copy) {
-    if (copy.leader_session >= session_maps_.size() || copy.order.session >= session_maps_.size())
-        throw std::invalid_argument("add_copy: unknown session slot");
-    if (copy.leader_slot >= instruments_.size() || copy.follower_slot >= instruments_.size())
-        throw std::invalid_argument("add_copy: unknown instrument slot");
+    const auto check = [](const char* field, std::size_t value, std::size_t count) {
+        if (value >= count)
+            throw std::invalid_argument("add_copy: " + std::string(field) + " " +
+                                        std::to_string(value) + " is unknown (" +
+                                        std::to_string(count) + " defined)");
+    };
+    check("leader_session", copy.leader_session, session_maps_.size());
+    check("session", copy.order.session, session_maps_.size());
+    check("leader_slot", copy.leader_slot, instruments_.size());
+    check("follower_slot", copy.follower_slot, instruments_.size());
     if (copy.targets.size() % 2 != 1)
         throw std::invalid_argument("add_copy: targets must cover -k..k (an odd count), not " +
                                     std::to_string(copy.targets.size()));
