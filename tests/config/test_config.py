@@ -258,3 +258,14 @@ def test_busy_poll_out_of_range_is_refused_naming_the_field(tmp_path):
         load_config(path, environ={})
     assert any(e.startswith("engine.busy_poll_us") for e in info.value.errors), \
         info.value.errors
+
+
+@pytest.mark.parametrize("value", ["-1", "20"])
+def test_store_nice_out_of_range_is_refused_naming_the_field(tmp_path, value):
+    path = tmp_path / "nice.toml"
+    default = (Path(__file__).parents[2] / "python/tickbridge/config/default.toml").read_text()
+    path.write_text(default.replace("[engine]\n", f"[engine]\nstore_nice = {value}\n", 1))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert any(e.startswith("engine.store_nice") for e in info.value.errors), \
+        info.value.errors

@@ -8,6 +8,11 @@ confirmed), then, per sample, sends the leader's Fill and Position in one frame 
 until every follower's socket has its Submit (the last follower's order sent, as its
 shim receives it). Each follower then answers with the ack, the fill and its position, so
 the next leader fill (the other way) is copied from a settled position.
+
+The clock runs as for the echo: from the send of a frame encoded before it starts, to the
+return of a blocking receive (each follower's socket in turn, all sent in one pass), so
+the client's Python is not timed. The engine runs in its latency set-up: busy_poll_us, and
+the store's threads below the receive path (store_nice).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ mode = "paper"
 [engine]
 heartbeat_ms = 1000
 busy_poll_us = {busy_poll_us}
+store_nice = 10
 snapshot_interval_s = 0
 kill_on_shim_lost = false
 {accounts}
@@ -77,14 +83,30 @@ class _Shim:
 
     def __init__(self, context: zmq.Context, endpoint: str, account: str, session: int) -> None:
         self.socket = context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.RCVTIMEO, 10_000)  # a refused copy fails the run
         self.socket.connect(endpoint)
         self.account, self.session, self.sequence = account, session, 0
         self.position = 0
 
-    def send(self, records: list[Any]) -> None:
+    def frame(self, records: list[Any]) -> bytes:
+        """The session's next frame (its sequence taken)."""
         self.sequence += 1
-        self.socket.send(encode_frame(records, session_id=self.session,
-                                      sequence=self.sequence, send_time_ns=0))
+        return encode_frame(records, session_id=self.session, sequence=self.sequence,
+                            send_time_ns=0)
+
+    def send(self, records: list[Any]) -> None:
+        self.socket.send(self.frame(records))
+
+    def next_submit(self) -> bytes:
+        """Blocks until a frame with a Submit arrives (heartbeats before it skipped)."""
+        while True:
+            try:
+                frame = self.socket.recv()
+            except zmq.Again:
+                raise RuntimeError(f"no Submit at {self.account} 10 s after the leader's "
+                                   "fill (refused? see the log)") from None
+            if _has_submit(frame):
+                return frame
 
     def hello(self) -> None:
         self.send([make_record(RecordType.HELLO, platform=int(Platform.SIERRA_CHART),
@@ -163,9 +185,6 @@ def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block:
             if shim.socket.poll(1) and shim.answer_snapshots(shim.socket.recv()):
                 answered[shim.account] += 1
     time.sleep(0.2)  # the snapshots compared (the engine's side), not in any sample
-    poller = zmq.Poller()
-    for shim in shims:
-        poller.register(shim.socket, zmq.POLLIN)
     echo_frame = encode_frame([make_record(RecordType.TRADE, instrument_id=1, time_ns=T0,
                                            price=6000.0, size=1, aggressor=1)],
                               session_id=1, sequence=2, send_time_ns=0)
@@ -190,19 +209,10 @@ def _client(engine_endpoint: str, echo_endpoint: str, followers: int, per_block:
                                    platform_order_id=f"P{executions}"),
                        make_record(RecordType.POSITION, instrument_id=1, time_ns=T0,
                                    quantity=leader.position, average_price=6000.0)]
-            waiting = {shim.socket: shim for shim in shims}
-            got: list[tuple[_Shim, bytes]] = []
+            frame = leader.frame(records)
             start = time.perf_counter_ns()
-            leader.send(records)
-            while waiting:
-                ready = poller.poll(10_000)
-                if not ready:
-                    raise RuntimeError(f"no Submit at {[s.account for s in waiting.values()]} "
-                                       "10 s after the leader's fill (refused? see the log)")
-                for socket, _ in ready:
-                    frame = socket.recv()
-                    if socket in waiting and _has_submit(frame):
-                        got.append((waiting.pop(socket), frame))
+            leader.socket.send(frame)
+            got = [(shim, shim.next_submit()) for shim in shims]
             if block:
                 ours.append((time.perf_counter_ns() - start) / 1000)
             for shim, frame in got:

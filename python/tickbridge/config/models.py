@@ -82,6 +82,10 @@ class EngineConfig(_Strict):
     busy_poll_us: int = Field(0, ge=0, le=1_000_000, description="after each frame, spin "
                               "this long before sleeping: lower tick-to-order latency for "
                               "one busy core (0: off)")
+    store_nice: int = Field(0, ge=0, le=19, description="the state store's writer and "
+                            "checkpoint threads this many nice levels below the engine "
+                            "(Linux): on a machine short of cores they no longer delay a "
+                            "Submit; 10 with busy_poll_us for latency (0: off)")
     compiled_receive: bool = Field(True, description="frames read, ingested and armed "
                                    "orders sent by compiled code without the interpreter "
                                    "(false: the same in Python)")

@@ -80,7 +80,8 @@ def build_engine(
     loaded = strategies if strategies is not None else [load_strategy(s)
                                                          for s in config.strategies]
     store = StateStore(state_store or engine_cfg.state_store,
-                       witness_copy=engine_cfg.witness_copy)
+                       witness_copy=engine_cfg.witness_copy,
+                       background_nice=engine_cfg.store_nice)
     recorder = FrameRecorder(capture) if capture is not None else None
     try:
         return Engine(engine_settings, loaded, audit=audit, risk=RiskAdapter(config, clock=clock),

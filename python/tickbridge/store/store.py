@@ -67,12 +67,13 @@ class StateStore:
                  max_batch: int = DEFAULT_MAX_BATCH, synchronous: str = SYNCHRONOUS,
                  on_error: Callable[[Op, BaseException], None] | None = None,
                  witness: bool = True, witness_copy: str | Path | None = None,
-                 reanchor: str | None = None) -> None:
+                 reanchor: str | None = None, background_nice: int = 0) -> None:
         """``witness``: anchor the audit chain's head in ``<path>.witness`` after every
         group commit (and refuse to open a database that is behind or different from it);
         ``witness_copy``: a second witness file elsewhere; ``reanchor``: accept a database
         that disagrees with its witness, for this reason (chained). A refused store raises
-        ``StoreFailed`` from ``WitnessMismatch``."""
+        ``StoreFailed`` from ``WitnessMismatch``. ``background_nice``: the writer and
+        checkpoint threads run this many nice levels below the caller (thread_priority.py)."""
         self.path = Path(path)
         settings = AnchorSettings(enabled=witness,
                                   copy=Path(witness_copy) if witness_copy else None,
@@ -82,8 +83,8 @@ class StateStore:
         self._writer = GroupCommitWriter(
             lambda: open_writer_connection(self.path, synchronous),
             capacity=queue_capacity, max_batch=max_batch, on_error=on_error,
-            make_tx=lambda conn: Tx(conn, anchors))
-        self._checkpointer = Checkpointer(self.path)
+            make_tx=lambda conn: Tx(conn, anchors), nice=background_nice)
+        self._checkpointer = Checkpointer(self.path, nice=background_nice)
 
     # -- context management ----------------------------------------------------------
     def __enter__(self) -> StateStore:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickbridge.store.ops import Op, Tx
+from tickbridge.store.thread_priority import lower_this_thread
 
 log = logging.getLogger("tickbridge.store")
 
@@ -60,7 +61,9 @@ class GroupCommitWriter:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, capacity: int,
                  max_batch: int, on_error: Callable[[Op, BaseException], None] | None = None,
                  name: str = "tickbridge-store-writer",
-                 make_tx: Callable[[sqlite3.Connection], Tx] = Tx) -> None:
+                 make_tx: Callable[[sqlite3.Connection], Tx] = Tx, nice: int = 0) -> None:
+        """``nice``: the writer thread runs this many nice levels below its creator
+        (thread_priority.py)."""
         if capacity < 1 or max_batch < 1:
             raise ValueError("capacity and max_batch must be at least 1")
         self.capacity, self.max_batch = capacity, max_batch
@@ -73,6 +76,7 @@ class GroupCommitWriter:
         self._ready = threading.Event()
         self._current: list[Op] = []  # the batch being written, failed with the queue
         self._connect, self._make_tx = connect, make_tx
+        self._nice = nice
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -126,6 +130,7 @@ class GroupCommitWriter:
 
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
+        lower_this_thread(self._nice)
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
