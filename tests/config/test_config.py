@@ -4,6 +4,7 @@ risk reload validated and diffed, paper/live rules at hello."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -260,12 +261,31 @@ def test_busy_poll_out_of_range_is_refused_naming_the_field(tmp_path):
         info.value.errors
 
 
-@pytest.mark.parametrize("value", ["-1", "20"])
-def test_store_nice_out_of_range_is_refused_naming_the_field(tmp_path, value):
-    path = tmp_path / "nice.toml"
+def _with_engine_line(tmp_path, line: str) -> Path:
+    path = tmp_path / "engine.toml"
     default = (Path(__file__).parents[2] / "python/tickbridge/config/default.toml").read_text()
-    path.write_text(default.replace("[engine]\n", f"[engine]\nstore_nice = {value}\n", 1))
+    path.write_text(default.replace("[engine]\n", f"[engine]\n{line}\n", 1))
+    return path
+
+
+def test_an_unknown_store_priority_is_refused_naming_the_field(tmp_path):
     with pytest.raises(ConfigError) as info:
-        load_config(path, environ={})
-    assert any(e.startswith("engine.store_nice") for e in info.value.errors), \
+        load_config(_with_engine_line(tmp_path, 'store_priority = "fast"'), environ={})
+    assert any(e.startswith("engine.store_priority") for e in info.value.errors), \
         info.value.errors
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_an_idle_store_is_refused_on_one_cpu_and_taken_on_two(tmp_path):
+    path = _with_engine_line(tmp_path, 'store_priority = "idle"')
+    cpus = os.sched_getaffinity(0)
+    assert len(cpus) >= 2, "this test needs a machine with two CPUs"
+    assert load_config(path, environ={}).engine.store_priority == "idle"
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        with pytest.raises(ConfigError) as info:
+            load_config(path, environ={})
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert any(e.startswith("engine.store_priority") and "two CPUs" in e
+               for e in info.value.errors), info.value.errors

@@ -1,5 +1,5 @@
-"""The state store's writer and checkpoint threads run below the engine's priority when
-asked (engine.store_nice), and at the engine's own when not."""
+"""The state store's writer and checkpoint threads at the CPU priority asked for
+(engine.store_priority), and a writer that commits nothing while writes wait is seen."""
 
 from __future__ import annotations
 
@@ -11,35 +11,79 @@ import time
 import pytest
 
 from tickbridge.store import StateStore
+from tickbridge.store.connection import open_writer_connection
+from tickbridge.store.ops import AuditOp, Tx
+from tickbridge.store.writer import GroupCommitWriter
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="a nice value per thread is Linux's")
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                           reason="a priority per thread is Linux's")
 
 NAMES = ("tickbridge-store-writer", "tickbridge-store-checkpoint")
-
-
-def _store_threads(before: set[int]) -> dict[str, int]:
-    """The nice value of each store thread started since ``before`` (native ids)."""
-    return {t.name: os.getpriority(os.PRIO_PROCESS, t.native_id)
-            for t in threading.enumerate()
-            if t.name in NAMES and t.native_id is not None and t.native_id not in before}
 
 
 def _native_ids() -> set[int]:
     return {t.native_id for t in threading.enumerate() if t.native_id is not None}
 
 
-@pytest.mark.parametrize("levels", [0, 10, 25])
-def test_the_store_threads_run_the_given_levels_below_the_caller(tmp_path, levels):
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+def _store_threads(before: set[int]) -> dict[str, tuple[int, int]]:
+    """(scheduling policy, nice value) of each store thread started since ``before``."""
+    return {t.name: (os.sched_getscheduler(t.native_id),
+                     os.getpriority(os.PRIO_PROCESS, t.native_id))
+            for t in threading.enumerate()
+            if t.name in NAMES and t.native_id is not None and t.native_id not in before}
+
+
+@linux
+@pytest.mark.parametrize("priority", ["normal", "low", "idle"])
+def test_the_store_threads_run_at_the_priority_asked(tmp_path, priority):
+    own = threading.get_native_id()
+    own_policy, own_nice = os.sched_getscheduler(own), os.getpriority(os.PRIO_PROCESS, own)
+    expected = dict.fromkeys(NAMES, {
+        "normal": (own_policy, own_nice),
+        "low": (own_policy, min(19, own_nice + 10)),
+        "idle": (os.SCHED_IDLE, own_nice),
+    }[priority])
     before = _native_ids()
-    expected = dict.fromkeys(NAMES, min(19, own + levels))
-    with StateStore(tmp_path / "state.sqlite", background_nice=levels):
-        # The writer lowers itself before the store is returned; the checkpointer as its
-        # thread starts, so it is given a moment.
+    with StateStore(tmp_path / "state.sqlite", background=priority) as store:
+        store.audit("request", {"n": 1})
+        store.sync().result(timeout=10)  # the store works at that priority
+        # The writer sets its priority before the store is returned; the checkpointer as
+        # its thread starts, so it is given a moment.
         deadline = time.monotonic() + 5
-        while (nice := _store_threads(before)) != expected and time.monotonic() < deadline:
+        while (seen := _store_threads(before)) != expected and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert nice == expected
+        assert seen == expected
     # The caller's own priority is untouched.
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+    assert (os.sched_getscheduler(own), os.getpriority(os.PRIO_PROCESS, own)) == \
+        (own_policy, own_nice)
+
+
+class _HeldTx(Tx):
+    """A transaction that waits for ``release`` before it begins: a writer off the CPU."""
+
+    release = threading.Event()
+
+    def begin(self) -> None:
+        assert self.release.wait(10)
+        super().begin()
+
+
+def test_a_writer_that_commits_nothing_while_writes_wait_is_stalled(tmp_path):
+    _HeldTx.release.clear()
+    writer = GroupCommitWriter(lambda: open_writer_connection(tmp_path / "s.sqlite"),
+                               capacity=100, max_batch=10, make_tx=_HeldTx)
+    try:
+        time.sleep(0.3)
+        assert writer.stalled_s() == 0.0  # nothing waits: not stalled, however long idle
+        writer.submit(AuditOp("request", "{}", None, ""))
+        assert writer.stalled_s() < 0.3  # the idle time before it does not count
+        time.sleep(0.2)
+        assert writer.stalled_s() >= 0.2
+        _HeldTx.release.set()
+        deadline = time.monotonic() + 5
+        while writer.stalled_s() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writer.stalled_s() == 0.0
+    finally:
+        _HeldTx.release.set()
+        writer.close(10)

@@ -12,7 +12,7 @@ the next leader fill (the other way) is copied from a settled position.
 The clock runs as for the echo: from the send of a frame encoded before it starts, to the
 return of a blocking receive (each follower's socket in turn, all sent in one pass), so
 the client's Python is not timed. The engine runs in its latency set-up: busy_poll_us, and
-the store's threads below the receive path (store_nice).
+the store's threads below the receive path (store_priority = "idle").
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ mode = "paper"
 [engine]
 heartbeat_ms = 1000
 busy_poll_us = {busy_poll_us}
-store_nice = 10
+store_priority = "idle"
 snapshot_interval_s = 0
 kill_on_shim_lost = false
 {accounts}

@@ -4,6 +4,7 @@ checks (names that refer to each other, paper/live rules) are in ``loader``."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -82,15 +83,28 @@ class EngineConfig(_Strict):
     busy_poll_us: int = Field(0, ge=0, le=1_000_000, description="after each frame, spin "
                               "this long before sleeping: lower tick-to-order latency for "
                               "one busy core (0: off)")
-    store_nice: int = Field(0, ge=0, le=19, description="the state store's writer and "
-                            "checkpoint threads this many nice levels below the engine "
-                            "(Linux): on a machine short of cores they no longer delay a "
-                            "Submit; 10 with busy_poll_us for latency (0: off)")
+    store_priority: Literal["normal", "low", "idle"] = Field(
+        "normal", description="CPU priority of the state store's writer and checkpoint "
+        "threads (Linux): low (10 nice levels down) or idle (SCHED_IDLE: any other thread "
+        "takes the core first; needs two CPUs) keep them from delaying a Submit on a "
+        "machine short of cores; see docs/engine.md")
     compiled_receive: bool = Field(True, description="frames read, ingested and armed "
                                    "orders sent by compiled code without the interpreter "
                                    "(false: the same in Python)")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
+
+    @field_validator("store_priority")
+    @classmethod
+    def _idle_needs_a_spare_cpu(cls, value: str) -> str:
+        # With one CPU the receive path (busy_poll_us above all) would leave the store's
+        # threads nothing: writes would wait until the queue bound halts trading.
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else os.cpu_count() or 1
+        if value == "idle" and cpus < 2:
+            raise ValueError(f"'idle' needs two CPUs or more; this process may use {cpus}: "
+                             "the engine's own threads would starve the store (use 'low')")
+        return value
 
     @model_validator(mode="after")
     def _curve_allow_list(self) -> EngineConfig:

@@ -81,7 +81,7 @@ def build_engine(
                                                          for s in config.strategies]
     store = StateStore(state_store or engine_cfg.state_store,
                        witness_copy=engine_cfg.witness_copy,
-                       background_nice=engine_cfg.store_nice)
+                       background=engine_cfg.store_priority)
     recorder = FrameRecorder(capture) if capture is not None else None
     try:
         return Engine(engine_settings, loaded, audit=audit, risk=RiskAdapter(config, clock=clock),

@@ -10,6 +10,10 @@ write refused on the order path, or the writer found stopped by the timer):
 - shims are no longer acknowledged past the last durable frame, so they keep (and
   resend) every order event since: nothing is lost, the next engine books it.
 Cancels, flattens and the kill still go out: reducing risk needs no store.
+
+A store that has committed nothing for STALL_WARN_S while writes wait (a writer starved of
+CPU, engine.store_priority; a slow disk) is warned about once per stall: not a failure
+yet, but acknowledgements to the shims wait with it, and the queue bound is next.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from tickbridge.store import StoreFailed
 
 log = logging.getLogger("tickbridge.engine")
 
+STALL_WARN_S = 2.0
+
 
 class StoreFailure:
     def __init__(self, store: Any, halt: Callable[[str], None]) -> None:
         self._store = store
         self._halt = halt
         self.failed = ""  # why, once it failed
+        self._stalled = False  # warned about the current stall
 
     def guard(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Runs a store write; a StoreFailed becomes the policy above, never a crash of
@@ -44,6 +51,14 @@ class StoreFailure:
         failure = getattr(self._store, "failure", None)
         if failure is not None and not self.failed:
             self.fail(failure)
+        stalled = self._store.stalled_s() if hasattr(self._store, "stalled_s") else 0.0
+        if stalled < STALL_WARN_S:
+            self._stalled = False
+        elif not self._stalled and not self.failed:
+            self._stalled = True
+            log.warning("state store: nothing committed for %.1f s while writes wait; the "
+                        "shims' acknowledgements wait with them (a writer starved of CPU: "
+                        "engine.store_priority; or a slow disk)", stalled)
 
     def fail(self, error: BaseException) -> None:
         if self.failed:

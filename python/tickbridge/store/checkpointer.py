@@ -20,16 +20,16 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from tickbridge.store.thread_priority import lower_this_thread
+from tickbridge.store.thread_priority import Priority, lower_this_thread
 
 log = logging.getLogger("tickbridge.store")
 
 
 class Checkpointer:
     def __init__(self, path: Path, *, interval: float = 0.05,
-                 restart_bytes: int = 256 * 1024 * 1024, nice: int = 0) -> None:
+                 restart_bytes: int = 256 * 1024 * 1024, priority: Priority = "normal") -> None:
         self.path, self.interval, self.restart_bytes = path, interval, restart_bytes
-        self._nice = nice
+        self._priority = priority
         self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tickbridge-store-checkpoint",
@@ -41,7 +41,7 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        lower_this_thread(self._nice)
+        lower_this_thread(self._priority)
         wal = Path(str(self.path) + "-wal")
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None,

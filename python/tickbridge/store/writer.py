@@ -13,11 +13,12 @@ import collections
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickbridge.store.ops import Op, Tx
-from tickbridge.store.thread_priority import lower_this_thread
+from tickbridge.store.thread_priority import Priority, lower_this_thread
 
 log = logging.getLogger("tickbridge.store")
 
@@ -61,9 +62,9 @@ class GroupCommitWriter:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, capacity: int,
                  max_batch: int, on_error: Callable[[Op, BaseException], None] | None = None,
                  name: str = "tickbridge-store-writer",
-                 make_tx: Callable[[sqlite3.Connection], Tx] = Tx, nice: int = 0) -> None:
-        """``nice``: the writer thread runs this many nice levels below its creator
-        (thread_priority.py)."""
+                 make_tx: Callable[[sqlite3.Connection], Tx] = Tx,
+                 priority: Priority = "normal") -> None:
+        """``priority``: the writer thread's CPU priority (thread_priority.py)."""
         if capacity < 1 or max_batch < 1:
             raise ValueError("capacity and max_batch must be at least 1")
         self.capacity, self.max_batch = capacity, max_batch
@@ -76,7 +77,10 @@ class GroupCommitWriter:
         self._ready = threading.Event()
         self._current: list[Op] = []  # the batch being written, failed with the queue
         self._connect, self._make_tx = connect, make_tx
-        self._nice = nice
+        self._priority = priority
+        # When the first write after the last commit arrived (None: nothing waits). Set by
+        # producers, reset by the writer; a race only ever under-reports for a moment.
+        self._pending_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -97,6 +101,8 @@ class GroupCommitWriter:
                 f"for the disk) while enqueueing {op.describe()}: nothing was written; slow "
                 "the producer, raise queue_capacity, or check the disk")
         self._queue.append(op)
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
         if not self._wakeup.is_set():
             self._wakeup.set()
 
@@ -128,9 +134,15 @@ class GroupCommitWriter:
     def queued(self) -> int:
         return len(self._queue)
 
+    def stalled_s(self) -> float:
+        """How long the oldest uncommitted write has waited (0.0 when none does): a
+        writer starved of CPU or a disk not keeping up."""
+        since = self._pending_since
+        return 0.0 if since is None else time.monotonic() - since
+
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
-        lower_this_thread(self._nice)
+        lower_this_thread(self._priority)
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
@@ -164,6 +176,7 @@ class GroupCommitWriter:
                     self._current = batch
                     self._commit(tx, batch)
                     self._current = []
+                    self._pending_since = time.monotonic() if self._queue else None
         except BaseException as exc:
             self._fail(exc)
         finally:
