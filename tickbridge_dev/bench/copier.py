@@ -11,8 +11,9 @@ the next leader fill (the other way) is copied from a settled position.
 
 The clock runs as for the echo: from the send of a frame encoded before it starts, to the
 return of a blocking receive (each follower's socket in turn, all sent in one pass), so
-the client's Python is not timed. The engine runs in its latency set-up: busy_poll_us, and
-the store's threads below the receive path (store_priority = "idle").
+the client's Python is not timed. The engine runs in its latency set-up (docs/engine.md):
+busy_poll_us; its loop and the store's threads on one CPU (cpu), the store's below the
+loop (store_priority = "low"); the other CPU left to libzmq's I/O threads and the client.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ mode = "paper"
 [engine]
 heartbeat_ms = 1000
 busy_poll_us = {busy_poll_us}
-store_priority = "idle"
+{cpu}store_priority = "low"
 snapshot_interval_s = 0
 kill_on_shim_lost = false
 {accounts}
@@ -72,6 +73,9 @@ def _config(followers: int) -> str:
     names = ["L", *(f"F{i}" for i in range(followers))]
     return CONFIG.format(
         busy_poll_us=BUSY_POLL_US,
+        # The first CPU this process may use (not pinned where there is no affinity).
+        cpu=f"cpu = {min(os.sched_getaffinity(0))}\n" if hasattr(os, "sched_getaffinity")
+        else "",
         accounts="".join(f'[[accounts]]\nname = "{n}"\nmode = "paper"\n' for n in names),
         followers="".join(f'[[copier.followers]]\naccount = "F{i}"\n'
                           'sizing = {kind = "ratio", ratio = 1.0, max = 100}\n'
@@ -284,34 +288,39 @@ def _p(samples: list[float], q: float) -> float:
 
 def run_copier(quick: bool) -> BenchResult:
     per_block = 10 if quick else 150
-    one, echo_one, copies_one = _copy(1, per_block)
-    ten, echo_ten, copies_ten = _copy(10, per_block)
-    p50, p99, e50, e99 = _p(one, 50), _p(one, 99), _p(echo_one, 50), _p(echo_one, 99)
-    over_one = p50 - e50
-    over_ten = _p(ten, 50) - _p(echo_ten, 50)
+    runs = {n: _copy(n, per_block) for n in (1, 5, 10)}
+    p50 = {n: _p(runs[n][0], 50) for n in runs}
+    echo = {n: _p(runs[n][1], 50) for n in runs}
+    over_one = p50[1] - echo[1]
+    # The cost of one more follower, between 1 and 5 followers and between 5 and 10.
+    slope_low, slope_high = (p50[5] - p50[1]) / 4, (p50[10] - p50[5]) / 5
+    one, echo_one = runs[1][0], runs[1][1]
     return BenchResult(
-        name="copier", value=p50, unit="us p50",
+        name="copier", value=p50[1], unit="us p50",
         baseline="bare pyzmq ROUTER echo (roundtrip's), alternating blocks",
-        baseline_value=e50, ratio=e50 / p50,
+        baseline_value=echo[1], ratio=echo[1] / p50[1],
         # Targets of issue 19: p50 within 50 us of the echo for one follower; growing no
-        # worse than linearly (ten followers cost at most ten times one's excess).
+        # worse than linearly: a follower more costs no more from 5 to 10 followers than
+        # from 1 to 5 (1.5 times, for the noise; a quadratic cost would be 2.5 times).
         targets={"p50_margin_ok": 1, "linear_ok": 1},
-        extra={"followers_1_p50_us": p50, "followers_1_p99_us": p99,
-               "echo_p50_us": e50, "echo_p99_us": e99,
+        extra={"followers_1_p50_us": p50[1], "followers_1_p99_us": _p(one, 99),
+               "echo_p50_us": echo[1], "echo_p99_us": _p(echo_one, 99),
                "followers_1_p50_over_echo_us": over_one,
-               "followers_10_p50_us": _p(ten, 50), "followers_10_p99_us": _p(ten, 99),
-               "followers_10_echo_p50_us": _p(echo_ten, 50),
-               "followers_10_p50_over_echo_us": over_ten,
-               "per_extra_follower_us": (over_ten - over_one) / 9,
+               "followers_5_p50_us": p50[5], "followers_5_p99_us": _p(runs[5][0], 99),
+               "followers_10_p50_us": p50[10], "followers_10_p99_us": _p(runs[10][0], 99),
+               "followers_10_echo_p50_us": echo[10],
+               "followers_10_p50_over_echo_us": p50[10] - echo[10],
+               "per_extra_follower_1_to_5_us": slope_low,
+               "per_extra_follower_5_to_10_us": slope_high,
                "p50_margin_ok": int(over_one <= 50.0),
-               "linear_ok": int(over_ten <= 10 * max(over_one, 1.0)),
-               "compiled_copies": copies_one[0] + copies_ten[0],
-               "copies": copies_one[1] + copies_ten[1],
+               "linear_ok": int(slope_high <= 1.5 * max(slope_low, 1.0)),
+               "compiled_copies": sum(r[2][0] for r in runs.values()),
+               "copies": sum(r[2][1] for r in runs.values()),
                "samples": len(one), "mean_us": statistics.fmean(one), "pid": os.getpid()},
     )
 
 
 BENCHMARKS = [
-    Benchmark("copier", "a leader's fill to the last follower's Submit (1 and 10 followers)",
+    Benchmark("copier", "a leader's fill to the last follower's Submit (1, 5, 10 followers)",
               run_copier),
 ]

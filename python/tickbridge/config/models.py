@@ -83,27 +83,29 @@ class EngineConfig(_Strict):
     busy_poll_us: int = Field(0, ge=0, le=1_000_000, description="after each frame, spin "
                               "this long before sleeping: lower tick-to-order latency for "
                               "one busy core (0: off)")
-    store_priority: Literal["normal", "low", "idle"] = Field(
+    cpu: int | None = Field(None, ge=0, description="pin the engine's loop and the state "
+                            "store's threads to this CPU (Linux), leaving the others to "
+                            "libzmq's I/O thread and the shims; see docs/engine.md")
+    store_priority: Literal["normal", "low"] = Field(
         "normal", description="CPU priority of the state store's writer and checkpoint "
-        "threads (Linux): low (10 nice levels down) or idle (SCHED_IDLE: any other thread "
-        "takes the core first; needs two CPUs) keep them from delaying a Submit on a "
-        "machine short of cores; see docs/engine.md")
+        "threads (Linux): low is 10 nice levels down, so they never hold up the loop on "
+        "its CPU; see docs/engine.md")
     compiled_receive: bool = Field(True, description="frames read, ingested and armed "
                                    "orders sent by compiled code without the interpreter "
                                    "(false: the same in Python)")
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
 
-    @field_validator("store_priority")
+    @field_validator("cpu")
     @classmethod
-    def _idle_needs_a_spare_cpu(cls, value: str) -> str:
-        # With one CPU the receive path (busy_poll_us above all) would leave the store's
-        # threads nothing: writes would wait until the queue bound halts trading.
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else os.cpu_count() or 1
-        if value == "idle" and cpus < 2:
-            raise ValueError(f"'idle' needs two CPUs or more; this process may use {cpus}: "
-                             "the engine's own threads would starve the store (use 'low')")
+    def _cpu_we_may_use(cls, value: int | None) -> int | None:
+        if value is None:
+            return value
+        if not hasattr(os, "sched_setaffinity"):
+            raise ValueError("pinning to a CPU needs Linux (leave cpu unset)")
+        allowed = sorted(os.sched_getaffinity(0))
+        if value not in allowed:
+            raise ValueError(f"CPU {value} is not one this process may use: {allowed}")
         return value
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from tickbridge.engine.risk import RiskAdapter
 from tickbridge.engine.settings import EngineSettings
 from tickbridge.engine.strategy import Strategy
 from tickbridge.store import StateStore
+from tickbridge.store.thread_placement import Placement
 from tickbridge.strategies import BUILTIN
 
 
@@ -74,14 +75,14 @@ def build_engine(
         curve_secret_key_file=engine_cfg.curve_secret_key_file,
         curve_authorized_keys_dir=engine_cfg.curve_authorized_keys_dir,
         **{"snapshot_interval_s": engine_cfg.snapshot_interval_s,
-           "busy_poll_us": engine_cfg.busy_poll_us,
+           "busy_poll_us": engine_cfg.busy_poll_us, "cpu": engine_cfg.cpu,
            "compiled_receive": engine_cfg.compiled_receive, **settings},
     )
     loaded = strategies if strategies is not None else [load_strategy(s)
                                                          for s in config.strategies]
     store = StateStore(state_store or engine_cfg.state_store,
                        witness_copy=engine_cfg.witness_copy,
-                       background=engine_cfg.store_priority)
+                       background=Placement(engine_cfg.store_priority, engine_cfg.cpu))
     recorder = FrameRecorder(capture) if capture is not None else None
     try:
         return Engine(engine_settings, loaded, audit=audit, risk=RiskAdapter(config, clock=clock),

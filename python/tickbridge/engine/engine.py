@@ -179,7 +179,8 @@ class Engine:
                                  settings=settings, audit=self.audit)
         self.view = ControlView(self)  # the dashboard request (control_view.py)
         self.receiver = Receiver(transport=self.transport, inbound=self.inbound,
-                                 key=self.transport.key, spin_s=settings.busy_poll_us / 1e6)
+                                 key=self.transport.key, spin_s=settings.busy_poll_us / 1e6,
+                                 cpu=settings.cpu)
         self._wire()
         # The compiled receive path (frame_pump.cpp) when the transport has one; with a
         # capture every frame comes to Python (it records them).

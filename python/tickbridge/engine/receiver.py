@@ -1,8 +1,14 @@
 """The loop's receive step: frames from the transport (or the compiled receive path) to
-Inbound, in runs bounded by time so heartbeats and timers keep their pace under a flood."""
+Inbound, in runs bounded by time so heartbeats and timers keep their pace under a flood.
+
+With ``cpu`` (engine.cpu) the thread that runs the loop is pinned to that CPU on its first
+receive, not before: threads and processes the embedding program started until then keep
+every CPU; those the loop's thread starts later inherit the pin (Linux's rule)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -10,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tickbridge.engine.inbound import Inbound
 
+log = logging.getLogger("tickbridge.engine")
+
 _RUN_S = 0.02  # a run of frames handled before the timers are looked at
 
 
 class Receiver:
     def __init__(self, *, transport: Any, inbound: Inbound, key: Callable[[Any], str],
-                 spin_s: float) -> None:
+                 spin_s: float, cpu: int | None = None) -> None:
         self._transport = transport
         self._inbound = inbound
         self._key = key  # a frame's CURVE client key
@@ -23,6 +31,7 @@ class Receiver:
         self.pump: Any = None  # the compiled receive path, when there is one
         self._last_frame = 0.0  # perf_counter of the last frame handled
         self._budget_end = 0.0  # monotonic end of the current run of frames
+        self._pin = cpu  # pinned on the first receive, then None
 
     def start_pump(self, core: Any, session_id: int, *, compiled: bool, absorb: int) -> Any:
         """The compiled receive path on the transport (None: frames read in Python)."""
@@ -35,6 +44,8 @@ class Receiver:
     def receive(self, timeout_ms: int) -> int:
         """Handles what has arrived, waiting up to timeout_ms for the first frame; returns
         the number of frames handled."""
+        if self._pin is not None:
+            self._pin_this_thread(self._pin)
         if self.pump is not None:
             return self._pump(self.pump, timeout_ms)
         transport = self._transport
@@ -77,6 +88,14 @@ class Receiver:
             if not self._within_budget(handled):
                 break
         return handled
+
+    def _pin_this_thread(self, cpu: int) -> None:
+        self._pin = None
+        try:
+            os.sched_setaffinity(0, {cpu})  # 0: the calling thread
+            log.info("the engine's loop runs on CPU %d", cpu)
+        except OSError as e:  # a CPU taken away since the config was checked
+            log.warning("the engine's loop not pinned to CPU %d: %s", cpu, e)
 
     def _within_budget(self, handled: int) -> bool:
         if handled == 1:

@@ -47,6 +47,9 @@ class EngineSettings:
     # frame that comes soon finds the loop awake and its caches warm (tens of us on the
     # tick-to-order path), for one core kept busy while the market is. 0: never spin.
     busy_poll_us: int = 0
+    # The CPU the engine's loop is pinned to, on its first pass (Linux; None: not pinned).
+    # Threads and processes that thread starts after that inherit it.
+    cpu: int | None = None
     # Frames read, ingested and armed Submits sent by compiled code (frame_pump.cpp)
     # when pyzmq's libzmq can be found; False: the same in Python (slower, same results).
     compiled_receive: bool = True

@@ -20,16 +20,17 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from tickbridge.store.thread_priority import Priority, lower_this_thread
+from tickbridge.store.thread_placement import ANYWHERE, Placement
 
 log = logging.getLogger("tickbridge.store")
 
 
 class Checkpointer:
     def __init__(self, path: Path, *, interval: float = 0.05,
-                 restart_bytes: int = 256 * 1024 * 1024, priority: Priority = "normal") -> None:
+                 restart_bytes: int = 256 * 1024 * 1024,
+                 placement: Placement = ANYWHERE) -> None:
         self.path, self.interval, self.restart_bytes = path, interval, restart_bytes
-        self._priority = priority
+        self._placement = placement
         self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tickbridge-store-checkpoint",
@@ -41,7 +42,7 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        lower_this_thread(self._priority)
+        self._placement.apply()
         wal = Path(str(self.path) + "-wal")
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None,

@@ -45,7 +45,7 @@ from tickbridge.store.safety import (
     load_trading_states,
     trading_state_record,
 )
-from tickbridge.store.thread_priority import Priority
+from tickbridge.store.thread_placement import ANYWHERE, Placement
 from tickbridge.store.writer import GroupCommitWriter, WriterStats
 
 DEFAULT_QUEUE_CAPACITY = 100_000
@@ -68,13 +68,13 @@ class StateStore:
                  max_batch: int = DEFAULT_MAX_BATCH, synchronous: str = SYNCHRONOUS,
                  on_error: Callable[[Op, BaseException], None] | None = None,
                  witness: bool = True, witness_copy: str | Path | None = None,
-                 reanchor: str | None = None, background: Priority = "normal") -> None:
+                 reanchor: str | None = None, background: Placement = ANYWHERE) -> None:
         """``witness``: anchor the audit chain's head in ``<path>.witness`` after every
         group commit (and refuse to open a database that is behind or different from it);
         ``witness_copy``: a second witness file elsewhere; ``reanchor``: accept a database
         that disagrees with its witness, for this reason (chained). A refused store raises
-        ``StoreFailed`` from ``WitnessMismatch``. ``background``: the CPU priority of the
-        writer and checkpoint threads (thread_priority.py)."""
+        ``StoreFailed`` from ``WitnessMismatch``. ``background``: where and at what priority
+        the writer and checkpoint threads run (thread_placement.py)."""
         self.path = Path(path)
         settings = AnchorSettings(enabled=witness,
                                   copy=Path(witness_copy) if witness_copy else None,
@@ -84,8 +84,8 @@ class StateStore:
         self._writer = GroupCommitWriter(
             lambda: open_writer_connection(self.path, synchronous),
             capacity=queue_capacity, max_batch=max_batch, on_error=on_error,
-            make_tx=lambda conn: Tx(conn, anchors), priority=background)
-        self._checkpointer = Checkpointer(self.path, priority=background)
+            make_tx=lambda conn: Tx(conn, anchors), placement=background)
+        self._checkpointer = Checkpointer(self.path, placement=background)
 
     # -- context management ----------------------------------------------------------
     def __enter__(self) -> StateStore:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickbridge.store.ops import Op, Tx
-from tickbridge.store.thread_priority import Priority, lower_this_thread
+from tickbridge.store.thread_placement import ANYWHERE, Placement
 
 log = logging.getLogger("tickbridge.store")
 
@@ -63,8 +63,8 @@ class GroupCommitWriter:
                  max_batch: int, on_error: Callable[[Op, BaseException], None] | None = None,
                  name: str = "tickbridge-store-writer",
                  make_tx: Callable[[sqlite3.Connection], Tx] = Tx,
-                 priority: Priority = "normal") -> None:
-        """``priority``: the writer thread's CPU priority (thread_priority.py)."""
+                 placement: Placement = ANYWHERE) -> None:
+        """``placement``: the writer thread's CPU and priority (thread_placement.py)."""
         if capacity < 1 or max_batch < 1:
             raise ValueError("capacity and max_batch must be at least 1")
         self.capacity, self.max_batch = capacity, max_batch
@@ -77,7 +77,7 @@ class GroupCommitWriter:
         self._ready = threading.Event()
         self._current: list[Op] = []  # the batch being written, failed with the queue
         self._connect, self._make_tx = connect, make_tx
-        self._priority = priority
+        self._placement = placement
         # When the first write after the last commit arrived (None: nothing waits). Set by
         # producers, reset by the writer; a race only ever under-reports for a moment.
         self._pending_since: float | None = None
@@ -142,7 +142,7 @@ class GroupCommitWriter:
 
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
-        lower_this_thread(self._priority)
+        self._placement.apply()
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()

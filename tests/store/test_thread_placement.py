@@ -1,5 +1,6 @@
-"""The state store's writer and checkpoint threads at the CPU priority asked for
-(engine.store_priority), and a writer that commits nothing while writes wait is seen."""
+"""The state store's writer and checkpoint threads where and at the priority asked
+(engine.cpu, engine.store_priority), and a writer that commits nothing while writes wait
+is seen."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import pytest
 from tickbridge.store import StateStore
 from tickbridge.store.connection import open_writer_connection
 from tickbridge.store.ops import AuditOp, Tx
+from tickbridge.store.thread_placement import Placement
 from tickbridge.store.writer import GroupCommitWriter
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                           reason="a priority per thread is Linux's")
+                           reason="CPU and priority per thread are Linux's")
 
 NAMES = ("tickbridge-store-writer", "tickbridge-store-checkpoint")
 
@@ -25,37 +27,35 @@ def _native_ids() -> set[int]:
     return {t.native_id for t in threading.enumerate() if t.native_id is not None}
 
 
-def _store_threads(before: set[int]) -> dict[str, tuple[int, int]]:
-    """(scheduling policy, nice value) of each store thread started since ``before``."""
-    return {t.name: (os.sched_getscheduler(t.native_id),
+def _store_threads(before: set[int]) -> dict[str, tuple[set[int], int]]:
+    """(CPUs, nice value) of each store thread started since ``before``."""
+    return {t.name: (os.sched_getaffinity(t.native_id),
                      os.getpriority(os.PRIO_PROCESS, t.native_id))
             for t in threading.enumerate()
             if t.name in NAMES and t.native_id is not None and t.native_id not in before}
 
 
 @linux
-@pytest.mark.parametrize("priority", ["normal", "low", "idle"])
-def test_the_store_threads_run_at_the_priority_asked(tmp_path, priority):
+@pytest.mark.parametrize(("priority", "pinned"), [("normal", False), ("low", False),
+                                                  ("normal", True), ("low", True)])
+def test_the_store_threads_run_where_and_as_asked(tmp_path, priority, pinned):
     own = threading.get_native_id()
-    own_policy, own_nice = os.sched_getscheduler(own), os.getpriority(os.PRIO_PROCESS, own)
-    expected = dict.fromkeys(NAMES, {
-        "normal": (own_policy, own_nice),
-        "low": (own_policy, min(19, own_nice + 10)),
-        "idle": (os.SCHED_IDLE, own_nice),
-    }[priority])
+    cpus, nice = os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, own)
+    cpu = max(cpus) if pinned else None
+    expected = dict.fromkeys(NAMES, ({cpu} if pinned else cpus,
+                                     min(19, nice + 10) if priority == "low" else nice))
     before = _native_ids()
-    with StateStore(tmp_path / "state.sqlite", background=priority) as store:
+    with StateStore(tmp_path / "state.sqlite", background=Placement(priority, cpu)) as store:
         store.audit("request", {"n": 1})
-        store.sync().result(timeout=10)  # the store works at that priority
-        # The writer sets its priority before the store is returned; the checkpointer as
-        # its thread starts, so it is given a moment.
+        store.sync().result(timeout=10)  # the store works there
+        # The writer places itself before the store is returned; the checkpointer as its
+        # thread starts, so it is given a moment.
         deadline = time.monotonic() + 5
         while (seen := _store_threads(before)) != expected and time.monotonic() < deadline:
             time.sleep(0.01)
         assert seen == expected
-    # The caller's own priority is untouched.
-    assert (os.sched_getscheduler(own), os.getpriority(os.PRIO_PROCESS, own)) == \
-        (own_policy, own_nice)
+    # The caller's own thread is untouched.
+    assert (os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, own)) == (cpus, nice)
 
 
 class _HeldTx(Tx):
