@@ -3,11 +3,16 @@ assertions), every sample a copy the core sent."""
 
 from __future__ import annotations
 
+import os
+
 from tickbridge_dev.bench.copier import BLOCKS, run_copier
 
 
 def test_copier_bench_reports_one_five_and_ten_followers_against_the_echo() -> None:
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     result = run_copier(quick=True)
+    # The engine pinned this thread (engine.cpu) and gave its CPUs back on closing.
+    assert cpus is None or os.sched_getaffinity(0) == cpus
     extra = result.extra
     assert extra["samples"] == BLOCKS * 10
     assert 0 < extra["echo_p50_us"] <= extra["echo_p99_us"]

@@ -1,5 +1,5 @@
 """engine.cpu: the thread that runs the engine's loop is pinned on its first pass, not
-before, and no other thread is."""
+before, no other thread is, and closing the engine gives it its CPUs back."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
                                 reason="CPU affinity is Linux's")
 
 
-def test_the_loop_thread_is_pinned_on_its_first_pass():
+def test_the_loop_thread_is_pinned_on_its_first_pass_until_the_engine_closes():
     cpus = os.sched_getaffinity(0)
     cpu = max(cpus)
     seen: dict[str, set[int]] = {}
@@ -29,11 +29,12 @@ def test_the_loop_thread_is_pinned_on_its_first_pass():
         engine.poll()
         seen["after the first pass"] = os.sched_getaffinity(0)
         engine.close()
+        seen["closed"] = os.sched_getaffinity(0)
 
     thread = threading.Thread(target=loop)
     thread.start()
     thread.join(10)
-    assert seen == {"started": cpus, "after the first pass": {cpu}}
+    assert seen == {"started": cpus, "after the first pass": {cpu}, "closed": cpus}
     assert os.sched_getaffinity(0) == cpus  # this thread was not touched
 
 

@@ -270,6 +270,7 @@ class Engine:
         if self.control is not None:
             self.control.close()
         self.peers.pump = self.receiver.pump = None  # it uses the socket: gone first
+        self.receiver.unpin()
         self.transport.close()
         if self.capture is not None:
             self.capture.close()

@@ -3,12 +3,14 @@ Inbound, in runs bounded by time so heartbeats and timers keep their pace under 
 
 With ``cpu`` (engine.cpu) the thread that runs the loop is pinned to that CPU on its first
 receive, not before: threads and processes the embedding program started until then keep
-every CPU; those the loop's thread starts later inherit the pin (Linux's rule)."""
+every CPU; those the loop's thread starts later inherit the pin (Linux's rule). The
+engine's close gives the thread its CPUs back (a script or a test goes on unpinned)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ class Receiver:
         self._last_frame = 0.0  # perf_counter of the last frame handled
         self._budget_end = 0.0  # monotonic end of the current run of frames
         self._pin = cpu  # pinned on the first receive, then None
+        self._pinned: tuple[int, set[int]] | None = None  # (thread, its CPUs before)
 
     def start_pump(self, core: Any, session_id: int, *, compiled: bool, absorb: int) -> Any:
         """The compiled receive path on the transport (None: frames read in Python)."""
@@ -92,10 +95,23 @@ class Receiver:
     def _pin_this_thread(self, cpu: int) -> None:
         self._pin = None
         try:
+            before = os.sched_getaffinity(0)
             os.sched_setaffinity(0, {cpu})  # 0: the calling thread
+            self._pinned = (threading.get_native_id(), before)
             log.info("the engine's loop runs on CPU %d", cpu)
         except OSError as e:  # a CPU taken away since the config was checked
             log.warning("the engine's loop not pinned to CPU %d: %s", cpu, e)
+
+    def unpin(self) -> None:
+        """The loop's thread gets back the CPUs it had (from whichever thread closes)."""
+        if self._pinned is None:
+            return
+        thread, before = self._pinned
+        self._pinned = None
+        try:
+            os.sched_setaffinity(thread, before)
+        except OSError as e:  # the thread is gone: nothing to give back
+            log.debug("the engine's loop thread %d not unpinned: %s", thread, e)
 
     def _within_budget(self, handled: int) -> bool:
         if handled == 1:
