@@ -43,7 +43,7 @@ def test_the_store_threads_run_where_and_as_asked(tmp_path, priority, pinned):
     cpus, nice = os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, own)
     cpu = max(cpus) if pinned else None
     expected = dict.fromkeys(NAMES, ({cpu} if pinned else cpus,
-                                     min(19, nice + 10) if priority == "low" else nice))
+                                     19 if priority == "low" else nice))
     before = _native_ids()
     with StateStore(tmp_path / "state.sqlite", background=Placement(priority, cpu)) as store:
         store.audit("request", {"n": 1})
