@@ -43,7 +43,7 @@ def test_the_store_threads_run_where_and_as_asked(tmp_path, priority, pinned):
     cpus, nice = os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, own)
     cpu = max(cpus) if pinned else None
     expected = dict.fromkeys(NAMES, ({cpu} if pinned else cpus,
-                                     19 if priority == "low" else nice))
+                                     10 if priority == "low" else nice))
     before = _native_ids()
     with StateStore(tmp_path / "state.sqlite", background=Placement(priority, cpu)) as store:
         store.audit("request", {"n": 1})
@@ -87,3 +87,46 @@ def test_a_writer_that_commits_nothing_while_writes_wait_is_stalled(tmp_path):
     finally:
         _HeldTx.release.set()
         writer.close(10)
+
+
+@linux
+def test_a_pinned_writer_busy_too_long_takes_any_cpu_until_it_has_caught_up(
+        tmp_path, monkeypatch):
+    """Each batch held 60 ms, one op a batch, three queued: busy for 120 ms after the
+    second commit (more than CATCH_UP_S = 0.1 s), so it leaves its CPU; its queue empty
+    after the third, it comes back."""
+    monkeypatch.setattr(_SlowTx, "hold", 0.06)
+    cpus = os.sched_getaffinity(0)
+    cpu = max(cpus)
+    seen: list[set[int]] = []
+    writer = GroupCommitWriter(lambda: open_writer_connection(tmp_path / "s.sqlite"),
+                               capacity=100, max_batch=1, make_tx=_SlowTx,
+                               placement=Placement(cpu=cpu))
+    try:
+        assert os.sched_getaffinity(writer_tid(writer)) == {cpu}
+        for _ in range(3):
+            writer.submit(AuditOp("request", "{}", None, ""))
+        deadline = time.monotonic() + 5
+        while writer.queued or writer.stalled_s():
+            seen.append(os.sched_getaffinity(writer_tid(writer)))
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert writer.escapes == 1
+        assert cpus in seen  # it ran anywhere while behind
+        assert os.sched_getaffinity(writer_tid(writer)) == {cpu}  # and is back
+    finally:
+        writer.close(10)
+
+
+class _SlowTx(Tx):
+    hold = 0.0
+
+    def begin(self) -> None:
+        time.sleep(self.hold)
+        super().begin()
+
+
+def writer_tid(writer: GroupCommitWriter) -> int:
+    return next(t.native_id for t in threading.enumerate()
+                if t.name == "tickbridge-store-writer" and t.native_id is not None
+                and t.is_alive())

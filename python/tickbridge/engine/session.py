@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -177,11 +178,18 @@ class ShimSession:
         self.last_sequence = 0
 
     def settle_durable(self) -> bool:
-        """Drops the frames now durable; True when that moved the acknowledgement."""
-        done = [seq for seq, future in self.unsynced.items() if future.done()]
-        for seq in done:
+        """Drops the frames now durable; True when that moved the acknowledgement. The
+        store resolves its futures in the order they were made, which is this dict's
+        order: the first one not done ends the look (it ran every 5 ms over every frame
+        still waiting, 370 of them at a time behind a slow writer)."""
+        done = 0
+        for future in self.unsynced.values():
+            if not future.done():
+                break
+            done += 1
+        for seq in list(itertools.islice(self.unsynced, done)):
             del self.unsynced[seq]
-        return bool(done)
+        return done > 0
 
     def ack_sequence(self) -> int:
         """Highest sequence the shim may forget: below the first frame not yet durable."""

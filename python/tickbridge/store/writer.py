@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickbridge.store.ops import Op, Tx
-from tickbridge.store.thread_placement import ANYWHERE, Placement
+from tickbridge.store.thread_placement import ANYWHERE, Pin, Placement
 
 log = logging.getLogger("tickbridge.store")
 
@@ -78,6 +78,8 @@ class GroupCommitWriter:
         self._current: list[Op] = []  # the batch being written, failed with the queue
         self._connect, self._make_tx = connect, make_tx
         self._placement = placement
+        self._pin: Pin | None = None  # the writer's, when it is pinned
+        self._busy_since: float | None = None  # batches back to back since then
         # When the first write after the last commit arrived (None: nothing waits). Set by
         # producers, reset by the writer; a race only ever under-reports for a moment.
         self._pending_since: float | None = None
@@ -134,6 +136,11 @@ class GroupCommitWriter:
     def queued(self) -> int:
         return len(self._queue)
 
+    @property
+    def escapes(self) -> int:
+        """Times the pinned writer left its CPU to catch up (thread_placement.Pin)."""
+        return self._pin.escapes if self._pin is not None else 0
+
     def stalled_s(self) -> float:
         """How long the oldest uncommitted write has waited (0.0 when none does): a
         writer starved of CPU or a disk not keeping up."""
@@ -142,7 +149,7 @@ class GroupCommitWriter:
 
     # -- writer thread ---------------------------------------------------------------
     def _run(self) -> None:
-        self._placement.apply()
+        self._pin = self._placement.apply()
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
@@ -173,10 +180,11 @@ class GroupCommitWriter:
                     batch.remove(_STOP)
                     batch.extend(popleft() for _ in range(len(queue)))
                 if batch:
+                    started = time.monotonic()
                     self._current = batch
                     self._commit(tx, batch)
                     self._current = []
-                    self._pending_since = time.monotonic() if self._queue else None
+                    self._committed(started)
         except BaseException as exc:
             self._fail(exc)
         finally:
@@ -184,6 +192,19 @@ class GroupCommitWriter:
                 _final_checkpoint(conn)
             tx.close()
             conn.close()
+
+    def _committed(self, started: float) -> None:
+        """After a batch: the wait of what is queued, and (pinned) whether the writer has
+        been busy too long on its CPU to stay there."""
+        now = time.monotonic()
+        if self._queue:
+            self._pending_since = now
+            if self._busy_since is None:
+                self._busy_since = started
+        else:
+            self._pending_since = self._busy_since = None
+        if self._pin is not None:
+            self._pin.keep_up(0.0 if self._busy_since is None else now - self._busy_since)
 
     def _commit(self, tx: Tx, batch: list[Op]) -> None:
         results: list[object] = []
