@@ -88,7 +88,7 @@ class EngineConfig(_Strict):
                             "libzmq's I/O thread and the shims; see docs/engine.md")
     store_priority: Literal["normal", "low"] = Field(
         "normal", description="CPU priority of the state store's writer and checkpoint "
-        "threads (Linux): low is nice 19, so they never hold up the loop on its CPU; see "
+        "threads (Linux): low is nice 10, so they never hold up the loop on its CPU; see "
         "docs/engine.md")
     compiled_receive: bool = Field(True, description="frames read, ingested and armed "
                                    "orders sent by compiled code without the interpreter "

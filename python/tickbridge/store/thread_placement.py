@@ -7,12 +7,13 @@ a machine with few cores they took the core libzmq's I/O thread needed to send a
 - ``cpu``: they run on the CPU of the engine's loop (engine.cpu). The two take turns on
   the interpreter's lock anyway, so sharing a core costs them little, and the other cores
   are left to the I/O thread and the shims.
-- ``priority = "low"``: nice 19, the lowest, so on that core the loop comes first. When
-  the loop keeps the core busy they still get about 1.5% of it (the kernel's weights): at
-  the ``audit_durable`` rate of a whole core, some 2,000 durable events a second. The
-  engine warns of a stall after 2 s, and the store's queue bound halts trading if that
-  is ever not enough. Nice 10 gave the same p50, but a ten-follower copy's p99 was
-  2.9-4.6 ms against 0.9-1.6 ms.
+- ``priority = "low"``: nice 10, so on that core the loop comes first; under contention
+  they still get a tenth of it. Nice 19 was tried: a better p99 with ten followers, but
+  a weaker writer. At either value, pinned, a sustained ten-follower copy left the writer
+  hundreds of frames behind (the shims' acknowledgements wait with it). Hence Pin: a
+  pinned writer busy batch after batch for CATCH_UP_S takes any CPU until its queue is
+  empty. The engine warns of a stall after 2 s, and the store's queue bound halts trading
+  if all that is ever not enough.
 - Not SCHED_IDLE: a thread that can be kept off every core for as long as others are
   busy would hold the interpreter's lock meanwhile, and the engine's loop (the kill
   switch with it) would wait on it.
