@@ -105,7 +105,7 @@ class StateStore:
         return self._writer.failure
 
     def stalled_s(self) -> float:
-        """How long the oldest uncommitted write has waited (0.0 when none does)."""
+        """How long writes have waited with no commit (0.0 when none waits)."""
         return self._writer.stalled_s()
 
     @property

@@ -142,8 +142,9 @@ class GroupCommitWriter:
         return self._pin.escapes if self._pin is not None else 0
 
     def stalled_s(self) -> float:
-        """How long the oldest uncommitted write has waited (0.0 when none does): a
-        writer starved of CPU or a disk not keeping up."""
+        """How long writes have waited with no commit: since the last commit, or since
+        the first write after it (0.0 when none waits). Long: a writer starved of CPU,
+        or a disk not keeping up."""
         since = self._pending_since
         return 0.0 if since is None else time.monotonic() - since
 
