@@ -130,3 +130,29 @@ def writer_tid(writer: GroupCommitWriter) -> int:
     return next(t.native_id for t in threading.enumerate()
                 if t.name == "tickbridge-store-writer" and t.native_id is not None
                 and t.is_alive())
+
+
+@linux
+def test_a_pin_that_cannot_move_leaves_the_thread_where_it_is(monkeypatch, caplog):
+    """A CPU set changed under the process: the writer's placement gives up, with a
+    warning, and never raises into the writer (that would fail the store)."""
+    from tickbridge.store import thread_placement
+
+    seen: dict[str, object] = {}
+
+    def place() -> None:
+        pin = thread_placement.Pin(max(os.sched_getaffinity(0)))
+
+        def refuse(pid: int, cpus: set[int]) -> None:
+            raise OSError(22, "Invalid argument")
+
+        monkeypatch.setattr(thread_placement.os, "sched_setaffinity", refuse)
+        pin.keep_up(thread_placement.CATCH_UP_S * 2)  # must not raise
+        pin.keep_up(0.0)
+        seen["pinned"], seen["escapes"] = pin.pinned, pin.escapes
+
+    thread = threading.Thread(target=place)
+    thread.start()
+    thread.join(5)
+    assert seen == {"pinned": True, "escapes": 0}
+    assert any("stays where it is" in r.getMessage() for r in caplog.records)

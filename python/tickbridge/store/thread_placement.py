@@ -75,15 +75,24 @@ class Pin:
         os.sched_setaffinity(0, {cpu})  # 0: the calling thread
         self.pinned = True
         self.escapes = 0  # times it left the CPU to catch up
+        self._given_up = False
 
     def keep_up(self, behind_s: float) -> None:
-        """``behind_s``: how long it has been busy without a pause (0.0: caught up)."""
-        if self.pinned and behind_s > CATCH_UP_S:
-            os.sched_setaffinity(0, self._anywhere)
-            self.pinned, self.escapes = False, self.escapes + 1
-        elif not self.pinned and behind_s == 0.0:
-            os.sched_setaffinity(0, {self.cpu})
-            self.pinned = True
+        """``behind_s``: how long it has been busy without a pause (0.0: caught up).
+        Never raises: the writer calls it, and a placement is never worth a store."""
+        if self._given_up:
+            return
+        try:
+            if self.pinned and behind_s > CATCH_UP_S:
+                os.sched_setaffinity(0, self._anywhere)
+                self.pinned, self.escapes = False, self.escapes + 1
+            elif not self.pinned and behind_s == 0.0:
+                os.sched_setaffinity(0, {self.cpu})
+                self.pinned = True
+        except OSError as e:  # the CPUs changed under the process (a cpuset, an unplug)
+            self._given_up = True
+            log.warning("state store thread %s stays where it is (CPU %d asked): %s",
+                        threading.current_thread().name, self.cpu, e)
 
 
 ANYWHERE = Placement()  # as the engine's other threads
