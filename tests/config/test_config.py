@@ -284,3 +284,10 @@ def test_a_cpu_this_process_may_not_use_is_refused_naming_the_field(tmp_path):
         load_config(_with_engine_line(tmp_path, f"cpu = {cpus[-1] + 1}"), environ={})
     assert any(e.startswith("engine.cpu") and "not one this process may use" in e
                for e in info.value.errors), info.value.errors
+
+
+def test_a_switch_for_a_cpu_is_refused_naming_the_field(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(_with_engine_line(tmp_path, "cpu = true"), environ={})
+    assert any(e.startswith("engine.cpu") and "not true" in e
+               for e in info.value.errors), info.value.errors

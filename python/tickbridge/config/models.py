@@ -96,6 +96,14 @@ class EngineConfig(_Strict):
 
     _check_endpoints = field_validator("shim_endpoint", "control_endpoint")(_endpoint)
 
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu_not_a_bool(cls, value: Any) -> Any:
+        # true would be CPU 1: a switch written where a CPU number belongs.
+        if isinstance(value, bool):
+            raise ValueError(f"a CPU number, not {str(value).lower()}")
+        return value
+
     @field_validator("cpu")
     @classmethod
     def _cpu_we_may_use(cls, value: int | None) -> int | None:
